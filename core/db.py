@@ -1,0 +1,112 @@
+"""Opening the database: one connection per thread, WAL, foreign keys, explicit transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from core.errors import DatabaseError
+from core.schema import SCHEMA_VERSION, ensure_schema, schema_version
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def open_db(path: str | Path, *, create: bool = False, readonly: bool = False) -> sqlite3.Connection:
+    """Open (or, with ``create``, create) a userops database and check its schema.
+
+    The connection is in autocommit mode: group writes with :func:`transaction`. Open one
+    connection per thread; never share one across threads.
+    Raises DatabaseError with a one-line reason for a missing file, a file that is not SQLite,
+    or a SQLite file without our schema.
+    """
+    p = Path(path)
+    if not create and not p.exists():
+        raise DatabaseError(f"{p}: no such file")
+    if p.is_dir():
+        raise DatabaseError(f"{p}: is a directory, not a database file")
+    try:
+        if readonly:
+            conn = sqlite3.connect(
+                f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None,
+                check_same_thread=False,
+            )
+        else:
+            conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = schema_version(conn)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{p}: not a SQLite database ({exc})") from exc
+    if version is None:
+        if not create:
+            conn.close()
+            raise DatabaseError(f"{p}: a SQLite file, but not a userops database (no schema)")
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            ensure_schema(conn)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise DatabaseError(f"{p}: cannot create the schema ({exc})") from exc
+    elif version != SCHEMA_VERSION:
+        if readonly:
+            conn.close()
+            raise DatabaseError(f"{p}: schema version {version}, expected {SCHEMA_VERSION}")
+        ensure_schema(conn)
+    if not readonly:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            pass  # read-only media or a locked file: WAL is an optimisation, not a need
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -65536")  # 64 MB page cache
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """All or nothing: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception (Ctrl-C included).
+
+    Raises DatabaseError when the database is locked by another writer or read-only.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(_explain(exc)) from exc
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        conn.execute("ROLLBACK")
+        raise DatabaseError(_explain(exc)) from exc
+
+
+def _explain(exc: sqlite3.OperationalError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return "The database is locked by another program; try again in a moment."
+    if "readonly" in text or "read-only" in text:
+        return "The database is read-only: cannot save changes."
+    return f"Database error: {text}"
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+def stored_as_of(conn: sqlite3.Connection) -> date | None:
+    """The as-of date stored in the database (set on import to the latest order/event date)."""
+    value = get_meta(conn, "as_of")
+    return date.fromisoformat(value) if value else None

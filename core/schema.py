@@ -1,0 +1,309 @@
+"""The database schema: table and column names, DDL, versioned migrations.
+
+This module is the whitelist of identifiers: any SQL identifier that is not a literal in core's
+own code must come from here (``USER_COLUMNS``, ``FEATURE_COLUMNS``, ``user_attribute_columns``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from core.errors import DatabaseError
+
+SCHEMA_VERSION = 1
+
+# Typed basic attributes of a user. Any other column an import brings is added as TEXT.
+USER_COLUMNS: dict[str, str] = {
+    "user_id": "TEXT",
+    "name": "TEXT",
+    "gender": "TEXT",
+    "city": "TEXT",
+    "channel": "TEXT",
+    "device": "TEXT",
+    "signup_at": "TEXT",  # ISO date or datetime
+    "phone": "TEXT",
+    "email": "TEXT",
+}
+
+ORDER_COLUMNS: dict[str, str] = {
+    "order_id": "TEXT",
+    "user_id": "TEXT",
+    "amount": "REAL",
+    "created_at": "TEXT",  # ISO 'YYYY-MM-DD HH:MM:SS' (or 'YYYY-MM-DD')
+}
+
+EVENT_COLUMNS: dict[str, str] = {
+    "user_id": "TEXT",
+    "kind": "TEXT",
+    "created_at": "TEXT",
+    "value": "TEXT",
+}
+
+EVENT_KINDS = ("login", "view", "post", "checkin", "cart_add", "share")
+
+# The wide per-user table every screen and every segment count reads (one row per user).
+# Basic attributes are copied in at recompute so counts never join on a text key.
+FEATURE_COLUMNS: dict[str, str] = {
+    "user_id": "TEXT",
+    # copies of the user's basic attributes (as of the recompute)
+    "name": "TEXT",
+    "gender": "TEXT",
+    "city": "TEXT",
+    "channel": "TEXT",
+    "device": "TEXT",
+    "signup_at": "TEXT",
+    # RFM inputs, as of the as-of date; NULL recency for users who never bought
+    "recency_days": "INTEGER",
+    "frequency": "INTEGER",
+    "monetary": "REAL",
+    "first_order_at": "TEXT",
+    "last_order_at": "TEXT",
+    "orders_30d": "INTEGER",
+    "orders_90d": "INTEGER",
+    "spent_30d": "REAL",
+    "spent_90d": "REAL",
+    # event aggregates
+    "logins_7d": "INTEGER",
+    "logins_30d": "INTEGER",
+    "posts_7d": "INTEGER",
+    "posts_30d": "INTEGER",
+    "checkins_7d": "INTEGER",
+    "checkins_30d": "INTEGER",
+    "views_30d": "INTEGER",
+    "shares_30d": "INTEGER",
+    "carts_open": "INTEGER",  # cart_add events not followed by an order
+    "last_active_at": "TEXT",  # latest order or event
+    "days_since_active": "INTEGER",
+    # RFM scores and groups (NULL for users who never bought)
+    "r_score": "INTEGER",
+    "f_score": "INTEGER",
+    "m_score": "INTEGER",
+    "rfm_group": "TEXT",  # important_value, ... (see core.rfm.GROUPS)
+    "rfm_cell27": "TEXT",  # e.g. 'HML' = R high, F mid, M low
+    # predictive model outputs (NULL when not fitted or not a buyer)
+    "p_alive": "REAL",
+    "expected_purchases_30d": "REAL",
+    "expected_purchases_90d": "REAL",
+    "expected_order_value": "REAL",
+    "clv": "REAL",
+    # lifecycle layer (layer key; 'unclassified' when no rule matched)
+    "layer": "TEXT",
+}
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE IF NOT EXISTS users (
+    user_id   TEXT PRIMARY KEY,
+    name      TEXT,
+    gender    TEXT,
+    city      TEXT,
+    channel   TEXT,
+    device    TEXT,
+    signup_at TEXT,
+    phone     TEXT,
+    email     TEXT
+);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id   TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(user_id),
+    amount     REAL NOT NULL,
+    created_at TEXT NOT NULL
+);
+-- covering index: the RFM aggregate reads only this index
+CREATE INDEX IF NOT EXISTS orders_user_time_amount ON orders(user_id, created_at, amount);
+CREATE INDEX IF NOT EXISTS orders_time ON orders(created_at);
+CREATE TABLE IF NOT EXISTS events (
+    id         INTEGER PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(user_id),
+    kind       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    value      TEXT
+);
+-- one event is (user, kind, time, value): re-importing the same file adds nothing
+CREATE UNIQUE INDEX IF NOT EXISTS events_identity
+    ON events(user_id, kind, created_at, coalesce(value, ''));
+CREATE INDEX IF NOT EXISTS events_kind_time ON events(kind, created_at);
+CREATE TABLE IF NOT EXISTS user_tags (
+    user_id TEXT NOT NULL,
+    tag     TEXT NOT NULL,
+    PRIMARY KEY (tag, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_tags_user ON user_tags(user_id);
+CREATE TABLE IF NOT EXISTS rfm_settings (
+    dimension TEXT PRIMARY KEY CHECK (dimension IN ('r', 'f', 'm')),
+    method    TEXT NOT NULL,        -- mean | median | fixed | score
+    value     REAL                  -- the fixed value or score cut, when method needs one
+);
+CREATE TABLE IF NOT EXISTS model_fits (
+    model      TEXT PRIMARY KEY,    -- bgnbd | gamma_gamma
+    params     TEXT,                -- JSON
+    time_unit  TEXT,
+    log_lik    REAL,
+    n_customers INTEGER,
+    error      TEXT,                -- why it could not be fitted, else NULL
+    as_of      TEXT,
+    fitted_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS segments (
+    name        TEXT PRIMARY KEY,
+    query       TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS segment_history (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    query       TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    replaced_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS segment_snapshots (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,      -- the snapshot's own name
+    segment     TEXT,               -- the segment it froze
+    query       TEXT NOT NULL,
+    as_of       TEXT,
+    taken_at    TEXT NOT NULL,
+    UNIQUE(name)
+);
+CREATE TABLE IF NOT EXISTS snapshot_members (
+    snapshot_id INTEGER NOT NULL REFERENCES segment_snapshots(id) ON DELETE CASCADE,
+    user_id     TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS layer_rules (
+    position  INTEGER PRIMARY KEY,  -- evaluation order: first match wins
+    key       TEXT NOT NULL UNIQUE,
+    name_zh   TEXT NOT NULL,
+    name_en   TEXT NOT NULL,
+    condition TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layer_history (
+    as_of   TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    layer   TEXT NOT NULL,
+    PRIMARY KEY (as_of, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tag_rules (
+    name      TEXT PRIMARY KEY,
+    dimension TEXT NOT NULL CHECK (dimension IN ('basic', 'behavioural', 'result', 'predictive')),
+    condition TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS campaigns (
+    name       TEXT PRIMARY KEY,
+    channel    TEXT NOT NULL DEFAULT 'push',
+    offer      TEXT NOT NULL DEFAULT '',
+    status     TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'sent', 'closed')),
+    start_date TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaign_members (
+    campaign  TEXT NOT NULL REFERENCES campaigns(name) ON DELETE CASCADE,
+    user_id   TEXT NOT NULL,
+    role      TEXT NOT NULL CHECK (role IN ('target', 'control')),
+    added_at  TEXT NOT NULL,
+    source    TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (campaign, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS campaign_members_user ON campaign_members(user_id, added_at);
+CREATE TABLE IF NOT EXISTS campaign_audit (
+    id        INTEGER PRIMARY KEY,
+    campaign  TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    who       TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    detail    TEXT NOT NULL DEFAULT '',
+    n_users   INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+# Indexes on the wide table, for the access paths of the users screen and segment counts.
+FEATURE_INDEXES = (
+    ("features_layer", "layer"),
+    ("features_rfm_group", "rfm_group"),
+    ("features_city", "city"),
+    ("features_monetary", "monetary"),
+    ("features_recency", "recency_days"),
+    ("features_name", "name"),
+)
+
+
+def feature_table_ddl(table: str = "features") -> str:
+    cols = ",\n".join(
+        f"    {name} {typ}{' PRIMARY KEY' if name == 'user_id' else ''}"
+        for name, typ in FEATURE_COLUMNS.items()
+    )
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n{cols}\n)"
+
+
+def feature_index_ddl(table: str = "features") -> list[str]:
+    return [
+        f"CREATE INDEX IF NOT EXISTS {name if table == 'features' else table + '_' + name} "
+        f"ON {table}({column})"
+        for name, column in FEATURE_INDEXES
+    ]
+
+
+# Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    """Create the schema on an empty database, or migrate an older one to SCHEMA_VERSION.
+
+    The connection must be in autocommit mode (``isolation_level=None``, as core.db opens it);
+    the whole creation or migration is one transaction.
+    """
+    version = schema_version(conn)
+    if version == SCHEMA_VERSION:
+        return
+    if version is not None and version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"This database has schema version {version}; this userops understands up to "
+            f"{SCHEMA_VERSION}. Upgrade userops."
+        )
+    if version is None:
+        script = ";\n".join([DDL, feature_table_ddl(), *feature_index_ddl()])
+        conn.executescript(
+            "BEGIN IMMEDIATE;\n" + script + ";\n"
+            f"INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\n"
+            "COMMIT;"
+        )
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for v in range(version, SCHEMA_VERSION):
+            MIGRATIONS[v](conn)
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The stored schema version, or None for an empty database (no meta table)."""
+    row = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if row is None:
+        return None
+    got = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(got[0]) if got else None
+
+
+def user_attribute_columns(conn: sqlite3.Connection) -> list[str]:
+    """Every column of ``users``: the typed basics plus extra columns imports added."""
+    return [row[1] for row in conn.execute("PRAGMA table_info(users)")]
+
+
+def extra_user_columns(conn: sqlite3.Connection) -> list[str]:
+    return [c for c in user_attribute_columns(conn) if c not in USER_COLUMNS]
