@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +14,9 @@ from core.schema import SCHEMA_VERSION, ensure_schema, schema_version
 BUSY_TIMEOUT_MS = 5000
 
 
-def open_db(path: str | Path, *, create: bool = False, readonly: bool = False) -> sqlite3.Connection:
+def open_db(
+    path: str | Path, *, create: bool = False, readonly: bool = False
+) -> sqlite3.Connection:
     """Open (or, with ``create``, create) a userops database and check its schema.
 
     The connection is in autocommit mode: group writes with :func:`transaction`. Open one
@@ -30,7 +32,9 @@ def open_db(path: str | Path, *, create: bool = False, readonly: bool = False) -
     try:
         if readonly:
             conn = sqlite3.connect(
-                f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None,
+                f"file:{p.resolve()}?mode=ro",
+                uri=True,
+                isolation_level=None,
                 check_same_thread=False,
             )
         else:
@@ -56,10 +60,9 @@ def open_db(path: str | Path, *, create: bool = False, readonly: bool = False) -
             raise DatabaseError(f"{p}: schema version {version}, expected {SCHEMA_VERSION}")
         ensure_schema(conn)
     if not readonly:
-        try:
+        # read-only media or a locked file: WAL is an optimisation, not a need
+        with suppress(sqlite3.OperationalError):
             conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError:
-            pass  # read-only media or a locked file: WAL is an optimisation, not a need
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MB page cache
@@ -75,20 +78,36 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise DatabaseError(_explain(exc)) from exc
+        raise DatabaseError(explain_sqlite_error(exc)) from exc
     try:
         yield conn
+    except sqlite3.OperationalError as exc:
+        _rollback(conn)
+        if _is_lock_or_readonly(exc):
+            raise DatabaseError(explain_sqlite_error(exc)) from exc
+        raise
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
     try:
         conn.execute("COMMIT")
     except sqlite3.OperationalError as exc:
+        _rollback(conn)
+        raise DatabaseError(explain_sqlite_error(exc)) from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # SQLite may already have rolled back (e.g. after SQLITE_FULL); a second ROLLBACK would raise
+    if conn.in_transaction:
         conn.execute("ROLLBACK")
-        raise DatabaseError(_explain(exc)) from exc
 
 
-def _explain(exc: sqlite3.OperationalError) -> str:
+def _is_lock_or_readonly(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return any(word in text for word in ("locked", "busy", "readonly", "read-only"))
+
+
+def explain_sqlite_error(exc: sqlite3.OperationalError) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return "The database is locked by another program; try again in a moment."

@@ -40,7 +40,7 @@ EVENT_COLUMNS: dict[str, str] = {
     "value": "TEXT",
 }
 
-EVENT_KINDS = ("login", "view", "post", "checkin", "cart_add", "share")
+EVENT_KINDS = ("login", "view", "post", "checkin", "cart_add", "share", "coupon_use")
 
 # The wide per-user table every screen and every segment count reads (one row per user).
 # Basic attributes are copied in at recompute so counts never join on a text key.
@@ -73,6 +73,9 @@ FEATURE_COLUMNS: dict[str, str] = {
     "views_30d": "INTEGER",
     "shares_30d": "INTEGER",
     "carts_open": "INTEGER",  # cart_add events not followed by an order
+    "coupon_uses_90d": "INTEGER",  # events of kind coupon_use
+    "night_order_share": "REAL",  # share of orders placed 22:00-05:59
+    "favourite_category": "TEXT",  # most frequent event value of view/cart_add in 90 days
     "last_active_at": "TEXT",  # latest order or event
     "days_since_active": "INTEGER",
     # RFM scores and groups (NULL for users who never bought)
@@ -126,7 +129,8 @@ CREATE TABLE IF NOT EXISTS events (
 -- one event is (user, kind, time, value): re-importing the same file adds nothing
 CREATE UNIQUE INDEX IF NOT EXISTS events_identity
     ON events(user_id, kind, created_at, coalesce(value, ''));
-CREATE INDEX IF NOT EXISTS events_kind_time ON events(kind, created_at);
+-- user_id included: behaviour-window counts read only this index (6 s -> ~1 s on 10M events)
+CREATE INDEX IF NOT EXISTS events_kind_time ON events(kind, created_at, user_id);
 CREATE TABLE IF NOT EXISTS user_tags (
     user_id TEXT NOT NULL,
     tag     TEXT NOT NULL,
@@ -224,13 +228,20 @@ CREATE TABLE IF NOT EXISTS campaign_audit (
 """
 
 # Indexes on the wide table, for the access paths of the users screen and segment counts.
+# Each ends in user_id: the users screen pages by keyset on (column, user_id), which is then
+# one index range scan for any sort column (core/users.py).
 FEATURE_INDEXES = (
-    ("features_layer", "layer"),
-    ("features_rfm_group", "rfm_group"),
-    ("features_city", "city"),
-    ("features_monetary", "monetary"),
-    ("features_recency", "recency_days"),
-    ("features_name", "name"),
+    ("features_layer", "layer, user_id"),
+    ("features_rfm_group", "rfm_group, user_id"),
+    ("features_city", "city, user_id"),
+    ("features_monetary", "monetary, user_id"),
+    ("features_recency", "recency_days, user_id"),
+    ("features_name", "name, user_id"),
+    ("features_r_score", "r_score, user_id"),
+    ("features_f_score", "f_score, user_id"),
+    ("features_m_score", "m_score, user_id"),
+    ("features_last_order", "last_order_at, user_id"),
+    ("features_frequency", "frequency, user_id"),
 )
 
 

@@ -1,1 +1,241 @@
-"""(filled in by its issue)"""
+"""``userops recompute``, ``userops rfm`` and ``userops users``: features, RFM groups, export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import sys
+from dataclasses import asdict
+from datetime import date
+from typing import IO
+
+import click
+
+from core import rfm
+from core.db import get_meta, stored_as_of, transaction
+from core.errors import CoreError
+from core.features import RecomputeReport, recompute
+from core.schema import FEATURE_COLUMNS
+from tui.cli import cli
+from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
+
+EXPORT_COLUMNS = list(FEATURE_COLUMNS)  # user_id first, then every feature in schema order
+
+
+@cli.command("recompute")
+@DB_ARGUMENT
+@click.option(
+    "--as-of", type=ISO_DATE, default=None, help="Date to compute as of (default: stored)."
+)
+def recompute_cmd(db: str, as_of: date | None) -> None:
+    """Rebuild every user's features, RFM groups, predictions, layers and tags as of a date."""
+    with database(db) as conn:
+        report = recompute(conn, as_of)
+        click.echo(recompute_text(report))
+
+
+def recompute_text(report: RecomputeReport) -> str:
+    models = "; ".join(f"{name}: {status}" for name, status in report.models.items())
+    return "\n".join(
+        [
+            f"as of   {report.as_of.isoformat()}",
+            f"users   {report.users:,}",
+            f"buyers  {report.buyers:,}",
+            f"time    {report.seconds:.2f} s",
+            f"models  {models or 'none fitted'}",
+        ]
+    )
+
+
+@cli.command("rfm")
+@DB_ARGUMENT
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="DIM=METHOD",
+    help="Store a split and re-score: r=median, f=fixed:3, m=score:4, r=mean.",
+)
+@click.option("--cells27", is_flag=True, help="Also show the 27 high/mid/low cells.")
+def rfm_cmd(db: str, as_json: bool, settings: tuple[str, ...], cells27: bool) -> None:
+    """The 8 RFM groups with their shares and means, and current vs suggested thresholds."""
+    try:
+        wanted = [rfm.parse_threshold(s) for s in settings]
+    except CoreError as exc:
+        fail(f"{exc.title}: {exc}")
+        return
+    with database(db) as conn:
+        if wanted:
+            with transaction(conn):
+                for t in wanted:
+                    rfm.set_threshold(conn, t.dimension, t.method, t.value)
+                rfm.apply_rfm(conn, "features")
+        data = rfm_data(conn, cells27)
+        if as_json:
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            print_rfm(data)
+
+
+def rfm_data(conn: sqlite3.Connection, cells27: bool) -> dict[str, object]:
+    """Everything ``userops rfm`` shows, as plain JSON-able values."""
+    thresholds = rfm.get_thresholds(conn)
+    cuts = rfm.cut_values(conn, "features", thresholds)
+    two, three = rfm.suggest_cuts(conn, k=2), rfm.suggest_cuts(conn, k=3)
+    data: dict[str, object] = {
+        "as_of": get_meta(conn, "features_as_of"),
+        "groups": [asdict(row) for row in rfm.group_table(conn)],
+        "thresholds": {
+            dim: {
+                "method": t.method,
+                "setting": t.describe(),
+                "value": cuts[dim],
+                "suggested_high_low": two[dim],
+                "suggested_high_mid_low": three[dim],
+            }
+            for dim, t in thresholds.items()
+        },
+    }
+    if cells27:
+        data["cells27"] = rfm.cell27_table(conn)
+    return data
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{100 * x:.1f}%"
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    return "" if x is None else f"{x:,.{digits}f}"
+
+
+def print_rfm(data: dict) -> None:
+    from rich.console import Console  # only this command pays for rich
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 180, highlight=False)
+    table = Table(title=f"RFM groups as of {data['as_of'] or '(features not computed)'}")
+    for name in (
+        "key",
+        "中文",
+        "English",
+        "count",
+        "of buyers",
+        "of revenue",
+        "mean R (days)",
+        "mean F",
+        "mean M",
+        "action",
+    ):
+        table.add_column(
+            name, justify="right" if name.startswith(("count", "of", "mean")) else "left"
+        )
+    for g in data["groups"]:
+        table.add_row(
+            g["key"],
+            g["name_zh"],
+            g["name_en"],
+            f"{g['count']:,}",
+            _pct(g["share_of_buyers"]),
+            _pct(g["share_of_revenue"]),
+            _num(g["mean_recency"]),
+            _num(g["mean_frequency"], 2),
+            _num(g["mean_monetary"], 2),
+            g["action"],
+            end_section=g["key"] == "general_winback",
+        )
+    console.print(table, markup=False)
+    console.print(threshold_table(data["thresholds"]), markup=False)
+    if "cells27" in data:
+        cells = "  ".join(f"{cell} {n:,}" for cell, n in data["cells27"].items())
+        console.print(f"27 cells (R F M; H = score 4-5, M = 3, L = 1-2): {cells}", markup=False)
+
+
+def threshold_table(thresholds: dict):
+    from rich.table import Table
+
+    table = Table(title="thresholds: current vs suggested (Jenks natural breaks)")
+    for name in (
+        "dim",
+        "rule",
+        "setting",
+        "current cut",
+        "suggested (2 clusters)",
+        "suggested (3 clusters)",
+    ):
+        table.add_column(name)
+    rules = {
+        "r": "high when recency_days <= cut",
+        "f": "high when frequency >= cut",
+        "m": "high when monetary >= cut",
+    }
+    for dim, t in thresholds.items():
+        rule = f"high when {dim}_score >= cut" if t["method"] == "score" else rules[dim]
+        table.add_row(
+            dim.upper(),
+            rule,
+            t["setting"],
+            _num(t["value"], 2),
+            ", ".join(_num(v, 2) for v in t["suggested_high_low"]),
+            ", ".join(_num(v, 2) for v in t["suggested_high_mid_low"]),
+        )
+    return table
+
+
+@cli.command("users")
+@DB_ARGUMENT
+@click.argument("query", required=False)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="File to write (default: standard output).",
+)
+def users_cmd(db: str, query: str | None, fmt: str, output: str) -> None:
+    """Export every user (or those matching QUERY) with all features, streaming."""
+    with database(db, readonly=True) as conn:
+        cursor = select_users(conn, query)
+        with click.open_file(output, "w", encoding="utf-8") as out:
+            (write_csv if fmt == "csv" else write_json)(cursor, out)
+
+
+def select_users(conn: sqlite3.Connection, query: str | None) -> sqlite3.Cursor:
+    where, params = "1", {}
+    if query:
+        from core.query import compile_condition
+
+        compiled = compile_condition(conn, query, as_of=_features_as_of(conn))
+        where, params = compiled.where, compiled.params
+    cols = ", ".join(f"f.{c}" for c in EXPORT_COLUMNS)
+    return conn.execute(
+        f"SELECT {cols} FROM features AS f WHERE {where} ORDER BY f.user_id", params
+    )
+
+
+def _features_as_of(conn: sqlite3.Connection) -> date:
+    value = get_meta(conn, "features_as_of")
+    as_of = date.fromisoformat(value) if value else stored_as_of(conn)
+    if as_of is None:
+        raise CoreError("no features yet: run `userops recompute DB` first", title="No features")
+    return as_of
+
+
+def write_csv(cursor: sqlite3.Cursor, out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in cursor:  # one row at a time: the export never holds every user in memory
+        writer.writerow(row)
+
+
+def write_json(cursor: sqlite3.Cursor, out: IO[str]) -> None:
+    out.write("[")
+    for i, row in enumerate(cursor):
+        out.write(",\n" if i else "\n")
+        out.write(json.dumps(dict(zip(EXPORT_COLUMNS, row, strict=True)), ensure_ascii=False))
+    out.write("\n]\n")

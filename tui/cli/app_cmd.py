@@ -1,1 +1,36 @@
-"""(filled in by its issue)"""
+"""``userops [DB] [--as-of D] [--lang zh|en] [--mask]``: open the terminal app.
+
+The database is checked before Textual starts, so a missing, foreign or non-SQLite file is one
+line on stderr and exit code 2. Textual is imported only here, inside the command.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from core.db import stored_as_of
+from tui.cli import cli
+from tui.cli.common import ISO_DATE, database
+
+
+@cli.command("open")
+@click.argument("db", type=click.Path(dir_okay=False), default="demo.db")
+@click.option("--as-of", "as_of", type=ISO_DATE, help="As-of date (default: the database's own).")
+@click.option(
+    "--lang", type=click.Choice(["zh", "en"]), help="Language (default: from the locale)."
+)
+@click.option("--mask", is_flag=True, help="Privacy mode: mask phone numbers and e-mail addresses.")
+def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
+    """Open the app on DB (default ./demo.db)."""
+    from tui.i18n import default_lang
+
+    with database(db, readonly=True) as conn:
+        as_of = as_of or stored_as_of(conn) or date.today()  # no stored date: an empty database
+
+    from tui.app import Settings, UserOpsApp  # textual loads only when the app really starts
+
+    settings = Settings(Path(db), as_of, lang or default_lang(), mask)
+    UserOpsApp(settings).run()

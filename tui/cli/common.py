@@ -24,7 +24,9 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 
 
 @contextmanager
-def database(path: str | Path, *, create: bool = False, readonly: bool = False) -> Iterator[sqlite3.Connection]:
+def database(
+    path: str | Path, *, create: bool = False, readonly: bool = False
+) -> Iterator[sqlite3.Connection]:
     """Open the database for a command; any CoreError becomes a one-line error and exit 2."""
     try:
         conn = open_db(path, create=create, readonly=readonly)
@@ -44,7 +46,9 @@ def database(path: str | Path, *, create: bool = False, readonly: bool = False) 
 class IsoDate(click.ParamType):
     name = "YYYY-MM-DD"
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> date:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> date:
         if isinstance(value, date):
             return value
         try:

@@ -1,0 +1,261 @@
+"""Headless benchmark of the users and profile screens on a 1M-user database.
+
+    /work/venv/bin/python bench/bench_tui.py [--users 1000000] [--db bench/bench_1m.db]
+
+Builds the database on first use (a fast synthetic generator straight into users/features/
+orders/events; git-ignored), then times, with Textual's headless ``run_test``: the first screen
+drawn, a page down, the jump to the end, a sort change and opening a profile, plus peak RSS.
+Each figure is printed beside a baseline measured in the same run: the bare SQL of that page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import sqlite3
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from core.db import open_db, set_meta, transaction
+
+AS_OF = date(2024, 6, 30)
+CITIES = ["上海", "北京", "广州", "深圳", "成都", "杭州", "武汉", "西安", "南京", "重庆"]
+LAYERS = ["buyer", "active", "registered", "dormant", "churned"]
+GROUPS = [
+    "important_value",
+    "important_development",
+    "important_retention",
+    "general_value",
+    "general_winback",
+    "general_retention",
+    None,
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚"
+
+
+def build(path: Path, n: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    conn = open_db(path, create=True)
+    conn.execute("PRAGMA journal_mode = OFF")
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO layer_rules VALUES (?, ?, ?, ?, ?)",
+            [
+                (1, "buyer", "购买用户", "buyer", "orders_30d > 0"),
+                (2, "active", "活跃用户", "active", "logins_30d >= 10"),
+                (3, "churned", "流失用户", "churned", "recency_days > 60"),
+                (4, "dormant", "沉睡用户", "dormant", "days_since_active > 30"),
+                (5, "registered", "注册用户", "registered", "logins_30d >= 0"),
+            ],
+        )
+        conn.executemany("INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?)", _users(rng, n))
+        conn.executemany(
+            "INSERT INTO features(user_id, name, city, recency_days, frequency, monetary, "
+            "last_order_at, r_score, f_score, m_score, rfm_group, layer, logins_30d, orders_30d, "
+            "days_since_active) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            _features(random.Random(seed + 1), n),
+        )
+        conn.executemany("INSERT INTO orders VALUES (?,?,?,?)", _orders(random.Random(seed + 2), n))
+        set_meta(conn, "as_of", AS_OF.isoformat())
+        set_meta(conn, "features_computed_at", "2024-07-01 08:00:00")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def _users(rng, n):
+    for i in range(n):
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if i % 3 else "")
+        yield (
+            f"{i:07d}",
+            name,
+            "F" if i % 2 else "M",
+            CITIES[i % 10],
+            "app",
+            "ios",
+            "2023-01-01",
+            f"13{i:09d}",
+            f"u{i}@example.com",
+        )
+
+
+def _features(rng, n):
+    for i in range(n):
+        buyer = rng.random() < 0.6
+        rec = rng.randint(0, 700) if buyer else None
+        freq = int(rng.paretovariate(1.5)) if buyer else 0
+        money = round(freq * rng.lognormvariate(4.5, 0.8), 2) if buyer else 0.0
+        last = (AS_OF - timedelta(days=rec)).isoformat() if buyer else None
+        s = (lambda: rng.randint(1, 5)) if buyer else (lambda: None)
+        yield (
+            f"{i:07d}",
+            None,
+            CITIES[i % 10],
+            rec,
+            freq,
+            money,
+            last,
+            s(),
+            s(),
+            s(),
+            rng.choice(GROUPS[:-1]) if buyer else None,
+            rng.choice(LAYERS),
+            rng.randint(0, 20),
+            int(buyer and rec < 30),
+            rng.randint(0, 400),
+        )
+
+
+def _orders(rng, n):
+    for k in range(2 * n):
+        uid = int(rng.paretovariate(1.2) * 1000) % n
+        day = AS_OF - timedelta(days=rng.randint(0, 700))
+        yield (f"o{k}", f"{uid:07d}", round(rng.lognormvariate(4.5, 0.8), 2), f"{day} 12:00:00")
+
+
+def timed(fn, *args, **kw):
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return (time.perf_counter() - t) * 1000, out
+
+
+async def until(pilot, check, timeout=30.0):
+    t = time.perf_counter()
+    while not check():
+        await pilot.pause(0.002)
+        if time.perf_counter() - t > timeout:
+            raise TimeoutError
+
+
+class Clock:
+    """In-app timestamps: when a key's action starts and when the table or profile is filled.
+
+    Pilot's own key delivery waits for the app to go idle (hundreds of ms), so the figures are
+    taken inside the app: from the action to the end of the redraw of the result.
+    """
+
+    def __init__(self) -> None:
+        from tui.screens.profile import ProfileScreen
+        from tui.widgets.user_table import UserTable
+
+        self.started = self.done = 0.0
+        self._wrap(UserTable, "show_rows", end=True)
+        self._wrap(ProfileScreen, "load_percentiles", end=True)  # called once the profile is drawn
+
+    def _wrap(self, cls, name: str, end: bool) -> None:
+        original = getattr(cls, name)
+
+        def timed_call(*args, **kwargs):
+            result = original(*args, **kwargs)
+            self.done = time.perf_counter()
+            return result
+
+        setattr(cls, name, timed_call)
+
+    def start(self) -> None:
+        self.started, self.done = time.perf_counter(), 0.0
+
+    def ms(self) -> float:
+        return (self.done - self.started) * 1000
+
+
+async def drive(path: Path, repeat: int = 5) -> dict[str, float]:
+    from tui.app import Settings, UserOpsApp
+
+    clock = Clock()
+    out = {}
+    t0 = time.perf_counter()
+    app = UserOpsApp(Settings(path, AS_OF, "en", False))
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = lambda: app.screen.query_one("UserTable")  # noqa: E731
+        await until(pilot, lambda: table().row_count > 0)
+        out["first screen drawn"] = (time.perf_counter() - t0) * 1000
+        await app.workers.wait_for_complete()
+
+        async def measure(action, prepare=None) -> float:
+            times = []
+            for _ in range(repeat):
+                await app.workers.wait_for_complete()
+                if prepare is not None:
+                    prepare()
+                await pilot.pause()
+                clock.start()
+                action()
+                await until(pilot, lambda: clock.done > 0)
+                times.append(clock.ms())
+            return sorted(times)[len(times) // 2]  # the median
+
+        def to_bottom() -> None:
+            table().move_cursor(row=table().row_count - 1)
+
+        def page_down() -> None:
+            table().action_page_down()  # the cursor is on the last row: the next page
+
+        out["page down"] = await measure(page_down, to_bottom)
+        out["jump to end"] = await measure(app.screen.action_end)
+        app.screen.sort_by("rfm_group", False)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        out["page down sorted by RFM group"] = await measure(page_down, to_bottom)
+        users_screen = app.screen
+
+        def open_profile() -> None:
+            if app.screen is not users_screen:
+                app.pop_screen()
+            app.open_profile("0000001")
+
+        out["open profile"] = await measure(open_profile)
+    out["peak RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def count_users(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    n = conn.execute("SELECT count(*) FROM features").fetchone()[0]
+    conn.close()
+    return n
+
+
+def baselines(path: Path) -> dict[str, float]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    cols = (
+        "user_id, name, layer, rfm_group, r_score, f_score, m_score, monetary, last_order_at, city"
+    )
+    q = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
+    out = {
+        "page down": timed(
+            q, f"SELECT {cols} FROM features WHERE user_id > '0000200' ORDER BY user_id LIMIT 201"
+        )[0],
+        "jump to end": timed(q, f"SELECT {cols} FROM features ORDER BY user_id DESC LIMIT 201")[0],
+        "first screen drawn": timed(q, f"SELECT {cols} FROM features ORDER BY user_id LIMIT 201")[
+            0
+        ],
+        "page down sorted by RFM group": timed(
+            q, f"SELECT {cols} FROM features ORDER BY rfm_group, user_id LIMIT 201 OFFSET 200"
+        )[0],
+        "open profile": timed(q, "SELECT * FROM features WHERE user_id = '0000001'")[0],
+    }
+    conn.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=Path(__file__).parent / "bench_1m.db")
+    args = parser.parse_args()
+    if not args.db.exists():
+        t, _ = timed(build, args.db, args.users)
+        print(f"built {args.db} ({args.users:,} users) in {t / 1000:.1f} s")
+    base = baselines(args.db)
+    app = asyncio.run(drive(args.db))
+    print(f"{'step':32} {'app (ms)':>10} {'bare SQL (ms)':>14}")
+    for step, ms in app.items():
+        print(f"{step:32} {ms:10.1f} {base.get(step, float('nan')):14.1f}")
+
+
+if __name__ == "__main__":
+    main()

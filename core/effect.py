@@ -1,0 +1,192 @@
+"""Effect report of a campaign: did the targets do better than the control group?
+
+Window: the ``window_days`` calendar days starting on the campaign's start date, both ends
+included (orders with start ≤ created_at < start + window_days). When the data's as-of date falls
+inside the window, the report uses the days observed so far and says the window is incomplete;
+when it falls before the start, there is nothing to compare yet.
+
+Statistics, per group: conversion (share of users with ≥ 1 order in the window) and revenue per
+user (every member counts, non-buyers with 0). Uplift = targets − control, absolute and relative
+to control. 95 % intervals: Newcombe's hybrid score interval (from two Wilson intervals) for the
+difference of two proportions; Welch's t interval for the difference of two means.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from scipy import stats
+
+from core.campaigns import CampaignError, get_campaign
+from core.db import stored_as_of
+
+MIN_GROUP_USERS = 30
+CONFIDENCE = 0.95
+CONVERSION_METHOD = "Newcombe hybrid score interval (Wilson), difference of two proportions"
+REVENUE_METHOD = "Welch's t interval, difference of two means (unequal variances)"
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    users: int
+    converted: int
+    orders: int
+    revenue: float
+
+    @property
+    def conversion(self) -> float:
+        return self.converted / self.users if self.users else 0.0
+
+    @property
+    def revenue_per_user(self) -> float:
+        return self.revenue / self.users if self.users else 0.0
+
+
+@dataclass(frozen=True)
+class Uplift:
+    absolute: float
+    relative: float | None  # None when the control value is 0
+    low: float  # bounds of the 95 % interval of ``absolute``
+    high: float
+    method: str
+
+
+@dataclass(frozen=True)
+class EffectReport:
+    campaign: str
+    start: date
+    end: date  # last day of the window (inclusive)
+    window_days: int
+    as_of: date
+    observed_end: date | None  # last day with data inside the window; None if not started
+    targets: GroupStats
+    control: GroupStats
+    conversion: Uplift | None  # None when there is not enough data
+    revenue_per_user: Uplift | None
+    reason: str  # why there is not enough data; "" when the statistics are there
+
+    @property
+    def complete(self) -> bool:
+        return self.observed_end == self.end
+
+    @property
+    def enough_data(self) -> bool:
+        return not self.reason
+
+
+def effect_report(
+    conn: sqlite3.Connection, campaign: str, *, window_days: int = 30, as_of: date | None = None
+) -> EffectReport:
+    """Compare targets and control over the window; ``as_of`` defaults to the database's."""
+    if window_days < 1:
+        raise CampaignError(f"The window must be at least 1 day (got {window_days}).")
+    found = get_campaign(conn, campaign)
+    if found.start_date is None:
+        raise CampaignError(
+            f"Campaign {campaign!r} has no start date yet: send it (or create it with a start date)."
+        )
+    as_of = as_of or stored_as_of(conn) or _latest_order_day(conn)
+    start, end = found.start_date, found.start_date + timedelta(days=window_days - 1)
+    observed_end = min(end, as_of) if as_of >= start else None
+    until = observed_end or start - timedelta(days=1)  # empty window when not started
+    per_user = _per_user(conn, campaign, start, until)
+    targets, control = _group(per_user, "target"), _group(per_user, "control")
+    reason = _not_enough(targets, control, start, as_of)
+    conv = rev = None
+    if not reason:
+        conv = conversion_uplift(targets.converted, targets.users, control.converted, control.users)
+        rev = revenue_uplift(_revenues(per_user, "target"), _revenues(per_user, "control"))
+    return EffectReport(
+        campaign, start, end, window_days, as_of, observed_end, targets, control, conv, rev, reason
+    )
+
+
+def _latest_order_day(conn: sqlite3.Connection) -> date:
+    row = conn.execute("SELECT max(created_at) FROM orders").fetchone()
+    if row[0] is None:
+        raise CampaignError("The database has no orders and no as-of date: nothing to measure.")
+    return date.fromisoformat(row[0][:10])
+
+
+def _per_user(
+    conn: sqlite3.Connection, campaign: str, start: date, until: date
+) -> list[tuple[str, int, float]]:
+    """(role, orders, revenue) of every member, in the days start … until (both included)."""
+    rows = conn.execute(
+        "SELECT m.role, count(o.order_id), coalesce(sum(o.amount), 0.0)"
+        " FROM campaign_members m LEFT JOIN orders o ON o.user_id = m.user_id"
+        "  AND o.created_at >= ? AND o.created_at < ?"
+        " WHERE m.campaign = ? GROUP BY m.user_id, m.role",
+        (start.isoformat(), (until + timedelta(days=1)).isoformat(), campaign),
+    )
+    return [(r[0], r[1], float(r[2])) for r in rows]
+
+
+def _group(per_user: list[tuple[str, int, float]], role: str) -> GroupStats:
+    mine = [(n, amount) for r, n, amount in per_user if r == role]
+    return GroupStats(
+        users=len(mine),
+        converted=sum(1 for n, _ in mine if n > 0),
+        orders=sum(n for n, _ in mine),
+        revenue=sum(amount for _, amount in mine),
+    )
+
+
+def _revenues(per_user: list[tuple[str, int, float]], role: str) -> np.ndarray:
+    return np.array([amount for r, _, amount in per_user if r == role], dtype=float)
+
+
+def _not_enough(targets: GroupStats, control: GroupStats, start: date, as_of: date) -> str:
+    if as_of < start:
+        return (
+            f"the window starts on {start}, after the data's as-of date {as_of}: "
+            "there are no orders to compare yet"
+        )
+    small = [
+        f"{name} has {g.users} users"
+        for name, g in (("the target group", targets), ("the control group", control))
+        if g.users < MIN_GROUP_USERS
+    ]
+    if small:
+        return f"{' and '.join(small)}; each group needs at least {MIN_GROUP_USERS}"
+    if targets.orders + control.orders == 0:
+        return "no member of either group ordered in the window"
+    return ""
+
+
+def wilson_interval(successes: int, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval of one proportion."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def conversion_uplift(x_t: int, n_t: int, x_c: int, n_c: int) -> Uplift:
+    """Difference of two proportions with Newcombe's hybrid score interval (his method 10)."""
+    z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+    p_t, p_c = x_t / n_t, x_c / n_c
+    l_t, u_t = wilson_interval(x_t, n_t, z)
+    l_c, u_c = wilson_interval(x_c, n_c, z)
+    diff = p_t - p_c
+    low = diff - math.sqrt((p_t - l_t) ** 2 + (u_c - p_c) ** 2)
+    high = diff + math.sqrt((u_t - p_t) ** 2 + (p_c - l_c) ** 2)
+    return Uplift(diff, diff / p_c if p_c else None, low, high, CONVERSION_METHOD)
+
+
+def revenue_uplift(targets: np.ndarray, control: np.ndarray) -> Uplift:
+    """Difference of mean revenue per user with Welch's t interval."""
+    m_t, m_c = float(targets.mean()), float(control.mean())
+    v_t = float(targets.var(ddof=1)) / len(targets)
+    v_c = float(control.var(ddof=1)) / len(control)
+    diff = m_t - m_c
+    se = math.sqrt(v_t + v_c)
+    if se == 0:  # every user spent the same: no spread, the interval is the point
+        return Uplift(diff, diff / m_c if m_c else None, diff, diff, REVENUE_METHOD)
+    df = (v_t + v_c) ** 2 / (v_t**2 / (len(targets) - 1) + v_c**2 / (len(control) - 1))
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
+    return Uplift(diff, diff / m_c if m_c else None, diff - half, diff + half, REVENUE_METHOD)

@@ -1,0 +1,365 @@
+"""Per-user features as of a date, and the recompute pipeline that swaps them in atomically.
+
+Everything is set-based SQL: one ``GROUP BY user_id`` pass over the covering index of
+``orders``, one over ``events``, two small window queries (open carts, favourite category), then a
+single ``INSERT … SELECT`` joining them to ``users``. Definitions (see docs/analytics.md):
+
+* as of D, a row counts when ``created_at < D + 1 day``; a window "Nd" is ``created_at >= D-(N-1)``;
+* ``recency_days`` = D − date(last order), NULL for users who never bought; non-buyers have
+  ``frequency`` 0 and ``monetary`` 0;
+* ``carts_open`` = cart_add events in the 30-day window with no order of the same user at or
+  after the cart time (as of D), i.e. carts later than the user's last order;
+* ``night_order_share`` = orders placed 22:00–05:59 / orders that carry a time of day;
+* ``favourite_category`` = most frequent non-empty ``value`` of view/cart_add events in the
+  90-day window, ties broken alphabetically;
+* ``last_active_at`` = latest order or event; ``days_since_active`` = D − its date.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from core import layers, predict, rfm, tags
+from core.db import set_meta, stored_as_of, transaction
+from core.errors import CoreError, DatabaseError
+from core.schema import FEATURE_COLUMNS, feature_index_ddl, feature_table_ddl
+
+# A scratch table name callers may pass: a plain identifier, optionally in the temp schema.
+_TABLE_NAME = re.compile(r"^(temp\.)?[A-Za-z_][A-Za-z0-9_]*$")
+
+# Mirrors user_tags in core.schema.DDL, for the table built beside the live one.
+USER_TAGS_NEW_DDL = (
+    "CREATE TABLE user_tags_new (user_id TEXT NOT NULL, tag TEXT NOT NULL, "
+    "PRIMARY KEY (tag, user_id)) WITHOUT ROWID"
+)
+USER_TAGS_INDEX_DDL = "CREATE INDEX IF NOT EXISTS user_tags_user ON user_tags(user_id)"
+
+
+@dataclass(frozen=True)
+class RecomputeReport:
+    as_of: date
+    users: int
+    buyers: int
+    seconds: float
+    models: dict[str, str]  # model -> 'fitted' or why it could not be fitted
+
+
+def resolve_as_of(conn: sqlite3.Connection, as_of: date | None) -> date:
+    """The given date, else the database's stored as-of date; an error when neither exists."""
+    if as_of is not None:
+        return as_of
+    stored = stored_as_of(conn)
+    if stored is None:
+        raise CoreError(
+            "No as-of date: the database has none stored (import data first) and none was given.",
+            title="No as-of date",
+        )
+    return stored
+
+
+def _bounds(as_of: date) -> dict[str, str]:
+    """The bound parameters every feature query uses: the cut and the window starts."""
+    return {
+        "as_of": as_of.isoformat(),
+        "end": (as_of + timedelta(days=1)).isoformat(),
+        "d7": (as_of - timedelta(days=6)).isoformat(),
+        "d30": (as_of - timedelta(days=29)).isoformat(),
+        "d90": (as_of - timedelta(days=89)).isoformat(),
+    }
+
+
+# The RFM inputs: one GROUP BY pass over the covering index orders(user_id, created_at, amount),
+# the same shape as the bare aggregate (per-row work kept to the as-of cut).
+_RFM_AGG = """
+CREATE TEMP TABLE uo_rfm (
+    user_id TEXT PRIMARY KEY, first_at TEXT, last_at TEXT, recency_days INTEGER,
+    frequency INTEGER, monetary REAL
+) WITHOUT ROWID;
+INSERT INTO uo_rfm
+SELECT user_id, min(created_at), max(created_at),
+       CAST(julianday(:as_of) - julianday(substr(max(created_at), 1, 10)) AS INTEGER),
+       count(*), total(amount)
+FROM orders INDEXED BY orders_user_time_amount
+{cut}
+GROUP BY user_id
+"""
+
+# The 30/90-day order columns: only the last 90 days reach the aggregate. (Walking the same
+# covering index beats the orders_time range: that one needs a table lookup per order.)
+_ORDER_WINDOW = """
+CREATE TEMP TABLE uo_ord_win (
+    user_id TEXT PRIMARY KEY, o30 INTEGER, o90 INTEGER, s30 REAL, s90 REAL
+) WITHOUT ROWID;
+INSERT INTO uo_ord_win
+SELECT user_id, count(*) FILTER (WHERE created_at >= :d30), count(*),
+       total(amount) FILTER (WHERE created_at >= :d30), total(amount)
+FROM orders INDEXED BY orders_user_time_amount
+WHERE created_at >= :d90 AND created_at < :end
+GROUP BY user_id
+"""
+
+# Night share: the hour test is the costly per-order work, so it has its own pass and does not
+# slow the RFM one. Orders without a time of day (length < 13) count in neither sum.
+_NIGHT = """
+CREATE TEMP TABLE uo_night (user_id TEXT PRIMARY KEY, night INTEGER, timed INTEGER) WITHOUT ROWID;
+INSERT INTO uo_night
+SELECT user_id,
+       count(*) FILTER (WHERE substr(created_at, 12, 2) NOT BETWEEN '06' AND '21'),
+       count(*)
+FROM orders INDEXED BY orders_user_time_amount
+WHERE length(created_at) >= 13 {and_cut}
+GROUP BY user_id
+"""
+
+# Last activity needs every event: one pass over the covering index events_identity. The
+# windowed counts ride along as FILTERed counts: a row older than 90 days fails each filter on
+# its first comparison and reaches no aggregate. (Ranges of events(kind, created_at) read less
+# index, but need a table lookup per event: slower from 1M users on.)
+_EVENT_AGG = """
+CREATE TEMP TABLE uo_ev_agg (
+    user_id TEXT PRIMARY KEY, last_at TEXT, logins_7d INTEGER, logins_30d INTEGER,
+    posts_7d INTEGER, posts_30d INTEGER, checkins_7d INTEGER, checkins_30d INTEGER,
+    views_30d INTEGER, shares_30d INTEGER, coupon_uses_90d INTEGER
+) WITHOUT ROWID;
+INSERT INTO uo_ev_agg
+SELECT user_id, max(created_at),
+       count(*) FILTER (WHERE created_at >= :d7 AND kind = 'login'),
+       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'login'),
+       count(*) FILTER (WHERE created_at >= :d7 AND kind = 'post'),
+       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'post'),
+       count(*) FILTER (WHERE created_at >= :d7 AND kind = 'checkin'),
+       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'checkin'),
+       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'view'),
+       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'share'),
+       count(*) FILTER (WHERE created_at >= :d90 AND kind = 'coupon_use')
+FROM events INDEXED BY events_identity
+{cut}
+GROUP BY user_id
+"""
+
+# Only the recent window, through events(kind, created_at).
+_CART_AGG = """
+CREATE TEMP TABLE uo_cart_agg (user_id TEXT PRIMARY KEY, open INTEGER) WITHOUT ROWID;
+INSERT INTO uo_cart_agg
+SELECT e.user_id, count(*)
+FROM events AS e LEFT JOIN uo_rfm AS o ON o.user_id = e.user_id
+WHERE e.kind = 'cart_add' AND e.created_at >= :d30 AND e.created_at < :end
+  AND (o.last_at IS NULL OR e.created_at > o.last_at)
+GROUP BY e.user_id
+"""
+
+_FAVOURITE = """
+CREATE TEMP TABLE uo_fav (user_id TEXT PRIMARY KEY, category TEXT) WITHOUT ROWID;
+INSERT INTO uo_fav
+SELECT user_id, value FROM (
+    SELECT user_id, value,
+           row_number() OVER (PARTITION BY user_id ORDER BY count(*) DESC, value) AS rn
+    FROM events
+    WHERE kind IN ('view', 'cart_add') AND created_at >= :d90 AND created_at < :end
+      AND value IS NOT NULL AND value <> ''
+    GROUP BY user_id, value
+) WHERE rn = 1
+"""
+
+_SCRATCH = ("uo_rfm", "uo_ord_win", "uo_night", "uo_ev_agg", "uo_cart_agg", "uo_fav")
+
+# The latest time in a table, by seeks on its time index (events: one per kind, skip-scan).
+_LATEST = {
+    "orders": "SELECT max(created_at) FROM orders",
+    "events": """
+WITH RECURSIVE k(kind) AS (
+    SELECT min(kind) FROM events
+    UNION ALL SELECT (SELECT min(kind) FROM events WHERE kind > k.kind) FROM k
+    WHERE k.kind IS NOT NULL
+)
+SELECT max((SELECT max(created_at) FROM events WHERE kind = k.kind)) FROM k""",
+}
+
+# Column -> SQL expression over users u, uo_rfm o, uo_ord_win w, uo_night n, uo_ev_agg e,
+# uo_cart_agg c, uo_fav v. The RFM score columns come from core.rfm.score_plan.
+_LAST_ACTIVE = "nullif(max(coalesce(o.last_at, ''), coalesce(e.last_at, '')), '')"
+_SELECT_EXPR = {
+    "user_id": "u.user_id",
+    "name": "u.name",
+    "gender": "u.gender",
+    "city": "u.city",
+    "channel": "u.channel",
+    "device": "u.device",
+    "signup_at": "u.signup_at",
+    "recency_days": "o.recency_days",
+    "frequency": "coalesce(o.frequency, 0)",
+    "monetary": "coalesce(o.monetary, 0.0)",
+    "first_order_at": "o.first_at",
+    "last_order_at": "o.last_at",
+    "orders_30d": "coalesce(w.o30, 0)",
+    "orders_90d": "coalesce(w.o90, 0)",
+    "spent_30d": "coalesce(w.s30, 0.0)",
+    "spent_90d": "coalesce(w.s90, 0.0)",
+    **{
+        col: f"coalesce(e.{col}, 0)"
+        for col in (
+            "logins_7d",
+            "logins_30d",
+            "posts_7d",
+            "posts_30d",
+            "checkins_7d",
+            "checkins_30d",
+            "views_30d",
+            "shares_30d",
+            "coupon_uses_90d",
+        )
+    },
+    "carts_open": "coalesce(c.open, 0)",
+    "night_order_share": "CAST(n.night AS REAL) / nullif(n.timed, 0)",
+    "favourite_category": "v.category",
+    "last_active_at": _LAST_ACTIVE,
+    "days_since_active": (
+        f"CAST(julianday(:as_of) - julianday(substr({_LAST_ACTIVE}, 1, 10)) AS INTEGER)"
+    ),
+}
+assert set(_SELECT_EXPR) <= set(FEATURE_COLUMNS), "feature expressions must be schema columns"
+
+
+def _insert_sql(table: str, scores: dict[str, str]) -> str:
+    exprs = {**_SELECT_EXPR, **scores}
+    select = ",\n       ".join(exprs.values())
+    # Users who signed up after the as-of date did not exist yet (unless they already acted).
+    return f"""
+INSERT INTO {table} ({", ".join(exprs)})
+SELECT {select}
+FROM users AS u
+LEFT JOIN uo_rfm AS o ON o.user_id = u.user_id
+LEFT JOIN uo_ord_win AS w ON w.user_id = u.user_id
+LEFT JOIN uo_night AS n ON n.user_id = u.user_id
+LEFT JOIN uo_ev_agg AS e ON e.user_id = u.user_id
+LEFT JOIN uo_cart_agg AS c ON c.user_id = u.user_id
+LEFT JOIN uo_fav AS v ON v.user_id = u.user_id
+WHERE u.signup_at IS NULL OR u.signup_at < :end
+   OR o.user_id IS NOT NULL OR e.user_id IS NOT NULL
+ORDER BY u.user_id
+"""
+
+
+def _cut_clauses(conn: sqlite3.Connection, table: str, params: dict[str, str]) -> dict[str, str]:
+    """The as-of cut as SQL for a full pass over ``table``: empty when no row is dated on or
+    after the cut (the usual as-of date, the latest day), which spares a test per row."""
+    latest = conn.execute(_LATEST[table]).fetchone()[0]
+    if latest is None or latest < params["end"]:
+        return {"cut": "", "and_cut": ""}
+    return {"cut": "WHERE created_at < :end", "and_cut": "AND created_at < :end"}
+
+
+def _run_script(
+    conn: sqlite3.Connection, script: str, params: dict[str, str], cut: dict[str, str] | None = None
+) -> None:
+    """Run ';'-separated statements with the named parameters each one uses."""
+    if cut is not None:
+        script = script.format(**cut)
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement, params)  # sqlite3 ignores names a statement does not use
+
+
+def _drop_scratch(conn: sqlite3.Connection) -> None:
+    for name in _SCRATCH:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def check_table_name(table: str) -> str:
+    if not _TABLE_NAME.match(table) or table == "features":
+        raise CoreError(f"{table!r} cannot hold computed features (use a scratch table name).")
+    return table
+
+
+def compute_rfm_inputs(conn: sqlite3.Connection, as_of: date) -> rfm.ScorePlan | None:
+    """R, F, M, first and last order per buyer into temp.uo_rfm, and the scoring plan built
+    from them (None without buyers): all the recompute's RFM work but the final INSERT."""
+    _drop_scratch(conn)
+    params = _bounds(as_of)
+    _run_script(conn, _RFM_AGG, params, _cut_clauses(conn, "orders", params))
+    return rfm.score_plan(conn, "temp.uo_rfm", rfm.get_thresholds(conn), alias="o")
+
+
+def compute_features(conn: sqlite3.Connection, table: str, as_of: date) -> int:
+    """(Re)create ``table`` and fill it with one row of features per user as of ``as_of``:
+    aggregates, attribute copies and RFM scores/group/cell (thresholds as stored), in one
+    INSERT. Predictions and layers are later pipeline steps.
+
+    Runs in the caller's transaction, if any. Returns the number of users written.
+    """
+    check_table_name(table)
+    params = _bounds(as_of)
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(feature_table_ddl(table))
+    try:
+        plan = compute_rfm_inputs(conn, as_of)
+        _run_script(conn, _ORDER_WINDOW, params)
+        _run_script(conn, _NIGHT, params, _cut_clauses(conn, "orders", params))
+        _run_script(conn, _EVENT_AGG, params, _cut_clauses(conn, "events", params))
+        for script in (_CART_AGG, _FAVOURITE):
+            _run_script(conn, script, params)
+        scores = plan.exprs if plan else {}
+        cursor = conn.execute(
+            _insert_sql(table, scores), {**params, **(plan.params if plan else {})}
+        )
+        return cursor.rowcount
+    finally:
+        _drop_scratch(conn)
+
+
+def _model_status(conn: sqlite3.Connection) -> dict[str, str]:
+    rows = conn.execute("SELECT model, error FROM model_fits ORDER BY model").fetchall()
+    return {model: ("fitted" if error is None else error) for model, error in rows}
+
+
+def _swap(conn: sqlite3.Connection, as_of: date) -> None:
+    """Replace the live tables by the new ones (inside the caller's transaction)."""
+    conn.execute("DROP TABLE IF EXISTS features")
+    conn.execute("DROP TABLE IF EXISTS user_tags")
+    conn.execute("ALTER TABLE features_new RENAME TO features")
+    conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
+    for ddl in [*feature_index_ddl("features"), USER_TAGS_INDEX_DDL]:
+        conn.execute(ddl)
+    set_meta(conn, "features_as_of", as_of.isoformat())
+    # Wall-clock time is metadata only (when the numbers were made), never a result input.
+    set_meta(conn, "features_computed_at", datetime.now().isoformat(timespec="seconds"))
+
+
+def _build_new(conn: sqlite3.Connection, as_of: date) -> None:
+    """Steps 1–5 of the pipeline (docs/architecture.md) into features_new / user_tags_new."""
+    conn.execute("DROP TABLE IF EXISTS user_tags_new")
+    compute_features(conn, "features_new", as_of)  # RFM scores included
+    predict.apply_predictions(conn, "features_new", as_of)
+    layers.apply_layers(conn, "features_new", as_of)
+    conn.execute(USER_TAGS_NEW_DDL)
+    tags.apply_tags(conn, "features_new", "user_tags_new", as_of)
+
+
+def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeReport:
+    """Rebuild ``features`` and ``user_tags`` as of a date, all or nothing.
+
+    The whole pipeline runs in one write transaction: a kill or Ctrl-C half-way leaves the
+    previous features untouched and no ``features_new`` behind.
+    """
+    as_of = resolve_as_of(conn, as_of)
+    started = time.perf_counter()
+    try:
+        with transaction(conn):
+            _build_new(conn, as_of)
+            _swap(conn, as_of)
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(f"Recompute failed, previous features kept: {exc}") from exc
+    users, buyers = conn.execute(
+        "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
+    ).fetchone()
+    return RecomputeReport(
+        as_of=as_of,
+        users=users,
+        buyers=buyers,
+        seconds=time.perf_counter() - started,
+        models=_model_status(conn),
+    )

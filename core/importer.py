@@ -1,0 +1,452 @@
+"""Import users, orders (or order lines) and events from CSV, gzipped CSV or Parquet files.
+
+Every file is read and checked first; then everything is written in one transaction, so bad
+input anywhere leaves the database exactly as it was. See docs/import.md for the operator's view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from core.db import set_meta, transaction
+from core.errors import InputError
+from core.import_read import (
+    Source,
+    blank_to_none,
+    check_conflicts,
+    clean_ids,
+    parse_dates,
+    parse_numbers,
+    read_source,
+    require_columns,
+)
+from core.schema import user_attribute_columns
+
+Progress = Callable[[int, int], None]
+RETURN_POLICIES = ("skip", "net")
+WRITE_BATCH = 50_000
+BULK_ROWS = 50_000  # a load this big into a table half its size rebuilds indexes instead
+
+
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_RESERVED = {"rowid", "oid", "_rowid_"}
+
+
+@dataclass
+class ImportReport:
+    users_created: int = 0
+    users_updated: int = 0
+    orders_inserted: int = 0
+    orders_updated: int = 0
+    events_inserted: int = 0
+    events_ignored: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> lines or rows
+    columns_added: list[str] = field(default_factory=list)
+    as_of: date | None = None
+
+    def skip(self, reason: str, n: int) -> None:
+        if n:
+            self.skipped[reason] = self.skipped.get(reason, 0) + int(n)
+
+
+def import_files(
+    conn: sqlite3.Connection,
+    *,
+    users: str | Path | None = None,
+    orders: str | Path | None = None,
+    events: str | Path | None = None,
+    mapping: Mapping[str, str] | None = None,
+    cancelled_prefix: str | None = None,
+    returns: str = "skip",
+    user_columns: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import any subset of the three files; all or nothing.
+
+    ``mapping`` renames source columns (``{"CustomerID": "user_id"}``); ``user_columns`` copies
+    columns of the orders file onto the user (``{"Country": "country"}``, the last value wins).
+    ``progress(done, total)`` counts bytes read plus the same amount again for rows written.
+    Raises InputError naming file, line and column on bad input.
+    """
+    if returns not in RETURN_POLICIES:
+        raise InputError(f"--returns must be one of {', '.join(RETURN_POLICIES)}, not {returns!r}")
+    paths = {"users": users, "orders": orders, "events": events}
+    sources = {k: Source.open(p, mapping or {}) for k, p in paths.items() if p is not None}
+    meter = _Meter(progress, 2 * sum(s.size for s in sources.values()))
+    report = ImportReport()
+    frames: dict[str, pd.DataFrame] = {}
+    for kind, src in sources.items():
+        df = read_source(src, meter.advance)
+        if kind == "users":
+            frames[kind] = _prepare_users(src, df)
+        elif kind == "orders":
+            frames[kind], frames["order_users"] = _prepare_orders(
+                src, df, report, cancelled_prefix, returns, user_columns or {}
+            )
+        else:
+            frames[kind] = _prepare_events(src, df, report)
+    with _foreign_key_checks_off(conn), transaction(conn):
+        _write(conn, sources, frames, report, meter)
+        report.as_of = _refresh_as_of(conn)
+    return report
+
+
+@contextmanager
+def _foreign_key_checks_off(conn: sqlite3.Connection) -> Iterator[None]:
+    """The import creates every order's and event's user before the row, in the same
+    transaction, so SQLite's per-row check is redundant; it doubles the insert time."""
+    was_on = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if was_on else 'OFF'}")
+
+
+class _Meter:
+    """Turns per-step increments into the (done, total) calls the caller asked for."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, max(total, 1), 0
+
+    def advance(self, n: int) -> None:
+        self.done = min(self.total, self.done + int(n))
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def _prepare_users(src: Source, df: pd.DataFrame) -> pd.DataFrame:
+    require_columns(src, df, ["user_id"])
+    df = df.copy()
+    df["user_id"] = clean_ids(src, df, "user_id")
+    empty = df["user_id"] == ""
+    if empty.any():
+        raise src.error("user_id is empty", row=empty.idxmax(), column="user_id")
+    if "signup_at" in df.columns:
+        df["signup_at"] = parse_dates(src, df, "signup_at", optional=True)
+    attrs = [c for c in df.columns if c != "user_id"]
+    for col in attrs:
+        if col != "signup_at":
+            df[col] = blank_to_none(df[col].str.strip())
+    identical = check_conflicts(src, df, "user_id", attrs)
+    return df[~identical]
+
+
+def _prepare_orders(
+    src: Source,
+    df: pd.DataFrame,
+    report: ImportReport,
+    cancelled_prefix: str | None,
+    returns: str,
+    user_columns: Mapping[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(orders with order_id, user_id, amount, created_at; user attributes from user_columns)."""
+    lines = "amount" not in df.columns and bool({"quantity", "unit_price"} & set(df.columns))
+    money = ["order_id", "quantity", "unit_price"] if lines else ["amount"]
+    require_columns(src, df, ["user_id", *money, "created_at", *user_columns])
+    df = df.copy()
+    df["user_id"] = clean_ids(src, df, "user_id")
+    no_user = df["user_id"] == ""
+    report.skip("no user_id", no_user.sum())
+    df = df[~no_user]
+    if "order_id" in df.columns:
+        df["order_id"] = clean_ids(src, df, "order_id")
+        empty = df["order_id"] == ""
+        if empty.any():
+            raise src.error("order_id is empty", row=empty.idxmax(), column="order_id")
+    df["created_at"] = parse_dates(src, df, "created_at")
+    cancelled = _cancelled(df, cancelled_prefix)
+    if lines:
+        orders = _sum_lines(src, df, report, cancelled, returns)
+    else:
+        orders = _whole_orders(src, df, report, cancelled, returns)
+    attrs = df[["user_id", *user_columns]].rename(columns=dict(user_columns))
+    if user_columns:  # only users who kept an order (object dtype: arrow-string isin is slow)
+        kept = attrs["user_id"].astype(object).isin(orders["user_id"].astype(object).unique())
+        attrs = attrs[kept].drop_duplicates("user_id", keep="last")
+    return orders, attrs.assign(**{c: blank_to_none(attrs[c]) for c in attrs.columns[1:]})
+
+
+def _cancelled(df: pd.DataFrame, prefix: str | None) -> pd.Series:
+    if not prefix or "order_id" not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df["order_id"].str.startswith(prefix)
+
+
+def _sum_lines(
+    src: Source, df: pd.DataFrame, report: ImportReport, cancelled: pd.Series, returns: str
+) -> pd.DataFrame:
+    """Order lines -> orders: amount = sum of quantity x unit_price, time = the earliest line."""
+    quantity, price = parse_numbers(src, df, "quantity"), parse_numbers(src, df, "unit_price")
+    if returns == "skip":
+        negative = (quantity < 0) & ~cancelled
+        report.skip("cancellation line", cancelled.sum())
+        report.skip("negative quantity", negative.sum())
+        keep = ~cancelled & ~negative
+        df, quantity, price, cancelled = df[keep], quantity[keep], price[keep], cancelled[keep]
+    check_conflicts(src, df[["order_id", "user_id"]], "order_id", ["user_id"])
+    lines = pd.DataFrame(
+        {
+            "order_id": df["order_id"],
+            "user_id": df["user_id"],
+            "amount": quantity * price,
+            "created_at": df["created_at"],
+            "cancelled": cancelled,
+        }
+    )
+    orders = lines.groupby("order_id", sort=False).agg(
+        user_id=("user_id", "first"),
+        amount=("amount", "sum"),
+        created_at=("created_at", "min"),
+        cancelled=("cancelled", "first"),
+    )
+    orders["amount"] = orders["amount"].round(6)
+    # net: a cancellation invoice takes money back, whatever the sign of its lines
+    orders.loc[orders["cancelled"], "amount"] = -orders.loc[orders["cancelled"], "amount"].abs()
+    return orders.reset_index()[["order_id", "user_id", "amount", "created_at"]]
+
+
+def _whole_orders(
+    src: Source, df: pd.DataFrame, report: ImportReport, cancelled: pd.Series, returns: str
+) -> pd.DataFrame:
+    orders = pd.DataFrame(
+        {
+            "user_id": df["user_id"],
+            "amount": parse_numbers(src, df, "amount"),
+            "created_at": df["created_at"],
+        }
+    )
+    if "order_id" in df.columns:
+        orders.insert(0, "order_id", df["order_id"])
+        if returns == "skip":
+            report.skip("cancelled order", cancelled.sum())
+            orders = orders[~cancelled]
+        else:
+            orders.loc[cancelled, "amount"] = -orders.loc[cancelled, "amount"].abs()
+        identical = check_conflicts(src, orders, "order_id", ["user_id", "amount", "created_at"])
+        report.skip("duplicate row", identical.sum())
+        return orders[~identical]
+    orders.insert(0, "order_id", _generated_orderids(orders))
+    return orders
+
+
+def _generated_orderids(orders: pd.DataFrame) -> list[str]:
+    """A stable id from the row's content (and its repeat number), so re-import is idempotent."""
+    amount = [repr(float(a)) for a in orders["amount"].tolist()]
+    repeat = orders.groupby(["user_id", "created_at", "amount"], sort=False).cumcount()
+    columns = (orders["user_id"].tolist(), orders["created_at"].tolist(), amount, repeat.tolist())
+    keys = zip(*columns, strict=True)
+    return [
+        "h" + hashlib.blake2b(f"{u}\x1f{t}\x1f{a}\x1f{k}".encode(), digest_size=8).hexdigest()
+        for u, t, a, k in keys
+    ]
+
+
+def _prepare_events(src: Source, df: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
+    require_columns(src, df, ["user_id", "kind", "created_at"])
+    df = df.copy()
+    df["user_id"] = clean_ids(src, df, "user_id")
+    no_user = df["user_id"] == ""
+    report.skip("no user_id", no_user.sum())
+    df = df[~no_user]
+    kind = df["kind"].str.strip()
+    if (kind == "").any():
+        raise src.error("kind is empty", row=(kind == "").idxmax(), column="kind")
+    value = df["value"].str.strip() if "value" in df.columns else pd.Series("", index=df.index)
+    return pd.DataFrame(
+        {
+            "user_id": df["user_id"],
+            "kind": kind,
+            "created_at": parse_dates(src, df, "created_at"),
+            "value": blank_to_none(value),
+        }
+    )
+
+
+# --- writing (inside the one transaction) -------------------------------------------------------
+
+
+def _write(
+    conn: sqlite3.Connection,
+    sources: dict[str, Source],
+    frames: dict[str, pd.DataFrame],
+    report: ImportReport,
+    meter: _Meter,
+) -> None:
+    if "users" in frames:
+        _upsert_users(conn, sources["users"], frames["users"], report, meter)
+    if "orders" in frames:
+        if len(frames["order_users"].columns) > 1:  # --user-column: create users with attributes
+            _upsert_users(conn, sources["orders"], frames["order_users"], report, None)
+        _write_orders(conn, frames["orders"], report, sources["orders"].size, meter)
+    if "events" in frames:
+        _write_events(conn, frames["events"], report, sources["events"].size, meter)
+
+
+def _write_orders(
+    conn: sqlite3.Connection, orders: pd.DataFrame, report: ImportReport, weight: int, meter: _Meter
+) -> None:
+    """Upsert by order_id; a row whose values did not change is not touched (nor counted)."""
+    _create_users(conn, orders["user_id"], report)
+    before, changes = _count(conn, "orders"), conn.total_changes
+    sql = (
+        "INSERT INTO orders(order_id, user_id, amount, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(order_id) DO UPDATE SET user_id = excluded.user_id, "
+        "amount = excluded.amount, created_at = excluded.created_at "
+        "WHERE orders.user_id IS NOT excluded.user_id OR orders.amount IS NOT excluded.amount "
+        "OR orders.created_at IS NOT excluded.created_at"
+    )
+    with _secondary_indexes_set_aside(conn, "orders", len(orders), before):
+        _executemany(conn, sql, orders.sort_values("order_id"), weight, meter.advance)
+    report.orders_inserted = _count(conn, "orders") - before
+    report.orders_updated = conn.total_changes - changes - report.orders_inserted
+
+
+def _write_events(
+    conn: sqlite3.Connection, events: pd.DataFrame, report: ImportReport, weight: int, meter: _Meter
+) -> None:
+    """Insert-or-ignore on the unique identity (user_id, kind, created_at, value)."""
+    _create_users(conn, events["user_id"], report)
+    before = _count(conn, "events")
+    sql = "INSERT OR IGNORE INTO events(user_id, kind, created_at, value) VALUES (?, ?, ?, ?)"
+    with _secondary_indexes_set_aside(conn, "events", len(events), before):
+        ordered = events.sort_values(["user_id", "kind", "created_at"])  # the identity's order
+        _executemany(conn, sql, ordered, weight, meter.advance)
+    report.events_inserted = _count(conn, "events") - before
+    report.events_ignored = len(events) - report.events_inserted
+
+
+@contextmanager
+def _secondary_indexes_set_aside(
+    conn: sqlite3.Connection, table: str, incoming: int, existing: int
+) -> Iterator[None]:
+    """For a big load, drop the plain indexes and rebuild them after: sorting once beats
+    inserting row by row into each index. Unique indexes stay (conflicts are found with them).
+    The rebuild uses the stored CREATE INDEX text, so the schema stays core.schema's."""
+    if incoming < BULK_ROWS or incoming < 2 * existing:  # a re-import or a daily increment
+        yield
+        return
+    indexes = [
+        (name, sql)
+        for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL",
+            (table,),
+        )
+        if not sql.lstrip().upper().startswith("CREATE UNIQUE")
+    ]
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in indexes:
+        conn.execute(sql)
+
+
+def _executemany(
+    conn: sqlite3.Connection,
+    sql: str,
+    df: pd.DataFrame,
+    weight: int,
+    advance: Callable[[int], None],
+) -> None:
+    """Write in batches so the progress bar moves; ``weight`` is this file's share of the total."""
+    rows = list(zip(*(df[c].tolist() for c in df.columns), strict=True))
+    done = 0
+    for start in range(0, len(rows), WRITE_BATCH):
+        batch = rows[start : start + WRITE_BATCH]
+        conn.executemany(sql, batch)
+        step = weight * (start + len(batch)) // len(rows) - done
+        done += step
+        advance(step)
+    advance(weight - done)
+
+
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _create_users(conn: sqlite3.Connection, user_ids: pd.Series, report: ImportReport) -> None:
+    """An order or event for an unknown user creates that user (only user_id set)."""
+    before = _count(conn, "users")
+    ids = [(u,) for u in user_ids.drop_duplicates().tolist()]
+    conn.executemany("INSERT OR IGNORE INTO users(user_id) VALUES (?)", ids)
+    report.users_created += _count(conn, "users") - before
+
+
+def _upsert_users(
+    conn: sqlite3.Connection,
+    src: Source,
+    df: pd.DataFrame,
+    report: ImportReport,
+    meter: _Meter | None,
+) -> None:
+    """Insert new users, update changed attributes; an empty cell never erases a stored value."""
+    attrs = [c for c in df.columns if c != "user_id"]
+    report.columns_added += _add_user_columns(conn, src, attrs)
+    known = set(user_attribute_columns(conn))  # the whitelist every identifier below is from
+    cols = ["user_id", *(c for c in attrs if c in known)]
+    quoted = [f'"{c}"' for c in cols]
+    sql = f"INSERT INTO users({', '.join(quoted)}) VALUES ({', '.join('?' * len(cols))})"
+    if len(cols) > 1:
+        new = {q: f"coalesce(excluded.{q}, users.{q})" for q in quoted[1:]}
+        sets = ", ".join(f"{q} = {v}" for q, v in new.items())
+        differs = " OR ".join(f"users.{q} IS NOT {v}" for q, v in new.items())
+        sql += f" ON CONFLICT(user_id) DO UPDATE SET {sets} WHERE {differs}"
+    else:
+        sql = sql.replace("INSERT", "INSERT OR IGNORE", 1)
+    before, changes = _count(conn, "users"), conn.total_changes
+    weight, advance = (src.size, meter.advance) if meter else (0, _Meter(None, 0).advance)
+    _executemany(conn, sql, df[cols], weight, advance)
+    created = _count(conn, "users") - before
+    report.users_created += created
+    report.users_updated += conn.total_changes - changes - created
+
+
+def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -> list[str]:
+    """Columns beyond the typed basics become TEXT attributes of users (names checked first)."""
+    existing = {c.lower(): c for c in user_attribute_columns(conn)}
+    added = []
+    for col in attrs:
+        if col in existing.values():
+            continue
+        if (
+            not _ATTRIBUTE_NAME.fullmatch(col)
+            or col.lower() in _RESERVED
+            or col.lower().startswith("sqlite_")
+        ):
+            raise src.error(
+                "not a usable attribute name (letters, digits and _, not starting with a digit); "
+                "rename it with --map",
+                column=col,
+            )
+        if col.lower() in existing:
+            raise src.error(
+                f"clashes with the existing attribute {existing[col.lower()]!r} (names ignore "
+                f"case); rename it with --map {src.display(col)}={existing[col.lower()]}",
+                column=col,
+            )
+        conn.execute(f'ALTER TABLE users ADD COLUMN "{col}" TEXT')
+        existing[col.lower()] = col
+        added.append(col)
+    return added
+
+
+def _refresh_as_of(conn: sqlite3.Connection) -> date | None:
+    """meta.as_of = the date of the latest order or event in the database."""
+    latest = conn.execute(
+        "SELECT max(t) FROM (SELECT max(created_at) AS t FROM orders "
+        "UNION ALL SELECT max(created_at) FROM events)"
+    ).fetchone()[0]
+    if latest is None:
+        return None
+    set_meta(conn, "as_of", latest[:10])
+    return date.fromisoformat(latest[:10])

@@ -1,0 +1,82 @@
+"""Compilation state shared by the compiler modules: bound parameters, dates, suggestions."""
+
+from __future__ import annotations
+
+import difflib
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from core.errors import QueryError
+from core.query.ast import Value
+
+
+@dataclass(frozen=True)
+class Part:
+    """A compiled piece: SQL boolean, its zh/en sentence, and how tightly it binds
+    ('atom', 'and', 'or') so sentences get parentheses only where needed."""
+
+    sql: str
+    zh: str
+    en: str
+    binds: str = "atom"
+
+
+@dataclass
+class Ctx:
+    conn: sqlite3.Connection
+    as_of: date
+    params: dict[str, object] = field(default_factory=dict)
+    segments: tuple[str, ...] = ()  # saved segments being expanded, to catch recursion
+    # read behaviour windows from the columns the recompute stored (core/query/windows.py)
+    materialised: bool = True
+    features_as_of: str | None = None  # meta features_as_of, read once per compilation
+
+    def bind(self, value: object) -> str:
+        """A new named parameter for ``value``; the SQL text only ever holds its name."""
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def day(self, d: date) -> str:
+        return self.bind(d.isoformat())
+
+    def window_start(self, duration: Value) -> date:
+        """First day of the window 'Nd' ending on as_of, both ends included (30d: D-29 .. D)."""
+        return shift_back(self.as_of, duration) + timedelta(days=1)
+
+    def end(self) -> str:
+        """Bound parameter for the exclusive end of as_of: everything before D + 1 day counts."""
+        return self.day(self.as_of + timedelta(days=1))
+
+
+def shift_back(d: date, amount: Value) -> date:
+    """d minus a duration like 30d, 2w, 6m (calendar months) or 1y."""
+    n, unit = amount.value  # type: ignore[misc]
+    if unit == "d":
+        return d - timedelta(days=n)
+    if unit == "w":
+        return d - timedelta(weeks=n)
+    months = n * (12 if unit == "y" else 1)
+    y, m = divmod(d.year * 12 + d.month - 1 - months, 12)
+    if y < 1:
+        raise QueryError(f"{amount.raw} reaches before year 1", pos=amount.pos)
+    last_day = (date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1) - timedelta(days=1)).day
+    return date(y, m + 1, min(d.day, last_day))
+
+
+def closest(word: str, candidates: list[str], cutoff: float = 0.5) -> str | None:
+    """The nearest candidate for a typo (difflib), or None."""
+    got = difflib.get_close_matches(word, [c for c in candidates if c], n=1, cutoff=cutoff)
+    return got[0] if got else None
+
+
+def did_you_mean(guess: str | None, quote: str = "'") -> str:
+    return f"; did you mean {quote}{guess}{quote}?" if guess else ""
+
+
+def table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None

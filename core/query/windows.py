@@ -1,0 +1,78 @@
+"""Behaviour windows the recompute already materialised as columns of ``features``.
+
+``count(login, 30d) >= 3`` over the raw events is a GROUP BY over the window (0.5–1 s on 10M
+events); the recompute stored the same number in ``features.logins_30d``, so when the query is
+as of the features' own date (meta ``features_as_of``) the condition reads that column instead:
+``f.logins_30d >= :p0``, a plain per-row test. The definitions are identical (core/features.py,
+docs/analytics.md): a window "Nd" is the N calendar days ending on D (``created_at >= D-(N-1)``,
+``created_at < D+1``), and users without rows hold 0 (``coalesce(…, 0)``), never NULL, so the
+conditions that hold for zero (``= 0``, ``< 3``) need no special case.
+
+Windows are matched by their length in days, so ``1w`` reads the 7-day column; a calendar-month
+window (``1m``) is never exactly 30 days and keeps the subquery. Anything else falls back to the
+subquery in core/query/behaviour.py.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from core.query.ast import Value
+from core.query.context import Ctx
+from core.schema import FEATURE_COLUMNS
+
+# (behaviour, event kind or None for orders, window in days or None for "up to D") -> column
+MATERIALISED: dict[tuple[str, str | None, int | None], str] = {
+    ("count", "login", 7): "logins_7d",
+    ("count", "login", 30): "logins_30d",
+    ("count", "post", 7): "posts_7d",
+    ("count", "post", 30): "posts_30d",
+    ("count", "checkin", 7): "checkins_7d",
+    ("count", "checkin", 30): "checkins_30d",
+    ("count", "view", 30): "views_30d",
+    ("count", "share", 30): "shares_30d",
+    ("count", "coupon_use", 90): "coupon_uses_90d",
+    ("orders", None, 30): "orders_30d",
+    ("orders", None, 90): "orders_90d",
+    ("spent", None, 30): "spent_30d",
+    ("spent", None, 90): "spent_90d",
+    # no window: every order up to D, i.e. the RFM inputs (0 and 0.0 for non-buyers)
+    ("orders", None, None): "frequency",
+    ("spent", None, None): "monetary",
+}
+assert set(MATERIALISED.values()) <= set(FEATURE_COLUMNS), "materialised windows are columns"
+
+# last(order): the latest order up to D, NULL for users who never bought.
+LAST_ORDER = "last_order_at"
+
+
+def window_days(ctx: Ctx, window: Value | None) -> int | None:
+    """The window's length in calendar days (30d -> 30, 1w -> 7), None for no window."""
+    if window is None:
+        return None
+    return (ctx.as_of - ctx.window_start(window)).days + 1
+
+
+def column_for(ctx: Ctx, call: str, kind: str | None, window: Value | None) -> str | None:
+    """The features column holding this behaviour for the query's as-of date, else None."""
+    if not features_are_as_of(ctx):
+        return None
+    return MATERIALISED.get((call, kind, window_days(ctx, window)))
+
+
+def features_are_as_of(ctx: Ctx) -> bool:
+    """True when ``features`` was computed for the query's as-of date (and the caller allows
+    reading materialised windows)."""
+    if not ctx.materialised:
+        return False
+    if ctx.features_as_of is None:
+        ctx.features_as_of = _stored_features_as_of(ctx.conn)
+    return ctx.features_as_of == ctx.as_of.isoformat()
+
+
+def _stored_features_as_of(conn: sqlite3.Connection) -> str:
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'features_as_of'").fetchone()
+    except sqlite3.OperationalError:  # no meta table: not computed
+        return ""
+    return str(row[0])[:10] if row and row[0] else ""

@@ -1,0 +1,544 @@
+"""RFM: quintile scores, the 8 standard groups, the 27-cell view, and suggested cut points.
+
+Scores (1–5, 5 best) are computed over buyers only (``frequency > 0``), per dimension:
+
+    score = ceil(5 × k / n)
+
+where n is the number of buyers and k the number of buyers whose value is *no better* than this
+buyer's (ties included: this is SQL's ``cume_dist``). Equal values therefore always get equal
+scores; a heavily tied value takes the score of the top of its tie block (everyone identical ⇒
+everyone 5). For R "better" means more recent (smaller recency_days), so the most recent get 5.
+
+Groups: each dimension is split high/low by a threshold stored in ``rfm_settings``:
+``mean`` (default) or ``median`` over buyers, ``fixed:<value>`` (F, M high when ≥ value; R high
+when recency_days ≤ value), or ``score:<n>`` (high when the score ≥ n). The 27-cell view maps
+each score to H (4–5), M (3) or L (1–2). Users who never bought get NULL scores, group and cell:
+they are shown as 'non-buyer' / '未购买', never as 一般挽留.
+
+Suggested cuts come from Fisher's exact one-dimensional k-means (Jenks natural breaks), solved by
+dynamic programming on at most ``MAX_BINS`` equal-weight bins of the buyers' values.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import CoreError
+
+DIMENSIONS = ("r", "f", "m")
+VALUE_COLUMN = {"r": "recency_days", "f": "frequency", "m": "monetary"}
+SCORE_COLUMN = {"r": "r_score", "f": "f_score", "m": "m_score"}
+DIMENSION_NAMES = {"r": "recency", "f": "frequency", "m": "monetary"}
+METHODS = ("mean", "median", "fixed", "score")
+NON_BUYER_KEY, NON_BUYER_ZH, NON_BUYER_EN = "non_buyer", "未购买", "non-buyer"
+CELL_LETTERS = "LLMHH"  # score 1..5 -> L L M H H
+MAX_BINS = 1000
+_TABLE_NAME = re.compile(r"^(temp\.)?[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class RfmGroup:
+    key: str
+    name_zh: str
+    name_en: str
+    r_high: bool
+    f_high: bool
+    m_high: bool
+    action: str
+
+    @property
+    def code(self) -> int:
+        """R, F, M high/low as three bits (R = 4, F = 2, M = 1)."""
+        return 4 * self.r_high + 2 * self.f_high + self.m_high
+
+
+GROUPS: tuple[RfmGroup, ...] = (
+    RfmGroup(
+        "important_value",
+        "重要价值客户",
+        "important value",
+        True,
+        True,
+        True,
+        "keep delighted, VIP service",
+    ),
+    RfmGroup(
+        "important_development",
+        "重要发展客户",
+        "important development",
+        True,
+        False,
+        True,
+        "raise frequency",
+    ),
+    RfmGroup(
+        "important_retention",
+        "重要保持客户",
+        "important retention",
+        False,
+        True,
+        True,
+        "win back before they go: was valuable, now silent",
+    ),
+    RfmGroup(
+        "important_winback",
+        "重要挽留客户",
+        "important win-back",
+        False,
+        False,
+        True,
+        "recall campaign",
+    ),
+    RfmGroup(
+        "general_value", "一般价值客户", "general value", True, True, False, "raise basket size"
+    ),
+    RfmGroup(
+        "general_development", "一般发展客户", "general development", True, False, False, "nurture"
+    ),
+    RfmGroup(
+        "general_retention", "一般保持客户", "general retention", False, True, False, "keep engaged"
+    ),
+    RfmGroup(
+        "general_winback",
+        "一般挽留客户",
+        "general win-back",
+        False,
+        False,
+        False,
+        "low-cost reminders",
+    ),
+)
+GROUPS_BY_KEY = {g.key: g for g in GROUPS}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    dimension: str
+    method: str = "mean"
+    value: float | None = None
+
+    def describe(self) -> str:
+        if self.method == "fixed":
+            return f"fixed:{self.value:g}"
+        if self.method == "score":
+            return f"score:{int(self.value or 0)}"
+        return self.method
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: str
+    name_zh: str
+    name_en: str
+    count: int
+    share_of_buyers: float | None
+    share_of_revenue: float | None
+    mean_recency: float | None
+    mean_frequency: float | None
+    mean_monetary: float | None
+    action: str
+
+
+def _table(table: str) -> str:
+    if not _TABLE_NAME.match(table):
+        raise CoreError(f"{table!r} is not a table name")
+    return table
+
+
+def check_threshold(dim: str, method: str, value: float | None = None) -> Threshold:
+    """Validate one threshold; the message says which part is wrong."""
+    if dim not in DIMENSIONS:
+        raise CoreError(f"unknown RFM dimension {dim!r}: use r, f or m", title="Bad threshold")
+    if method not in METHODS:
+        raise CoreError(
+            f"{dim}: unknown method {method!r}: use mean, median, fixed:<value> or score:<1-5>",
+            title="Bad threshold",
+        )
+    if method in ("mean", "median"):
+        return Threshold(dim, method, None)
+    if value is None or not math.isfinite(value):
+        raise CoreError(
+            f"{dim}: method {method} needs a number, e.g. {method}:3", title="Bad threshold"
+        )
+    if method == "score" and (value != int(value) or not 1 <= value <= 5):
+        raise CoreError(
+            f"{dim}: score cut must be a whole number 1-5, got {value:g}", title="Bad threshold"
+        )
+    return Threshold(dim, method, float(value))
+
+
+def parse_threshold(spec: str) -> Threshold:
+    """``r=median``, ``f=fixed:3``, ``m=score:4``, ``r=mean`` -> Threshold."""
+    dim, sep, rest = spec.strip().partition("=")
+    if not sep:
+        raise CoreError(
+            f"{spec!r}: expected DIM=METHOD, e.g. r=median or f=fixed:3", title="Bad threshold"
+        )
+    method, _, raw = rest.strip().partition(":")
+    value = None
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise CoreError(f"{spec!r}: {raw!r} is not a number", title="Bad threshold") from None
+    return check_threshold(dim.strip().lower(), method.strip().lower(), value)
+
+
+def get_thresholds(conn: sqlite3.Connection) -> dict[str, Threshold]:
+    """The stored split per dimension; ``mean`` where none is stored."""
+    stored = {
+        dim: Threshold(dim, method, value)
+        for dim, method, value in conn.execute("SELECT dimension, method, value FROM rfm_settings")
+    }
+    return {dim: stored.get(dim, Threshold(dim)) for dim in DIMENSIONS}
+
+
+def set_threshold(
+    conn: sqlite3.Connection, dim: str, method: str, value: float | None = None
+) -> Threshold:
+    """Store one dimension's split (a single statement; wrap several in a transaction)."""
+    t = check_threshold(dim, method, value)
+    conn.execute(
+        "INSERT OR REPLACE INTO rfm_settings(dimension, method, value) VALUES (?, ?, ?)",
+        (t.dimension, t.method, t.value),
+    )
+    return t
+
+
+def _median(conn: sqlite3.Connection, table: str, column: str, n: int) -> float:
+    rows = conn.execute(
+        f"SELECT {column} FROM {table} WHERE frequency > 0 ORDER BY {column} LIMIT ? OFFSET ?",
+        (2 - n % 2, (n - 1) // 2),
+    ).fetchall()
+    return sum(r[0] for r in rows) / len(rows)
+
+
+def cut_values(
+    conn: sqlite3.Connection, table: str, thresholds: dict[str, Threshold]
+) -> dict[str, float | None]:
+    """The number each threshold stands for now (a value, or a score for ``score``)."""
+    table = _table(table)
+    n = conn.execute(f"SELECT count(*) FROM {table} WHERE frequency > 0").fetchone()[0]
+    cuts: dict[str, float | None] = {}
+    for dim, t in thresholds.items():
+        column = VALUE_COLUMN[dim]
+        if t.method in ("fixed", "score"):
+            cuts[dim] = t.value
+        elif n == 0:
+            cuts[dim] = None
+        elif t.method == "mean":
+            sql = f"SELECT avg({column}) FROM {table} WHERE frequency > 0"
+            cuts[dim] = conn.execute(sql).fetchone()[0]
+        else:
+            cuts[dim] = _median(conn, table, column, n)
+    return cuts
+
+
+@dataclass(frozen=True)
+class ScorePlan:
+    """Scoring as SQL expressions over a buyer's own row, plus their bound parameters.
+
+    A score is a step function of the value. With the n buyers sorted worst first, a buyer has
+    k <= floor(s*n/5) buyers no better than itself (so score = ceil(5k/n) <= s) exactly when its
+    value is worse than the buyer at 0-based rank floor(s*n/5). The values at those 4 ranks per
+    dimension therefore reproduce the tie rule exactly, and scores, group and cell need no
+    window sort and no join: ``score = 1 + number of boundaries reached``.
+    """
+
+    exprs: dict[str, str]  # r_score, f_score, m_score, rfm_group, rfm_cell27 -> SQL
+    params: dict[str, object]
+    code: str  # SQL of the 3-bit high/low code (R = 4, F = 2, M = 1)
+
+
+def _boundaries(conn: sqlite3.Connection, table: str, n: int) -> dict[str, list]:
+    """Per dimension, the buyers' values at 0-based ranks floor(s*n/5), s = 1..4, worst first.
+
+    One read of the buyers' three values and a linear-time selection (numpy partition): cheaper
+    than three sorts in SQL once there are many buyers."""
+    columns = ", ".join(VALUE_COLUMN[d] for d in DIMENSIONS)
+    rows = conn.execute(f"SELECT {columns} FROM {table} WHERE frequency > 0").fetchall()
+    table_values = np.array(rows, dtype=np.float64).reshape(-1, len(DIMENSIONS))
+    ranks = [s * n // 5 for s in range(1, 5)]
+    bounds = {}
+    for i, dim in enumerate(DIMENSIONS):
+        values = table_values[:, i]
+        # R: the worst is the largest recency, so worst-first rank k is ascending rank n-1-k
+        at = [n - 1 - k for k in ranks] if dim == "r" else ranks
+        picked = np.partition(values, sorted(set(at)))[at]
+        bounds[dim] = [_as_stored(dim, v) for v in picked.tolist()]
+    return bounds
+
+
+def _as_stored(dim: str, value: float) -> float | int:
+    """A boundary in the column's own type (R and F are whole numbers in SQL)."""
+    return value if dim == "m" else int(value)
+
+
+def _at_least(dim: str, column: str, param: str) -> str:
+    """SQL: the value is at least as good as the bound in ``param`` (R: smaller is better)."""
+    return f"({column} {'<=' if dim == 'r' else '>='} :{param})"
+
+
+def _high_cut(dim: str, t: Threshold, cut: float | None, bounds: list) -> float | int | None:
+    """The value a buyer must reach (as good or better) to be 'high' on ``dim``."""
+    if t.method != "score":
+        return _tolerant(dim, t, cut)
+    n = int(t.value or 1)
+    if n == 1:  # every buyer scores at least 1
+        return math.inf if dim == "r" else -math.inf
+    return bounds[n - 2]  # score >= n exactly when the value reaches boundary n-1
+
+
+def _tolerant(dim: str, t: Threshold, cut: float | None) -> float | None:
+    """Widen a mean/median cut by rounding noise, so 'everyone identical' is everyone high."""
+    if cut is None or t.method in ("fixed", "score"):
+        return cut
+    eps = 1e-9 * max(1.0, abs(cut))
+    return cut + eps if dim == "r" else cut - eps
+
+
+def score_plan(
+    conn: sqlite3.Connection,
+    table: str,
+    thresholds: dict[str, Threshold],
+    alias: str | None = None,
+) -> ScorePlan | None:
+    """Scores, group and cell of the buyers of ``table`` as SQL over its columns (qualified by
+    ``alias`` when given); None when there are no buyers. Parameters are named ``rfm_*``."""
+    table = _table(table)
+    n = conn.execute(f"SELECT count(*) FROM {table} WHERE frequency > 0").fetchone()[0]
+    if n == 0:
+        return None
+    cuts = cut_values(conn, table, thresholds)
+    all_bounds = _boundaries(conn, table, n)
+    params: dict[str, object] = {}
+    exprs: dict[str, str] = {}
+    cells, highs = [], []
+    buyer = f"{alias}.frequency" if alias else "frequency"
+    for dim in DIMENSIONS:
+        column = f"{alias}.{VALUE_COLUMN[dim]}" if alias else VALUE_COLUMN[dim]
+        bounds = all_bounds[dim]
+        params.update({f"rfm_{dim}{s}": b for s, b in enumerate(bounds, 1)})
+        params[f"rfm_{dim}_high"] = _high_cut(dim, thresholds[dim], cuts[dim], bounds)
+        steps = " + ".join(_at_least(dim, column, f"rfm_{dim}{s}") for s in range(1, 5))
+        exprs[SCORE_COLUMN[dim]] = f"CASE WHEN {buyer} > 0 THEN 1 + {steps} END"
+        cells.append(
+            f"CASE WHEN {_at_least(dim, column, f'rfm_{dim}3')} THEN 'H' "
+            f"WHEN {_at_least(dim, column, f'rfm_{dim}2')} THEN 'M' ELSE 'L' END"
+        )
+        highs.append(_at_least(dim, column, f"rfm_{dim}_high"))
+    code = f"4 * {highs[0]} + 2 * {highs[1]} + {highs[2]}"
+    groups = " ".join(f"WHEN {g.code} THEN :rfm_g{g.code}" for g in GROUPS)
+    params.update({f"rfm_g{g.code}": g.key for g in GROUPS})
+    exprs["rfm_group"] = f"CASE WHEN {buyer} > 0 THEN CASE {code} {groups} END END"
+    exprs["rfm_cell27"] = f"CASE WHEN {buyer} > 0 THEN {' || '.join(cells)} END"
+    return ScorePlan(exprs, params, code)
+
+
+def apply_rfm(conn: sqlite3.Connection, table: str = "features") -> None:
+    """Score every buyer of ``table`` and set its group and 27-cell; non-buyers get NULL.
+
+    One UPDATE pass whatever the thresholds. Runs in the caller's transaction (the one around
+    a threshold change, or a scratch table's). The recompute folds the same expressions into
+    the INSERT that fills ``features_new`` instead (core.features).
+    """
+    table = _table(table)
+    conn.execute(
+        f"UPDATE {table} SET r_score = NULL, f_score = NULL, m_score = NULL, rfm_group = NULL, "
+        "rfm_cell27 = NULL WHERE coalesce(frequency, 0) = 0 AND rfm_group IS NOT NULL"
+    )
+    plan = score_plan(conn, table, get_thresholds(conn))
+    if plan is None:
+        return
+    sets = ", ".join(f"{column} = {expr}" for column, expr in plan.exprs.items())
+    conn.execute(f"UPDATE {table} SET {sets} WHERE frequency > 0", plan.params)
+
+
+def group_table(conn: sqlite3.Connection, table: str = "features") -> list[GroupRow]:
+    """The 8 groups in their standard order, then the non-buyers."""
+    table = _table(table)
+    stats = {
+        key: row
+        for key, *row in conn.execute(
+            f"SELECT rfm_group, count(*), total(monetary), avg(recency_days), avg(frequency), "
+            f"avg(monetary) FROM {table} WHERE frequency > 0 GROUP BY rfm_group"
+        )
+    }
+    return _group_rows(conn, table, stats)
+
+
+def preview_groups(
+    conn: sqlite3.Connection, trial: dict[str, Threshold], table: str = "features"
+) -> list[GroupRow]:
+    """The group table as it would be with ``trial`` thresholds (the others as stored), computed
+    without writing anything: what an operator sees before saving a new cut."""
+    table = _table(table)
+    thresholds = {**get_thresholds(conn), **trial}
+    plan = score_plan(conn, table, thresholds)
+    stats: dict[str, list] = {}
+    if plan is not None:
+        by_code = {g.code: g.key for g in GROUPS}
+        sql = (
+            f"SELECT {plan.code} AS code, count(*), total(monetary), avg(recency_days), "
+            f"avg(frequency), avg(monetary) FROM {table} WHERE frequency > 0 GROUP BY code"
+        )
+        for code, *row in conn.execute(sql, plan.params):
+            stats[by_code[code]] = row
+    return _group_rows(conn, table, stats)
+
+
+def _group_rows(conn: sqlite3.Connection, table: str, stats: dict) -> list[GroupRow]:
+    buyers = sum(row[0] for row in stats.values())
+    revenue = sum(row[1] for row in stats.values())
+    rows = []
+    for g in GROUPS:
+        count, spent, mean_r, mean_f, mean_m = stats.get(g.key, (0, 0.0, None, None, None))
+        rows.append(
+            GroupRow(
+                g.key,
+                g.name_zh,
+                g.name_en,
+                count,
+                count / buyers if buyers else None,
+                spent / revenue if revenue else None,
+                mean_r,
+                mean_f,
+                mean_m,
+                g.action,
+            )
+        )
+    non_buyers = conn.execute(
+        f"SELECT count(*) FROM {table} WHERE coalesce(frequency, 0) = 0"
+    ).fetchone()[0]
+    rows.append(
+        GroupRow(
+            NON_BUYER_KEY,
+            NON_BUYER_ZH,
+            NON_BUYER_EN,
+            non_buyers,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "activate a first purchase",
+        )
+    )
+    return rows
+
+
+def buyer_sample(
+    conn: sqlite3.Connection, limit: int = 2000, table: str = "features"
+) -> list[tuple[float, float, float]]:
+    """(recency_days, frequency, monetary) of at most ``limit`` buyers for a scatter plot: every
+    k-th row, so the sample is spread over the table and the same on every call."""
+    table = _table(table)
+    buyers = conn.execute(f"SELECT count(*) FROM {table} WHERE frequency > 0").fetchone()[0]
+    step = max(1, buyers // max(1, limit))  # about ``limit`` buyers fall on a multiple of step
+    sql = (
+        f"SELECT recency_days, frequency, monetary FROM {table} "
+        "WHERE frequency > 0 AND rowid % :step = 0 ORDER BY rowid LIMIT :limit"
+    )
+    return [tuple(r) for r in conn.execute(sql, {"step": step, "limit": limit})]
+
+
+def cut_lines(
+    conn: sqlite3.Connection, thresholds: dict[str, Threshold], table: str = "features"
+) -> dict[str, float | None]:
+    """Where each threshold falls on its dimension's value axis (to draw it over the scatter):
+    a ``score:n`` cut becomes the value at which buyers reach score n."""
+    table = _table(table)
+    cuts = cut_values(conn, table, thresholds)
+    for dim, t in thresholds.items():
+        if t.method == "score":
+            edge = "max" if dim == "r" else "min"
+            sql = (
+                f"SELECT {edge}({VALUE_COLUMN[dim]}) FROM {table} "
+                f"WHERE frequency > 0 AND {SCORE_COLUMN[dim]} >= ?"
+            )
+            cuts[dim] = conn.execute(sql, (t.value,)).fetchone()[0]
+    return cuts
+
+
+def cell27_table(conn: sqlite3.Connection, table: str = "features") -> dict[str, int]:
+    """Buyers per 27-cell ('HHH' … 'LLL'), every cell present."""
+    table = _table(table)
+    got = dict(
+        conn.execute(
+            f"SELECT rfm_cell27, count(*) FROM {table} WHERE rfm_cell27 IS NOT NULL "
+            "GROUP BY rfm_cell27"
+        ).fetchall()
+    )
+    return {r + f + m: got.get(r + f + m, 0) for r in "HML" for f in "HML" for m in "HML"}
+
+
+def _binned(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Collapse sorted (value, weight) points into ≤ MAX_BINS equal-weight bins."""
+    if len(values) <= MAX_BINS:
+        return values, weights, values, values
+    before = np.cumsum(weights) - weights
+    bins = np.minimum((before * MAX_BINS // weights.sum()).astype(np.int64), MAX_BINS - 1)
+    starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+    w = np.add.reduceat(weights, starts)
+    centre = np.add.reduceat(values * weights, starts) / w
+    lows = values[starts]
+    highs = np.r_[values[starts[1:] - 1], values[-1]]
+    return centre, w, lows, highs
+
+
+def fisher_breaks(x: np.ndarray, w: np.ndarray, k: int) -> list[int]:
+    """Fisher's exact weighted 1-D k-means: indices where clusters 2..k start (x sorted)."""
+    n = len(x)
+    k = min(k, n)
+    cw, cs, cq = (np.r_[0.0, np.cumsum(a)] for a in (w, w * x, w * x * x))
+
+    def cost(i: np.ndarray, j: int) -> np.ndarray:  # within-cluster SSE of points i..j-1
+        ws = cw[j] - cw[i]
+        return cq[j] - cq[i] - (cs[j] - cs[i]) ** 2 / ws
+
+    best = np.full((k + 1, n + 1), np.inf)
+    start = np.zeros((k + 1, n + 1), dtype=np.int64)
+    best[1, 1:] = [cost(np.array([0]), j)[0] for j in range(1, n + 1)]
+    for c in range(2, k + 1):
+        for j in range(c, n + 1):
+            i = np.arange(c - 1, j)
+            total = best[c - 1, i] + cost(i, j)
+            pick = int(np.argmin(total))
+            best[c, j], start[c, j] = total[pick], i[pick]
+    breaks, j = [], n
+    for c in range(k, 1, -1):
+        j = int(start[c, j])
+        breaks.append(j)
+    return sorted(breaks)
+
+
+def suggest_cuts(
+    conn: sqlite3.Connection, table: str = "features", k: int = 2
+) -> dict[str, list[float]]:
+    """Per dimension, the k-1 cut values that separate Jenks' natural clusters of the buyers.
+
+    F/M cuts are the lowest value of each upper cluster (high when ≥ cut); R cuts are the highest
+    recency of each more recent cluster (high when ≤ cut), in ascending order.
+    """
+    table = _table(table)
+    cuts: dict[str, list[float]] = {}
+    for dim in DIMENSIONS:
+        column = VALUE_COLUMN[dim]
+        rows = conn.execute(
+            f"SELECT {column}, count(*) FROM {table} WHERE frequency > 0 "
+            f"GROUP BY {column} ORDER BY {column}"
+        ).fetchall()
+        if len(rows) < 2:
+            cuts[dim] = []
+            continue
+        data = np.array(rows, dtype=float)
+        centre, w, lows, highs = _binned(data[:, 0], data[:, 1])
+        starts = fisher_breaks(centre, w, k)
+        edge = highs[np.array(starts) - 1] if dim == "r" else lows[np.array(starts)]
+        cuts[dim] = [float(v) for v in edge]
+    return cuts

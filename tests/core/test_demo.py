@@ -1,0 +1,230 @@
+"""The demo database: deterministic, realistic in shape, every lifecycle layer populated."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from core.db import open_db, stored_as_of
+from core.demo import DEMO_AS_OF, DemoError, DemoReport, build_demo
+from core.demo_data import CITIES
+
+N = 2000
+END = "2025-11-30 23:59:59"  # the last second of DEMO_AS_OF
+LAST_30 = "2025-11-01"  # first day of the 30 days ending on DEMO_AS_OF
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[sqlite3.Connection, DemoReport]:
+    conn = open_db(tmp_path_factory.mktemp("demo") / "demo.db", create=True)
+    report = build_demo(conn, n_users=N, seed=7)
+    yield conn, report
+    conn.close()
+
+
+@pytest.fixture
+def demo(built) -> sqlite3.Connection:
+    return built[0]
+
+
+def _dump_hash(conn: sqlite3.Connection) -> str:
+    digest = hashlib.sha256()
+    for sql in (
+        "SELECT * FROM users ORDER BY user_id",
+        "SELECT * FROM orders ORDER BY order_id",
+        "SELECT user_id, kind, created_at, value FROM events ORDER BY 1, 2, 3, 4",
+    ):
+        for row in conn.execute(sql):
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def _built(path: Path, seed: int) -> str:
+    conn = open_db(path, create=True)
+    try:
+        build_demo(conn, n_users=N, seed=seed)
+        return _dump_hash(conn)
+    finally:
+        conn.close()
+
+
+def test_same_seed_same_data_other_seed_other_data(demo, tmp_path):
+    assert _built(tmp_path / "a.db", 7) == _dump_hash(demo)
+    assert _built(tmp_path / "b.db", 8) != _dump_hash(demo)
+
+
+def test_report_counts_match_tables(built):
+    demo, report = built
+    assert report.n_users == N == demo.execute("SELECT count(*) FROM users").fetchone()[0]
+    assert report.n_orders == demo.execute("SELECT count(*) FROM orders").fetchone()[0]
+    assert report.n_events == demo.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert sum(report.archetypes.values()) == N
+    assert all(count > 0.04 * N for count in report.archetypes.values()), report.archetypes
+
+
+def test_as_of_stored_and_nothing_after_it(demo):
+    assert stored_as_of(demo) == DEMO_AS_OF
+    for table in ("orders", "events"):
+        latest = demo.execute(f"SELECT max(created_at) FROM {table}").fetchone()[0]
+        assert "2025-11-30" <= latest <= END  # busy up to the very as-of day, never past it
+    assert demo.execute("SELECT max(signup_at) FROM users").fetchone()[0] <= END
+    # nobody buys or logs in before signing up
+    for table in ("orders", "events"):
+        early = demo.execute(
+            f"SELECT count(*) FROM {table} t JOIN users u USING(user_id)"
+            " WHERE t.created_at < u.signup_at"
+        ).fetchone()[0]
+        assert early == 0, table
+
+
+def test_string_ids_and_formats(demo):
+    first = demo.execute("SELECT user_id, phone FROM users ORDER BY user_id LIMIT 1").fetchone()
+    assert first[0] == "U000001"
+    assert demo.execute("SELECT min(order_id) FROM orders").fetchone()[0] == "O0000001"
+    bad_phone = demo.execute(
+        "SELECT count(*) FROM users WHERE length(phone) != 11 OR phone GLOB '*[^0-9]*'"
+        " OR substr(phone, 1, 1) != '1'"
+    ).fetchone()[0]
+    assert bad_phone == 0
+    types = demo.execute("SELECT DISTINCT typeof(user_id) FROM orders").fetchall()
+    assert types == [("text",)]
+    # amounts carry at most two decimals
+    assert (
+        demo.execute("SELECT count(*) FROM orders WHERE amount != round(amount, 2)").fetchone()[0]
+        == 0
+    )
+
+
+def test_city_tier_consistent_with_city(demo):
+    tier_of = {city: tier for city, tier, _ in CITIES}
+    rows = demo.execute("SELECT city, city_tier, count(*) FROM users GROUP BY 1, 2").fetchall()
+    assert all(tier_of[city] == tier for city, tier, _ in rows)
+    tiers = {tier for _, tier, _ in rows}
+    assert tiers == {"一线", "新一线", "二线", "三线及以下"}
+    assert {m for (m,) in demo.execute("SELECT DISTINCT member FROM users")} == {"0", "1"}
+
+
+def test_orders_long_tailed(demo):
+    per_user = dict(
+        demo.execute(
+            "SELECT n, count(*) FROM (SELECT u.user_id, count(o.order_id) AS n FROM users u"
+            " LEFT JOIN orders o USING(user_id) GROUP BY u.user_id) GROUP BY n"
+        ).fetchall()
+    )
+    assert per_user[0] > 0.3 * N  # many never buy
+    assert sum(c for n, c in per_user.items() if n <= 3) > 0.8 * N  # most buy 0-3 times
+    heavy = sum(c for n, c in per_user.items() if n >= 10)
+    assert 0 < heavy < 0.05 * N
+    assert max(per_user) >= 20
+    median = demo.execute(
+        "SELECT amount FROM orders ORDER BY amount LIMIT 1 OFFSET (SELECT count(*) / 2 FROM orders)"
+    ).fetchone()[0]
+    assert 100 < median < 220  # log-normal around 150 CNY
+
+
+def _daily_average(conn: sqlite3.Connection, start: str, end: str) -> float:
+    return conn.execute(
+        "SELECT count(*) * 1.0 / (julianday(?) - julianday(?) + 1) FROM orders"
+        " WHERE created_at >= ? AND created_at < date(?, '+1 day')",
+        (end, start, start, end),
+    ).fetchone()[0]
+
+
+def test_seasonal_peaks(demo):
+    overall = _daily_average(demo, "2023-12-01", "2025-11-30")
+    assert _daily_average(demo, "2025-11-01", "2025-11-11") > 2 * overall  # 双11
+    # 618 against the month before it (no recency pull on either)
+    assert _daily_average(demo, "2025-06-01", "2025-06-18") > 1.3 * _daily_average(
+        demo, "2025-05-01", "2025-05-31"
+    )
+
+
+def test_night_buyers_exist(demo):
+    night_buyers = demo.execute(
+        "SELECT count(*) FROM (SELECT user_id FROM orders GROUP BY user_id HAVING count(*) >= 3"
+        " AND avg(CAST(substr(created_at, 12, 2) AS INTEGER) IN (22, 23, 0, 1)) >= 0.8)"
+    ).fetchone()[0]
+    assert night_buyers > 0
+
+
+def test_events_kinds_and_categories(demo):
+    kinds = {k for (k,) in demo.execute("SELECT DISTINCT kind FROM events")}
+    assert kinds == {"login", "view", "post", "checkin", "cart_add", "share", "coupon_use"}
+    values = demo.execute(
+        "SELECT kind, count(*), count(value) FROM events GROUP BY kind"
+    ).fetchall()
+    for kind, n, with_value in values:
+        assert with_value == (n if kind in ("view", "cart_add") else 0), kind
+    abandoned = demo.execute(
+        "SELECT count(*) FROM events e WHERE kind = 'cart_add' AND NOT EXISTS ("
+        " SELECT 1 FROM orders o WHERE o.user_id = e.user_id AND o.created_at >= e.created_at)"
+    ).fetchone()[0]
+    assert abandoned > 0
+
+
+# Each lifecycle layer of domain.md, as a first-match rule over the demo (as of 2025-11-30).
+LAYER_SQL = f"""
+WITH o AS (SELECT user_id, count(*) AS n, max(created_at) AS last_order FROM orders GROUP BY 1),
+e AS (SELECT user_id, max(created_at) AS last_event,
+             sum(kind = 'checkin' AND created_at >= '{LAST_30}') AS checkins,
+             sum(kind = 'post' AND created_at >= '{LAST_30}') AS posts
+      FROM events GROUP BY 1)
+SELECT CASE
+  WHEN u.signup_at >= '{LAST_30}' THEN 'new'
+  WHEN o.last_order >= '{LAST_30}' AND o.n >= 4 THEN 'loyal'
+  WHEN o.last_order >= '{LAST_30}' THEN 'buyer'
+  WHEN e.checkins >= 10 OR e.posts > 50 THEN 'active'
+  WHEN max(coalesce(o.last_order, ''), coalesce(e.last_event, '')) >= '2025-09-01' THEN 'dormant'
+  WHEN o.last_order < '2025-09-01' THEN 'churned'
+  ELSE 'registered'
+END AS layer, count(*)
+FROM users u LEFT JOIN o USING(user_id) LEFT JOIN e USING(user_id) GROUP BY 1
+"""
+
+
+def test_every_lifecycle_layer_well_populated(demo):
+    layers = dict(demo.execute(LAYER_SQL).fetchall())
+    assert set(layers) == {"new", "loyal", "buyer", "active", "dormant", "churned", "registered"}
+    assert all(count >= 0.05 * N for count in layers.values()), layers
+
+
+def test_refuses_a_database_with_users(demo):
+    with pytest.raises(DemoError, match="already holds 2000 users"):
+        build_demo(demo, n_users=10)
+
+
+def test_cli_refuses_to_overwrite_then_forces(tmp_path):
+    from tui.cli import cli  # here, so the core tests above never depend on the CLI importing
+
+    path = tmp_path / "d.db"
+    path.write_text("not a database")
+    (tmp_path / "d.db-wal").write_text("stale")
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["demo", str(path), "--users", "300"])
+    assert refused.exit_code == 2
+    assert "--force" in refused.output
+    assert path.read_text() == "not a database"
+    done = runner.invoke(cli, ["demo", str(path), "--users", "300", "--seed", "3", "--force"])
+    assert done.exit_code == 0, done.output
+    assert "300" in done.output and "2025-11-30" in done.output and "MB" in done.output
+    assert not (tmp_path / "d.db-wal").exists()
+    conn = open_db(path, readonly=True)
+    assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 300
+    conn.close()
+
+
+def test_tiny_and_invalid_sizes(tmp_path):
+    for n in (1, 5):
+        conn = open_db(tmp_path / f"tiny{n}.db", create=True)
+        report = build_demo(conn, n_users=n, seed=1)
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == n == report.n_users
+        conn.close()
+    conn = open_db(tmp_path / "zero.db", create=True)
+    with pytest.raises(DemoError, match="at least 1"):
+        build_demo(conn, n_users=0)
+    assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+    conn.close()

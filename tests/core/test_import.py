@@ -1,0 +1,462 @@
+"""core.importer: happy paths per file type, idempotence, order lines, returns, and bad input."""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core import importer
+from core.db import get_meta
+from core.errors import InputError
+from core.importer import import_files
+
+USERS = "user_id,name,city\n00042,Ann,Shanghai\n007,Bob,Chengdu\n"
+ORDERS = (
+    "order_id,user_id,amount,created_at\n"
+    "o1,00042,10.5,2024-06-01\n"
+    "o2,007,3,2024-06-02T08:26:00\n"
+    "o3,00042,7.25,2024-06-03 09:15\n"
+)
+EVENTS = (
+    "user_id,kind,created_at,value\n"
+    "00042,login,2024-06-04 10:00:00,\n"
+    "007,view,2024-06-04 11:00:00,lipstick\n"
+)
+LINES = (
+    "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+    "536365,A,6,2010-12-01 08:26:00,2.55,17850\n"
+    "536365,B,2,2010-12-01 08:28:00,3.00,17850\n"
+    "536366,A,1,2010-12-02 09:00:00,2.55,\n"
+    "C536367,A,-2,2010-12-03 10:00:00,2.55,17850\n"
+    "536368,B,-1,2010-12-04 10:00:00,3.00,12345\n"
+    "536368,A,4,2010-12-04 10:00:00,2.50,12345\n"
+    "C536369,A,-1,2010-12-05 10:00:00,5.00,99999\n"
+)
+LINE_MAP = {
+    "InvoiceNo": "order_id",
+    "CustomerID": "user_id",
+    "InvoiceDate": "created_at",
+    "Quantity": "quantity",
+    "UnitPrice": "unit_price",
+}
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def dump(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    """Every row of the tables an import touches, plus the users table's columns."""
+    tables = {
+        t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall())
+        for t in ("users", "orders", "meta")
+    }
+    tables["events"] = sorted(conn.execute("SELECT user_id, kind, created_at, value FROM events"))
+    tables["columns"] = [r[1] for r in conn.execute("PRAGMA table_info(users)")]
+    return tables
+
+
+def rows(conn: sqlite3.Connection, sql: str) -> list[tuple]:
+    return conn.execute(sql).fetchall()
+
+
+# --- happy paths --------------------------------------------------------------------------------
+
+
+def test_csv_import_keeps_string_ids_and_normalises_dates(conn, tmp_path):
+    report = import_files(
+        conn,
+        users=write(tmp_path / "u.csv", USERS),
+        orders=write(tmp_path / "o.csv", ORDERS),
+        events=write(tmp_path / "e.csv", EVENTS),
+    )
+    assert rows(conn, "SELECT user_id, name, city FROM users ORDER BY user_id") == [
+        ("00042", "Ann", "Shanghai"),
+        ("007", "Bob", "Chengdu"),
+    ]
+    assert rows(conn, "SELECT * FROM orders ORDER BY order_id") == [
+        ("o1", "00042", 10.5, "2024-06-01 00:00:00"),
+        ("o2", "007", 3.0, "2024-06-02 08:26:00"),
+        ("o3", "00042", 7.25, "2024-06-03 09:15:00"),
+    ]
+    assert rows(conn, "SELECT user_id, kind, created_at, value FROM events ORDER BY kind") == [
+        ("00042", "login", "2024-06-04 10:00:00", None),
+        ("007", "view", "2024-06-04 11:00:00", "lipstick"),
+    ]
+    assert (report.users_created, report.orders_inserted, report.events_inserted) == (2, 3, 2)
+    assert report.as_of == date(2024, 6, 4)
+    assert get_meta(conn, "as_of") == "2024-06-04"
+
+
+def test_gzipped_csv(conn, tmp_path):
+    path = tmp_path / "o.csv.gz"
+    path.write_bytes(gzip.compress(ORDERS.encode()))
+    report = import_files(conn, orders=path)
+    assert report.orders_inserted == 3
+    assert rows(conn, "SELECT sum(amount) FROM orders") == [(20.75,)]
+
+
+def test_parquet_float_ids_and_timestamps(conn, tmp_path):
+    path = tmp_path / "o.parquet"
+    pd.DataFrame(
+        {
+            "order_id": ["a", "b"],
+            "user_id": [17850.0, None],  # a float column, as pandas writes ids with gaps
+            "amount": [2.55, 1.0],
+            "created_at": pd.to_datetime(["2010-12-01 08:26:00", "2010-12-02 00:00:00"]),
+        }
+    ).to_parquet(path)
+    report = import_files(conn, orders=path)
+    assert rows(conn, "SELECT * FROM orders") == [("a", "17850", 2.55, "2010-12-01 08:26:00")]
+    assert report.skipped == {"no user_id": 1}
+    assert rows(conn, "SELECT user_id FROM users") == [("17850",)]
+
+
+def test_reimport_changes_nothing(conn, tmp_path):
+    files = dict(
+        users=write(tmp_path / "u.csv", USERS),
+        orders=write(tmp_path / "o.csv", ORDERS),
+        events=write(tmp_path / "e.csv", EVENTS),
+    )
+    import_files(conn, **files)
+    before = dump(conn)
+    again = import_files(conn, **files)
+    assert dump(conn) == before
+    assert (again.users_created, again.users_updated, again.orders_inserted) == (0, 0, 0)
+    assert (again.orders_updated, again.events_inserted, again.events_ignored) == (0, 0, 2)
+
+
+def test_later_users_file_updates_attributes_and_blank_keeps_value(conn, tmp_path):
+    import_files(conn, users=write(tmp_path / "u1.csv", USERS))
+    later = "user_id,name,city\n00042,Ann,Beijing\n007,,Chengdu\n"
+    report = import_files(conn, users=write(tmp_path / "u2.csv", later))
+    assert (report.users_created, report.users_updated) == (0, 1)
+    assert rows(conn, "SELECT user_id, name, city FROM users ORDER BY user_id") == [
+        ("00042", "Ann", "Beijing"),
+        ("007", "Bob", "Chengdu"),  # the empty name did not erase 'Bob'
+    ]
+
+
+def test_changed_order_is_updated(conn, tmp_path):
+    import_files(conn, orders=write(tmp_path / "o1.csv", ORDERS))
+    changed = "order_id,user_id,amount,created_at\no1,00042,11,2024-06-01\n"
+    report = import_files(conn, orders=write(tmp_path / "o2.csv", changed))
+    assert (report.orders_inserted, report.orders_updated) == (0, 1)
+    assert rows(conn, "SELECT amount FROM orders WHERE order_id = 'o1'") == [(11.0,)]
+
+
+def test_unknown_users_are_created_by_orders_and_events(conn, tmp_path):
+    import_files(conn, users=write(tmp_path / "u.csv", "user_id,name\n1,Ann\n"))
+    report = import_files(
+        conn,
+        orders=write(tmp_path / "o.csv", "user_id,amount,created_at\n2,5,2024-01-01\n"),
+        events=write(
+            tmp_path / "e.csv", "user_id,kind,created_at\n3,login,2024-01-02\n1,login,2024-01-02\n"
+        ),
+    )
+    assert report.users_created == 2
+    assert rows(conn, "SELECT user_id, name FROM users ORDER BY user_id") == [
+        ("1", "Ann"),
+        ("2", None),
+        ("3", None),
+    ]
+
+
+def test_extra_user_column_is_kept_as_text_attribute(conn, tmp_path):
+    report = import_files(conn, users=write(tmp_path / "u.csv", "user_id,vip_level\n1,3\n2,\n"))
+    assert report.columns_added == ["vip_level"]
+    assert rows(conn, "SELECT user_id, vip_level, typeof(vip_level) FROM users ORDER BY 1") == [
+        ("1", "3", "text"),
+        ("2", None, "null"),
+    ]
+
+
+def test_map_renames_columns(conn, tmp_path):
+    text = "CustomerID,Spent,When\n00042,9.5,2024-02-29\n"
+    import_files(
+        conn,
+        orders=write(tmp_path / "o.csv", text),
+        mapping={"CustomerID": "user_id", "Spent": "amount", "When": "created_at"},
+    )
+    assert rows(conn, "SELECT user_id, amount, created_at FROM orders") == [
+        ("00042", 9.5, "2024-02-29 00:00:00")
+    ]
+
+
+def test_generated_order_ids_are_stable_and_keep_identical_rows(conn, tmp_path):
+    text = "user_id,amount,created_at\n1,5,2024-01-01\n1,5,2024-01-01\n2,5,2024-01-01\n"
+    path = write(tmp_path / "o.csv", text)
+    assert import_files(conn, orders=path).orders_inserted == 3
+    ids = rows(conn, "SELECT order_id FROM orders ORDER BY order_id")
+    assert import_files(conn, orders=path).orders_inserted == 0
+    assert rows(conn, "SELECT order_id FROM orders ORDER BY order_id") == ids
+    assert len({i for (i,) in ids}) == 3
+
+
+def test_order_lines_summed_cancellations_skipped(conn, tmp_path):
+    report = import_files(
+        conn, orders=write(tmp_path / "l.csv", LINES), mapping=LINE_MAP, cancelled_prefix="C"
+    )
+    # 536365: 6 x 2.55 + 2 x 3.00 = 21.3 at the first line's time; 536368 loses its -1 line
+    assert rows(conn, "SELECT * FROM orders ORDER BY order_id") == [
+        ("536365", "17850", 21.3, "2010-12-01 08:26:00"),
+        ("536368", "12345", 10.0, "2010-12-04 10:00:00"),
+    ]
+    assert report.skipped == {"no user_id": 1, "cancellation line": 2, "negative quantity": 1}
+    assert rows(conn, "SELECT user_id FROM users ORDER BY 1") == [("12345",), ("17850",)]
+
+
+def test_order_lines_net_keeps_returns_as_negative_orders(conn, tmp_path):
+    report = import_files(
+        conn,
+        orders=write(tmp_path / "l.csv", LINES),
+        mapping=LINE_MAP,
+        cancelled_prefix="C",
+        returns="net",
+    )
+    assert rows(conn, "SELECT * FROM orders ORDER BY order_id") == [
+        ("536365", "17850", 21.3, "2010-12-01 08:26:00"),
+        ("536368", "12345", 7.0, "2010-12-04 10:00:00"),  # 4 x 2.50 - 1 x 3.00
+        ("C536367", "17850", -5.1, "2010-12-03 10:00:00"),
+        ("C536369", "99999", -5.0, "2010-12-05 10:00:00"),
+    ]
+    assert report.skipped == {"no user_id": 1}
+    # net of returns: 17850 spent 21.3 - 5.1; 99999 only returned, and exists as a user
+    assert rows(conn, "SELECT user_id, round(sum(amount), 2) FROM orders GROUP BY 1") == [
+        ("12345", 7.0),
+        ("17850", 16.2),
+        ("99999", -5.0),
+    ]
+
+
+def test_user_column_copies_orders_attribute(conn, tmp_path):
+    text = "user_id,amount,created_at,Country\n1,5,2024-01-01,France\n1,6,2024-01-02,Spain\n"
+    report = import_files(
+        conn, orders=write(tmp_path / "o.csv", text), user_columns={"Country": "country"}
+    )
+    assert rows(conn, "SELECT user_id, country FROM users") == [("1", "Spain")]
+    assert (report.users_created, report.users_updated) == (1, 0)
+
+
+def test_bom_and_blank_lines_are_fine(conn, tmp_path):
+    path = write(tmp_path / "u.csv", "\ufeffuser_id,name\n\n1,张三\n")
+    import_files(conn, users=path)
+    assert rows(conn, "SELECT user_id, name FROM users") == [("1", "张三")]
+
+
+def test_progress_reaches_the_total(conn, tmp_path):
+    calls = []
+    import_files(
+        conn, orders=write(tmp_path / "o.csv", ORDERS), progress=lambda d, t: calls.append((d, t))
+    )
+    done, total = calls[-1]
+    assert done == total == 2 * len(ORDERS.encode())
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+# --- bad input: message names file, line and column; the database is untouched -----------------
+
+
+@pytest.fixture
+def filled(conn, tmp_path):
+    """A database with some rows, to check that a failed import leaves it exactly as it was."""
+    import_files(
+        conn, users=write(tmp_path / "u0.csv", USERS), orders=write(tmp_path / "o0.csv", ORDERS)
+    )
+    return conn
+
+
+def fails(conn, **kwargs) -> InputError:
+    before = dump(conn)
+    with pytest.raises(InputError) as info:
+        import_files(conn, **kwargs)
+    assert dump(conn) == before
+    err = info.value
+    where = [str(err.file)] + [f"line {err.line}"] * (err.line is not None)
+    where += [f"column {err.column!r}"] * (err.column is not None)
+    assert str(err).startswith(", ".join(where) + ": ")  # what the operator reads
+    return err
+
+
+def test_missing_required_column(filled, tmp_path):
+    path = write(tmp_path / "o.csv", "user_id,total,created_at\n1,5,2024-01-01\n")
+    err = fails(filled, orders=path)
+    assert (err.file, err.line, err.column) == (str(path), 1, "amount")
+    assert "columns found: user_id, total, created_at" in str(err)
+
+
+def test_missing_mapped_line_column_names_target(filled, tmp_path):
+    path = write(
+        tmp_path / "l.csv", "InvoiceNo,CustomerID,InvoiceDate,Quantity\nA,1,2024-01-01,2\n"
+    )
+    err = fails(filled, orders=path, mapping=LINE_MAP)
+    assert (err.line, err.column) == (1, "unit_price")
+    assert "InvoiceNo, CustomerID, InvoiceDate, Quantity" in str(err)
+
+
+@pytest.mark.parametrize("bad", ["2024-13-01", "01/06/2024", "2024-06-01 25:00", ""])
+def test_unparseable_date(filled, tmp_path, bad):
+    path = write(
+        tmp_path / "o.csv", f"order_id,user_id,amount,created_at\nx1,1,5,2024-01-01\nx2,1,5,{bad}\n"
+    )
+    err = fails(filled, orders=path)
+    assert (err.file, err.line, err.column) == (str(path), 3, "created_at")
+    assert f"{bad!r} is not a date" in str(err)
+
+
+def test_unparseable_signup_date_in_users(filled, tmp_path):
+    path = write(tmp_path / "u.csv", "user_id,signup_at\n1,2024-01-01\n2,yesterday\n")
+    err = fails(filled, users=path)
+    assert (err.line, err.column) == (3, "signup_at")
+
+
+@pytest.mark.parametrize("bad", ["abc", "1,5", "nan", "inf", ""])
+def test_unparseable_amount(filled, tmp_path, bad):
+    path = write(tmp_path / "o.csv", f'user_id,amount,created_at\n1,"{bad}",2024-01-01\n')
+    err = fails(filled, orders=path)
+    assert (err.line, err.column) == (2, "amount")
+
+
+@pytest.mark.parametrize(("column", "line"), [("Quantity", 3), ("UnitPrice", 5)])
+def test_unparseable_quantity_or_price(filled, tmp_path, column, line):
+    text = LINES.splitlines()
+    parts = text[line - 1].split(",")
+    parts[text[0].split(",").index(column)] = "x"
+    text[line - 1] = ",".join(parts)
+    path = write(tmp_path / "l.csv", "\n".join(text) + "\n")
+    err = fails(filled, orders=path, mapping=LINE_MAP)
+    assert (err.file, err.line, err.column) == (str(path), line, column)
+
+
+def test_empty_file(filled, tmp_path):
+    err = fails(filled, users=write(tmp_path / "u.csv", ""))
+    assert (err.line, err.column) == (1, None)
+    assert "empty" in str(err)
+
+
+def test_header_without_rows(filled, tmp_path):
+    err = fails(filled, events=write(tmp_path / "e.csv", "user_id,kind,created_at\n"))
+    assert err.line == 1
+    assert "no rows" in str(err)
+
+
+def test_wrong_encoding_names_line_and_column(filled, tmp_path):
+    path = write(tmp_path / "u.csv", "user_id,name,city\n1,Ann,Paris\n2,Zoé,Lyon\n", "latin-1")
+    err = fails(filled, users=path)
+    assert (err.file, err.line, err.column) == (str(path), 3, "name")
+    assert "not UTF-8" in str(err)
+
+
+def test_wrong_encoding_in_gzip(filled, tmp_path):
+    path = tmp_path / "u.csv.gz"
+    path.write_bytes(gzip.compress("user_id,name\n1,Zoé\n".encode("latin-1")))
+    err = fails(filled, users=path)
+    assert (err.line, err.column) == (2, "name")
+
+
+def test_conflicting_duplicate_order(filled, tmp_path):
+    text = ORDERS + "o2,007,4,2024-06-02T08:26:00\n" + "o1,00042,10.5,2024-06-01\n"
+    path = write(tmp_path / "o.csv", text)
+    err = fails(filled, orders=path)
+    assert (err.line, err.column) == (5, "amount")
+    assert "'o2'" in str(err) and "on line 3" in str(err)
+
+
+def test_conflicting_duplicate_user(filled, tmp_path):
+    path = write(tmp_path / "u.csv", "user_id,name,city\n5,Ann,SH\n5,Ann,SH\n\n5,Ann,BJ\n")
+    err = fails(filled, users=path)
+    assert (err.line, err.column) == (5, "city")  # the blank line 4 still counts
+
+
+def test_identical_duplicates_are_fine(conn, tmp_path):
+    report = import_files(
+        conn, orders=write(tmp_path / "o.csv", ORDERS + "o1,00042,10.5,2024-06-01\n")
+    )
+    assert report.orders_inserted == 3
+    assert report.skipped == {"duplicate row": 1}
+
+
+def test_order_lines_with_two_customers(filled, tmp_path):
+    text = LINES + "536365,C,1,2010-12-01 08:30:00,1.00,11111\n"
+    err = fails(filled, orders=write(tmp_path / "l.csv", text), mapping=LINE_MAP)
+    assert (err.line, err.column) == (9, "CustomerID")
+
+
+def test_line_numbers_count_quoted_newlines(filled, tmp_path):
+    text = 'user_id,name,signup_at\n1,"two\nlines",2024-01-01\n2,Bob,never\n'
+    err = fails(filled, users=write(tmp_path / "u.csv", text))
+    assert (err.line, err.column) == (4, "signup_at")
+
+
+def test_missing_file(filled, tmp_path):
+    path = tmp_path / "nope.csv"
+    err = fails(filled, users=path)
+    assert (err.file, err.line, err.column) == (str(path), None, None)
+    assert "no such file" in str(err)
+
+
+def test_unknown_extension(filled, tmp_path):
+    path = write(tmp_path / "u.xlsx", USERS)
+    err = fails(filled, users=path)
+    assert err.file == str(path)
+    assert ".csv, .csv.gz or .parquet" in str(err)
+
+
+def test_bad_attribute_name(filled, tmp_path):
+    err = fails(filled, users=write(tmp_path / "u.csv", "user_id,vip level\n1,3\n"))
+    assert (err.line, err.column) == (1, "vip level")
+
+
+def test_bad_file_later_in_the_import_rolls_back_everything(filled, tmp_path):
+    users = write(tmp_path / "u.csv", "user_id,name\n00042,Changed\n9,New\n")
+    err = fails(filled, users=users, events=write(tmp_path / "e.csv", "user_id,kind\n1,login\n"))
+    assert err.column == "created_at"
+
+
+def test_clash_found_while_writing_rolls_back(filled, tmp_path):
+    # users are upserted first; the attribute clash of the orders file comes after, in the write
+    users = write(tmp_path / "u.csv", "user_id,name\n00042,Changed\n")
+    orders = write(tmp_path / "o.csv", "user_id,amount,created_at,Town\n1,5,2024-01-01,Lyon\n")
+    err = fails(filled, users=users, orders=orders, user_columns={"Town": "City"})
+    assert "clashes with the existing attribute 'city'" in str(err)
+
+
+# --- the bulk-load path -------------------------------------------------------------------------
+
+
+def test_big_load_rebuilds_the_same_indexes_and_restores_foreign_keys(conn, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "BULK_ROWS", 1)  # take the drop-and-rebuild path on tiny files
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    before = rows(conn, indexes)
+    report = import_files(
+        conn, orders=write(tmp_path / "o.csv", ORDERS), events=write(tmp_path / "e.csv", EVENTS)
+    )
+    assert (report.orders_inserted, report.events_inserted) == (3, 2)
+    assert rows(conn, indexes) == before
+    assert rows(conn, "PRAGMA foreign_keys") == [(1,)]
+    assert rows(conn, "PRAGMA foreign_key_check") == []
+    assert rows(conn, "SELECT order_id FROM orders INDEXED BY orders_time ORDER BY created_at") == [
+        ("o1",),
+        ("o2",),
+        ("o3",),
+    ]
+
+
+def test_failed_import_restores_foreign_keys(filled, tmp_path):
+    fails(filled, orders=write(tmp_path / "o.csv", "user_id,amount,created_at\n1,x,2024-01-01\n"))
+    assert rows(filled, "PRAGMA foreign_keys") == [(1,)]
+
+
+def test_row_with_too_many_fields(filled, tmp_path):
+    path = write(
+        tmp_path / "o.csv", "user_id,amount,created_at\n1,5,2024-01-01\n2,6,2024-01-01,x\n"
+    )
+    err = fails(filled, orders=path)
+    assert (err.line, err.column) == (3, None)
+    assert "Expected 3 fields in line 3, saw 4)" in str(err)

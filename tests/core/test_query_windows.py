@@ -1,0 +1,187 @@
+"""Behaviour windows read from the columns the recompute stored give the same users as the
+subquery over the raw events and orders (core/query/windows.py)."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from core.db import open_db, set_meta
+from core.features import recompute
+from core.query import compile_condition
+from core.segments import count
+
+AS_OF = date(2024, 6, 30)
+KINDS = ("login", "post", "checkin", "view", "share", "coupon_use", "cart_add")
+# Times on both sides of every window edge: D+1 (never counts), D, D-6 / D-7, D-29 / D-30,
+# D-89 / D-90, plus a date-only order (midnight).
+EDGES = (
+    "2024-07-01 00:00:00",
+    "2024-06-30 23:59:59",
+    "2024-06-24 00:00:00",
+    "2024-06-23 23:59:59",
+    "2024-06-01 00:00:00",
+    "2024-05-31 23:59:59",
+    "2024-04-02 00:00:00",
+    "2024-04-01 23:59:59",
+    "2024-04-02",
+)
+
+QUERIES = [
+    "count(login, 30d) >= 3",
+    "count(login, 30d) = 0",
+    "count(login, 30d) < 2",
+    "count(login, 30d) != 1",
+    "count(login, 30d) in (0, 2)",
+    "count(login, 30d) not in (0, 1)",
+    "count(login, 30d) between 0 and 1",
+    "count(login, 7d) >= 1",
+    "count(login, 1w) = 0",
+    "count(post, 7d) >= 1",
+    "count(post, 30d) <= 1",
+    "count(checkin, 7d) > 0",
+    "count(checkin, 30d) = 0",
+    "count(view, 30d) >= 2",
+    "count(share, 30d) = 1",
+    "count(coupon_use, 90d) >= 1",
+    "orders(30d) >= 1",
+    "orders(90d) >= 2",
+    "orders(90d) = 0",
+    "orders() >= 3",
+    "orders() = 0",
+    "spent(30d) > 100",
+    "spent(90d) > 500",
+    "spent(90d) <= 200",
+    "spent() >= 1000",
+    "last(order) > -1d",
+    "last(order) < -60d",
+    "last(order) = 2024-06-30",
+    "last(order) != 2024-06-30",
+    "last(order) between 2024-04-02 and 2024-06-01",
+    "last(order) is empty",
+    "last(order) is not empty",
+    'city = "上海" and count(login, 30d) = 0',
+    "not (orders(90d) >= 2 or count(view, 30d) >= 2)",
+]
+# Windows with no stored column keep the subquery.
+NOT_STORED = [
+    "count(login, 14d) >= 1",
+    "count(login, 1m) >= 1",
+    "count(cart_add, 30d) >= 1",
+    "count(view, 7d) >= 1",
+    "count(login) >= 1",
+    "orders(7d) >= 1",
+    "last(login) > -7d",
+]
+
+
+def _add_user(conn: sqlite3.Connection, i: int) -> str:
+    uid = f"u{i:03d}"
+    conn.execute(
+        "INSERT INTO users(user_id, city, signup_at) VALUES (?, ?, '2023-01-01')",
+        (uid, "上海" if i % 2 else "北京"),
+    )
+    return uid
+
+
+def _random_times(rng: random.Random, k: int) -> list[str]:
+    start = datetime(2024, 3, 1)
+    spread = [start + timedelta(seconds=rng.randrange(125 * 86400)) for _ in range(k)]
+    return [t.isoformat(" ") for t in spread] + rng.sample(EDGES, 2)
+
+
+@pytest.fixture(scope="module")
+def computed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+    """40 users with seeded random events and orders around every window edge, recomputed
+    once for the module (the tests only read)."""
+    conn = open_db(tmp_path_factory.mktemp("windows") / "w.db", create=True)
+    _fill(conn, random.Random(11))
+    set_meta(conn, "as_of", AS_OF.isoformat())
+    recompute(conn, AS_OF)
+    yield conn
+    conn.close()
+
+
+def _fill(conn: sqlite3.Connection, rng: random.Random) -> None:
+    with conn:
+        for i in range(40):
+            uid = _add_user(conn, i)
+            if i % 5 == 0:
+                continue  # no events, no orders: every stored window is 0, never NULL
+            for kind in rng.sample(KINDS, 4):
+                for t in set(_random_times(rng, rng.randrange(4))):
+                    conn.execute(
+                        "INSERT INTO events(user_id, kind, created_at) VALUES (?, ?, ?)",
+                        (uid, kind, t),
+                    )
+            for j, t in enumerate(_random_times(rng, rng.randrange(3))):
+                conn.execute(
+                    "INSERT INTO orders VALUES (?, ?, ?, ?)",
+                    (f"o{i}_{j}", uid, float(rng.randrange(10, 400)), t),
+                )
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_stored_column_counts_the_same_users_as_the_subquery(computed, text) -> None:
+    fast = compile_condition(computed, text, as_of=AS_OF)
+    slow = compile_condition(computed, text, as_of=AS_OF, materialised=False)
+    assert "SELECT" not in fast.where  # read from features: no subquery at all
+    assert "SELECT" in slow.where
+    assert fast.human_en == slow.human_en and fast.human_zh == slow.human_zh
+    assert _members(computed, fast) == _members(computed, slow)
+
+
+def test_the_comparisons_are_not_trivial(computed) -> None:
+    """Each query above selects some but not all of the 40 users (else it proves little)."""
+    sizes = {
+        t: len(_members(computed, compile_condition(computed, t, as_of=AS_OF))) for t in QUERIES
+    }
+    assert [t for t, k in sizes.items() if not 0 < k < 40] == [], sizes
+
+
+@pytest.mark.parametrize("text", NOT_STORED)
+def test_windows_without_a_column_keep_the_subquery(computed, text) -> None:
+    assert "SELECT" in compile_condition(computed, text, as_of=AS_OF).where
+
+
+def test_another_as_of_date_keeps_the_subquery(computed) -> None:
+    c = compile_condition(computed, "count(login, 30d) >= 1", as_of=date(2024, 6, 29))
+    assert c.where.startswith("f.user_id IN (SELECT user_id FROM events")
+
+
+def test_the_edges_count_by_hand(conn: sqlite3.Connection) -> None:
+    """One user with a login at each window edge: D+1 never counts, D-29 00:00 is in the 30-day
+    window and D-30 23:59:59 is not; D-6 is in the 7-day window, D-7 is not."""
+    uid = _add_user(conn, 1)
+    _add_user(conn, 2)  # no events at all
+    for t in EDGES[:6]:
+        conn.execute(
+            "INSERT INTO events(user_id, kind, created_at) VALUES (?, 'login', ?)", (uid, t)
+        )
+    recompute(conn, AS_OF)
+    row = conn.execute("SELECT logins_7d, logins_30d FROM features WHERE user_id = ?", (uid,))
+    assert row.fetchone() == (2, 4)
+    for text, expected in (
+        ("count(login, 30d) = 4", 1),
+        ("count(login, 7d) = 2", 1),
+        ("count(login, 30d) = 0", 1),  # the user without events: 0, not NULL
+        ("count(login, 30d) < 5", 2),
+    ):
+        fast = compile_condition(conn, text, as_of=AS_OF)
+        assert "SELECT" not in fast.where
+        assert count(conn, fast) == expected
+
+
+def test_stored_windows_are_never_null(computed) -> None:
+    cols = "logins_30d, posts_7d, views_30d, coupon_uses_90d, orders_90d, spent_90d, frequency"
+    row = computed.execute(f"SELECT {cols} FROM features WHERE user_id = 'u000'").fetchone()
+    assert row == (0, 0, 0, 0, 0, 0.0, 0)
+
+
+def _members(conn: sqlite3.Connection, compiled) -> set[str]:
+    sql = f"SELECT f.user_id FROM features AS f WHERE {compiled.where}"
+    return {r[0] for r in conn.execute(sql, compiled.params)}

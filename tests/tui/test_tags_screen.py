@@ -1,0 +1,78 @@
+"""Pilot tests of the tags screen on the 60-user sample database (tests/tui/conftest.py)."""
+
+from __future__ import annotations
+
+from tui_helpers import make_app, settle
+
+from core import tags
+from core.db import open_db
+
+SIZE = (120, 40)
+
+
+async def open_tags(app, pilot) -> None:
+    await settle(app, pilot)
+    await pilot.press("T")
+    await settle(app, pilot)
+    assert type(app.screen).__name__ == "TagsScreen"
+
+
+async def test_tags_by_dimension_with_counts_and_shares(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tags(app, pilot)
+        table = app.screen.query_one("#tags")
+        rows = [[cell.plain for cell in table.get_row_at(i)[:4]] for i in range(table.row_count)]
+        # ten users live in 上海 (every sixth); dimensions in the order basic → predictive
+        assert rows[0] == ["basic", "shanghai", "10", "16.7%"]
+        assert [r[1] for r in rows] == ["shanghai", "night_buyer", "big_spender", "churn_risk"]
+        assert [r[0] for r in rows] == ["basic", "behavioural", "result", "predictive"]
+
+
+async def test_enter_lists_the_users_holding_the_tag(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tags(app, pilot)
+        await pilot.press("enter")  # shanghai
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "UsersScreen"
+        assert app.screen.matching == 10
+        assert app.screen.query_one("#condition").value == 'tag "shanghai"'
+
+
+async def test_a_predictive_tag_shows_its_model_value_distribution(sample_db):
+    conn = open_db(sample_db, readonly=True)
+    expected = tags.value_distribution(conn, "p_alive")
+    conn.close()
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tags(app, pilot)
+        histogram = app.screen.query_one("Histogram")
+        assert not histogram.display  # shanghai is a basic tag: no model value
+        await pilot.press("down", "down", "down")  # churn_risk: p_alive < 0.3
+        await settle(app, pilot)
+        assert histogram.display
+        assert histogram.distribution == expected
+        assert sum(expected.counts) == 48 and expected.missing == 12  # buyers have a p_alive
+        about = str(app.screen.query_one("#about").render())
+        assert "p_alive < 0.3" in about and "12 without a value" in about
+
+
+async def test_escape_goes_back(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tags(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "UsersScreen"
+
+
+async def test_help_lists_the_keys_of_the_screen(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tags(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "HelpModal"
+        assert "## Tags" in app.screen.text and "Count the tags again" in app.screen.text

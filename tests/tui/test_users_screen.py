@@ -1,0 +1,151 @@
+"""Pilot tests of the users (home) screen on the 60-user sample database."""
+
+from __future__ import annotations
+
+import pytest
+from tui_helpers import make_app, settle, shown_ids, text_of
+
+SIZE = (120, 40)
+
+
+async def test_first_page_and_status(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        ids = shown_ids(app)
+        assert ids[:3] == ["u001", "u002", "u003"] and len(ids) == 60
+        status = app.screen.query_one("StatusLine").text
+        assert "showing 1–60 of 60" in status
+        assert "sample.db" in status and "as of 2024-06-30" in status
+        assert "features computed 2024-07-01 08:00" in status
+
+
+async def test_paging_down_end_and_home(sample_db, monkeypatch):
+    monkeypatch.setattr("tui.screens.users.PAGE_SIZE", 25)
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert shown_ids(app)[-1] == "u025"
+        app.screen.query_one("UserTable").move_cursor(row=24)
+        await pilot.press("pagedown")
+        await settle(app, pilot)
+        assert shown_ids(app)[0] == "u026" and shown_ids(app)[-1] == "u050"
+        assert "showing 26–50 of 60" in app.screen.query_one("StatusLine").text
+        await pilot.press("G")
+        await settle(app, pilot)
+        assert shown_ids(app)[-1] == "u060" and len(shown_ids(app)) == 25
+        assert "showing 36–60 of 60" in app.screen.query_one("StatusLine").text
+        app.screen.query_one("UserTable").move_cursor(row=0)
+        await pilot.press("up")
+        await settle(app, pilot)
+        assert shown_ids(app)[0] == "u011" and shown_ids(app)[-1] == "u035"
+        await pilot.press("g")
+        await settle(app, pilot)
+        assert shown_ids(app)[0] == "u001"
+
+
+async def test_sort_reverse_and_next_column(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert shown_ids(app)[:2] == ["u060", "u059"]
+        await pilot.press("s")  # user_id -> name, ascending
+        await settle(app, pilot)
+        table = app.screen.query_one("UserTable")
+        names = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        assert names == sorted(names)
+        assert str(table.ordered_columns[1].label) == "Name ▲"
+
+
+async def test_search_by_name_and_escape_back(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"王芳", "enter")
+        await settle(app, pilot)
+        assert shown_ids(app) == ["u010"]
+        assert "search “王芳”: 1 matches" in app.screen.query_one("StatusLine").text
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert len(shown_ids(app)) == 60
+
+
+async def test_search_by_phone_suffix(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"00042", "enter")
+        await settle(app, pilot)
+        assert shown_ids(app) == ["u042"]
+
+
+async def test_filter_counts_while_typing_and_invalid_keeps_result(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f", *"city = '上海'")
+        await pilot.pause(0.3)  # the debounce
+        await settle(app, pilot)
+        count = app.screen.query_one("SegmentCount")
+        assert str(count.render()) == "10 / 60 · 16.7%"
+        shanghai = ["u006", "u012", "u018", "u024", "u030", "u036", "u042", "u048", "u054", "u060"]
+        assert shown_ids(app) == shanghai
+        await pilot.press(*" and r_score >= = 4")
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        text = text_of(app.screen.query_one("#caret"))
+        # under the second '=' (character 27), shifted 2 cells by the double-width 上海
+        assert text.startswith(" " * 29 + "^ ")
+        assert "column 28" in text
+        assert shown_ids(app) == shanghai  # the last valid result stays
+
+
+async def test_enter_opens_profile_and_escape_returns(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "down", "down", "enter")  # u004 陈伟, a recent buyer
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ProfileScreen"
+        title = text_of(app.screen.query_one("#title"))
+        assert "陈伟" in title and "u004" in title and "buyer" in title
+        tags = text_of(app.screen.query_one("#section-tag_dims"))
+        assert "night_buyer" in tags and "big_spender" in tags
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "UsersScreen"
+
+
+async def test_red_name_is_shown_literally(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one("UserTable")
+        assert table.get_row_at(6)[1].plain == "[red]"
+        table.move_cursor(row=6)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert text_of(app.screen.query_one("#title")).startswith("[red]")
+
+
+@pytest.mark.parametrize(("mask", "phone"), [(True, "138****0003"), (False, "13800000003")])
+async def test_mask_hides_phone_and_email(sample_db, mask, phone):
+    app = make_app(sample_db, mask=mask)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "down", "enter")
+        await settle(app, pilot)
+        shown = text_of(app.screen.query_one("#section-attributes"))
+        assert phone in shown
+        assert ("u***@example.com" in shown) is mask
+
+
+async def test_q_quits(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0

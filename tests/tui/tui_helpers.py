@@ -1,0 +1,36 @@
+"""Helpers for the Pilot and snapshot tests (imported by the test modules)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+AS_OF = date(2024, 6, 30)  # the sample database's as-of date
+
+
+def make_app(db: Path, *, lang: str = "en", mask: bool = False):
+    from tui.app import Settings, UserOpsApp
+
+    return UserOpsApp(Settings(db, AS_OF, lang, mask))
+
+
+async def settle(app, pilot, rounds: int = 3) -> None:
+    """Let workers finish and their messages be handled (results can start new workers)."""
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def shown_ids(app) -> list[str]:
+    table = app.screen.query_one("UserTable")
+    return [table.get_row_at(i)[0].plain for i in range(table.row_count)]
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text (rich renderables rendered at a fixed width)."""
+    from rich.console import Console
+
+    console = Console(width=160, record=True, color_system=None, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()

@@ -1,0 +1,185 @@
+"""Labels of the UI in Chinese and English. Names of layers, groups and tags come from core."""
+
+from __future__ import annotations
+
+import os
+
+from core.rfm import GROUPS_BY_KEY
+
+LANGS = ("zh", "en")
+
+LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
+    "user_id": ("用户ID", "ID"),
+    "name": ("姓名", "Name"),
+    "layer": ("分层", "Layer"),
+    "rfm_group": ("RFM分组", "RFM group"),
+    "r_score": ("R", "R"),
+    "f_score": ("F", "F"),
+    "m_score": ("M", "M"),
+    "monetary": ("消费金额", "Monetary"),
+    "last_order_at": ("最近下单", "Last order"),
+    "city": ("城市", "City"),
+    "tags": ("标签", "Tags"),
+    "users": ("用户", "users"),
+    "gender": ("性别", "Gender"),
+    "channel": ("渠道", "Channel"),
+    "device": ("设备", "Device"),
+    "signup_at": ("注册时间", "Signed up"),
+    "phone": ("手机", "Phone"),
+    "email": ("邮箱", "E-mail"),
+    "timeline": ("订单与事件", "Orders and events"),
+    "profile": ("用户画像", "User profile"),
+    "of": ("/", "of"),
+    "showing": ("显示", "showing"),
+    "as_of": ("截至", "as of"),
+    "computed": ("特征计算于", "features computed"),
+    "not_computed": ("特征未计算", "features not computed"),
+    "filter": ("筛选", "Filter"),
+    "filter_hint": (
+        "条件，如 city = '上海' and r_score >= 4",
+        "condition, e.g. city = '上海' and r_score >= 4",
+    ),
+    "search_hint": ("按ID、姓名或手机号搜索", "search by id, name or phone"),
+    "search_results": ("搜索", "search"),
+    "matches": ("个结果", "matches"),
+    "counting": ("计数中…", "counting…"),
+    "attributes": ("基本属性", "Attributes"),
+    "layer_rule": ("分层规则", "Layer rule"),
+    "placed_by": ("符合规则", "placed by"),
+    "not_met": ("未满足的前序规则", "earlier rules not met"),
+    "unclassified": ("未分类", "unclassified"),
+    "rfm": ("RFM", "RFM"),
+    "recency": ("最近一次消费", "recency"),
+    "frequency": ("消费频次", "frequency"),
+    "beats": ("优于买家", "at or above buyers"),
+    "not_buyer": ("尚未购买", "has not bought yet"),
+    "tag_dims": ("标签", "Tags"),
+    "basic": ("基础标签", "basic"),
+    "behavioural": ("行为标签", "behavioural"),
+    "result": ("结果标签", "result"),
+    "predictive": ("预测标签", "predictive"),
+    "predictions": ("预测", "Predictions"),
+    "p_alive": ("仍活跃概率", "chance the customer is still active"),
+    "expected_30d": ("未来30天预计购买", "expected purchases in 30 days"),
+    "expected_90d": ("未来90天预计购买", "expected purchases in 90 days"),
+    "expected_order_value": ("预计客单价", "expected order value"),
+    "clv": ("客户终身价值", "customer lifetime value"),
+    "no_model": ("模型未拟合", "no model output"),
+    "activity": ("月度活跃（订单+事件，24个月）", "Monthly activity (orders + events, 24 months)"),
+    "orders": ("订单", "Orders"),
+    "events": ("事件", "Events"),
+    "segments": ("所属分群", "Segments"),
+    "campaigns": ("参与活动", "Campaigns"),
+    "target": ("目标组", "target"),
+    "control": ("对照组", "control"),
+    "none": ("无", "none"),
+    "days": ("天", "days"),
+    "too_small": ("终端太小：请至少调整到 60×16", "Terminal too small: make it at least 60×16"),
+    "loading": ("加载中…", "loading…"),
+    # the layers, RFM and tags screens
+    "layers_title": ("用户分层", "Layers"),
+    "pyramid": ("分层金字塔", "Pyramid"),
+    "mece": ("MECE检查：规则重叠与遗漏", "MECE: overlapping rules and the gap"),
+    "mece_what": ("重叠规则 / 遗漏", "Overlap / gap"),
+    "gap": ("遗漏（不符合任何规则）", "gap (no rule matches)"),
+    "is_mece": ("规则互斥且完备", "rules are MECE"),
+    "not_mece": ("规则有重叠或遗漏", "rules overlap or leave a gap"),
+    "count": ("人数", "Users"),
+    "total": ("合计", "Total"),
+    "transitions": ("分层迁移（行：之前，列：现在）", "Transitions (rows: before, columns: now)"),
+    "transitions_since": ("迁移起始日期", "Transitions since"),
+    "moved": ("迁移人数", "moved"),
+    "not_there": ("（不存在）", "(not there)"),
+    "rfm_title": ("RFM分析", "RFM"),
+    "rfm_groups": ("RFM八大客户群", "The 8 RFM groups"),
+    "rfm_cells": ("RFM 27格（R×F 行，M 列）", "RFM 27 cells (R×F rows, M columns)"),
+    "group": ("客户群", "Group"),
+    "share": ("占比", "Share"),
+    "revenue_share": ("收入占比", "Revenue"),
+    "mean_r": ("平均R(天)", "Mean R (d)"),
+    "mean_f": ("平均F", "Mean F"),
+    "mean_m": ("平均M", "Mean M"),
+    "action": ("运营动作", "Typical action"),
+    "preview": ("试算", "Preview"),
+    "thresholds": ("阈值", "Thresholds"),
+    "current": ("当前", "current"),
+    "suggested": ("聚类建议", "suggested"),
+    "trial": ("试算", "trial"),
+    "scatter": ("买家分布", "Buyers"),
+    "dimension": ("维度", "Dimension"),
+    "method": ("方法", "Method"),
+    "value": ("数值", "Value"),
+    "save_threshold": ("保存阈值并重新分组？", "Save the threshold and regroup the buyers?"),
+    "threshold_saved": ("阈值已保存", "Threshold saved"),
+    "confirm_save": ("保存", "Save"),
+    "confirm_cancel": ("取消", "Cancel"),
+    "tags_title": ("标签体系", "Tags"),
+    "tag": ("标签", "Tag"),
+    "description": ("说明", "Description"),
+    "distribution": ("模型值分布", "Model value distribution"),
+    "no_distribution": ("非预测标签：没有模型值", "not a predictive tag: no model value"),
+    "without_value": ("无模型值", "without a value"),
+    # the segment builder and the campaign screen
+    "segments_title": ("用户分群", "Segments"),
+    "saved_segments": ("已保存分群", "Saved segments"),
+    "segment": ("分群", "Segment"),
+    "saved": ("个已保存", "saved"),
+    "picked": ("已选", "picked"),
+    "overlap": ("重叠（空格选两个）", "Overlap (space picks two)"),
+    "part": ("部分", "Part"),
+    "only": ("仅", "only"),
+    "both": ("两者都在", "both"),
+    "preview_members": ("前20名成员", "First members"),
+    "campaigns_title": ("活动", "Campaigns"),
+    "campaign": ("活动", "Campaign"),
+    "status": ("状态", "Status"),
+    "start": ("开始日期", "Start"),
+    "targets": ("目标用户", "Targets"),
+    "audit": ("操作日志", "Audit log"),
+    "effect": ("效果", "Effect"),
+    "when": ("时间", "When"),
+    "who": ("操作人", "Who"),
+    "audit_action": ("操作", "Action"),
+    "detail": ("详情", "Detail"),
+    "current_campaign": ("当前活动", "current campaign"),
+    "mark": ("标记", "Mark"),
+    "locked": ("已锁定", "locked"),
+}
+
+
+def default_lang(environ: dict[str, str] | None = None) -> str:
+    """zh when the locale says Chinese (LC_ALL, LC_MESSAGES or LANG start with zh), else en."""
+    env = os.environ if environ is None else environ
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if env.get(var):
+            return "zh" if env[var].lower().startswith("zh") else "en"
+    return "en"
+
+
+class Labels:
+    """Label lookup for one language: ``labels("layer")`` → 分层 / Layer."""
+
+    def __init__(self, lang: str, layer_names: dict[str, tuple[str, str]] | None = None) -> None:
+        self.lang = lang if lang in LANGS else "en"
+        self._i = LANGS.index(self.lang)
+        self.layer_names = layer_names or {}
+
+    def __call__(self, key: str) -> str:
+        pair = LABELS.get(key)
+        return pair[self._i] if pair else key
+
+    def layer(self, key: str | None) -> str:
+        if key is None:
+            return ""
+        if key == "unclassified":
+            return self("unclassified")
+        pair = self.layer_names.get(key)
+        return pair[self._i] if pair else key
+
+    def group(self, key: str | None) -> str:
+        if key is None:
+            return ""
+        group = GROUPS_BY_KEY.get(key)  # names live with the RFM model, in core
+        if group is None:
+            return key
+        return group.name_zh if self.lang == "zh" else group.name_en

@@ -1,0 +1,425 @@
+"""The campaign screen: campaigns with their counts; the highlighted one's targets (paged),
+audit log and effect report; create, add targets with a control group, undo, export, send,
+unlock. Enter makes a campaign the current one, which space marks into from the users table.
+
+Reads run in exclusive thread workers, writes in the "write" group, each on its own connection;
+the OS user is read here (tui), never in core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from core import campaigns as cmp
+from core import segments, users
+from core.effect import EffectReport, effect_report
+from core.errors import CoreError
+from core.query import compile_condition
+from tui.screens import WorkingScreen, reader
+from tui.widgets import campaign_parts as parts
+from tui.widgets.dialogs import ConfirmModal, Field, FormModal
+from tui.widgets.status_line import StatusLine
+from tui.widgets.writes import current_campaign, quoted, who, writer
+
+PAGE_SIZE = 50
+TARGET_COLUMNS = ("user_id", "name", "layer", "rfm_group", "city")
+
+
+@dataclass
+class CampaignsLoaded(Message):
+    found: list[tuple[cmp.Campaign, int, int]]
+    segment_names: list[str]
+
+
+@dataclass
+class DetailLoaded(Message):
+    name: str
+    page: users.Page
+    offset: int
+    audit: list[cmp.AuditEntry]
+
+
+@dataclass
+class EffectLoaded(Message):
+    name: str
+    report: EffectReport | None
+    problem: str  # why there is no report (no start date yet …)
+
+
+@dataclass
+class CampaignWritten(Message):
+    note: str
+    select: str | None  # the campaign to highlight afterwards
+
+
+class CampaignsScreen(WorkingScreen):
+    CSS_PATH = "campaigns.tcss"
+    HELP = """
+## Campaigns
+The campaigns with their targets and control group. The highlighted campaign's targets (paged
+with **]** and **[**), its audit log and its effect report are in the tabs below. **Enter**
+makes it the current campaign: **space** in the users table then marks users into it.
+"""
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="campaigns.back", tooltip="Back"),
+        Binding("n", "create", "New", id="campaigns.new", tooltip="Create a campaign"),
+        Binding(
+            "a", "add", "Add", id="campaigns.add", tooltip="Add targets from a segment or condition"
+        ),
+        Binding(
+            "u", "undo", "Undo", id="campaigns.undo", tooltip="Undo the last change of targets"
+        ),
+        Binding("x", "export", "Export", id="campaigns.export", tooltip="Export targets to CSV"),
+        Binding("ctrl+s", "send", "Send", id="campaigns.send", tooltip="Mark as sent: locks the lists"),
+        Binding("U", "unlock", "Unlock", id="campaigns.unlock", tooltip="Unlock, with a reason"),
+        Binding("w", "window", "Effect", id="campaigns.window", tooltip="Effect report window"),
+        Binding(
+            "right_square_bracket",
+            "page(1)",
+            "Next",
+            id="campaigns.next",
+            show=False,
+            tooltip="Next page of targets",
+        ),
+        Binding(
+            "left_square_bracket",
+            "page(-1)",
+            "Previous",
+            id="campaigns.previous",
+            show=False,
+            tooltip="Previous page of targets",
+        ),
+    ]
+    PALETTE = (
+        ("campaign: New", "Create a campaign", "create"),
+        ("campaign: Add targets", "Add targets from a segment with a control group", "add"),
+        ("campaign: Set current", "Mark users into the highlighted campaign", "set_current"),
+        ("campaign: Undo", "Undo the last change of the targets", "undo"),
+        ("campaign: Export targets", "Write the targets (never the control) to CSV", "export"),
+        ("campaign: Send", "Mark the campaign as sent and lock its lists", "send"),
+        ("campaign: Unlock", "Unlock a sent campaign (the reason is logged)", "unlock"),
+        ("campaign: Effect report", "Targets against control over a window", "window"),
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, tuple[cmp.Campaign, int, int]] = {}
+        self.segment_names: list[str] = []
+        self.selected: str | None = None
+        self.window = 30
+        self.page_starts: list[str | None] = [None]  # keyset starts of the pages seen
+        self.page: users.Page | None = None
+        self.select_after: str | None = None
+
+    def compose(self) -> ComposeResult:
+        lab = self.app.labels
+        table = DataTable(id="campaigns", cursor_type="row", zebra_stripes=True)
+        table.border_title = lab("campaigns_title")
+        yield table
+        yield Static("", id="report", markup=False)
+        with TabbedContent(id="tabs"):
+            with TabPane(lab("targets"), id="tab-targets"):
+                yield DataTable(id="targets", zebra_stripes=True, cursor_type="row")
+            with TabPane(lab("audit"), id="tab-audit"):
+                yield DataTable(id="audit", zebra_stripes=True, cursor_type="row")
+            with TabPane(lab("effect"), id="tab-effect"):
+                yield Static("", id="effect")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#campaigns").focus()
+        self.refresh_status()
+        self.load_campaigns()
+
+    # ---------------------------------------------------------------- reads (threads)
+
+    @work(thread=True, exclusive=True, group="campaigns.load", exit_on_error=False)
+    def load_campaigns(self) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            found = cmp.list_campaigns(conn)
+            names = [seg.name for seg, _ in segments.list_segments(conn, self.app.settings.as_of)]
+        self.post_message(CampaignsLoaded(found, names))
+
+    @work(thread=True, exclusive=True, group="campaigns.detail", exit_on_error=False)
+    def load_detail(self, name: str, after: str | None, offset: int) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            text = f"target of campaign {quoted(name)}"
+            compiled = compile_condition(conn, text, as_of=self.app.settings.as_of)
+            key = None if after is None else (after, after)  # keyset on (user_id, user_id)
+            page = users.page(
+                conn, where=compiled.where, params=compiled.params, after=key, limit=PAGE_SIZE
+            )
+            log = cmp.audit(conn, name, limit=200)
+        if not get_current_worker().is_cancelled:
+            self.post_message(DetailLoaded(name, page, offset, log))
+
+    @work(thread=True, exclusive=True, group="campaigns.effect", exit_on_error=False)
+    def load_effect(self, name: str, window: int) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            try:
+                found = effect_report(conn, name, window_days=window, as_of=self.app.settings.as_of)
+            except CoreError as exc:  # e.g. no start date yet: say so in the panel
+                self.post_message(EffectLoaded(name, None, str(exc)))
+                return
+        if not get_current_worker().is_cancelled:
+            self.post_message(EffectLoaded(name, found, ""))
+
+    # ---------------------------------------------------------------- writes (threads)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def write(self, what: str, name: str, values: dict) -> None:
+        settings = self.app.settings
+        with writer(settings.db_path) as conn:
+            note = WRITES[what](conn, name, values, settings.as_of, who())
+        self.post_message(CampaignWritten(note, values.get("name", name)))
+
+    @on(CampaignWritten)
+    def _written(self, message: CampaignWritten) -> None:
+        self.query_one("#report", Static).update(message.note)
+        self.select_after = message.select
+        self.load_campaigns()
+
+    # ---------------------------------------------------------------- results (UI thread)
+
+    @on(CampaignsLoaded)
+    def _loaded(self, message: CampaignsLoaded) -> None:
+        self.found = {c.name: (c, t, n) for c, t, n in message.found}
+        self.segment_names = message.segment_names
+        table = self.query_one("#campaigns", DataTable)
+        keep = self.select_after or self.selected
+        table.clear(columns=True)
+        for key in ("campaign", "channel", "status", "targets", "control", "start"):
+            head = self.app.labels(key)
+            table.add_column(head[:1].upper() + head[1:], key=key)
+        for c, targets, control in message.found:
+            star = "▶ " if c.name == current_campaign(self.app) else "  "
+            table.add_row(
+                Text(star + c.name), Text(c.channel), Text(c.status),
+                Text(f"{targets:,}", justify="right"), Text(f"{control:,}", justify="right"),
+                Text(str(c.start_date or "")), key=c.name,
+            )  # fmt: skip
+        names = list(self.found)
+        if keep in self.found:
+            table.move_cursor(row=names.index(keep), animate=False)
+        self.select_after = None
+        self.show_campaign(self.highlighted(), force=True)
+
+    def highlighted(self) -> str | None:
+        table = self.query_one("#campaigns", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @on(DataTable.RowHighlighted, "#campaigns")
+    def _highlight(self, message: DataTable.RowHighlighted) -> None:
+        self.show_campaign(message.row_key.value)
+
+    def show_campaign(self, name: str | None, *, force: bool = False) -> None:
+        if name is None or (name == self.selected and not force):
+            return
+        self.selected = name
+        self.page_starts = [None]
+        self.load_detail(name, None, 0)
+        self.load_effect(name, self.window)
+        self.refresh_status()
+
+    @on(DetailLoaded)
+    def _detail(self, message: DetailLoaded) -> None:
+        if message.name != self.selected:
+            return
+        self.page = message.page
+        lab, table = self.app.labels, self.query_one("#targets", DataTable)
+        table.clear(columns=True)
+        for column in TARGET_COLUMNS:
+            table.add_column(lab(column), key=column)
+        for row in message.page.rows:
+            cells = (
+                row.user_id,
+                row.name,
+                lab.layer(row.layer),
+                lab.group(row.rfm_group),
+                row.city,
+            )
+            table.add_row(*(Text(v or "") for v in cells), key=row.user_id)
+        shown = len(message.page.rows)
+        total = self.found[message.name][1] if message.name in self.found else shown
+        first = message.offset + 1 if shown else 0
+        table.border_title = f"{first:,}–{message.offset + shown:,} {lab('of')} {total:,}"
+        self._fill_audit(message.audit)
+
+    def _fill_audit(self, entries: list[cmp.AuditEntry]) -> None:
+        table = self.query_one("#audit", DataTable)
+        table.clear(columns=True)
+        for column in ("when", "who", "audit_action", "count", "detail"):
+            table.add_column(self.app.labels(column), key=column)
+        for e in reversed(entries):  # newest first
+            n = Text(f"{e.n_users:,}", justify="right")
+            table.add_row(Text(e.at), Text(e.who), Text(e.action), n, Text(e.detail), key=str(e.id))
+
+    @on(EffectLoaded)
+    def _effect(self, message: EffectLoaded) -> None:
+        if message.name != self.selected:
+            return
+        panel = self.query_one("#effect", Static)
+        if message.report is None:
+            panel.update(Text(message.problem))
+        else:
+            panel.update(parts.effect_view(message.report, self.app.labels))
+
+    def action_page(self, step: int) -> None:
+        page, name = self.page, self.selected
+        if name is None or page is None:
+            return
+        if step > 0 and page.has_more and page.rows:
+            self.page_starts.append(page.rows[-1].user_id)
+        elif step < 0 and len(self.page_starts) > 1:
+            self.page_starts.pop()
+        else:
+            return
+        self.load_detail(name, self.page_starts[-1], (len(self.page_starts) - 1) * PAGE_SIZE)
+
+    # ---------------------------------------------------------------- actions
+
+    @on(DataTable.RowSelected, "#campaigns")
+    def _selected(self, message: DataTable.RowSelected) -> None:
+        self.action_set_current()
+
+    def action_set_current(self) -> None:
+        name = self.highlighted()
+        if name is not None:
+            self.app.current_campaign = name
+            self.notify(f"Current campaign: {name} (space marks users into it)", markup=False)
+            self.load_campaigns()
+
+    def ask(self, title: str, fields: list[Field], what: str, ok: str = "OK") -> None:
+        """A form, then the write ``what`` with its values (on the highlighted campaign)."""
+        name = self.highlighted() or ""
+
+        def done(values: dict | None) -> None:
+            if values is not None:
+                self.write(what, name, values)
+
+        self.app.push_screen(FormModal(title, fields, ok), done)
+
+    def action_create(self) -> None:
+        self.ask("campaign: New", parts.create_fields(self.app.settings.as_of), "create", "Create")
+
+    def action_add(self) -> None:
+        if self.highlighted():
+            self.ask("campaign: Add targets", parts.add_fields(self.segment_names), "add", "Add")
+
+    def action_export(self) -> None:
+        name = self.highlighted()
+        if name:
+            self.ask("campaign: Export targets", parts.export_fields(name), "export", "Export")
+
+    def action_unlock(self) -> None:
+        if self.highlighted():
+            self.ask("campaign: Unlock", [Field("reason", "Reason (logged)")], "unlock", "Unlock")
+
+    def action_undo(self) -> None:
+        if self.highlighted():
+            self.write("undo", self.highlighted(), {})
+
+    def action_send(self) -> None:
+        name = self.highlighted()
+        if name is None:
+            return
+        question = f"Send campaign {name}? Its lists are locked until explicitly unlocked."
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self.write("send", name, {})
+
+        self.app.push_screen(ConfirmModal(question, "Send"), done)
+
+    def action_window(self) -> None:
+        def done(values: dict | None) -> None:
+            if values is None:
+                return
+            try:
+                self.window = parts.whole_number(values["days"], "Window", empty=30)
+            except CoreError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.query_one(TabbedContent).active = "tab-effect"
+            if self.selected:
+                self.load_effect(self.selected, self.window)
+
+        fields = [Field("days", "Effect window (days from the start date)", str(self.window))]
+        self.app.push_screen(FormModal("campaign: Effect report", fields), done)
+
+    def refresh_status(self) -> None:
+        lab, settings = self.app.labels, self.app.settings
+        items = [lab("campaigns_title"), Path(settings.db_path).name]
+        items.append(f"{lab('as_of')} {settings.as_of}")
+        current = current_campaign(self.app)
+        items.append(f"{lab('current_campaign')}: {current or lab('none')}")
+        self.query_one(StatusLine).text = " · ".join(items)
+
+
+# ---------------------------------------------------------------- the writes (worker thread)
+
+
+def _create(conn, name: str, v: dict, as_of: date, user: str) -> str:
+    start = parts.day(v["start"], "Start date")
+    made = cmp.create_campaign(conn, v["name"], channel=v["channel"], offer=v["offer"],
+                               start=start, who=user)  # fmt: skip
+    return f"created {made.name} ({made.channel})"
+
+
+def _add(conn, name: str, v: dict, as_of: date, user: str) -> str:
+    holdout = parts.percent(v["holdout"], "Holdout")
+    within = parts.whole_number(v["within"], "Exclude targeted within")
+    seed = parts.whole_number(v["seed"], "Seed", empty=0)
+    compiled = segments.condition_for(conn, v["source"].strip(), as_of=as_of)
+    report = cmp.add_from_segment(
+        conn, name, compiled, holdout_pct=holdout, seed=seed,
+        exclude_targeted_within_days=within, as_of=as_of, who=user, source=v["source"].strip(),
+    )  # fmt: skip
+    return parts.add_report_text(name, report)
+
+
+def _undo(conn, name: str, v: dict, as_of: date, user: str) -> str:
+    entry = cmp.undo_last(conn, name, user)
+    return f"{name}: undid {entry.action} of {entry.n_users:,} users ({entry.detail})"
+
+
+def _export(conn, name: str, v: dict, as_of: date, user: str) -> str:
+    columns = [c.strip() for c in v["columns"].split(",") if c.strip()]
+    if v["contact"]:
+        columns += [c for c in cmp.CONTACT_COLUMNS if c not in columns]
+    n = cmp.export_targets(conn, name, v["path"].strip(), columns,
+                           include_contact=bool(v["contact"]), who=user)  # fmt: skip
+    return f"{name}: {n:,} targets written to {v['path'].strip()}"
+
+
+def _send(conn, name: str, v: dict, as_of: date, user: str) -> str:
+    sent = cmp.set_status(conn, name, "sent", who=user, as_of=as_of)
+    return f"{name} sent, start date {sent.start_date}: its lists are locked"
+
+
+def _unlock(conn, name: str, v: dict, as_of: date, user: str) -> str:
+    cmp.unlock(conn, name, who=user, reason=v["reason"])
+    return f"{name} unlocked: {v['reason']}"
+
+
+WRITES = {
+    "create": _create,
+    "add": _add,
+    "undo": _undo,
+    "export": _export,
+    "send": _send,
+    "unlock": _unlock,
+}

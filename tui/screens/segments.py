@@ -1,0 +1,408 @@
+"""The segment builder: type a condition and see its count, share, sentence and first members;
+save / delete / snapshot it; pick two saved segments to see how they overlap.
+
+Counting follows the users screen: syntax is checked on the UI thread at once, the count waits
+for a pause in typing (debounce) and runs in an exclusive worker; results carry the token of
+their request and stale ones are dropped. Writes run in the "write" group on their own connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
+
+from core import segments, users
+from core.errors import QueryError
+from core.query import compile_condition, parse
+from tui.messages import CompletionsFound, FilterInvalid
+from tui.screens import WorkingScreen, reader
+from tui.screens.users import _partial_word
+from tui.widgets.dialogs import ConfirmModal, Field, FormModal
+from tui.widgets.query_input import QueryInput, Suggestion
+from tui.widgets.segment_count import SegmentCount
+from tui.widgets.status_line import StatusLine
+from tui.widgets.writes import quoted, writer
+
+DEBOUNCE_S = 0.2
+PREVIEW_ROWS = 20
+PREVIEW_COLUMNS = ("user_id", "name", "layer", "rfm_group", "monetary", "city")
+
+
+@dataclass
+class SegmentsLoaded(Message):
+    found: list[tuple[segments.Segment, int | None]]
+    total: int
+
+
+@dataclass
+class ConditionCounted(Message):
+    token: int
+    matching: int
+    human: str
+    preview: list[users.UserRow]
+
+
+@dataclass
+class OverlapCounted(Message):
+    pair: tuple[str, str]
+    counts: tuple[int, int, int]
+
+
+@dataclass
+class SegmentWritten(Message):
+    """A save, delete or snapshot finished: what to tell the operator."""
+
+    note: str
+
+
+class SegmentsScreen(WorkingScreen):
+    CSS_PATH = "segments.tcss"
+    HELP = """
+## Segments
+Type a condition: the count, the share of all users, the condition in words and the first
+members update as you type; a mistake is marked under its column. **ctrl+s** saves it under a
+name (saving over a name keeps the earlier definition in the history), **ctrl+n** freezes its
+current members as a snapshot. In the list, **Enter** loads a segment, **space** picks it: pick
+two to see only A / both / only B, and **Enter** on one of those lists the users.
+"""
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="segments.back", tooltip="Back"),
+        Binding("ctrl+s", "save", "Save", id="segments.save", tooltip="Save the condition"),
+        Binding(
+            "ctrl+d", "delete", "Delete", id="segments.delete", tooltip="Delete the saved segment"
+        ),
+        Binding(
+            "ctrl+n",
+            "snapshot",
+            "Snapshot",
+            id="segments.snapshot",
+            tooltip="Freeze the current members as a static list",
+        ),
+        Binding(
+            "space",
+            "pick",
+            "Pick",
+            id="segments.pick",
+            tooltip="Pick the highlighted segment (two picked: their overlap)",
+        ),
+        Binding("ctrl+l", "focus_list", "List", id="segments.list", tooltip="Go to the list"),
+        Binding("ctrl+e", "focus_editor", "Edit", id="segments.edit", tooltip="Edit the condition"),
+    ]
+    PALETTE = (
+        ("segment: Save as…", "Save the condition as a named segment", "save"),
+        ("segment: Delete", "Delete the highlighted saved segment", "delete"),
+        ("segment: Snapshot", "Freeze the segment's current members", "snapshot"),
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token = 0
+        self.condition = ""  # the text of the last count that arrived
+        self.loaded: str | None = None  # the saved segment whose condition is in the editor
+        self.saved: dict[str, tuple[segments.Segment, int | None]] = {}
+        self.picked: list[str] = []
+        self.overlap: tuple[str, str] | None = None
+        self._debounce: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        lab = self.app.labels
+        with Horizontal(id="main"):
+            with Vertical(id="side"):
+                saved = DataTable(id="saved", cursor_type="row", zebra_stripes=True)
+                saved.border_title = lab("saved_segments")
+                yield saved
+                overlap = DataTable(id="overlap", cursor_type="row")
+                overlap.border_title = lab("overlap")
+                yield overlap
+            with Vertical(id="builder"):
+                yield QueryInput(placeholder=lab("filter_hint"), id="editor")
+                yield SegmentCount(id="count")
+                yield Static("", id="human", markup=False)
+                yield Static("", id="about", markup=False)
+                preview = DataTable(id="preview", zebra_stripes=True, cursor_type="none")
+                preview.border_title = lab("preview_members")
+                yield preview
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(QueryInput).input.focus()
+        self.refresh_status()
+        self.load_segments()
+
+    @property
+    def editor(self) -> QueryInput:
+        return self.query_one(QueryInput)
+
+    # ---------------------------------------------------------------- workers (threads)
+
+    @work(thread=True, exclusive=True, group="segments.load", exit_on_error=False)
+    def load_segments(self) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            found = segments.list_segments(conn, self.app.settings.as_of)
+            total = segments.total_users(conn)
+        self.post_message(SegmentsLoaded(found, total))
+
+    @work(thread=True, exclusive=True, group="segments.count", exit_on_error=False)
+    def count_condition(self, token: int, text: str) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            try:
+                compiled = compile_condition(conn, text or "", as_of=self.app.settings.as_of)
+            except QueryError as exc:
+                self.post_message(FilterInvalid(token, text, exc.pos, str(exc)))
+                return
+            matching = segments.count(conn, compiled)
+            page = users.page(conn, where=compiled.where, params=compiled.params, limit=20)
+        human = compiled.human_zh if self.app.labels.lang == "zh" else compiled.human_en
+        if not get_current_worker().is_cancelled:
+            self.post_message(ConditionCounted(token, matching, human, page.rows))
+
+    @work(thread=True, exclusive=True, group="segments.complete", exit_on_error=False)
+    def complete_at(self, token: int, text: str, cursor: int) -> None:
+        from core.query import complete
+
+        with reader(self.app.settings.db_path) as conn:
+            found = complete(conn, text, cursor)
+        start = cursor - len(_partial_word(text[:cursor]))
+        offers = tuple(Suggestion(_offer_label(c), c.text, start) for c in found)
+        if not get_current_worker().is_cancelled:
+            self.post_message(CompletionsFound(token, offers))
+
+    @work(thread=True, exclusive=True, group="segments.overlap", exit_on_error=False)
+    def count_overlap(self, a: str, b: str) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            counts = segments.compare(conn, a, b, as_of=self.app.settings.as_of)
+        self.post_message(OverlapCounted((a, b), counts))
+
+    @work(thread=True, exclusive=False, group="write", exit_on_error=False)
+    def write(self, what: str, name: str, text: str = "", description: str = "") -> None:
+        as_of = self.app.settings.as_of
+        with writer(self.app.settings.db_path) as conn:
+            if what == "save":
+                segments.save(conn, name, text, description, as_of=as_of)
+                n = len(segments.history(conn, name))
+                note = f'"{name}" saved · {n} earlier version(s) in the history'
+            elif what == "delete":
+                segments.delete(conn, name)
+                note = f'"{name}" deleted'
+            else:
+                snap = segments.snapshot(conn, name, as_of=as_of)
+                note = f'snapshot "{snap.name}": {snap.members:,} users frozen'
+        self.post_message(SegmentWritten(note))
+
+    # ---------------------------------------------------------------- typing
+
+    @on(QueryInput.Changed)
+    def _typed(self, message: QueryInput.Changed) -> None:
+        self.token += 1  # any count still running is now stale
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.complete_at(self.token, message.text, message.cursor)
+        try:
+            if message.text.strip():
+                parse(message.text)
+        except QueryError as exc:
+            self.editor.error = (exc.pos, str(exc))
+            self.query_one(SegmentCount).pending = False
+            return
+        self.editor.error = None
+        self.query_one(SegmentCount).pending = True
+        token, text = self.token, message.text.strip()
+        self._debounce = self.set_timer(DEBOUNCE_S, lambda: self._count_now(token, text))
+
+    def _count_now(self, token: int, text: str) -> None:
+        if token == self.token:
+            self.count_condition(token, text)
+
+    @on(FilterInvalid)
+    def _invalid(self, message: FilterInvalid) -> None:
+        if message.token == self.token:
+            self.query_one(SegmentCount).pending = False
+            self.editor.error = (message.pos, message.error)
+
+    @on(CompletionsFound)
+    def _completions(self, message: CompletionsFound) -> None:
+        if message.token == self.token:
+            self.editor.completions = message.suggestions
+
+    @on(ConditionCounted)
+    def _counted(self, message: ConditionCounted) -> None:
+        if message.token != self.token:
+            return  # typed on since
+        counter = self.query_one(SegmentCount)
+        counter.pending, counter.matching = False, message.matching
+        self.condition = self.editor.input.value.strip()
+        self.query_one("#human", Static).update(message.human)
+        self._show_preview(message.preview)
+        self.refresh_status()
+
+    def _show_preview(self, rows: list[users.UserRow]) -> None:
+        lab, table = self.app.labels, self.query_one("#preview", DataTable)
+        table.clear(columns=True)
+        for column in PREVIEW_COLUMNS:
+            table.add_column(lab(column), key=column)
+        for row in rows:
+            table.add_row(*(_cell(row, c, lab) for c in PREVIEW_COLUMNS), key=row.user_id)
+
+    # ---------------------------------------------------------------- the saved list
+
+    @on(SegmentsLoaded)
+    def _loaded(self, message: SegmentsLoaded) -> None:
+        self.saved = {seg.name: (seg, n) for seg, n in message.found}
+        self.query_one(SegmentCount).total = message.total
+        self.picked = [p for p in self.picked if p in self.saved]
+        self._fill_list()
+        self.refresh_status()
+
+    def _fill_list(self) -> None:
+        lab, table = self.app.labels, self.query_one("#saved", DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        table.add_column("", key="pick")
+        table.add_column(lab("segment"), key="name")
+        table.add_column(lab("count"), key="count")
+        for name, (_, n) in self.saved.items():
+            pick = "AB"[self.picked.index(name)] if name in self.picked else ""
+            shown = "?" if n is None else f"{n:,}"  # ? = no longer compiles
+            table.add_row(pick, Text(name), Text(shown, justify="right"), key=name)
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1), animate=False)
+
+    def highlighted(self) -> str | None:
+        table = self.query_one("#saved", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @on(DataTable.RowSelected, "#saved")
+    def _load_segment(self, message: DataTable.RowSelected) -> None:
+        seg, _ = self.saved[message.row_key.value]
+        self.loaded = seg.name
+        self.editor.input.value = seg.query  # counts as if typed
+        self.query_one("#about", Static).update(f"{seg.name}: {seg.description}".rstrip(": "))
+        self.editor.input.focus()
+
+    def action_pick(self) -> None:
+        name = self.highlighted()
+        if name is None or not self.query_one("#saved").has_focus:
+            return
+        if name in self.picked:
+            self.picked.remove(name)
+        else:
+            self.picked = [*self.picked, name][-2:]
+        self._fill_list()
+        self.query_one("#overlap", DataTable).clear(columns=True)
+        if len(self.picked) == 2:
+            self.count_overlap(*self.picked)
+
+    @on(OverlapCounted)
+    def _overlap(self, message: OverlapCounted) -> None:
+        if list(message.pair) != self.picked:
+            return
+        a, b = message.pair
+        lab, table = self.app.labels, self.query_one("#overlap", DataTable)
+        table.clear(columns=True)
+        table.add_column(lab("part"), key="part")
+        table.add_column(lab("count"), key="count")
+        parts = (f"{lab('only')} A", lab("both"), f"{lab('only')} B")
+        for key, part, n in zip(("only_a", "both", "only_b"), parts, message.counts, strict=True):
+            table.add_row(part, Text(f"{n:,}", justify="right"), key=key)
+        self.overlap = (a, b)
+
+    @on(DataTable.RowSelected, "#overlap")
+    def _open_part(self, message: DataTable.RowSelected) -> None:
+        if self.overlap is not None:
+            self.app.open_users(overlap_condition(*self.overlap, message.row_key.value))
+
+    # ---------------------------------------------------------------- save / delete / snapshot
+
+    def action_save(self) -> None:
+        text = self.editor.input.value.strip()
+        if not text or self.editor.error is not None:
+            self.notify("Type a valid condition first.", title="Nothing to save", markup=False)
+            return
+        seg = self.saved.get(self.loaded or "")
+        fields = [
+            Field("name", self.app.labels("segment"), self.loaded or ""),
+            Field("description", self.app.labels("description"), seg[0].description if seg else ""),
+        ]
+
+        def done(values: dict | None) -> None:
+            if values and values["name"].strip():
+                self.loaded = values["name"].strip()
+                self.write("save", self.loaded, text, values["description"])
+
+        self.app.push_screen(FormModal("segment: Save as…", fields, "Save"), done)
+
+    def action_delete(self) -> None:
+        name = self.highlighted()
+        if name is None:
+            return
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self.write("delete", name)
+
+        self.app.push_screen(ConfirmModal(f'Delete the segment "{name}"?', "Delete"), done)
+
+    def action_snapshot(self) -> None:
+        focused_list = self.query_one("#saved").has_focus
+        name = self.highlighted() if focused_list else (self.loaded or self.condition)
+        if name:
+            self.write("snapshot", name)
+
+    @on(SegmentWritten)
+    def _written(self, message: SegmentWritten) -> None:
+        self.notify(message.note, markup=False)
+        self.load_segments()
+
+    def action_focus_list(self) -> None:
+        self.query_one("#saved").focus()
+
+    def action_focus_editor(self) -> None:
+        self.editor.input.focus()
+
+    def refresh_status(self) -> None:
+        lab, settings = self.app.labels, self.app.settings
+        parts = [lab("segments_title"), Path(settings.db_path).name]
+        parts.append(f"{lab('as_of')} {settings.as_of}")
+        parts.append(f"{len(self.saved)} {lab('saved')}")
+        if self.picked:
+            parts.append(f"{lab('picked')}: {' · '.join(self.picked)}")
+        self.query_one(StatusLine).text = " · ".join(parts)
+
+
+def overlap_condition(a: str, b: str, part: str) -> str:
+    """The users-list filter for one part of the overlap of saved segments A and B."""
+    in_a, in_b = f"in segment {quoted(a)}", f"in segment {quoted(b)}"
+    return {
+        "only_a": f"{in_a} and not {in_b}",
+        "both": f"{in_a} and {in_b}",
+        "only_b": f"{in_b} and not {in_a}",
+    }[part]
+
+
+def _offer_label(c) -> str:
+    label = c.label or c.text
+    return label if c.count is None else f"{label}  ({c.count:,})"
+
+
+def _cell(row: users.UserRow, column: str, lab) -> Text:
+    value = getattr(row, column)
+    if column == "layer":
+        return Text(lab.layer(value))
+    if column == "rfm_group":
+        return Text(lab.group(value))
+    if column == "monetary":
+        return Text("" if value is None else f"{value:,.2f}", justify="right")
+    return Text("" if value is None else str(value))

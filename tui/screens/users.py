@@ -1,0 +1,430 @@
+"""The home screen: every user, paged by keyset from ``features``, with search, sort and filter.
+
+State lives here (the listing: condition, order, direction; the window's offset) and flows down
+into the widgets; every query runs in a thread worker that posts its result back with a token,
+and results whose token is no longer current are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input
+from textual.worker import get_current_worker
+
+from core import users
+from core.errors import QueryError
+from core.query import compile_condition, parse
+from tui.i18n import Labels
+from tui.messages import (
+    CompletionsFound,
+    FilterInvalid,
+    OverviewLoaded,
+    SearchDone,
+    UsersCounted,
+    UsersPageLoaded,
+)
+from tui.screens import reader
+from tui.widgets.marking import MarkingScreen
+from tui.widgets.query_input import QueryInput, Suggestion
+from tui.widgets.segment_count import SegmentCount
+from tui.widgets.status_line import StatusLine
+from tui.widgets.user_table import UserTable
+
+PAGE_SIZE = 200
+DEBOUNCE_S = 0.2
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the table lists: a compiled condition and an order."""
+
+    where: str = "1"
+    params: dict = field(default_factory=dict)
+    order: str = "user_id"
+    descending: bool = False
+
+
+def _partial_word(before: str) -> str:
+    """The word a completion replaces: an unclosed "quoted value", else the letters before the
+    cursor (the rule core.query.complete documents)."""
+    quotes = [m.start() for m in re.finditer(r'(?<!\\)"', before)]
+    if len(quotes) % 2 == 1:
+        return before[quotes[-1] :]
+    return re.search(r"\w*$", before).group(0)
+
+
+class UsersScreen(MarkingScreen):
+    CSS_PATH = "users.tcss"
+    HELP = """
+## Users
+All users, one page at a time. **PageDown** at the bottom fetches the next page, **G** jumps to
+the last users, **g** back to the first. **Enter** opens the highlighted user's profile.
+**space** marks the user as a target of the current campaign (chosen on the campaign screen),
+**M** marks every filtered user, **u** undoes the last mark action.
+"""
+    BINDINGS = [
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="users.search",
+            tooltip="Find users by id, name or phone",
+        ),
+        Binding(
+            "f",
+            "filter",
+            "Filter",
+            id="users.filter",
+            tooltip="Filter with a condition, e.g. city = '上海' and r_score >= 4",
+        ),
+        Binding("s", "sort_next", "Sort", id="users.sort", tooltip="Sort by the next column"),
+        Binding(
+            "r", "sort_reverse", "Reverse", id="users.reverse", tooltip="Reverse the sort direction"
+        ),
+        Binding("g", "home", "First", id="users.home", tooltip="Jump to the first users"),
+        Binding("G", "end", "Last", id="users.end", tooltip="Jump to the last users"),
+        Binding(
+            "M",
+            "mark_filtered",
+            "Mark all",
+            id="users.mark_all",
+            tooltip="Mark every filtered user as a target of the current campaign",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="users.back",
+            tooltip="Leave the search results or the filter bar",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listing = Listing()
+        self.token = 0  # the latest page/search request; older results are stale
+        self.count_token = 0
+        self.condition = ""  # the last valid filter text
+        self.matching: int | None = None  # users matching the listing
+        self.all_users: int | None = None
+        self.window_start = 0
+        self.searching: str | None = None
+        self.rows: list[users.UserRow] = []  # the window the table shows
+        self.overview: users.Overview | None = None
+        self._debounce: Timer | None = None
+
+    @property
+    def labels(self) -> Labels:
+        return self.app.labels
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=self.labels("search_hint"), id="search")
+        yield QueryInput(placeholder=self.labels("filter_hint"), id="filter")
+        yield SegmentCount(id="count")
+        yield UserTable(id="users")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.table.set_columns(self.labels, "user_id", False)
+        self.table.focus()
+        self.load_overview()
+
+    @property
+    def table(self) -> UserTable:
+        return self.query_one(UserTable)
+
+    # ---------------------------------------------------------------- workers (threads)
+
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def load_overview(self) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            overview = users.overview(conn)
+        self.post_message(OverviewLoaded(overview))
+        parse("city = 'x'")  # builds the grammar once here, not on the first profile or filter
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def fetch_page(self, token: int, listing: Listing, how: str, key, offset: int) -> None:
+        kw = dict(
+            where=listing.where,
+            params=listing.params,
+            order=listing.order,
+            descending=listing.descending,
+            limit=PAGE_SIZE,
+        )
+        with reader(self.app.settings.db_path) as conn:
+            if how == "next":
+                page = users.page(conn, after=key, **kw)
+            elif how == "previous":
+                page = users.page_before(conn, before=key, **kw)
+            elif how == "end":
+                page = users.last_page(conn, **kw)
+            else:
+                page = users.page(conn, **kw)
+        if not get_current_worker().is_cancelled:
+            at_end = how in ("previous", "end")
+            self.post_message(UsersPageLoaded(token, page, offset, cursor_at_end=at_end))
+
+    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
+    def count_condition(self, token: int, text: str) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            try:
+                compiled = compile_condition(conn, text, as_of=self.app.settings.as_of)
+            except QueryError as exc:
+                self.post_message(FilterInvalid(token, text, exc.pos, str(exc)))
+                return
+            matching = users.count(conn, compiled.where, compiled.params)
+        if not get_current_worker().is_cancelled:
+            self.post_message(UsersCounted(token, text, matching, compiled.where, compiled.params))
+
+    @work(thread=True, exclusive=True, group="complete", exit_on_error=False)
+    def complete_at(self, token: int, text: str, cursor: int) -> None:
+        from core.query import complete  # loaded on first use, as core does
+
+        with reader(self.app.settings.db_path) as conn:
+            found = complete(conn, text, cursor)
+        start = cursor - len(_partial_word(text[:cursor]))
+        offers = tuple(Suggestion(c.label or c.text, c.text, start) for c in found)
+        if not get_current_worker().is_cancelled:
+            self.post_message(CompletionsFound(token, offers))
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def run_search(self, token: int, text: str) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            rows = users.search(conn, text, limit=PAGE_SIZE)
+        if not get_current_worker().is_cancelled:
+            self.post_message(SearchDone(token, text, rows))
+
+    # ---------------------------------------------------------------- results (UI thread)
+
+    @on(OverviewLoaded)
+    def _overview(self, message: OverviewLoaded) -> None:
+        self.overview = message.overview
+        self.app.labels.layer_names = message.overview.layer_names
+        self.all_users = self.matching = message.overview.users
+        self.query_one(SegmentCount).total = self.all_users
+        self.reload("first")
+
+    def reload(self, how: str, key=None, offset: int = 0) -> None:
+        self.token += 1
+        self.fetch_page(self.token, self.listing, how, key, offset)
+
+    @on(UsersPageLoaded)
+    def _page(self, message: UsersPageLoaded) -> None:
+        if message.token != self.token:
+            return  # a newer request superseded this one
+        page = message.page
+        self.window_start = message.offset
+        if message.offset < 0:  # counted back from the end
+            self.window_start = max(0, (self.matching or 0) - len(page.rows))
+        self.rows = page.rows
+        self.table.has_more, self.table.has_previous = page.has_more, page.has_previous
+        self.table.show_rows(page.rows, self.labels, cursor_at_end=message.cursor_at_end)
+        self.refresh_status()
+        self.refresh_marks()
+
+    @on(SearchDone)
+    def _searched(self, message: SearchDone) -> None:
+        if message.token != self.token:
+            return
+        self.searching = message.text
+        self.window_start = 0
+        self.rows = message.rows
+        self.table.has_more = self.table.has_previous = False
+        self.table.show_rows(message.rows, self.labels)
+        self.table.focus()
+        self.refresh_status()
+        self.refresh_marks()
+
+    @on(CompletionsFound)
+    def _completions(self, message: CompletionsFound) -> None:
+        if message.token == self.count_token:
+            self.query_one(QueryInput).completions = message.suggestions
+
+    @on(FilterInvalid)
+    def _invalid(self, message: FilterInvalid) -> None:
+        if message.token == self.count_token:
+            self.query_one(SegmentCount).pending = False
+            self.query_one(QueryInput).error = (message.pos, message.error)
+            # the table keeps the last valid result
+
+    @on(UsersCounted)
+    def _counted(self, message: UsersCounted) -> None:
+        if message.token != self.count_token:
+            return
+        self.query_one(QueryInput).error = None
+        counter = self.query_one(SegmentCount)
+        counter.pending = False
+        self.condition, self.matching = message.condition, message.matching
+        counter.matching = message.matching
+        self.listing = replace(self.listing, where=message.where, params=message.params)
+        self.searching = None
+        self.reload("first")
+
+    def refresh_status(self) -> None:
+        lab, ov = self.labels, self.overview
+        settings = self.app.settings
+        parts = []
+        rows = self.table.row_count
+        if self.searching is not None:
+            parts.append(f"{lab('search_results')} “{self.searching}”: {rows} {lab('matches')}")
+        elif rows:
+            window = f"{self.window_start + 1:,}–{self.window_start + rows:,}"
+            parts.append(f"{lab('showing')} {window} {lab('of')} {self.matching or 0:,}")
+        parts += [Path(settings.db_path).name, f"{lab('as_of')} {settings.as_of}"]
+        if ov is not None and ov.features_computed_at:
+            parts.append(f"{lab('computed')} {ov.features_computed_at[:16]}")
+        elif ov is not None:
+            parts.append(lab("not_computed"))
+        if self.all_users is not None:
+            parts.append(f"{self.all_users:,} {lab('users')}")
+        if self.marking.name is not None:
+            parts.insert(1, self.marking_status())  # targets stay in view while marking
+        self.query_one(StatusLine).text = " · ".join(parts)
+
+    # ---------------------------------------------------------------- typing in the filter bar
+
+    @on(QueryInput.Changed)
+    def _filter_typed(self, message: QueryInput.Changed) -> None:
+        """Syntax is checked at once (cheap); the count waits for a pause in typing."""
+        box, counter = self.query_one(QueryInput), self.query_one(SegmentCount)
+        self.count_token += 1  # any count still running is now stale
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.complete_at(self.count_token, message.text, message.cursor)
+        try:
+            if message.text.strip():
+                parse(message.text)
+        except QueryError as exc:
+            box.error = (exc.pos, str(exc))
+            counter.pending = False
+            return
+        box.error = None
+        counter.pending = True
+        token, text = self.count_token, message.text.strip() or "1"
+        self._debounce = self.set_timer(DEBOUNCE_S, lambda: self._count_now(token, text))
+
+    def _count_now(self, token: int, text: str) -> None:
+        if token == self.count_token:
+            self.count_condition(token, text if text != "1" else "")
+
+    @on(QueryInput.Accepted)
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    # ---------------------------------------------------------------- table events
+
+    @on(UserTable.NeedMore)
+    def _more(self, message: UserTable.NeedMore) -> None:
+        if not self.rows or self.searching is not None:
+            return
+        order = self.listing.order
+        if message.direction == "next":
+            after = self.rows[-1].key(order)
+            self.reload("next", after, self.window_start + len(self.rows))
+        else:
+            self.reload("previous", self.rows[0].key(order), max(0, self.window_start - PAGE_SIZE))
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, message: DataTable.HeaderSelected) -> None:
+        column = message.column_key.value
+        if column not in users.SORT_COLUMNS:
+            return  # tags are not a column of features
+        descending = not self.listing.descending if column == self.listing.order else False
+        self.sort_by(column, descending)
+
+    @on(DataTable.RowSelected)
+    def _open(self, message: DataTable.RowSelected) -> None:
+        from tui.screens.profile import ProfileScreen
+
+        self.app.push_screen(ProfileScreen(message.row_key.value))
+
+    # ---------------------------------------------------------------- actions
+
+    def sort_by(self, column: str, descending: bool) -> None:
+        self.listing = replace(self.listing, order=column, descending=descending)
+        self.table.set_columns(self.labels, column, descending)
+        self.searching = None
+        self.reload("first")
+
+    def action_sort_next(self) -> None:
+        columns = users.LIST_COLUMNS
+        nxt = columns[(columns.index(self.listing.order) + 1) % len(columns)]
+        self.sort_by(nxt, False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.listing.order, not self.listing.descending)
+
+    def action_home(self) -> None:
+        self.searching = None
+        self.reload("first")
+
+    def action_end(self) -> None:
+        self.searching = None
+        self.reload("end", offset=-1)
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one(QueryInput)
+        box.add_class("-shown")
+        self.query_one(SegmentCount).add_class("-shown")
+        box.input.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, message: Input.Submitted) -> None:
+        message.stop()
+        if not message.value.strip():
+            self.action_back()
+            return
+        self.token += 1
+        self.run_search(self.token, message.value)
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus or self.query_one(QueryInput).has_focus_within:
+            self.table.focus()
+            search.remove_class("-shown")
+            return
+        if self.searching is not None:
+            self.searching = None
+            search.value = ""
+            search.remove_class("-shown")
+            self.reload("first")
+
+    # ---------------------------------------------------------------- marking (MarkingScreen)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_marks()  # the current campaign may have changed on the campaign screen
+
+    def shown_user_ids(self) -> list[str]:
+        return self.table.shown_user_ids()
+
+    def highlighted_user_id(self) -> str | None:
+        return self.table.highlighted_user()
+
+    def marks_changed(self) -> None:
+        m, table = self.marking, self.table
+        if table.mark_column != (m.name is not None):
+            table.mark_column = m.name is not None
+            row = table.cursor_row
+            table.show_rows(self.rows, self.labels)
+            table.move_cursor(row=row, animate=False)
+        table.show_marks(m.roles())
+        self.refresh_status()
+
+    def action_mark_filtered(self) -> None:
+        if self.searching is not None:
+            self.notify("Leave the search first: M marks the filtered list.", markup=False)
+            return
+        self.confirm_mark_all(self.condition, self.matching or 0)

@@ -1,0 +1,123 @@
+"""Renderers of the campaign screen (attributes down, no I/O): the add report, the effect report,
+and the forms' fields. Names and texts from the database go into ``Text``, never markup."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from core.campaigns import CHANNELS, AddReport
+from core.effect import EffectReport, Uplift
+from core.errors import CoreError
+from tui.i18n import Labels
+from tui.widgets.dialogs import Field
+
+
+def add_report_text(campaign: str, report: AddReport) -> str:
+    excluded = report.excluded_already_in + report.excluded_recently_targeted
+    return (
+        f"{campaign}: {report.candidates:,} matched · added {report.added_targets:,} targets "
+        f"+ {report.added_control:,} control · excluded {excluded:,} "
+        f"({report.excluded_already_in:,} already in, "
+        f"{report.excluded_recently_targeted:,} targeted recently)"
+    )
+
+
+def _uplift_line(title: str, u: Uplift, percent: bool) -> Text:
+    def show(x: float) -> str:
+        return f"{x * 100:+.2f} pp" if percent else f"{x:+,.2f}"
+
+    rel = "" if u.relative is None else f" ({u.relative:+.1%})"
+    line = Text(f"{title}: ", style="bold")
+    line.append(f"{show(u.absolute)}{rel}, 95% CI {show(u.low)} … {show(u.high)}")
+    line.append(f"\n  method: {u.method}", style="dim")
+    return line
+
+
+def effect_view(report: EffectReport, labels: Labels) -> Group:
+    head = Text(
+        f"{report.campaign}: {report.start} – {report.end} ({report.window_days} "
+        f"{labels('days')}), {labels('as_of')} {report.as_of}"
+    )
+    if report.observed_end is not None and not report.complete:
+        head.append(f" · window incomplete: data up to {report.observed_end}", style="yellow")
+    table = Table(box=None, padding=(0, 2))
+    for column in ("", labels("count"), "converted", "conversion", "revenue / user"):
+        table.add_column(column, justify="right" if column else "left")
+    for name, g in ((labels("target"), report.targets), (labels("control"), report.control)):
+        table.add_row(
+            name,
+            f"{g.users:,}",
+            f"{g.converted:,}",
+            f"{g.conversion:.1%}",
+            f"{g.revenue_per_user:,.2f}",
+        )
+    parts: list = [head, table]
+    if report.reason:
+        parts.append(Text(f"Not enough data: {report.reason}.", style="bold yellow"))
+    else:
+        parts.append(_uplift_line("Uplift, conversion", report.conversion, True))
+        parts.append(_uplift_line("Uplift, revenue per user", report.revenue_per_user, False))
+    return Group(*parts)
+
+
+def create_fields(as_of: date) -> list[Field]:
+    return [
+        Field("name", "Name"),
+        Field("channel", "Channel", CHANNELS[0], CHANNELS),
+        Field("offer", "Offer"),
+        Field("start", f"Start date (YYYY-MM-DD, empty: the day it is sent; as of {as_of})"),
+    ]
+
+
+def add_fields(segment_names: list[str]) -> list[Field]:
+    hint = ", ".join(segment_names[:6]) or "none saved yet"
+    return [
+        Field("source", f"Saved segment or a condition (saved: {hint})"),
+        Field("holdout", "Control group (holdout %)", "10"),
+        Field("within", "Exclude users targeted within N days (empty: no cap)", "7"),
+        Field("seed", "Seed of the control draw", "0"),
+    ]
+
+
+def export_fields(campaign: str) -> list[Field]:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in campaign)
+    return [
+        Field("path", "CSV file", f"{safe}-targets.csv"),
+        Field("columns", "Columns (comma separated; user_id always first)", "user_id,name,city"),
+        Field("contact", "Include phone and e-mail (contact details)", False),
+    ]
+
+
+def whole_number(text: str, what: str, *, empty: int | None = None) -> int | None:
+    """An operator's number from a form; the error says which field is wrong."""
+    text = str(text).strip()
+    if not text:
+        return empty
+    try:
+        return int(text)
+    except ValueError:
+        raise CoreError(f"{what}: {text!r} is not a whole number", title="Invalid input") from None
+
+
+def percent(text: str, what: str) -> float:
+    try:
+        return float(str(text).strip().rstrip("%") or "0")
+    except ValueError:
+        raise CoreError(f"{what}: {text!r} is not a number", title="Invalid input") from None
+
+
+def day(text: str, what: str) -> date | None:
+    """An ISO date from a form, or None when left empty."""
+    text = str(text).strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CoreError(
+            f"{what}: {text!r} is not a date like 2024-07-01", title="Invalid input"
+        ) from None

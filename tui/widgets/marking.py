@@ -1,0 +1,240 @@
+"""Marking users as targets of the current campaign, shared by the users table and the profile.
+
+Marks are keyed by user id (visidata's selection model): after every page, search or write the
+screen asks which of the users it shows are targets or control, so paging and sorting never
+lose or move a mark. Writes run in the "write" worker group on their own connection; the core
+refuses a locked campaign and the error router says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual import on, work
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from core import campaigns as cmp
+from core import users
+from core.query import compile_condition
+from tui.screens import WorkingScreen, reader
+from tui.widgets.dialogs import ConfirmModal
+from tui.widgets.writes import current_campaign, quoted, who, writer
+
+
+@dataclass
+class MarksLoaded(Message):
+    campaign: str
+    target_ids: set[str]  # of the users asked about
+    control_ids: set[str]
+    n_targets: int  # of the whole campaign
+    n_control: int
+    status: str
+
+
+@dataclass
+class MarksWritten(Message):
+    note: str
+
+
+@dataclass
+class CampaignState:
+    """What the screen knows of the current campaign (for the mark column and the status line)."""
+
+    name: str | None = None
+    targets: set[str] = field(default_factory=set)
+    control: set[str] = field(default_factory=set)
+    n_targets: int = 0
+    n_control: int = 0
+    status: str = ""
+
+    def roles(self) -> dict[str, str]:
+        return {**dict.fromkeys(self.control, "control"), **dict.fromkeys(self.targets, "target")}
+
+
+def among(conn, role: str, campaign: str, ids: list[str], as_of) -> set[str]:
+    """Which of ``ids`` have ``role`` in ``campaign`` (through the condition language)."""
+    if not ids:
+        return set()
+    id_list = ", ".join(quoted(i) for i in ids)
+    text = f"{role} of campaign {quoted(campaign)} and user_id in ({id_list})"
+    compiled = compile_condition(conn, text, as_of=as_of)
+    page = users.page(conn, where=compiled.where, params=compiled.params, limit=len(ids))
+    return {row.user_id for row in page.rows}
+
+
+MARK_ACTIONS = ("toggle_mark", "undo_mark", "mark_filtered")
+
+
+class MarkingScreen(WorkingScreen):
+    """A screen whose users can be marked with space; subclasses say which users they show."""
+
+    BINDINGS = [
+        Binding(
+            "space",
+            "toggle_mark",
+            "Mark",
+            id="marking.toggle",
+            tooltip="Mark / unmark the user as a target of the current campaign",
+        ),
+        Binding(
+            "u",
+            "undo_mark",
+            "Undo mark",
+            id="marking.undo",
+            tooltip="Undo the last change of the current campaign's targets",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marking = CampaignState()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MARK_ACTIONS:
+            return current_campaign(self.app) is not None  # no campaign chosen: keys hidden
+        return True
+
+    # what a subclass provides --------------------------------------------------------------
+
+    def shown_user_ids(self) -> list[str]:
+        return []
+
+    def highlighted_user_id(self) -> str | None:
+        return None
+
+    def marks_changed(self) -> None:
+        """The marks or counts changed: redraw the mark column and the status line."""
+
+    # ---------------------------------------------------------------------------------------
+
+    def marking_status(self) -> str:
+        m, lab = self.marking, self.app.labels
+        if m.name is None:
+            return ""
+        locked = f" ({lab('locked')})" if m.status and m.status != "draft" else ""
+        return (
+            f"{m.name}{locked}: {m.n_targets:,} {lab('target')} · {m.n_control:,} {lab('control')}"
+        )
+
+    def refresh_marks(self) -> None:
+        name = current_campaign(self.app)
+        self.refresh_bindings()  # the marking keys show only with a current campaign
+        if name is None:
+            if self.marking.name is not None:
+                self.marking = CampaignState()
+                self.marks_changed()
+            return
+        self.load_marks(name, self.shown_user_ids())
+
+    @work(thread=True, exclusive=True, group="marks", exit_on_error=False)
+    def load_marks(self, campaign: str, ids: list[str]) -> None:
+        as_of = self.app.settings.as_of
+        with reader(self.app.settings.db_path) as conn:
+            found = cmp.get_campaign(conn, campaign)
+            targets = among(conn, "target", campaign, ids, as_of)
+            control = among(conn, "control", campaign, ids, as_of)
+            n_targets, n_control = cmp.counts(conn, campaign)
+        if not get_current_worker().is_cancelled:
+            self.post_message(
+                MarksLoaded(campaign, targets, control, n_targets, n_control, found.status)
+            )
+
+    @on(MarksLoaded)
+    def _marks_loaded(self, message: MarksLoaded) -> None:
+        if message.campaign != current_campaign(self.app):
+            return
+        self.marking = CampaignState(
+            message.campaign,
+            message.target_ids,
+            message.control_ids,
+            message.n_targets,
+            message.n_control,
+            message.status,
+        )
+        self.marks_changed()
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def write_marks(self, what: str, campaign: str, arg: str) -> None:
+        with writer(self.app.settings.db_path) as conn:
+            if what == "mark":
+                cmp.mark(conn, campaign, [arg], who=who(), source="key")
+                note = f"{arg} marked as a target of {campaign}"
+            elif what == "unmark":
+                cmp.unmark(conn, campaign, [arg], who=who(), source="key")
+                note = f"{arg} unmarked from {campaign}"
+            elif what == "undo":
+                entry = cmp.undo_last(conn, campaign, who())
+                note = f"{campaign}: undid {entry.action} of {entry.n_users:,} users"
+            else:
+                note = self._mark_condition(conn, campaign, arg)
+        self.post_message(MarksWritten(note))
+
+    def _mark_condition(self, conn, campaign: str, condition: str) -> str:
+        as_of = self.app.settings.as_of
+        compiled = compile_condition(conn, condition, as_of=as_of)
+        report = cmp.add_from_segment(
+            conn,
+            campaign,
+            compiled,
+            holdout_pct=0,
+            as_of=as_of,
+            who=who(),
+            source=f"filter: {condition or 'all users'}",
+        )
+        return f"{campaign}: {report.added_targets:,} marked, {report.excluded_already_in:,} already in"
+
+    @on(MarksWritten)
+    def _marks_written(self, message: MarksWritten) -> None:
+        self.notify(message.note, markup=False, timeout=3)
+        self.refresh_marks()
+
+    def _campaign_to_write(self) -> str | None:
+        """The current campaign when it can change; otherwise say why not."""
+        name = current_campaign(self.app)
+        if name is None:
+            self.notify(
+                "No current campaign: open the campaigns (c) and press Enter on one.",
+                title="Nothing to mark into",
+                markup=False,
+            )
+            return None
+        if self.marking.name == name and self.marking.status not in ("", "draft"):
+            self.notify(
+                f"Campaign {name} is {self.marking.status}: its lists are locked. "
+                "Unlock it on the campaign screen (U) to change them.",
+                title="Campaign locked",
+                severity="warning",
+                markup=False,
+            )
+            return None
+        return name
+
+    def action_toggle_mark(self) -> None:
+        user_id = self.highlighted_user_id()
+        name = self._campaign_to_write() if user_id else None
+        if name is None or user_id is None:
+            return
+        if user_id in self.marking.control:
+            self.notify(f"{user_id} is in the control group of {name}.", markup=False)
+            return
+        self.write_marks("unmark" if user_id in self.marking.targets else "mark", name, user_id)
+
+    def action_undo_mark(self) -> None:
+        name = self._campaign_to_write()
+        if name is not None:
+            self.write_marks("undo", name, "")
+
+    def confirm_mark_all(self, condition: str, matching: int) -> None:
+        """Bulk: every user matching ``condition`` becomes a target (holdout 0), after a yes."""
+        name = self._campaign_to_write()
+        if name is None:
+            return
+        question = f"Mark all {matching:,} filtered users as targets of {name}?"
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self.write_marks("bulk", name, condition)
+
+        self.app.push_screen(ConfirmModal(question, "Mark all"), done)

@@ -1,0 +1,121 @@
+"""Pieces of the RFM screen: the groups and 27-cell tables, the thresholds panel, the save
+confirmation. Group names follow the language; nothing from the database becomes markup."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Static
+
+from core import rfm
+from tui.i18n import Labels
+
+LEVELS = "HML"
+
+
+def _num(value: float | None, fmt: str) -> Text:
+    return Text("–" if value is None else format(value, fmt), justify="right")
+
+
+def group_name(row: rfm.GroupRow, labels: Labels) -> str:
+    return row.name_zh if labels.lang == "zh" else row.name_en
+
+
+def fill_groups(
+    table: DataTable,
+    groups: list[rfm.GroupRow],
+    preview: list[rfm.GroupRow] | None,
+    labels: Labels,
+) -> None:
+    """One row per group (then the non-buyers); the Preview column shows the trial counts."""
+    cursor = table.cursor_row
+    table.clear(columns=True)
+    keys = ("group", "count", "preview", "share", "revenue_share", "mean_r", "mean_f", "mean_m")
+    for key in (*keys, "action"):
+        table.add_column(labels(key), key=key)
+    trial = {row.key: row.count for row in preview or ()}
+    for g in groups:
+        after = "" if g.key not in trial else f"{trial[g.key]:,} ({trial[g.key] - g.count:+,})"
+        table.add_row(
+            Text(group_name(g, labels)),
+            _num(g.count, ","),
+            Text(after, justify="right", style="bold" if after else ""),
+            _num(g.share_of_buyers, ".1%"),
+            _num(g.share_of_revenue, ".1%"),
+            _num(g.mean_recency, ".0f"),
+            _num(g.mean_frequency, ".1f"),
+            _num(g.mean_monetary, ",.0f"),
+            Text(g.action),
+            key=g.key,
+        )
+    if table.row_count:
+        table.move_cursor(row=min(cursor, table.row_count - 1))
+
+
+def fill_cells(table: DataTable, cells: dict[str, int]) -> None:
+    """R×F rows, M columns: 9 × 3 counts of buyers."""
+    table.clear(columns=True)
+    table.add_column("R F", key="rf")
+    for m in LEVELS:
+        table.add_column(f"M {m}", key=m)
+    for r in LEVELS:
+        for f in LEVELS:
+            counts = [Text(f"{cells.get(r + f + m, 0):,}", justify="right") for m in LEVELS]
+            table.add_row(Text(f"R {r} · F {f}"), *counts, key=r + f)
+
+
+def thresholds_text(loaded, trial: rfm.Threshold | None, labels: Labels) -> Text:
+    """Per dimension: the current method and its cut, the clustering suggestion, the trial."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(f"    {labels('current'):<16} {labels('suggested')}\n", style="bold")
+    for dim in rfm.DIMENSIONS:
+        t = loaded.thresholds[dim]
+        cut = loaded.lines.get(dim)
+        now = t.describe() + ("" if cut is None else f" = {cut:,.4g}")
+        hint = ", ".join(f"{v:,.4g}" for v in loaded.suggested.get(dim, [])) or "–"
+        out.append(f"{dim.upper()}   {now:<16} {hint}")
+        if trial is not None and trial.dimension == dim:
+            out.append(f"  → {labels('trial')} {trial.describe()}", style="bold")
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
+class ConfirmSave(ModalScreen[bool]):
+    """Saving a threshold regroups every buyer: ask first (Enter/y saves, Esc/n cancels)."""
+
+    DEFAULT_CSS = """
+    ConfirmSave { align: center middle; }
+    ConfirmSave > Vertical {
+        width: 60; height: auto; border: thick $warning; background: $surface; padding: 1 2;
+    }
+    ConfirmSave Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
+    ConfirmSave Button { margin-left: 2; }
+    """
+    BINDINGS = [
+        Binding("y", "answer(True)", "Save", id="confirm.yes", tooltip="Save the threshold"),
+        Binding("n,escape", "answer(False)", "Cancel", id="confirm.no", tooltip="Do not save"),
+    ]
+
+    def __init__(self, question: str, labels: Labels) -> None:
+        super().__init__()
+        self.question, self.labels = question, labels
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, markup=False)
+            with Horizontal():
+                yield Button(self.labels("confirm_save"), variant="warning", id="yes")
+                yield Button(self.labels("confirm_cancel"), id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, ok: bool) -> None:
+        self.dismiss(ok)

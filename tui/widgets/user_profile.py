@@ -1,0 +1,140 @@
+"""Sections of the user profile, rendered from a ``UserProfile`` (attributes down, no I/O).
+
+Every value from the database goes into rich ``Text``/``Table`` cells, never into markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from core.users import UserProfile, masked
+from tui.i18n import Labels
+
+PREDICTIONS = (
+    ("p_alive", "p_alive", "{:.0%}"),
+    ("expected_purchases_30d", "expected_30d", "{:.2f}"),
+    ("expected_purchases_90d", "expected_90d", "{:.2f}"),
+    ("expected_order_value", "expected_order_value", "{:,.2f}"),
+    ("clv", "clv", "{:,.2f}"),
+)
+
+
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def _text(value: Any) -> Text:
+    return Text("" if value is None else str(value))
+
+
+def title(p: UserProfile, labels: Labels) -> Text:
+    name = p.attributes.get("name") or ""
+    line = Text(f"{name}  ", style="bold")
+    line.append(f"{p.user_id} · {labels.layer(p.layer)}")
+    group = p.features.get("rfm_group")
+    if group:
+        line.append(f" · {labels.group(group)}")
+    return line
+
+
+def attributes(p: UserProfile, labels: Labels, mask: bool) -> Table:
+    grid = _grid()
+    shown = masked(p.attributes) if mask else p.attributes
+    for key, value in shown.items():
+        grid.add_row(Text(labels(key)), _text(value))
+    return grid
+
+
+def _rule_line(check, labels: Labels, mark: str) -> Text:
+    name = check.name_zh if labels.lang == "zh" else check.name_en
+    line = Text(f"{mark} {name}: ")
+    line.append(check.condition, style="italic")
+    if check.error:
+        line.append(f"  ({check.error})", style="red")
+    return line
+
+
+def layer(p: UserProfile, labels: Labels) -> Group:
+    lines = [Text(labels.layer(p.layer), style="bold")]
+    if p.layer_rule is not None:
+        lines.append(_rule_line(p.layer_rule, labels, "✓"))
+    if p.rules_not_met:
+        lines.append(Text(labels("not_met"), style="dim"))
+        lines += [_rule_line(c, labels, "✗" if c.met is False else "?") for c in p.rules_not_met]
+    return Group(*lines)
+
+
+def rfm(p: UserProfile, labels: Labels) -> Table | Text:
+    f = p.features
+    if not f.get("frequency"):
+        return Text(labels("not_buyer"))
+    grid = _grid()
+    group = f.get("rfm_group")
+    grid.add_row(Text(labels("rfm_group")), Text(f"{labels.group(group)} ({group or ''})"))
+    rows = (
+        ("r", "recency", f"{f.get('recency_days')} {labels('days')}", f.get("r_score")),
+        ("f", "frequency", str(f.get("frequency")), f.get("f_score")),
+        ("m", "monetary", f"{f.get('monetary') or 0:,.2f}", f.get("m_score")),
+    )
+    for dim, label, value, score in rows:
+        share = p.rfm_percentiles.get(dim)
+        where = "" if share is None else f" · {labels('beats')} {share:.0%}"
+        grid.add_row(Text(f"{dim.upper()} {labels(label)}"), Text(f"{value} · {score}/5{where}"))
+    return grid
+
+
+def tags(p: UserProfile, labels: Labels) -> Table:
+    grid = _grid()
+    for dimension, infos in p.tags.items():
+        for i, info in enumerate(infos):
+            why = Text(info.condition, style="italic")
+            for fieldname, value in info.model_values.items():
+                why.append(f"  {fieldname} = {value if value is None else round(value, 3)}")
+            head = Text(labels(dimension) if i == 0 else "")
+            grid.add_row(head, Text.assemble(Text(info.name, style="bold"), "  ", why))
+    if not grid.rows:
+        grid.add_row(Text(labels("none")), Text(""))
+    return grid
+
+
+def predictions(p: UserProfile, labels: Labels) -> Table | Text:
+    grid = _grid()
+    for column, label, fmt in PREDICTIONS:
+        value = p.features.get(column)
+        if value is not None:
+            grid.add_row(Text(labels(label)), Text(fmt.format(value)))
+    return grid if grid.rows else Text(labels("no_model"))
+
+
+def _table(heading: str) -> Table:
+    table = Table(heading, "", "", box=None, padding=(0, 1), show_edge=False)
+    table.columns[0].no_wrap = True
+    return table
+
+
+def timeline(p: UserProfile, labels: Labels) -> Group:
+    orders = _table(labels("orders"))
+    for order_id, at, amount in p.orders:
+        orders.add_row(Text(at[:16]), Text(f"{amount:,.2f}", justify="right"), Text(order_id))
+    events = _table(labels("events"))
+    for kind, at, value in p.events:
+        events.add_row(Text(at[:16]), Text(kind), _text(value))
+    return Group(orders, Text(""), events)
+
+
+def memberships(p: UserProfile, labels: Labels) -> Table:
+    grid = _grid()
+    grid.add_row(Text(labels("segments")), Text(", ".join(p.segments) or labels("none")))
+    if not p.campaigns:
+        grid.add_row(Text(labels("campaigns")), Text(labels("none")))
+    for i, (campaign, role, added_at) in enumerate(p.campaigns):
+        head = Text(labels("campaigns") if i == 0 else "")
+        grid.add_row(head, Text(f"{campaign} · {labels(role)} · {added_at[:10]}"))
+    return grid

@@ -1,0 +1,157 @@
+"""The users table: the built-in DataTable holding one window of rows (a few hundred).
+
+It never queries: the screen hands it rows (attributes down) and it asks for more when the
+cursor runs off either edge of the window (``UserTable.NeedMore``, messages up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from core.users import LIST_COLUMNS, UserRow
+from tui.i18n import Labels
+
+NUMERIC = {"r_score", "f_score", "m_score", "monetary"}
+
+
+def _cell(column: str, row: UserRow, labels: Labels) -> Text:
+    """One cell as a plain Text: database values are never parsed as markup."""
+    value = getattr(row, column)
+    if column == "layer":
+        return Text(labels.layer(value))
+    if column == "rfm_group":
+        return Text(labels.group(value))
+    if column == "monetary":
+        return Text("" if value is None else f"{value:,.2f}", justify="right")
+    if column == "last_order_at":
+        return Text((value or "")[:10])
+    if value is None:
+        return Text("")
+    return Text(str(value), justify="right" if column in NUMERIC else "left")
+
+
+class UserTable(DataTable):
+    """Rows of users keyed by user_id; edges of the window post NeedMore."""
+
+    BINDINGS = [
+        Binding(
+            "pagedown",
+            "page_down",
+            "Page down",
+            show=False,
+            id="users.page_down",
+            tooltip="Next screenful; at the bottom, the next page of users",
+        ),
+        Binding(
+            "pageup",
+            "page_up",
+            "Page up",
+            show=False,
+            id="users.page_up",
+            tooltip="Previous screenful; at the top, the previous page of users",
+        ),
+    ]
+
+    @dataclass
+    class NeedMore(Message):
+        """The cursor left the window: 'next' or 'previous' page."""
+
+        direction: str
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.has_previous = False
+        self.has_more = False
+        self._header: tuple[Labels, str, bool] | None = None
+        self.marks: dict[str, str] = {}  # user_id -> "target" / "control" of the current campaign
+        self.mark_column = False  # shown while there is a current campaign
+
+    def set_columns(self, labels: Labels, order: str, descending: bool) -> None:
+        """Remember the header; it is built with the rows (the sorted column carries ▲ or ▼)."""
+        self._header = (labels, order, descending)
+        self.show_rows([], labels)
+
+    def _labels(self) -> list[Text]:
+        labels, order, descending = self._header
+        heads = []
+        for column in (*LIST_COLUMNS, "tags"):
+            label = labels(column)
+            if column == order:
+                label += " ▼" if descending else " ▲"
+            heads.append(Text(label))
+        return heads
+
+    def show_rows(
+        self, rows: list[UserRow], labels: Labels, *, cursor_at_end: bool = False
+    ) -> None:
+        """Replace the window. Column widths are measured here, before anything is drawn:
+        DataTable's own lazy measuring can leave cells cut at a width drawn too early."""
+        cells = [
+            [*(_cell(c, row, labels) for c in LIST_COLUMNS), Text(" ".join(row.tags))]
+            for row in rows
+        ]
+        heads = self._labels()
+        self.clear(columns=True)
+        if self.mark_column:
+            self.add_column(Text("✓"), key="mark", width=1)
+        for i, (head, column) in enumerate(zip(heads, (*LIST_COLUMNS, "tags"), strict=True)):
+            width = max([head.cell_len, *(r[i].cell_len for r in cells)])
+            self.add_column(head, key=column, width=width)
+        for row, values in zip(rows, cells, strict=True):
+            marked = [self._mark(row.user_id)] if self.mark_column else []
+            self.add_row(*marked, *values, key=row.user_id)
+        if rows:
+            self.move_cursor(row=len(rows) - 1 if cursor_at_end else 0, animate=False)
+
+    def _mark(self, user_id: str) -> Text:
+        role = self.marks.get(user_id)
+        return Text({"target": "●", "control": "○"}.get(role or "", ""))
+
+    def show_marks(self, marks: dict[str, str]) -> None:
+        """Redraw the mark column for the rows shown (marks are keyed by user id)."""
+        self.marks = marks
+        if "mark" not in self.columns:
+            return
+        for key in self.rows:
+            self.update_cell(key, "mark", self._mark(key.value))
+
+    def shown_user_ids(self) -> list[str]:
+        return [key.value for key in self.rows]
+
+    def highlighted_user(self) -> str | None:
+        if not self.row_count:
+            return None
+        key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return key.value
+
+    def _at_bottom(self) -> bool:
+        return self.row_count > 0 and self.cursor_row >= self.row_count - 1
+
+    def action_cursor_down(self) -> None:
+        if self._at_bottom() and self.has_more:
+            self.post_message(self.NeedMore("next"))
+        else:
+            super().action_cursor_down()
+
+    def action_page_down(self) -> None:
+        if self._at_bottom() and self.has_more:
+            self.post_message(self.NeedMore("next"))
+        else:
+            super().action_page_down()
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row == 0 and self.has_previous:
+            self.post_message(self.NeedMore("previous"))
+        else:
+            super().action_cursor_up()
+
+    def action_page_up(self) -> None:
+        if self.cursor_row == 0 and self.has_previous:
+            self.post_message(self.NeedMore("previous"))
+        else:
+            super().action_page_up()
