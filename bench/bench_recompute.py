@@ -33,7 +33,7 @@ SPAN_S = 730 * 86400
 KINDS = np.array(["login", "view", "post", "checkin", "cart_add", "share", "coupon_use"])
 KIND_P = [0.35, 0.3, 0.08, 0.1, 0.1, 0.05, 0.02]
 CATEGORIES = np.array(["bags", "beauty", "books", "food", "home", "kids", "shoes", "sport"])
-BULK_INDEXES = ("orders_user_time_amount", "orders_time", "events_identity", "events_kind_time")
+BULK_INDEXES = ("orders_user_time_amount", "orders_time", "events_kind_time")
 CHUNK = 100_000
 
 

@@ -154,7 +154,7 @@ def build(path: Path, users: int, events: int) -> None:
     set_meta(conn, "as_of", AS_OF.isoformat())
     set_meta(conn, "features_as_of", AS_OF.isoformat())
     conn.execute("COMMIT")
-    for ddl in feature_index_ddl():
+    for ddl in feature_index_ddl(n_users=users):
         conn.execute(ddl)
     conn.execute("ANALYZE")
     conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to rename

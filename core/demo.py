@@ -319,7 +319,7 @@ EVENT_PLAN: dict[int, tuple[tuple[str, int, int, str], ...]] = {
     ),
     REGISTERED: (("login", 1, 1, "signup_day"), ("view", 0, 1, "after_signup")),
     ACTIVE: (
-        ("checkin", 10, 11, "last30"),
+        ("checkin", 4, 7, "last30"),  # the default active rule: >= 4 check-ins in 30 days
         ("login", 2, 3, "last30"),
         ("post", 0, 1, "last30"),
         ("view", 0, 1, "last30"),

@@ -115,7 +115,7 @@ WHERE length(created_at) >= 13 {and_cut}
 GROUP BY user_id
 """
 
-# Last activity needs every event: one pass over the covering index events_identity. The
+# Last activity needs every event: one pass over events in key order (user_id first). The
 # windowed counts ride along as FILTERed counts: a row older than 90 days fails each filter on
 # its first comparison and reaches no aggregate. (Ranges of events(kind, created_at) read less
 # index, but need a table lookup per event: slower from 1M users on.)
@@ -136,7 +136,7 @@ SELECT user_id, max(created_at),
        count(*) FILTER (WHERE created_at >= :d30 AND kind = 'view'),
        count(*) FILTER (WHERE created_at >= :d30 AND kind = 'share'),
        count(*) FILTER (WHERE created_at >= :d90 AND kind = 'coupon_use')
-FROM events INDEXED BY events_identity
+FROM events
 {cut}
 GROUP BY user_id
 """
@@ -322,7 +322,8 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
     conn.execute("DROP TABLE IF EXISTS user_tags")
     conn.execute("ALTER TABLE features_new RENAME TO features")
     conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
-    for ddl in [*feature_index_ddl("features"), USER_TAGS_INDEX_DDL]:
+    n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
+    for ddl in [*feature_index_ddl("features", n_users=n_users), USER_TAGS_INDEX_DDL]:
         conn.execute(ddl)
     set_meta(conn, "features_as_of", as_of.isoformat())
     # Wall-clock time is metadata only (when the numbers were made), never a result input.

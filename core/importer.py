@@ -267,7 +267,7 @@ def _prepare_events(src: Source, df: pd.DataFrame, report: ImportReport) -> pd.D
             "user_id": df["user_id"],
             "kind": kind,
             "created_at": parse_dates(src, df, "created_at"),
-            "value": blank_to_none(value),
+            "value": value.fillna(""),  # '' is "no value": part of the event's identity
         }
     )
 

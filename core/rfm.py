@@ -436,13 +436,14 @@ def buyer_sample(
     conn: sqlite3.Connection, limit: int = 2000, table: str = "features"
 ) -> list[tuple[float, float, float]]:
     """(recency_days, frequency, monetary) of at most ``limit`` buyers for a scatter plot: every
-    k-th row, so the sample is spread over the table and the same on every call."""
+    k-th buyer by user id, so the sample is spread over the table and the same on every call."""
     table = _table(table)
     buyers = conn.execute(f"SELECT count(*) FROM {table} WHERE frequency > 0").fetchone()[0]
     step = max(1, buyers // max(1, limit))  # about ``limit`` buyers fall on a multiple of step
     sql = (
-        f"SELECT recency_days, frequency, monetary FROM {table} "
-        "WHERE frequency > 0 AND rowid % :step = 0 ORDER BY rowid LIMIT :limit"
+        "SELECT recency_days, frequency, monetary FROM ("
+        " SELECT recency_days, frequency, monetary, row_number() OVER (ORDER BY user_id) AS n"
+        f" FROM {table} WHERE frequency > 0) WHERE n % :step = 0 LIMIT :limit"
     )
     return [tuple(r) for r in conn.execute(sql, {"step": step, "limit": limit})]
 

@@ -369,7 +369,7 @@ def profile(
         rfm_percentiles=rfm_percentiles(conn, feats) if with_percentiles else {},
         tags=_tags(conn, user_id, feats),
         orders=_latest(conn, "orders", "order_id, created_at, amount", user_id, as_of),
-        events=_latest(conn, "events", "kind, created_at, value", user_id, as_of),
+        events=_latest(conn, "events", "kind, created_at, nullif(value, '')", user_id, as_of),
         monthly_activity=monthly_activity(conn, user_id, as_of),
         segments=_segments_of(conn, user_id, as_of),
         campaigns=[tuple(r) for r in _run(conn, _CAMPAIGNS_SQL, (user_id,))],

@@ -86,7 +86,7 @@ def test_csv_import_keeps_string_ids_and_normalises_dates(conn, tmp_path):
         ("o3", "00042", 7.25, "2024-06-03 09:15:00"),
     ]
     assert rows(conn, "SELECT user_id, kind, created_at, value FROM events ORDER BY kind") == [
-        ("00042", "login", "2024-06-04 10:00:00", None),
+        ("00042", "login", "2024-06-04 10:00:00", ""),  # "" = no value
         ("007", "view", "2024-06-04 11:00:00", "lipstick"),
     ]
     assert (report.users_created, report.orders_inserted, report.events_inserted) == (2, 3, 2)

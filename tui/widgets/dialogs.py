@@ -71,7 +71,7 @@ class FormModal(ModalScreen[dict | None]):
         width: 72; height: auto; max-height: 100%; border: thick $primary;
         background: $surface; padding: 0 1;
     }
-    FormModal Label { margin-top: 1; color: $text-muted; }
+    FormModal Label { color: $text-muted; }
     FormModal Input, FormModal Select { width: 100%; }
     FormModal Horizontal { height: auto; align-horizontal: right; }
     FormModal Button { margin-left: 2; }
