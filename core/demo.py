@@ -23,6 +23,7 @@ from core.errors import CoreError
 from core.schema import EVENT_KINDS, user_attribute_columns
 
 DEMO_AS_OF = date(2025, 11, 30)
+FOLLOW_UP_DAYS = 31  # orders after the as-of date, for measuring a campaign (see docs/demo.md)
 HISTORY_DAYS = 730  # signups over the two years before the as-of date
 DAY = 86_400
 
@@ -77,6 +78,12 @@ def build_demo(
     users = _user_rows(rng, plan, origin)
     o_user, o_secs, o_amount = _orders(rng, plan, as_of)
     e_user, e_secs, e_kind, e_value = _events(rng, plan, o_user, o_secs)
+    # the month after as-of comes from its own stream: the data up to as-of stays unchanged
+    f_user, f_secs, f_amount = _follow_up_orders(
+        np.random.default_rng([seed, 1]), plan, o_user, o_secs, as_of, origin
+    )
+    o_user, o_secs = np.concatenate([o_user, f_user]), np.concatenate([o_secs, f_secs])
+    o_amount = np.concatenate([o_amount, f_amount])
     with transaction(conn):
         _add_extra_columns(conn)
         conn.executemany(
@@ -230,6 +237,24 @@ def _orders(rng: np.random.Generator, plan: _Users, as_of: date):
     secs = np.maximum(secs, plan.signup_secs[user] + 600)  # nobody buys before signing up
     spender = rng.normal(0.0, 0.45, len(count))  # some users simply buy dearer things
     amount = np.exp(np.log(150.0) + spender[user] + rng.normal(0.0, 0.7, len(user)))
+    return user, secs, np.round(np.maximum(amount, 5.0), 2)
+
+
+def _follow_up_orders(rng, plan: _Users, o_user, o_secs, as_of: date, origin: np.datetime64):
+    """Orders of the FOLLOW_UP_DAYS after as-of, at a fraction of each user's recent pace (orders
+    in the last 90 days, per 30 days) plus a small chance of a comeback or a first order. They let a campaign
+    started on the as-of date be measured by moving the as-of date forward; everything computed
+    as of DEMO_AS_OF ignores them."""
+    end = (np.datetime64(as_of, "s") + np.timedelta64(1, "D") - origin).astype(np.int64)
+    recent = np.bincount(o_user[o_secs >= end - 90 * 86400], minlength=len(plan.archetype))
+    comeback = np.where(plan.archetype == CHURNED, 0.005, 0.015)
+    lull = 0.4  # December after 双11: a much quieter month than the 90 days before it
+    count = rng.poisson(lull * recent / 3.0 * FOLLOW_UP_DAYS / 30.0 + comeback)
+    user = np.repeat(np.arange(len(count)), count)
+    day = rng.integers(0, FOLLOW_UP_DAYS, len(user))
+    secs = end + day * 86400 + _hours(rng, len(user), plan.night[user]) * 3600
+    secs += rng.integers(0, 3600, len(user))
+    amount = np.exp(np.log(150.0) + rng.normal(0.0, 0.8, len(user)))
     return user, secs, np.round(np.maximum(amount, 5.0), 2)
 
 

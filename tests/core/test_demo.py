@@ -67,12 +67,20 @@ def test_report_counts_match_tables(built):
     assert all(count > 0.04 * N for count in report.archetypes.values()), report.archetypes
 
 
-def test_as_of_stored_and_nothing_after_it(demo):
+def test_as_of_stored_and_only_follow_up_orders_after_it(demo):
     assert stored_as_of(demo) == DEMO_AS_OF
-    for table in ("orders", "events"):
-        latest = demo.execute(f"SELECT max(created_at) FROM {table}").fetchone()[0]
-        assert "2025-11-30" <= latest <= END  # busy up to the very as-of day, never past it
+    latest_event = demo.execute("SELECT max(created_at) FROM events").fetchone()[0]
+    assert "2025-11-30" <= latest_event <= END  # busy up to the very as-of day, never past it
     assert demo.execute("SELECT max(signup_at) FROM users").fetchone()[0] <= END
+    # orders go on for the follow-up month only (to measure a campaign started on the as-of day)
+    last_before, n_after, latest = demo.execute(
+        "SELECT max(created_at) FILTER (WHERE created_at <= ?),"
+        " count(*) FILTER (WHERE created_at > ?), max(created_at) FROM orders",
+        (END, END),
+    ).fetchone()
+    assert last_before.startswith("2025-11-30")
+    assert 0.02 * N < n_after < 0.2 * N
+    assert latest <= "2025-12-31 23:59:59"
     # nobody buys or logs in before signing up
     for table in ("orders", "events"):
         early = demo.execute(

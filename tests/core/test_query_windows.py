@@ -34,6 +34,13 @@ EDGES = (
 QUERIES = [
     "count(login, 30d) >= 3",
     "count(login, 30d) = 0",
+    "count(login, 30d) >= 1",
+    "count(login, 30d) != 0",
+    "count(login, 30d) between 1 and 2",
+    "count(view, 30d) < 1",
+    "count(view, 30d) in (0)",
+    "orders(90d) > 0.5",
+    "spent(90d) > 0",
     "count(login, 30d) < 2",
     "count(login, 30d) != 1",
     "count(login, 30d) in (0, 2)",
@@ -146,6 +153,26 @@ def test_the_comparisons_are_not_trivial(computed) -> None:
 @pytest.mark.parametrize("text", NOT_STORED)
 def test_windows_without_a_column_keep_the_subquery(computed, text) -> None:
     assert "SELECT" in compile_condition(computed, text, as_of=AS_OF).where
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("count(login, 14d) >= 1", "f.user_id IN (SELECT user_id FROM events WHERE"),
+        ("count(login, 14d) != 0", "f.user_id IN (SELECT user_id FROM events WHERE"),
+        ("orders(7d) > 0", "f.user_id IN (SELECT user_id FROM orders WHERE"),
+        ("count(login, 14d) = 0", "f.user_id NOT IN (SELECT user_id FROM events WHERE"),
+        ("count(login, 14d) < 1", "f.user_id NOT IN (SELECT user_id FROM events WHERE"),
+    ],
+)
+def test_any_row_tests_need_no_group_by(computed, text: str, plain: str) -> None:
+    c = compile_condition(computed, text, as_of=AS_OF)
+    assert c.where.startswith(plain) and "GROUP BY" not in c.where
+
+
+@pytest.mark.parametrize("text", ["count(login, 14d) >= 2", "spent(7d) > 0", "count(login) = 1"])
+def test_other_count_tests_group_by_user(computed, text: str) -> None:
+    assert "GROUP BY user_id HAVING" in compile_condition(computed, text, as_of=AS_OF).where
 
 
 def test_another_as_of_date_keeps_the_subquery(computed) -> None:

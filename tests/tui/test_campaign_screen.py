@@ -147,3 +147,23 @@ async def test_enter_sets_the_current_campaign(sample_db):
         assert app.current_campaign == "summer"
         assert row_of(screen, "summer")[0] == "▶ summer"
         assert "current campaign: summer" in screen.query_one("StatusLine").text
+
+
+async def test_targets_are_paged(sample_db, monkeypatch):
+    monkeypatch.setattr("tui.screens.campaigns.PAGE_SIZE", 3)
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_campaigns(app, pilot)
+        await create_and_add(app, pilot, screen)
+        targets = screen.query_one("#targets")
+        assert targets.border_title == "1–3 of 7"
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert targets.border_title == "4–6 of 7"
+        first = targets.get_row_at(0)[0].plain
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await settle(app, pilot)
+        assert targets.border_title == "7–7 of 7"  # the last page; a further ] stays
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert targets.get_row_at(0)[0].plain == first

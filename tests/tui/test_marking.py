@@ -136,3 +136,22 @@ async def test_profile_space_marks_its_user(sample_db):
         await settle(app, pilot)
         assert members(sample_db, "summer")["u004"] == "target"
         assert "● summer: 2 target" in app.screen.query_one("StatusLine").text
+
+
+async def test_locked_database_is_a_notification_not_a_crash(sample_db, monkeypatch):
+    monkeypatch.setattr("core.db.BUSY_TIMEOUT_MS", 50)
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        other = open_db(sample_db)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        try:
+            await pilot.press("down", "space")
+            await settle(app, pilot)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        titles = [n.title for n in app._notifications]
+        assert "Database problem" in titles
+        assert members(sample_db, "summer") == {"u001": "target"}
+        assert type(app.screen).__name__ == "UsersScreen"

@@ -8,7 +8,8 @@ from tui_helpers import AS_OF, make_app, settle, shown_ids, text_of
 from core import segments
 from core.db import open_db
 from core.query import compile_condition
-from tui.screens.segments import SegmentsScreen, overlap_condition
+from tui.screens.segments import SegmentsScreen
+from tui.widgets.segment_parts import overlap_condition
 
 SIZE = (120, 40)
 SHANGHAI = ["u006", "u012", "u018", "u024", "u030", "u036", "u042", "u048", "u054", "u060"]
@@ -140,3 +141,17 @@ def test_overlap_conditions_quote_names():
     assert overlap_condition("A", 'B"x', "only_a") == 'in segment "A" and not in segment "B\\"x"'
     assert overlap_condition("A", "B", "both") == 'in segment "A" and in segment "B"'
     assert overlap_condition("A", "B", "only_b") == 'in segment "B" and not in segment "A"'
+
+
+async def test_snapshot_freezes_the_highlighted_segment(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_builder(app, pilot)
+        await pilot.press("ctrl+l", "ctrl+n")
+        await settle(app, pilot)
+        conn = open_db(sample_db, readonly=True)
+        snap = conn.execute("SELECT id, name FROM segment_snapshots").fetchall()
+        frozen = conn.execute("SELECT user_id FROM snapshot_members ORDER BY user_id").fetchall()
+        conn.close()
+        assert [name for _, name in snap] == ["sh_buyers @ 2024-06-30"]
+        assert [u for (u,) in frozen] == SHANGHAI

@@ -9,7 +9,6 @@ the OS user is read here (tui), never in core.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from rich.text import Text
@@ -27,6 +26,7 @@ from core.errors import CoreError
 from core.query import compile_condition
 from tui.screens import WorkingScreen, reader
 from tui.widgets import campaign_parts as parts
+from tui.widgets.campaign_writes import WRITES
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
 from tui.widgets.status_line import StatusLine
 from tui.widgets.writes import current_campaign, quoted, who, writer
@@ -80,7 +80,9 @@ makes it the current campaign: **space** in the users table then marks users int
             "u", "undo", "Undo", id="campaigns.undo", tooltip="Undo the last change of targets"
         ),
         Binding("x", "export", "Export", id="campaigns.export", tooltip="Export targets to CSV"),
-        Binding("ctrl+s", "send", "Send", id="campaigns.send", tooltip="Mark as sent: locks the lists"),
+        Binding(
+            "ctrl+s", "send", "Send", id="campaigns.send", tooltip="Mark as sent: locks the lists"
+        ),
         Binding("U", "unlock", "Unlock", id="campaigns.unlock", tooltip="Unlock, with a reason"),
         Binding("w", "window", "Effect", id="campaigns.window", tooltip="Effect report window"),
         Binding(
@@ -367,59 +369,3 @@ makes it the current campaign: **space** in the users table then marks users int
         current = current_campaign(self.app)
         items.append(f"{lab('current_campaign')}: {current or lab('none')}")
         self.query_one(StatusLine).text = " · ".join(items)
-
-
-# ---------------------------------------------------------------- the writes (worker thread)
-
-
-def _create(conn, name: str, v: dict, as_of: date, user: str) -> str:
-    start = parts.day(v["start"], "Start date")
-    made = cmp.create_campaign(conn, v["name"], channel=v["channel"], offer=v["offer"],
-                               start=start, who=user)  # fmt: skip
-    return f"created {made.name} ({made.channel})"
-
-
-def _add(conn, name: str, v: dict, as_of: date, user: str) -> str:
-    holdout = parts.percent(v["holdout"], "Holdout")
-    within = parts.whole_number(v["within"], "Exclude targeted within")
-    seed = parts.whole_number(v["seed"], "Seed", empty=0)
-    compiled = segments.condition_for(conn, v["source"].strip(), as_of=as_of)
-    report = cmp.add_from_segment(
-        conn, name, compiled, holdout_pct=holdout, seed=seed,
-        exclude_targeted_within_days=within, as_of=as_of, who=user, source=v["source"].strip(),
-    )  # fmt: skip
-    return parts.add_report_text(name, report)
-
-
-def _undo(conn, name: str, v: dict, as_of: date, user: str) -> str:
-    entry = cmp.undo_last(conn, name, user)
-    return f"{name}: undid {entry.action} of {entry.n_users:,} users ({entry.detail})"
-
-
-def _export(conn, name: str, v: dict, as_of: date, user: str) -> str:
-    columns = [c.strip() for c in v["columns"].split(",") if c.strip()]
-    if v["contact"]:
-        columns += [c for c in cmp.CONTACT_COLUMNS if c not in columns]
-    n = cmp.export_targets(conn, name, v["path"].strip(), columns,
-                           include_contact=bool(v["contact"]), who=user)  # fmt: skip
-    return f"{name}: {n:,} targets written to {v['path'].strip()}"
-
-
-def _send(conn, name: str, v: dict, as_of: date, user: str) -> str:
-    sent = cmp.set_status(conn, name, "sent", who=user, as_of=as_of)
-    return f"{name} sent, start date {sent.start_date}: its lists are locked"
-
-
-def _unlock(conn, name: str, v: dict, as_of: date, user: str) -> str:
-    cmp.unlock(conn, name, who=user, reason=v["reason"])
-    return f"{name} unlocked: {v['reason']}"
-
-
-WRITES = {
-    "create": _create,
-    "add": _add,
-    "undo": _undo,
-    "export": _export,
-    "send": _send,
-    "unlock": _unlock,
-}

@@ -30,8 +30,9 @@ from tui.screens.users import _partial_word
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
 from tui.widgets.query_input import QueryInput, Suggestion
 from tui.widgets.segment_count import SegmentCount
+from tui.widgets.segment_parts import offer_label, overlap_condition, preview_cell
 from tui.widgets.status_line import StatusLine
-from tui.widgets.writes import quoted, writer
+from tui.widgets.writes import writer
 
 DEBOUNCE_S = 0.2
 PREVIEW_ROWS = 20
@@ -174,7 +175,7 @@ two to see only A / both / only B, and **Enter** on one of those lists the users
         with reader(self.app.settings.db_path) as conn:
             found = complete(conn, text, cursor)
         start = cursor - len(_partial_word(text[:cursor]))
-        offers = tuple(Suggestion(_offer_label(c), c.text, start) for c in found)
+        offers = tuple(Suggestion(offer_label(c), c.text, start) for c in found)
         if not get_current_worker().is_cancelled:
             self.post_message(CompletionsFound(token, offers))
 
@@ -252,7 +253,7 @@ two to see only A / both / only B, and **Enter** on one of those lists the users
         for column in PREVIEW_COLUMNS:
             table.add_column(lab(column), key=column)
         for row in rows:
-            table.add_row(*(_cell(row, c, lab) for c in PREVIEW_COLUMNS), key=row.user_id)
+            table.add_row(*(preview_cell(row, c, lab) for c in PREVIEW_COLUMNS), key=row.user_id)
 
     # ---------------------------------------------------------------- the saved list
 
@@ -380,29 +381,3 @@ two to see only A / both / only B, and **Enter** on one of those lists the users
         if self.picked:
             parts.append(f"{lab('picked')}: {' · '.join(self.picked)}")
         self.query_one(StatusLine).text = " · ".join(parts)
-
-
-def overlap_condition(a: str, b: str, part: str) -> str:
-    """The users-list filter for one part of the overlap of saved segments A and B."""
-    in_a, in_b = f"in segment {quoted(a)}", f"in segment {quoted(b)}"
-    return {
-        "only_a": f"{in_a} and not {in_b}",
-        "both": f"{in_a} and {in_b}",
-        "only_b": f"{in_b} and not {in_a}",
-    }[part]
-
-
-def _offer_label(c) -> str:
-    label = c.label or c.text
-    return label if c.count is None else f"{label}  ({c.count:,})"
-
-
-def _cell(row: users.UserRow, column: str, lab) -> Text:
-    value = getattr(row, column)
-    if column == "layer":
-        return Text(lab.layer(value))
-    if column == "rfm_group":
-        return Text(lab.group(value))
-    if column == "monetary":
-        return Text("" if value is None else f"{value:,.2f}", justify="right")
-    return Text("" if value is None else str(value))
