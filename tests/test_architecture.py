@@ -39,6 +39,18 @@ def test_import_contract():
 def test_ruff_clean():
     out = subprocess.run(
         [str(BIN / "ruff"), "check", "core", "tui", "tests", "bench"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ruff_format_clean():
+    out = subprocess.run(
+        [str(BIN / "ruff"), "format", "--check", "core", "tui", "tests", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
