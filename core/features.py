@@ -1,8 +1,9 @@
 """Per-user features as of a date, and the recompute pipeline that swaps them in atomically.
 
-Everything is set-based SQL: one ``GROUP BY user_id`` pass over the covering index of
-``orders``, one over ``events``, two small window queries (open carts, favourite category), then a
-single ``INSERT … SELECT`` joining them to ``users``. Definitions (see docs/analytics.md):
+Everything is set-based SQL: ``GROUP BY user_id`` passes over the covering index of ``orders``,
+one bare pass over ``events`` in key order (last activity), index-only range reads of the recent
+window of ``events_kind_time`` (windowed counts, open carts, favourite category), the model
+outputs (core.predict), then a single ``INSERT … SELECT`` joining them to ``users``. Definitions (see docs/analytics.md):
 
 * as of D, a row counts when ``created_at < D + 1 day``; a window "Nd" is ``created_at >= D-(N-1)``;
 * ``recency_days`` = D − date(last order), NULL for users who never bought; non-buyers have
@@ -115,29 +116,42 @@ WHERE length(created_at) >= 13 {and_cut}
 GROUP BY user_id
 """
 
-# Last activity needs every event: one pass over events in key order (user_id first). The
-# windowed counts ride along as FILTERed counts: a row older than 90 days fails each filter on
-# its first comparison and reaches no aggregate. (Ranges of events(kind, created_at) read less
-# index, but need a table lookup per event: slower from 1M users on.)
-_EVENT_AGG = """
-CREATE TEMP TABLE uo_ev_agg (
-    user_id TEXT PRIMARY KEY, last_at TEXT, logins_7d INTEGER, logins_30d INTEGER,
+# Last activity needs every event: one pass over events in key order (user_id first), with no
+# other per-row work.
+_EVENT_LAST = """
+CREATE TEMP TABLE uo_ev_last (user_id TEXT PRIMARY KEY, last_at TEXT) WITHOUT ROWID;
+INSERT INTO uo_ev_last
+SELECT user_id, max(created_at) FROM events {cut} GROUP BY user_id
+"""
+
+# The windowed counts read only the recent ranges of events_kind_time (covering: the key columns
+# ride along), a few percent of the events; then one sort by user. UNION ALL, not OR: an OR of
+# two ranges on a WITHOUT ROWID table dedups through a temporary key set (4x slower).
+_EVENT_WINDOWS = """
+CREATE TEMP TABLE uo_ev_win (
+    user_id TEXT PRIMARY KEY, logins_7d INTEGER, logins_30d INTEGER,
     posts_7d INTEGER, posts_30d INTEGER, checkins_7d INTEGER, checkins_30d INTEGER,
     views_30d INTEGER, shares_30d INTEGER, coupon_uses_90d INTEGER
 ) WITHOUT ROWID;
-INSERT INTO uo_ev_agg
-SELECT user_id, max(created_at),
+INSERT INTO uo_ev_win
+SELECT user_id,
        count(*) FILTER (WHERE created_at >= :d7 AND kind = 'login'),
-       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'login'),
+       count(*) FILTER (WHERE kind = 'login'),
        count(*) FILTER (WHERE created_at >= :d7 AND kind = 'post'),
-       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'post'),
+       count(*) FILTER (WHERE kind = 'post'),
        count(*) FILTER (WHERE created_at >= :d7 AND kind = 'checkin'),
-       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'checkin'),
-       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'view'),
-       count(*) FILTER (WHERE created_at >= :d30 AND kind = 'share'),
-       count(*) FILTER (WHERE created_at >= :d90 AND kind = 'coupon_use')
-FROM events
-{cut}
+       count(*) FILTER (WHERE kind = 'checkin'),
+       count(*) FILTER (WHERE kind = 'view'),
+       count(*) FILTER (WHERE kind = 'share'),
+       count(*) FILTER (WHERE kind = 'coupon_use')
+FROM (
+    SELECT user_id, kind, created_at FROM events INDEXED BY events_kind_time
+    WHERE kind IN ('login', 'post', 'checkin', 'view', 'share')
+      AND created_at >= :d30 AND created_at < :end
+    UNION ALL
+    SELECT user_id, kind, created_at FROM events INDEXED BY events_kind_time
+    WHERE kind = 'coupon_use' AND created_at >= :d90 AND created_at < :end
+)
 GROUP BY user_id
 """
 
@@ -152,20 +166,33 @@ WHERE e.kind = 'cart_add' AND e.created_at >= :d30 AND e.created_at < :end
 GROUP BY e.user_id
 """
 
+# Count per (user, category), then per user the smallest key "(999999999 - count) || category":
+# the most frequent category, ties alphabetically first. The inner GROUP BY already yields rows in
+# user order, so the outer one streams (a row_number() window needs two more sorts: 30% slower).
 _FAVOURITE = """
 CREATE TEMP TABLE uo_fav (user_id TEXT PRIMARY KEY, category TEXT) WITHOUT ROWID;
 INSERT INTO uo_fav
-SELECT user_id, value FROM (
-    SELECT user_id, value,
-           row_number() OVER (PARTITION BY user_id ORDER BY count(*) DESC, value) AS rn
-    FROM events
+SELECT user_id, substr(min(printf('%09d', 999999999 - n) || value), 10)
+FROM (
+    SELECT user_id, value, count(*) AS n
+    FROM events INDEXED BY events_kind_time
     WHERE kind IN ('view', 'cart_add') AND created_at >= :d90 AND created_at < :end
-      AND value IS NOT NULL AND value <> ''
+      AND value <> ''
     GROUP BY user_id, value
-) WHERE rn = 1
+)
+GROUP BY user_id
 """
 
-_SCRATCH = ("uo_rfm", "uo_ord_win", "uo_night", "uo_ev_agg", "uo_cart_agg", "uo_fav")
+_SCRATCH = (
+    "uo_rfm",
+    "uo_ord_win",
+    "uo_night",
+    "uo_ev_last",
+    "uo_ev_win",
+    "uo_cart_agg",
+    "uo_fav",
+    predict.PREDICTIONS_TABLE,
+)
 
 # The latest time in a table, by seeks on its time index (events: one per kind, skip-scan).
 _LATEST = {
@@ -179,8 +206,8 @@ WITH RECURSIVE k(kind) AS (
 SELECT max((SELECT max(created_at) FROM events WHERE kind = k.kind)) FROM k""",
 }
 
-# Column -> SQL expression over users u, uo_rfm o, uo_ord_win w, uo_night n, uo_ev_agg e,
-# uo_cart_agg c, uo_fav v. The RFM score columns come from core.rfm.score_plan.
+# Column -> SQL expression over users u, uo_rfm o, uo_ord_win w, uo_night n, uo_ev_last e,
+# uo_ev_win k, uo_cart_agg c, uo_fav v. The RFM score columns come from core.rfm.score_plan.
 _LAST_ACTIVE = "nullif(max(coalesce(o.last_at, ''), coalesce(e.last_at, '')), '')"
 _SELECT_EXPR = {
     "user_id": "u.user_id",
@@ -200,7 +227,7 @@ _SELECT_EXPR = {
     "spent_30d": "coalesce(w.s30, 0.0)",
     "spent_90d": "coalesce(w.s90, 0.0)",
     **{
-        col: f"coalesce(e.{col}, 0)"
+        col: f"coalesce(k.{col}, 0)"
         for col in (
             "logins_7d",
             "logins_30d",
@@ -224,8 +251,13 @@ _SELECT_EXPR = {
 assert set(_SELECT_EXPR) <= set(FEATURE_COLUMNS), "feature expressions must be schema columns"
 
 
-def _insert_sql(table: str, scores: dict[str, str]) -> str:
-    exprs = {**_SELECT_EXPR, **scores}
+# The model outputs, when the predictions were computed first (temp.uo_predict, alias p).
+_PREDICTION_EXPR = {col: f"p.{col}" for col in predict.OUTPUT_COLUMNS}
+_PREDICTION_JOIN = f"LEFT JOIN temp.{predict.PREDICTIONS_TABLE} AS p ON p.user_id = u.user_id"
+
+
+def _insert_sql(table: str, scores: dict[str, str], with_predictions: bool) -> str:
+    exprs = {**_SELECT_EXPR, **scores, **(_PREDICTION_EXPR if with_predictions else {})}
     select = ",\n       ".join(exprs.values())
     # Users who signed up after the as-of date did not exist yet (unless they already acted).
     return f"""
@@ -235,9 +267,11 @@ FROM users AS u
 LEFT JOIN uo_rfm AS o ON o.user_id = u.user_id
 LEFT JOIN uo_ord_win AS w ON w.user_id = u.user_id
 LEFT JOIN uo_night AS n ON n.user_id = u.user_id
-LEFT JOIN uo_ev_agg AS e ON e.user_id = u.user_id
+LEFT JOIN uo_ev_last AS e ON e.user_id = u.user_id
+LEFT JOIN uo_ev_win AS k ON k.user_id = u.user_id
 LEFT JOIN uo_cart_agg AS c ON c.user_id = u.user_id
 LEFT JOIN uo_fav AS v ON v.user_id = u.user_id
+{_PREDICTION_JOIN if with_predictions else ""}
 WHERE u.signup_at IS NULL OR u.signup_at < :end
    OR o.user_id IS NOT NULL OR e.user_id IS NOT NULL
 ORDER BY u.user_id
@@ -284,10 +318,14 @@ def compute_rfm_inputs(conn: sqlite3.Connection, as_of: date) -> rfm.ScorePlan |
     return rfm.score_plan(conn, "temp.uo_rfm", rfm.get_thresholds(conn), alias="o")
 
 
-def compute_features(conn: sqlite3.Connection, table: str, as_of: date) -> int:
+def compute_features(
+    conn: sqlite3.Connection, table: str, as_of: date, *, with_predictions: bool = False
+) -> int:
     """(Re)create ``table`` and fill it with one row of features per user as of ``as_of``:
     aggregates, attribute copies and RFM scores/group/cell (thresholds as stored), in one
-    INSERT. Predictions and layers are later pipeline steps.
+    INSERT. With ``with_predictions`` the models are fitted first (fits stored) and their
+    outputs go into the same INSERT; otherwise the model columns stay NULL. Layers and tags are
+    later pipeline steps.
 
     Runs in the caller's transaction, if any. Returns the number of users written.
     """
@@ -299,12 +337,15 @@ def compute_features(conn: sqlite3.Connection, table: str, as_of: date) -> int:
         plan = compute_rfm_inputs(conn, as_of)
         _run_script(conn, _ORDER_WINDOW, params)
         _run_script(conn, _NIGHT, params, _cut_clauses(conn, "orders", params))
-        _run_script(conn, _EVENT_AGG, params, _cut_clauses(conn, "events", params))
-        for script in (_CART_AGG, _FAVOURITE):
+        _run_script(conn, _EVENT_LAST, params, _cut_clauses(conn, "events", params))
+        for script in (_EVENT_WINDOWS, _CART_AGG, _FAVOURITE):
             _run_script(conn, script, params)
+        if with_predictions:
+            predict.predict_into_temp(conn, as_of)
         scores = plan.exprs if plan else {}
         cursor = conn.execute(
-            _insert_sql(table, scores), {**params, **(plan.params if plan else {})}
+            _insert_sql(table, scores, with_predictions),
+            {**params, **(plan.params if plan else {})},
         )
         return cursor.rowcount
     finally:
@@ -333,8 +374,7 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
 def _build_new(conn: sqlite3.Connection, as_of: date) -> None:
     """Steps 1–5 of the pipeline (docs/architecture.md) into features_new / user_tags_new."""
     conn.execute("DROP TABLE IF EXISTS user_tags_new")
-    compute_features(conn, "features_new", as_of)  # RFM scores included
-    predict.apply_predictions(conn, "features_new", as_of)
+    compute_features(conn, "features_new", as_of, with_predictions=True)  # RFM + models
     layers.apply_layers(conn, "features_new", as_of)
     conn.execute(USER_TAGS_NEW_DDL)
     tags.apply_tags(conn, "features_new", "user_tags_new", as_of)

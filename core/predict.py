@@ -22,6 +22,7 @@ from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from core.db import transaction
 from core.errors import DatabaseError, ModelFitError
+from core.schema import MODEL_OUTPUT_COLUMNS
 
 TIME_UNIT = "weeks"
 DAYS_PER_UNIT = 7.0
@@ -32,13 +33,7 @@ MIN_REPEAT_BUYERS = 5
 # data cannot identify the model (e.g. nobody seems to drop out), which we report, not store.
 LOG_BOUNDS = (np.log(1e-6), np.log(1e6))
 FEATURE_TABLES = ("features", "features_new")
-OUTPUT_COLUMNS = (
-    "p_alive",
-    "expected_purchases_30d",
-    "expected_purchases_90d",
-    "expected_order_value",
-    "clv",
-)
+OUTPUT_COLUMNS = MODEL_OUTPUT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -132,23 +127,28 @@ def _bgnbd_terms(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood and its (4, n) gradient in (r, alpha, a, b)."""
     r, alpha, a, b = params
+    # The gamma-function terms depend on x alone, which takes few distinct values (repeat
+    # purchase counts): evaluate them once per value and index back (most of the cost).
+    levels, at = np.unique(x, return_inverse=True)
+    g_rx, g_bx, g_abx = (gammaln(v + levels)[at] for v in (r, b, a + b))
+    d_rx, d_bx, d_abx = (digamma(v + levels)[at] for v in (r, b, a + b))
     repeat = x > 0
     b_x1 = np.where(repeat, b + x - 1, 1.0)  # log(b + x - 1) only matters where x > 0
-    a3 = -(r + x) * np.log(alpha + T)
-    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * np.log(alpha + t_x), -np.inf)
+    log_aT, log_atx = np.log(alpha + T), np.log(alpha + t_x)
+    a3 = -(r + x) * log_aT
+    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * log_atx, -np.inf)
     mix = np.logaddexp(a3, a4)
     ll = (
-        gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        + gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+        g_rx - gammaln(r) + r * np.log(alpha)
+        + gammaln(a + b) + g_bx - gammaln(b) - g_abx
         + mix
     )  # fmt: skip
     w3, w4 = np.exp(a3 - mix), np.exp(a4 - mix)  # shares of the two terms of the mixture
     grad = np.array([
-        digamma(r + x) - digamma(r) + np.log(alpha)
-        - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x),
+        d_rx - digamma(r) + np.log(alpha) - w3 * log_aT - w4 * log_atx,
         r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x)),
-        digamma(a + b) - digamma(a + b + x) + w4 / a,
-        digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - w4 / b_x1,
+        digamma(a + b) - d_abx + w4 / a,
+        digamma(a + b) + d_bx - digamma(b) - d_abx - w4 / b_x1,
     ])  # fmt: skip
     return ll, grad
 
@@ -274,13 +274,18 @@ def _gamma_gamma_terms(
     """Per-customer log-likelihood and its (3, n) gradient in (p, q, v)."""
     p, q, v = params
     px, log_vxz = p * x, np.log(v + x * zbar)
+    # gamma-function terms per distinct x only (few values), as in _bgnbd_terms
+    levels, at = np.unique(x, return_inverse=True)
+    g_pxq, g_px = gammaln(p * levels + q)[at], gammaln(p * levels)[at]
+    d_pxq, d_px = digamma(p * levels + q)[at], digamma(p * levels)[at]
+    log_z, log_x = np.log(zbar), np.log(x)
     ll = (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
-        + (px - 1) * np.log(zbar) + px * np.log(x) - (px + q) * log_vxz
+        g_pxq - g_px - gammaln(q) + q * np.log(v)
+        + (px - 1) * log_z + px * log_x - (px + q) * log_vxz
     )  # fmt: skip
     grad = np.array([
-        x * (digamma(px + q) - digamma(px) + np.log(zbar) + np.log(x) - log_vxz),
-        digamma(px + q) - digamma(q) + np.log(v) - log_vxz,
+        x * (d_pxq - d_px + log_z + log_x - log_vxz),
+        d_pxq - digamma(q) + np.log(v) - log_vxz,
         q / v - (px + q) / (v + x * zbar),
     ])  # fmt: skip
     return ll, grad
@@ -419,38 +424,63 @@ def _fit_row(
     return (model, json.dumps(params), time_unit, log_lik, n_customers, None, as_of.isoformat())
 
 
-def apply_predictions(conn: sqlite3.Connection, table: str, as_of: date) -> PredictionReport:
-    """Fit BG/NBD and Gamma-Gamma as of ``as_of`` and fill the model columns of ``table``.
+PREDICTIONS_TABLE = "uo_predict"  # temp table the recompute's INSERT joins (core.features)
 
-    Runs inside the caller's transaction when there is one (recompute), else in its own.
-    Non-buyers and the outputs of a model that could not be fitted are left NULL.
+
+def predict_into_temp(conn: sqlite3.Connection, as_of: date) -> PredictionReport:
+    """Fit both models as of ``as_of``, store the fits, and write each buyer's outputs into
+    ``temp.uo_predict`` (user_id, OUTPUT_COLUMNS; NULL where a model was not fitted).
+
+    The predictions depend only on orders, so the recompute runs this before its single INSERT
+    into the new features table and joins the temp table there: no UPDATE pass over the table.
+    Runs inside the caller's transaction when there is one, else in its own.
     """
-    if table not in FEATURE_TABLES:
-        raise DatabaseError(f"apply_predictions: {table!r} is not a features table")
     report, summary = fit_models(conn, as_of)
     out = predictions(report, summary)
     with nullcontext() if conn.in_transaction else transaction(conn):
         store_fits(conn, report)
-        _write_outputs(conn, table, out)
+        _write_temp(conn, out)
     return report
 
 
-def _write_outputs(conn: sqlite3.Connection, table: str, out: pd.DataFrame) -> None:
-    """Bulk write: a temp table, then one UPDATE … FROM (SQLite ≥ 3.33)."""
+def _write_temp(conn: sqlite3.Connection, out: pd.DataFrame) -> None:
     cols = ", ".join(OUTPUT_COLUMNS)
+    conn.execute(f"DROP TABLE IF EXISTS temp.{PREDICTIONS_TABLE}")
+    conn.execute(
+        f"CREATE TEMP TABLE {PREDICTIONS_TABLE} (user_id TEXT PRIMARY KEY, {cols}) WITHOUT ROWID"
+    )
+    # Plain lists bind fastest; sqlite stores a NaN as NULL. Rows come in user_id order (the
+    # summary is grouped by user), so the key B-tree is only appended to.
+    columns = [out[c].to_numpy(dtype="float64").tolist() for c in OUTPUT_COLUMNS]
+    conn.executemany(
+        f"INSERT INTO temp.{PREDICTIONS_TABLE} VALUES (?{', ?' * len(OUTPUT_COLUMNS)})",
+        zip(out["user_id"].tolist(), *columns, strict=True),
+    )
+
+
+def apply_predictions(conn: sqlite3.Connection, table: str, as_of: date) -> PredictionReport:
+    """Fit BG/NBD and Gamma-Gamma as of ``as_of`` and fill the model columns of an existing
+    features table (``userops model``; the recompute joins ``predict_into_temp`` instead).
+
+    Runs inside the caller's transaction when there is one, else in its own.
+    Non-buyers and the outputs of a model that could not be fitted are left NULL.
+    """
+    if table not in FEATURE_TABLES:
+        raise DatabaseError(f"apply_predictions: {table!r} is not a features table")
+    with nullcontext() if conn.in_transaction else transaction(conn):
+        report = predict_into_temp(conn, as_of)
+        _update_from_temp(conn, table)
+    return report
+
+
+def _update_from_temp(conn: sqlite3.Connection, table: str) -> None:
+    """Clear stale outputs (users no longer buyers), then one UPDATE … FROM (SQLite ≥ 3.33)."""
     nulls = ", ".join(f"{c} = NULL" for c in OUTPUT_COLUMNS)
     stale = " OR ".join(f"{c} IS NOT NULL" for c in OUTPUT_COLUMNS)
     conn.execute(f"UPDATE {table} SET {nulls} WHERE {stale}")
-    conn.execute("DROP TABLE IF EXISTS temp.predict_out")
-    conn.execute(f"CREATE TEMP TABLE predict_out (user_id TEXT PRIMARY KEY, {cols})")
-    values = out.to_numpy(dtype=object)
-    values[out.isna().to_numpy()] = None  # NaN → NULL
-    conn.executemany(
-        f"INSERT INTO temp.predict_out (user_id, {cols}) VALUES (?{', ?' * len(OUTPUT_COLUMNS)})",
-        values.tolist(),
-    )
     sets = ", ".join(f"{c} = o.{c}" for c in OUTPUT_COLUMNS)
     conn.execute(
-        f"UPDATE {table} AS f SET {sets} FROM temp.predict_out AS o WHERE f.user_id = o.user_id"
+        f"UPDATE {table} AS f SET {sets} FROM temp.{PREDICTIONS_TABLE} AS o "
+        "WHERE f.user_id = o.user_id"
     )
-    conn.execute("DROP TABLE temp.predict_out")
+    conn.execute(f"DROP TABLE temp.{PREDICTIONS_TABLE}")

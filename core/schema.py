@@ -231,6 +231,16 @@ CREATE TABLE IF NOT EXISTS campaign_audit (
 # Indexes on the wide table, for the access paths of the users screen and segment counts.
 # Each ends in user_id: the users screen pages by keyset on (column, user_id), which is then
 # one index range scan for any sort column (core/users.py).
+# The feature columns that predictive models fill (core.predict); listed here, not imported from
+# there, so that modules reading them don't load scipy.
+MODEL_OUTPUT_COLUMNS = (
+    "p_alive",
+    "expected_purchases_30d",
+    "expected_purchases_90d",
+    "expected_order_value",
+    "clv",
+)
+
 FEATURE_INDEXES = (
     ("features_layer", "layer, user_id"),
     ("features_rfm_group", "rfm_group, user_id"),

@@ -26,6 +26,7 @@ from core.layers import (
 from core.query import parse
 from core.query.ast import Field
 from core.query.fields import ALIASES
+from core.schema import MODEL_OUTPUT_COLUMNS
 
 DIMENSIONS = ("basic", "behavioural", "result", "predictive")
 DIMENSION_NAMES = {
@@ -235,13 +236,7 @@ def reapply_rules(conn: sqlite3.Connection) -> date | None:
 
 # ---- predictive tags: the model value behind the tag ---------------------------------------
 
-MODEL_FIELDS = (  # the model outputs of core.predict (not imported: it loads scipy)
-    "p_alive",
-    "expected_purchases_30d",
-    "expected_purchases_90d",
-    "expected_order_value",
-    "clv",
-)
+MODEL_FIELDS = MODEL_OUTPUT_COLUMNS
 
 
 @dataclass(frozen=True)

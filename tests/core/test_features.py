@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -227,11 +228,11 @@ import sys, time
 from core import features
 from core.db import open_db
 
-def stalled(*args):  # the pipeline is half-way: features_new is filled and scored
+def stalled(*args):  # half-way: features_new is filled, scored and predicted
     print("half-way", flush=True)
     time.sleep(60)
 
-features.predict.apply_predictions = stalled
+features.layers.apply_layers = stalled
 features.recompute(open_db(sys.argv[1]))
 """
 
@@ -288,7 +289,12 @@ def random_shop(conn: sqlite3.Connection, seed: int) -> tuple[list, list, list]:
         (f"u{int(rng.integers(0, 300)):03d}", KINDS[int(rng.integers(0, 7))], stamp(), None)
         for _ in range(3000)
     }
-    events = [(u, k, t, "shoes" if k == "view" else v) for u, k, t, v in sorted(events)]
+    # view/cart_add carry a category: few of them, so favourites often tie
+    liked = ("bags", "shoes", "toys")
+    events = [
+        (u, k, t, liked[int(rng.integers(0, 3))] if k in ("view", "cart_add") else v)
+        for u, k, t, v in sorted(events)
+    ]
     conn.executemany("INSERT INTO users(user_id, signup_at) VALUES (?, ?)", users)
     conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", orders)
     conn.executemany(
@@ -316,6 +322,11 @@ def reference(users: list, orders: list, events: list, as_of: date) -> dict[str,
         def n(kind: str, days: int, u: str = u) -> int:
             return sum(e[1] == kind and e[2] >= start[days] for e in acts[u])
 
+        liked = Counter(
+            e[3] for e in acts[u] if e[1] in ("view", "cart_add") and e[2] >= start[90] and e[3]
+        )
+        carts = [e[2] for e in acts[u] if e[1] == "cart_add" and e[2] >= start[30]]
+
         out[u] = {
             "frequency": len(times),
             "monetary": sum(o[2] for o in mine[u]),
@@ -326,9 +337,12 @@ def reference(users: list, orders: list, events: list, as_of: date) -> dict[str,
             "night_order_share": (
                 sum(not "06" <= t[11:13] <= "21" for t in timed) / len(timed) if timed else None
             ),
-            "logins_7d": n("login", 7),
-            "posts_30d": n("post", 30),
+            **{f"{k}s_{d}d": n(k, d) for k in ("login", "post", "checkin") for d in (7, 30)},
+            "views_30d": n("view", 30),
+            "shares_30d": n("share", 30),
             "coupon_uses_90d": n("coupon_use", 90),
+            "carts_open": sum(not times or c > max(times) for c in carts),
+            "favourite_category": min(liked, key=lambda c: (-liked[c], c)) if liked else None,
             "last_active_at": last,
             "days_since_active": (as_of - date.fromisoformat(last[:10])).days if last else None,
         }

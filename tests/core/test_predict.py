@@ -19,6 +19,7 @@ from core.predict import (
     BgNbdFit,
     GammaGammaFit,
     apply_predictions,
+    bgnbd_log_lik,
     clv,
     expected_order_value,
     expected_purchases,
@@ -360,3 +361,39 @@ def test_estimate_on_the_search_edge_is_reported_not_stored() -> None:
 
     with pytest.raises(ModelFitError, match=r"parameter\(s\) u ran to the edge"):
         _maximise(neg_ll, np.zeros(2), "Test", ("u", "v"))
+
+
+def test_recompute_joins_the_same_predictions_as_apply_predictions(
+    conn: sqlite3.Connection, cdnow: pd.DataFrame
+) -> None:
+    from core.features import compute_features, recompute
+
+    _orders(conn, _cdnow_orders(cdnow, 300))
+    conn.execute("INSERT INTO users(user_id) VALUES ('never')")
+    as_of = date(2024, 10, 1)
+    cols = "user_id, p_alive, expected_purchases_30d, expected_purchases_90d, " + (
+        "expected_order_value, clv"
+    )
+    recompute(conn, as_of)  # predictions joined into the single INSERT
+    joined = conn.execute(f"SELECT {cols} FROM features ORDER BY user_id").fetchall()
+    apply_predictions(conn, "features", as_of)  # the UPDATE path
+    updated = conn.execute(f"SELECT {cols} FROM features ORDER BY user_id").fetchall()
+    assert len(joined) == 301 and joined == updated
+    by_user = {row[0]: row[1:] for row in joined}
+    assert by_user["never"] == (None,) * 5
+    assert by_user["u3"][0] == 1.0  # one purchase day only: alive by definition
+    assert all(v is not None for u, row in by_user.items() if u != "never" for v in row)
+    # without predictions the model columns stay empty
+    compute_features(conn, "scratch", as_of)
+    assert conn.execute("SELECT count(*) FROM scratch WHERE p_alive IS NOT NULL").fetchone() == (0,)
+
+
+def test_fit_on_distinct_histories_equals_the_sum_over_every_customer(
+    cdnow: pd.DataFrame,
+) -> None:
+    x, t_x, T = cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()
+    fit = fit_bgnbd(x, t_x, T)  # weighted by how many customers share each (x, t_x, T)
+    assert len(np.unique(np.column_stack([x, t_x, T]), axis=0)) < len(x)  # duplicates exist
+    every = bgnbd_log_lik(np.array([fit.r, fit.alpha, fit.a, fit.b]), x, t_x, T).sum()
+    assert fit.log_lik == pytest.approx(every, rel=1e-12)
+    assert fit.n_customers == 2357

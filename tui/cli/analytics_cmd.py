@@ -17,6 +17,7 @@ from core.db import get_meta, stored_as_of, transaction
 from core.errors import CoreError
 from core.features import RecomputeReport, recompute
 from core.schema import FEATURE_COLUMNS
+from core.tags import install_defaults_once
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
 
@@ -29,8 +30,14 @@ EXPORT_COLUMNS = list(FEATURE_COLUMNS)  # user_id first, then every feature in s
     "--as-of", type=ISO_DATE, default=None, help="Date to compute as of (default: stored)."
 )
 def recompute_cmd(db: str, as_of: date | None) -> None:
-    """Rebuild every user's features, RFM groups, predictions, layers and tags as of a date."""
+    """Rebuild every user's features, RFM groups, predictions, layers and tags as of a date.
+
+    The first recompute of a database installs the default layer rules and tags (those its
+    fields can express); edit them with `userops layer ...` and `userops tag ...`.
+    """
     with database(db) as conn:
+        if install_defaults_once(conn, as_of=as_of):
+            click.echo("installed the default layer rules and tags (see `userops layer rules`)")
         report = recompute(conn, as_of)
         click.echo(recompute_text(report))
 
