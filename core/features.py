@@ -367,6 +367,7 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
     for ddl in [*feature_index_ddl("features", n_users=n_users), USER_TAGS_INDEX_DDL]:
         conn.execute(ddl)
     set_meta(conn, "features_as_of", as_of.isoformat())
+    conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
     # Wall-clock time is metadata only (when the numbers were made), never a result input.
     set_meta(conn, "features_computed_at", datetime.now().isoformat(timespec="seconds"))
 

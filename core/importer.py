@@ -449,4 +449,7 @@ def _refresh_as_of(conn: sqlite3.Connection) -> date | None:
     if latest is None:
         return None
     set_meta(conn, "as_of", latest[:10])
+    # features no longer reflect every row until the next recompute (core.query then counts
+    # behaviour windows from the raw rows, not from the stored window columns)
+    set_meta(conn, "features_stale", "1")
     return date.fromisoformat(latest[:10])

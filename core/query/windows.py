@@ -71,8 +71,15 @@ def features_are_as_of(ctx: Ctx) -> bool:
 
 
 def _stored_features_as_of(conn: sqlite3.Connection) -> str:
+    """The features' as-of date; "" when never computed or stale (an import came after)."""
     try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'features_as_of'").fetchone()
+        rows = dict(
+            conn.execute(
+                "SELECT key, value FROM meta WHERE key IN ('features_as_of', 'features_stale')"
+            ).fetchall()
+        )
     except sqlite3.OperationalError:  # no meta table: not computed
         return ""
-    return str(row[0])[:10] if row and row[0] else ""
+    if rows.get("features_stale"):
+        return ""
+    return str(rows.get("features_as_of") or "")[:10]
