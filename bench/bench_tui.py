@@ -37,7 +37,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚"
 
 
-def build(path: Path, n: int, seed: int = 1) -> None:
+def build(path: Path, n: int, orders_per_user: int = 10, seed: int = 1) -> None:
     rng = random.Random(seed)
     conn = open_db(path, create=True)
     conn.execute("PRAGMA journal_mode = OFF")
@@ -59,7 +59,10 @@ def build(path: Path, n: int, seed: int = 1) -> None:
             "days_since_active) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             _features(random.Random(seed + 1), n),
         )
-        conn.executemany("INSERT INTO orders VALUES (?,?,?,?)", _orders(random.Random(seed + 2), n))
+        conn.executemany(
+            "INSERT INTO orders VALUES (?,?,?,?)",
+            _orders(random.Random(seed + 2), n, orders_per_user),
+        )
         set_meta(conn, "as_of", AS_OF.isoformat())
         set_meta(conn, "features_computed_at", "2024-07-01 08:00:00")
     conn.execute("ANALYZE")
@@ -109,8 +112,8 @@ def _features(rng, n):
         )
 
 
-def _orders(rng, n):
-    for k in range(2 * n):
+def _orders(rng, n, per_user):
+    for k in range(per_user * n):
         uid = int(rng.paretovariate(1.2) * 1000) % n
         day = AS_OF - timedelta(days=rng.randint(0, 700))
         yield (f"o{k}", f"{uid:07d}", round(rng.lognormvariate(4.5, 0.8), 2), f"{day} 12:00:00")
@@ -245,11 +248,14 @@ def baselines(path: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1_000_000)
-    parser.add_argument("--db", type=Path, default=Path(__file__).parent / "bench_1m.db")
+    parser.add_argument("--orders-per-user", type=int, default=10)
+    parser.add_argument("--db", type=Path, default=Path(__file__).parent / "bench_tui_1m.db")
     args = parser.parse_args()
     if not args.db.exists():
-        t, _ = timed(build, args.db, args.users)
-        print(f"built {args.db} ({args.users:,} users) in {t / 1000:.1f} s")
+        t, _ = timed(build, args.db, args.users, args.orders_per_user)
+        print(
+            f"built {args.db} ({args.users:,} users, {args.orders_per_user}× orders) in {t / 1000:.1f} s"
+        )
     base = baselines(args.db)
     app = asyncio.run(drive(args.db))
     print(f"{'step':32} {'app (ms)':>10} {'bare SQL (ms)':>14}")

@@ -121,7 +121,9 @@ class UserOpsApp(App):
         self.back_to_users()
         users = self.screen
         users.action_filter()
-        users.query_one(QueryInput).input.value = condition  # counts and lists as if typed
+        box = users.query_one(QueryInput)
+        box.input.value = condition  # counts and lists as if typed
+        box.completions = ()  # the operator did not type it: no completion popup
         users.table.focus()
 
     def report_worker_error(self, error: BaseException | None) -> None:

@@ -144,6 +144,71 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "current_campaign": ("当前活动", "current campaign"),
     "mark": ("标记", "Mark"),
     "locked": ("已锁定", "locked"),
+    "query_cancelled": ("查询已取消", "query cancelled"),
+    "keys_here": ("本页按键", "Keys here"),
+    "key": ("按键", "key"),
+    "key_action": ("操作", "action"),
+    "key_what": ("说明", "what it does"),
+}
+
+# The footer's words for each key, by binding id; English is the Binding's own description.
+BINDING_LABELS_ZH: dict[str, str] = {
+    "app.quit": "退出",
+    "app.help": "帮助",
+    "app.layers": "分层",
+    "app.rfm": "RFM",
+    "app.tags": "标签",
+    "app.segments": "分群",
+    "app.campaigns": "活动",
+    "query.cancel": "取消查询",
+    "users.search": "搜索",
+    "users.filter": "筛选",
+    "users.sort": "排序",
+    "users.reverse": "倒序",
+    "users.home": "首页",
+    "users.end": "末页",
+    "users.mark_all": "全部标记",
+    "users.back": "返回",
+    "users.page_down": "下一页",
+    "users.page_up": "上一页",
+    "marking.toggle": "标记",
+    "marking.undo": "撤销标记",
+    "filter.complete": "补全",
+    "filter.next": "下一个补全",
+    "filter.prev": "上一个补全",
+    "profile.back": "返回",
+    "profile.page_down": "向下滚动",
+    "profile.page_up": "向上滚动",
+    "layers.back": "返回",
+    "layers.since": "起始日期",
+    "layers.reload": "刷新",
+    "rfm.back": "返回",
+    "rfm.dims": "切换维度",
+    "rfm.cells": "27格",
+    "rfm.edit": "阈值",
+    "rfm.save": "保存",
+    "tags.back": "返回",
+    "tags.reload": "刷新",
+    "segments.back": "返回",
+    "segments.save": "保存",
+    "segments.delete": "删除",
+    "segments.snapshot": "快照",
+    "segments.pick": "选择",
+    "segments.list": "列表/编辑",
+    "campaigns.back": "返回",
+    "campaigns.new": "新建",
+    "campaigns.add": "添加目标",
+    "campaigns.undo": "撤销",
+    "campaigns.export": "导出",
+    "campaigns.send": "发送",
+    "campaigns.unlock": "解锁",
+    "campaigns.window": "效果",
+    "campaigns.next": "下一页",
+    "campaigns.previous": "上一页",
+    "help.close": "关闭",
+    "confirm.yes": "确定",
+    "confirm.no": "取消",
+    "form.cancel": "取消",
 }
 
 
@@ -154,6 +219,13 @@ def default_lang(environ: dict[str, str] | None = None) -> str:
         if env.get(var):
             return "zh" if env[var].lower().startswith("zh") else "en"
     return "en"
+
+
+def binding_description(binding_id: str | None, description: str, lang: str) -> str:
+    """What the footer says for a key in ``lang`` (its own English description otherwise)."""
+    if lang == "zh" and binding_id in BINDING_LABELS_ZH:
+        return BINDING_LABELS_ZH[binding_id]
+    return description
 
 
 class Labels:

@@ -60,7 +60,7 @@ class Completion:
 def complete(conn: sqlite3.Connection, text: str, cursor: int) -> list[Completion]:
     """Candidates at ``cursor`` in ``text``; [] where nothing fits (e.g. after a syntax error)."""
     before = text[: max(0, min(cursor, len(text)))]
-    partial = _partial(before)
+    partial = partial_word(text, cursor)
     prefix = before[: len(before) - len(partial)]
     try:
         accepts = _accepts(prefix)
@@ -72,8 +72,10 @@ def complete(conn: sqlite3.Connection, text: str, cursor: int) -> list[Completio
     return [c for c in found if c.text.lstrip("\"'").lower().startswith(word)]
 
 
-def _partial(before: str) -> str:
-    """An unclosed quoted value, or the letters just before the cursor."""
+def partial_word(text: str, cursor: int) -> str:
+    """The word a completion replaces: an unclosed "quoted value" (with its opening quote), or
+    the letters just before the cursor. Editors replace text[cursor - len(word):cursor]."""
+    before = text[: max(0, min(cursor, len(text)))]
     quotes = [m.start() for m in re.finditer(r'(?<!\\)"', before)]
     if len(quotes) % 2 == 1:
         return before[quotes[-1] :]

@@ -63,3 +63,13 @@ def test_cursor_in_the_middle_and_after_an_error(small: sqlite3.Connection) -> N
     assert [c.text for c in complete(small, text, 2)] == ["city", "city_tier"]
     assert complete(small, "city = = ", 9) == []
     assert texts(small, "recency_days > ") == []  # numbers are not listed
+
+
+def test_partial_word_is_what_a_completion_replaces():
+    from core.query import partial_word
+
+    assert partial_word("city = '上海' and r_sc", 21) == "r_sc"
+    assert partial_word("city = '上海' and r_sc", 17) == "r"  # cursor inside the word
+    assert partial_word('rfm = "重要', 9) == '"重要'  # an unclosed quoted value, quote included
+    assert partial_word('rfm = "a" and ', 14) == ""
+    assert partial_word("city", 99) == "city"  # a cursor past the end counts as the end

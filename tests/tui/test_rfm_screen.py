@@ -116,7 +116,7 @@ async def test_c_switches_to_the_27_cells(sample_db):
     app = make_app(sample_db)
     async with app.run_test(size=SIZE) as pilot:
         await open_rfm(app, pilot)
-        await pilot.press("c")
+        await pilot.press("v")
         table = app.screen.query_one("#cells")
         assert table.display and not app.screen.query_one("#groups").display
         assert table.row_count == 9

@@ -130,7 +130,7 @@ async def test_delete_asks_first(sample_db):
     app = make_app(sample_db)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_builder(app, pilot)
-        await pilot.press("ctrl+l", "ctrl+d")
+        await pilot.press("ctrl+l", "ctrl+t")
         await settle(app, pilot)
         await pilot.press("y")
         await settle(app, pilot)

@@ -32,7 +32,7 @@ class TestRfm:
 
     def test_rfm_27_cells_zh(self, snap_compare, sample_db):
         app = make_app(sample_db, lang="zh")
-        assert snap_compare(app, terminal_size=(120, 40), run_before=opened("R", "c", "d"))
+        assert snap_compare(app, terminal_size=(120, 40), run_before=opened("R", "v", "d"))
 
 
 class TestTags:

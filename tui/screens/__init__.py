@@ -5,21 +5,30 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from textual import on
+from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from core.db import open_db
+from tui.i18n import binding_description
+from tui.widgets import query_runner
 
 
 @contextmanager
 def reader(path: str | Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection for one worker thread (never shared across threads)."""
+    """A read-only connection for one worker thread (never shared across threads).
+
+    While the block runs the connection is known to :mod:`tui.widgets.query_runner`, so the
+    cancel key can interrupt the statement it runs.
+    """
     conn = open_db(path, readonly=True)
     try:
-        yield conn
+        with query_runner.RUNNING.track(conn):
+            yield conn
     finally:
         conn.close()
 
@@ -28,10 +37,61 @@ class WorkingScreen(Screen):
     """A screen whose thread workers report failures in one place (the app's error router).
 
     Worker.StateChanged does not bubble, so each screen forwards it; the routing itself lives
-    in :meth:`tui.app.UserOpsApp.report_worker_error`.
+    in :meth:`tui.app.UserOpsApp.report_worker_error`. Workers of the groups in ``CANCELLABLE``
+    (the user-typed or slow queries) can be stopped with ``ctrl+x``, shown only while one runs.
     """
+
+    CANCELLABLE: tuple[str, ...] = ()
+    BINDINGS = [
+        Binding(
+            "ctrl+x",
+            "cancel_query",
+            "Cancel query",
+            id="query.cancel",
+            tooltip="Stop the query that is still running; the last results stay",
+            priority=True,  # also while typing in a condition (the Input's cut otherwise)
+        ),
+    ]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The keys as the footer and the help show them, described in the app's language."""
+        lang = self.app.labels.lang
+        shown = {}
+        for key, active in super().active_bindings.items():
+            b = active.binding
+            words = binding_description(b.id, b.description, lang)
+            if words != b.description:
+                active = active._replace(binding=replace(b, description=words))
+            shown[key] = active
+        return shown
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_query":
+            return bool(self.slow_queries())
+        return True
+
+    def slow_queries(self) -> list[Worker]:
+        own = [w for w in self.app.workers if w.node is self]
+        return query_runner.running(own, self.CANCELLABLE)
+
+    def action_cancel_query(self) -> None:
+        if query_runner.cancel(self.slow_queries()):
+            self.query_cancelled()
+            self.notify(self.app.labels("query_cancelled"), markup=False)
+        self.refresh_bindings()
+
+    def query_cancelled(self) -> None:
+        """A query was cancelled: undo its 'pending' look (the earlier results stay shown)."""
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self.app.report_worker_error(event.worker.error)
+        if event.worker.group in self.CANCELLABLE:
+            self.refresh_bindings()  # the cancel key shows only while a query runs
+        if event.state != WorkerState.ERROR:
+            return
+        if query_runner.was_interrupted(event.worker.error):
+            self.query_cancelled()  # interrupted outside the key: still a cancellation
+            self.notify(self.app.labels("query_cancelled"), markup=False)
+            return
+        self.app.report_worker_error(event.worker.error)

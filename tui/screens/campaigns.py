@@ -26,6 +26,7 @@ from core.errors import CoreError
 from core.query import compile_condition
 from tui.screens import WorkingScreen, reader
 from tui.widgets import campaign_parts as parts
+from tui.widgets import query_runner
 from tui.widgets.campaign_writes import WRITES
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
 from tui.widgets.status_line import StatusLine
@@ -64,6 +65,7 @@ class CampaignWritten(Message):
 
 class CampaignsScreen(WorkingScreen):
     CSS_PATH = "campaigns.tcss"
+    CANCELLABLE = ("campaigns.add", "campaigns.detail", "campaigns.effect")
     HELP = """
 ## Campaigns
 The campaigns with their targets and control group. The highlighted campaign's targets (paged
@@ -184,6 +186,14 @@ makes it the current campaign: **space** in the users table then marks users int
         settings = self.app.settings
         with writer(settings.db_path) as conn:
             note = WRITES[what](conn, name, values, settings.as_of, who())
+        self.post_message(CampaignWritten(note, values.get("name", name)))
+
+    @work(thread=True, group="campaigns.add", exit_on_error=False)
+    def add_targets(self, name: str, values: dict) -> None:
+        """Adding a segment can take long on many users: cancellable (the transaction rolls back)."""
+        settings = self.app.settings
+        with writer(settings.db_path) as conn, query_runner.RUNNING.track(conn):
+            note = WRITES["add"](conn, name, values, settings.as_of, who())
         self.post_message(CampaignWritten(note, values.get("name", name)))
 
     @on(CampaignWritten)
@@ -309,7 +319,11 @@ makes it the current campaign: **space** in the users table then marks users int
         name = self.highlighted() or ""
 
         def done(values: dict | None) -> None:
-            if values is not None:
+            if values is None:
+                return
+            if what == "add":
+                self.add_targets(name, values)
+            else:
                 self.write(what, name, values)
 
         self.app.push_screen(FormModal(title, fields, ok), done)

@@ -50,6 +50,7 @@ def overlap_condition(rules: list[layers.LayerRule], a: str, b: str) -> str:
 
 class LayersScreen(WorkingScreen):
     CSS_PATH = "layers.tcss"
+    CANCELLABLE = ("layers.report", "layers.transitions")
     HELP = """
 ## Layers
 The pyramid counts every user in the first layer whose rule matches (rule order), then the

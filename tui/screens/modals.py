@@ -10,12 +10,27 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Markdown, Static
 
+KEY_LABELS = {
+    "slash": "/",
+    "question_mark": "?",
+    "escape": "Esc",
+    "enter": "Enter",
+    "tab": "Tab",
+    "up": "Up",
+    "down": "Down",
+    "pageup": "PageUp",
+    "pagedown": "PageDown",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+}
 
-def _key_name(key: str) -> str:
-    return {"slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter"}.get(key, key)
+
+def key_label(key: str) -> str:
+    """A key as help.md and the help table write it: ``slash`` → ``/``, ``ctrl+s`` as is."""
+    return KEY_LABELS.get(key, key)
 
 
-def bindings_markdown(screen: Screen) -> str:
+def bindings_markdown(screen: Screen, labels) -> str:
     """A table of the keys active on ``screen`` right now, from the bindings themselves."""
     ours, inherited, seen = [], [], set()
     for key, active in screen.active_bindings.items():
@@ -24,9 +39,10 @@ def bindings_markdown(screen: Screen) -> str:
             continue
         seen.add(b.id or b.action)
         tip = (b.tooltip or "").replace("|", "\\|")
-        row = f"| `{_key_name(key)}` | {b.description} | {tip} |"
+        row = f"| `{key_label(key)}` | {b.description} | {tip} |"
         (ours if b.id else inherited).append(row)  # userops' own keys first, then Textual's
-    return "\n".join(["| key | action | what it does |", "| --- | --- | --- |", *ours, *inherited])
+    head = f"| {labels('key')} | {labels('key_action')} | {labels('key_what')} |"
+    return "\n".join([head, "| --- | --- | --- |", *ours, *inherited])
 
 
 class HelpModal(ModalScreen[None]):
@@ -39,15 +55,16 @@ class HelpModal(ModalScreen[None]):
     }
     """
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="help.close", tooltip="Close the help"),
-        Binding("q", "dismiss", "Close", show=False, id="help.close_q", tooltip="Close the help"),
+        Binding("escape,q", "dismiss", "Close", id="help.close", tooltip="Close the help"),
     ]
 
     def __init__(self, screen: Screen) -> None:
         super().__init__()
         guide = files("tui").joinpath("help.md").read_text(encoding="utf-8")
         own = getattr(screen, "HELP", None) or ""
-        self.text = f"{own}\n\n### Keys here\n\n{bindings_markdown(screen)}\n\n{guide}"
+        labels = screen.app.labels
+        keys = bindings_markdown(screen, labels)
+        self.text = f"{own}\n\n### {labels('keys_here')}\n\n{keys}\n\n{guide}"
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():

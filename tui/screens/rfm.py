@@ -63,12 +63,12 @@ The 8 groups split each dimension high/low at a threshold. **e** opens the thres
 pick the dimension and the method (mean, median, fixed value, score cut), type the value; the
 *Preview* column shows the group counts it would give, before anything is saved.
 **ctrl+s** saves it (after a confirmation) and regroups the buyers. **d** switches the plot's
-dimensions, **c** the 27-cell view; **Enter** lists the users of the group or cell.
+dimensions, **v** the 27-cell view; **Enter** lists the users of the group or cell.
 """
     BINDINGS = [
         Binding("escape", "back", "Back", id="rfm.back", tooltip="Back (or close the form)"),
         Binding("d", "dims", "Plot dims", id="rfm.dims", tooltip="Plot R–F, R–M or F–M"),
-        Binding("c", "cells", "27 cells", id="rfm.cells", tooltip="Switch groups / 27 cells"),
+        Binding("v", "cells", "27 cells", id="rfm.cells", tooltip="Switch groups / 27 cells"),
         Binding("e", "edit", "Threshold", id="rfm.edit", tooltip="Try a threshold (preview)"),
         Binding(
             "ctrl+s",

@@ -26,7 +26,6 @@ from core.errors import QueryError
 from core.query import compile_condition, parse
 from tui.messages import CompletionsFound, FilterInvalid
 from tui.screens import WorkingScreen, reader
-from tui.screens.users import _partial_word
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
 from tui.widgets.query_input import QueryInput, Suggestion
 from tui.widgets.segment_count import SegmentCount
@@ -68,19 +67,21 @@ class SegmentWritten(Message):
 
 class SegmentsScreen(WorkingScreen):
     CSS_PATH = "segments.tcss"
+    CANCELLABLE = ("segments.count", "segments.complete", "segments.overlap")
     HELP = """
 ## Segments
 Type a condition: the count, the share of all users, the condition in words and the first
 members update as you type; a mistake is marked under its column. **ctrl+s** saves it under a
 name (saving over a name keeps the earlier definition in the history), **ctrl+n** freezes its
-current members as a snapshot. In the list, **Enter** loads a segment, **space** picks it: pick
-two to see only A / both / only B, and **Enter** on one of those lists the users.
+current members as a snapshot. **ctrl+l** goes to the saved list and back. In the list, **Enter** loads a segment, **space** picks it: pick
+two to see only A / both / only B, and **Enter** on one of those lists the users; **ctrl+t**
+deletes the highlighted segment (after a confirmation).
 """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="segments.back", tooltip="Back"),
         Binding("ctrl+s", "save", "Save", id="segments.save", tooltip="Save the condition"),
-        Binding(
-            "ctrl+d", "delete", "Delete", id="segments.delete", tooltip="Delete the saved segment"
+        Binding(  # not ctrl+d: the condition Input deletes a character with it
+            "ctrl+t", "delete", "Delete", id="segments.delete", tooltip="Delete the saved segment"
         ),
         Binding(
             "ctrl+n",
@@ -96,8 +97,13 @@ two to see only A / both / only B, and **Enter** on one of those lists the users
             id="segments.pick",
             tooltip="Pick the highlighted segment (two picked: their overlap)",
         ),
-        Binding("ctrl+l", "focus_list", "List", id="segments.list", tooltip="Go to the list"),
-        Binding("ctrl+e", "focus_editor", "Edit", id="segments.edit", tooltip="Edit the condition"),
+        Binding(  # one key both ways: ctrl+e would move the Input's cursor to the end instead
+            "ctrl+l",
+            "toggle_list",
+            "List/edit",
+            id="segments.list",
+            tooltip="Go to the saved list, or back to the condition",
+        ),
     ]
     PALETTE = (
         ("segment: Save as…", "Save the condition as a named segment", "save"),
@@ -170,11 +176,11 @@ two to see only A / both / only B, and **Enter** on one of those lists the users
 
     @work(thread=True, exclusive=True, group="segments.complete", exit_on_error=False)
     def complete_at(self, token: int, text: str, cursor: int) -> None:
-        from core.query import complete
+        from core.query import complete, partial_word
 
         with reader(self.app.settings.db_path) as conn:
             found = complete(conn, text, cursor)
-        start = cursor - len(_partial_word(text[:cursor]))
+        start = cursor - len(partial_word(text, cursor))
         offers = tuple(Suggestion(offer_label(c), c.text, start) for c in found)
         if not get_current_worker().is_cancelled:
             self.post_message(CompletionsFound(token, offers))
@@ -367,11 +373,15 @@ two to see only A / both / only B, and **Enter** on one of those lists the users
         self.notify(message.note, markup=False)
         self.load_segments()
 
-    def action_focus_list(self) -> None:
-        self.query_one("#saved").focus()
+    def query_cancelled(self) -> None:
+        self.query_one(SegmentCount).pending = False  # the last count and preview stay
 
-    def action_focus_editor(self) -> None:
-        self.editor.input.focus()
+    def action_toggle_list(self) -> None:
+        saved = self.query_one("#saved")
+        if saved.has_focus:
+            self.editor.input.focus()
+        else:
+            saved.focus()
 
     def refresh_status(self) -> None:
         lab, settings = self.app.labels, self.app.settings

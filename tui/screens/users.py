@@ -7,38 +7,32 @@ and results whose token is no longer current are dropped.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import get_current_worker
 
 from core import users
-from core.errors import QueryError
-from core.query import compile_condition, parse
+from core.query import parse
 from tui.i18n import Labels
 from tui.messages import (
-    CompletionsFound,
-    FilterInvalid,
     OverviewLoaded,
     SearchDone,
     UsersCounted,
     UsersPageLoaded,
 )
 from tui.screens import reader
-from tui.widgets.marking import MarkingScreen
-from tui.widgets.query_input import QueryInput, Suggestion
+from tui.widgets.filter_bar import FilteringScreen
+from tui.widgets.query_input import QueryInput
 from tui.widgets.segment_count import SegmentCount
 from tui.widgets.status_line import StatusLine
 from tui.widgets.user_table import UserTable
 
 PAGE_SIZE = 200
-DEBOUNCE_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -51,17 +45,9 @@ class Listing:
     descending: bool = False
 
 
-def _partial_word(before: str) -> str:
-    """The word a completion replaces: an unclosed "quoted value", else the letters before the
-    cursor (the rule core.query.complete documents)."""
-    quotes = [m.start() for m in re.finditer(r'(?<!\\)"', before)]
-    if len(quotes) % 2 == 1:
-        return before[quotes[-1] :]
-    return re.search(r"\w*$", before).group(0)
-
-
-class UsersScreen(MarkingScreen):
+class UsersScreen(FilteringScreen):
     CSS_PATH = "users.tcss"
+    CANCELLABLE = ("page", "count", "complete")
     HELP = """
 ## Users
 All users, one page at a time. **PageDown** at the bottom fetches the next page, **G** jumps to
@@ -110,7 +96,6 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         super().__init__()
         self.listing = Listing()
         self.token = 0  # the latest page/search request; older results are stale
-        self.count_token = 0
         self.condition = ""  # the last valid filter text
         self.matching: int | None = None  # users matching the listing
         self.all_users: int | None = None
@@ -118,7 +103,6 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         self.searching: str | None = None
         self.rows: list[users.UserRow] = []  # the window the table shows
         self.overview: users.Overview | None = None
-        self._debounce: Timer | None = None
 
     @property
     def labels(self) -> Labels:
@@ -172,29 +156,6 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
             at_end = how in ("previous", "end")
             self.post_message(UsersPageLoaded(token, page, offset, cursor_at_end=at_end))
 
-    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
-    def count_condition(self, token: int, text: str) -> None:
-        with reader(self.app.settings.db_path) as conn:
-            try:
-                compiled = compile_condition(conn, text, as_of=self.app.settings.as_of)
-            except QueryError as exc:
-                self.post_message(FilterInvalid(token, text, exc.pos, str(exc)))
-                return
-            matching = users.count(conn, compiled.where, compiled.params)
-        if not get_current_worker().is_cancelled:
-            self.post_message(UsersCounted(token, text, matching, compiled.where, compiled.params))
-
-    @work(thread=True, exclusive=True, group="complete", exit_on_error=False)
-    def complete_at(self, token: int, text: str, cursor: int) -> None:
-        from core.query import complete  # loaded on first use, as core does
-
-        with reader(self.app.settings.db_path) as conn:
-            found = complete(conn, text, cursor)
-        start = cursor - len(_partial_word(text[:cursor]))
-        offers = tuple(Suggestion(c.label or c.text, c.text, start) for c in found)
-        if not get_current_worker().is_cancelled:
-            self.post_message(CompletionsFound(token, offers))
-
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def run_search(self, token: int, text: str) -> None:
         with reader(self.app.settings.db_path) as conn:
@@ -243,18 +204,6 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         self.refresh_status()
         self.refresh_marks()
 
-    @on(CompletionsFound)
-    def _completions(self, message: CompletionsFound) -> None:
-        if message.token == self.count_token:
-            self.query_one(QueryInput).completions = message.suggestions
-
-    @on(FilterInvalid)
-    def _invalid(self, message: FilterInvalid) -> None:
-        if message.token == self.count_token:
-            self.query_one(SegmentCount).pending = False
-            self.query_one(QueryInput).error = (message.pos, message.error)
-            # the table keeps the last valid result
-
     @on(UsersCounted)
     def _counted(self, message: UsersCounted) -> None:
         if message.token != self.count_token:
@@ -288,36 +237,6 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         if self.marking.name is not None:
             parts.insert(1, self.marking_status())  # targets stay in view while marking
         self.query_one(StatusLine).text = " · ".join(parts)
-
-    # ---------------------------------------------------------------- typing in the filter bar
-
-    @on(QueryInput.Changed)
-    def _filter_typed(self, message: QueryInput.Changed) -> None:
-        """Syntax is checked at once (cheap); the count waits for a pause in typing."""
-        box, counter = self.query_one(QueryInput), self.query_one(SegmentCount)
-        self.count_token += 1  # any count still running is now stale
-        if self._debounce is not None:
-            self._debounce.stop()
-        self.complete_at(self.count_token, message.text, message.cursor)
-        try:
-            if message.text.strip():
-                parse(message.text)
-        except QueryError as exc:
-            box.error = (exc.pos, str(exc))
-            counter.pending = False
-            return
-        box.error = None
-        counter.pending = True
-        token, text = self.count_token, message.text.strip() or "1"
-        self._debounce = self.set_timer(DEBOUNCE_S, lambda: self._count_now(token, text))
-
-    def _count_now(self, token: int, text: str) -> None:
-        if token == self.count_token:
-            self.count_condition(token, text if text != "1" else "")
-
-    @on(QueryInput.Accepted)
-    def _filter_done(self) -> None:
-        self.table.focus()
 
     # ---------------------------------------------------------------- table events
 
@@ -373,13 +292,8 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
     def action_search(self) -> None:
         box = self.query_one("#search", Input)
         box.add_class("-shown")
-        box.focus()
-
-    def action_filter(self) -> None:
-        box = self.query_one(QueryInput)
-        box.add_class("-shown")
-        self.query_one(SegmentCount).add_class("-shown")
-        box.input.focus()
+        self.set_focus(box)  # at once: keys typed in the same burst as `/` belong to the box
+        box.insert_text_at_cursor(self.table.take_typeahead())
 
     @on(Input.Submitted, "#search")
     def _search(self, message: Input.Submitted) -> None:

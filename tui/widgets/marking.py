@@ -94,7 +94,7 @@ class MarkingScreen(WorkingScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MARK_ACTIONS:
             return current_campaign(self.app) is not None  # no campaign chosen: keys hidden
-        return True
+        return super().check_action(action, parameters)
 
     # what a subclass provides --------------------------------------------------------------
 

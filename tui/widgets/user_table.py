@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from core.users import LIST_COLUMNS, UserRow
 from tui.i18n import Labels
@@ -70,6 +70,36 @@ class UserTable(DataTable):
         self._header: tuple[Labels, str, bool] | None = None
         self.marks: dict[str, str] = {}  # user_id -> "target" / "control" of the current campaign
         self.mark_column = False  # shown while there is a current campaign
+        # Type-ahead: keys typed or pasted in one burst with `f` or `/` reach this table before
+        # the screen has opened its text box; they are kept for the box, not taken as commands.
+        self._typeahead = False
+        self._typed: list[str] = []
+
+    TYPEAHEAD_OPENERS = ("f", "slash")
+
+    async def _on_key(self, event) -> None:
+        if event.key in self.TYPEAHEAD_OPENERS and not self._typeahead:
+            self._typeahead = True  # the binding still runs: the event goes on bubbling
+        elif self._typeahead and event.is_printable:
+            event.stop()
+            event.prevent_default()
+            target = self.screen.focused
+            if isinstance(target, Input):  # the box is open already: straight into it
+                target.insert_text_at_cursor(event.character or "")
+            else:
+                self._typed.append(event.character or "")
+            return
+        await super()._on_key(event)
+
+    def take_typeahead(self) -> str:
+        """What was typed after `f` or `/` before the box had focus (then forgets it)."""
+        text, self._typed = "".join(self._typed), []
+        return text
+
+    def _on_focus(self, event) -> None:
+        self._typeahead = False  # back on the table: keys are commands again
+        self._typed = []
+        super()._on_focus(event)
 
     def set_columns(self, labels: Labels, order: str, descending: bool) -> None:
         """Remember the header; it is built with the rows (the sorted column carries ▲ or ▼)."""

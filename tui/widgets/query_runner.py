@@ -1,0 +1,88 @@
+"""Cancelling a slow query: which connection each worker opened, and how to stop it.
+
+A thread worker cannot be stopped from outside, but the SQLite statement it runs can:
+``Connection.interrupt()`` makes the running statement raise ``OperationalError("interrupted")``
+in the worker. :data:`RUNNING` remembers the connection each worker opened (under a lock, since
+workers register from their threads and the UI cancels from its own); :func:`cancel` cancels the
+worker and interrupts its connection. The screen then treats the error as a cancellation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from textual.worker import Worker, WorkerState, get_current_worker
+
+PROGRESS_STEPS = 1_000_000  # SQLite VM steps between two looks at the worker's cancelled flag
+# Called with every connection a worker opens (tests make queries slow deterministically here).
+CONNECTION_HOOKS: list[Callable[[sqlite3.Connection], None]] = []
+
+
+class RunningQueries:
+    """worker → the connection it is querying on; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_worker: dict[Worker, sqlite3.Connection] = {}
+
+    @contextmanager
+    def track(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """Register ``conn`` for the current worker while the block runs (no-op outside one)."""
+        try:
+            worker = get_current_worker()
+        except Exception:  # not in a worker (e.g. a core call from a test): nothing to cancel
+            yield conn
+            return
+        for hook in CONNECTION_HOOKS:
+            hook(conn)
+        # The safety net behind interrupt(): a statement that starts after the worker was
+        # cancelled (e.g. superseded by a newer exclusive worker) stops at the next check.
+        conn.set_progress_handler(lambda: worker.is_cancelled, PROGRESS_STEPS)
+        with self._lock:
+            self._by_worker[worker] = conn
+        try:
+            yield conn
+        finally:
+            with (
+                self._lock
+            ):  # unregistered before the caller closes it: never interrupt a closed one
+                self._by_worker.pop(worker, None)
+            conn.set_progress_handler(None, 0)
+
+    def interrupt(self, worker: Worker) -> bool:
+        with self._lock:
+            conn = self._by_worker.get(worker)
+            if conn is not None:
+                conn.interrupt()
+        return conn is not None
+
+
+RUNNING = RunningQueries()
+ACTIVE = (WorkerState.PENDING, WorkerState.RUNNING)
+
+
+def running(workers: list[Worker], groups: tuple[str, ...]) -> list[Worker]:
+    """The workers of ``groups`` that have not finished yet."""
+    return [w for w in workers if w.group in groups and w.state in ACTIVE and not w.is_cancelled]
+
+
+def cancel(workers: list[Worker]) -> int:
+    """Cancel each worker and interrupt the statement it runs; how many were stopped."""
+    for worker in workers:
+        worker.cancel()
+        RUNNING.interrupt(worker)
+    return len(workers)
+
+
+def was_interrupted(error: BaseException | None) -> bool:
+    """An error caused by ``Connection.interrupt()`` (core may wrap it in a CoreError)."""
+    for _ in range(8):  # a short chain: the error, its cause, perhaps a wrapper
+        if error is None:
+            return False
+        if isinstance(error, sqlite3.OperationalError) and "interrupted" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
