@@ -131,6 +131,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "both": ("两者都在", "both"),
     "preview_members": ("前20名成员", "First members"),
     "campaigns_title": ("活动", "Campaigns"),
+    "no_campaigns": ("还没有活动：按 n 新建", "no campaigns yet: n creates one"),
     "campaign": ("活动", "Campaign"),
     "status": ("状态", "Status"),
     "start": ("开始日期", "Start"),

@@ -221,6 +221,7 @@ makes it the current campaign: **space** in the users table then marks users int
                 Text(f"{targets:,}", justify="right"), Text(f"{control:,}", justify="right"),
                 Text(str(c.start_date or "")), key=c.name,
             )  # fmt: skip
+        table.border_subtitle = "" if message.found else self.app.labels("no_campaigns")
         names = list(self.found)
         if keep in self.found:
             table.move_cursor(row=names.index(keep), animate=False)
