@@ -129,3 +129,10 @@ def stored_as_of(conn: sqlite3.Connection) -> date | None:
     """The as-of date stored in the database (set on import to the latest order/event date)."""
     value = get_meta(conn, "as_of")
     return date.fromisoformat(value) if value else None
+
+
+def features_as_of(conn: sqlite3.Connection) -> date | None:
+    """The date conditions are evaluated at: the one the features were computed for, else the
+    stored as-of date (no recompute yet), else None."""
+    value = get_meta(conn, "features_as_of")
+    return date.fromisoformat(value[:10]) if value else stored_as_of(conn)

@@ -443,12 +443,12 @@ def _layers_at(conn: sqlite3.Connection, as_of: date, name: str) -> bool:
 
 def _compute_layers(conn: sqlite3.Connection, as_of: date, name: str) -> None:
     from core.features import compute_features  # the recompute module imports this one
-    from core.rfm import apply_rfm
 
     scratch = "temp.layers_scratch"
     try:
+        # RFM is scored inside compute_features; model outputs stay empty (refitting a past
+        # date is too costly)
         compute_features(conn, scratch, as_of)
-        apply_rfm(conn, scratch)  # model outputs stay empty: refitting a past date is too costly
         classify(conn, scratch, as_of)
         conn.execute(f"INSERT INTO temp.{name} SELECT user_id, layer FROM {scratch}")
     finally:

@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from core.campaigns.records import CampaignError, get_campaign, log_json, writing
+from core.campaigns.records import CampaignError, get_campaign, log_json
+from core.db import transaction
 from core.schema import FEATURE_COLUMNS, user_attribute_columns
 
 CONTACT_COLUMNS = ("phone", "email")
@@ -52,7 +53,7 @@ def export_targets(
             writer.writerow(row)
             n += 1
     target = getattr(path_or_file, "name", path_or_file)
-    with writing(conn):
+    with transaction(conn):
         detail = {"text": f"{target}: {', '.join(cols)}"}
         log_json(conn, campaign, who, at, "export", detail, n)
     return n

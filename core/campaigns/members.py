@@ -19,8 +19,8 @@ from core.campaigns.records import (
     log_change,
     log_json,
     stamp,
-    writing,
 )
+from core.db import transaction
 from core.errors import NotFound
 
 _CHUNK = 500  # user ids per IN (...) list, well under SQLite's variable limit
@@ -84,7 +84,7 @@ def add_from_segment(
         )
     if exclude_targeted_within_days is not None and exclude_targeted_within_days < 1:
         raise CampaignError("--exclude-targeted-within must be at least 1 day.")
-    with writing(conn):
+    with transaction(conn):
         check_unlocked(conn, campaign)
         rows = _candidates(conn, campaign, compiled, as_of, exclude_targeted_within_days)
         fresh = [uid for uid, already, recent in rows if not already and not recent]
@@ -140,7 +140,7 @@ def mark(
 ) -> MarkResult:
     """Make users targets (idempotent). Unknown ids or control-group users: nothing is written."""
     ids = _unique(user_ids)
-    with writing(conn):
+    with transaction(conn):
         check_unlocked(conn, campaign)
         _check_known(conn, ids)
         roles = _roles(conn, campaign, ids)
@@ -163,7 +163,7 @@ def unmark(
 ) -> MarkResult:
     """Remove target marks (idempotent). The control group is not touched: asking for it is an error."""
     ids = _unique(user_ids)
-    with writing(conn):
+    with transaction(conn):
         check_unlocked(conn, campaign)
         _check_known(conn, ids)
         roles = _roles(conn, campaign, ids)
@@ -180,7 +180,7 @@ def undo_last(
 ) -> AuditEntry:
     """Revert the latest add/mark/unmark not yet undone (repeat to step further back).
     Returns the audit entry that was undone."""
-    with writing(conn):
+    with transaction(conn):
         check_unlocked(conn, campaign)
         entry, members = _last_undoable(conn, campaign)
         if entry.action == "unmark":

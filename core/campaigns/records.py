@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from core.db import explain_sqlite_error, transaction
-from core.errors import CoreError, DatabaseError, LockedError, NotFound
+from core.db import transaction
+from core.errors import CoreError, LockedError, NotFound
 
 CHANNELS = ("push", "sms", "coupon", "email")  # suggestions; any non-empty channel is accepted
 STATUSES = ("draft", "sent", "closed")
@@ -69,7 +68,7 @@ def create_campaign(
         raise CampaignError(
             f"Campaign {name!r}: the channel is empty (e.g. {', '.join(CHANNELS)})."
         )
-    with writing(conn):
+    with transaction(conn):
         if _find(conn, name) is not None:
             raise CampaignError(f"A campaign named {name!r} already exists.")
         conn.execute(
@@ -125,7 +124,7 @@ def set_status(
 ) -> Campaign:
     """draft → sent (locks the lists; start_date defaults to ``as_of``), sent → closed, and
     sent/closed → draft only with a reason (see :func:`unlock`). Each change is logged."""
-    with writing(conn):
+    with transaction(conn):
         current = get_campaign(conn, campaign)
         _check_transition(conn, current, status, as_of, reason)
         start = current.start_date or as_of
@@ -222,16 +221,6 @@ def log_json(
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-@contextmanager
-def writing(conn: sqlite3.Connection) -> Iterator[None]:
-    """core.db.transaction, with a locked or read-only database inside it also a DatabaseError."""
-    try:
-        with transaction(conn):
-            yield
-    except sqlite3.OperationalError as exc:
-        raise DatabaseError(explain_sqlite_error(exc)) from exc
 
 
 def _find(conn: sqlite3.Connection, name: str) -> Campaign | None:

@@ -13,13 +13,20 @@ from typing import IO
 import click
 
 from core import rfm
-from core.db import get_meta, stored_as_of, transaction
+from core.db import get_meta, transaction
 from core.errors import CoreError
 from core.features import RecomputeReport, recompute
 from core.schema import FEATURE_COLUMNS
 from core.tags import install_defaults_once
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
+from tui.cli.common import (
+    DB_ARGUMENT,
+    ISO_DATE,
+    caret_on_error,
+    condition_as_of,
+    database,
+    fail,
+)
 
 EXPORT_COLUMNS = list(FEATURE_COLUMNS)  # user_id first, then every feature in schema order
 
@@ -206,7 +213,7 @@ def threshold_table(thresholds: dict):
 )
 def users_cmd(db: str, query: str | None, fmt: str, output: str) -> None:
     """Export every user (or those matching QUERY) with all features, streaming."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True) as conn, caret_on_error(query or ""):
         cursor = select_users(conn, query)
         with click.open_file(output, "w", encoding="utf-8") as out:
             (write_csv if fmt == "csv" else write_json)(cursor, out)
@@ -217,20 +224,12 @@ def select_users(conn: sqlite3.Connection, query: str | None) -> sqlite3.Cursor:
     if query:
         from core.query import compile_condition
 
-        compiled = compile_condition(conn, query, as_of=_features_as_of(conn))
+        compiled = compile_condition(conn, query, as_of=condition_as_of(conn))
         where, params = compiled.where, compiled.params
     cols = ", ".join(f"f.{c}" for c in EXPORT_COLUMNS)
     return conn.execute(
         f"SELECT {cols} FROM features AS f WHERE {where} ORDER BY f.user_id", params
     )
-
-
-def _features_as_of(conn: sqlite3.Connection) -> date:
-    value = get_meta(conn, "features_as_of")
-    as_of = date.fromisoformat(value) if value else stored_as_of(conn)
-    if as_of is None:
-        raise CoreError("no features yet: run `userops recompute DB` first", title="No features")
-    return as_of
 
 
 def write_csv(cursor: sqlite3.Cursor, out: IO[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from core.db import open_db
-from core.errors import CoreError
+from core.db import features_as_of, open_db
+from core.errors import CoreError, QueryError
 
 EXIT_USAGE = 2
 
@@ -60,3 +61,29 @@ class IsoDate(click.ParamType):
 ISO_DATE = IsoDate()
 
 DB_ARGUMENT = click.argument("db", type=click.Path(dir_okay=False))
+
+
+def condition_as_of(conn: sqlite3.Connection, given: date | None = None) -> date:
+    """The as-of date a condition is compiled at: the option, else the features' own date, else
+    the stored one; a database with none of them is a one-line error."""
+    when = given or features_as_of(conn)
+    if when is None:
+        fail("no as-of date stored in the database; pass --as-of YYYY-MM-DD")
+        raise AssertionError  # unreachable: fail() exits
+    return when
+
+
+def cells(text: str) -> int:
+    """Terminal columns of ``text``: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+@contextmanager
+def caret_on_error(text: str) -> Iterator[None]:
+    """Inside ``database(...)``: a QueryError shows the condition with a caret under its column."""
+    try:
+        yield
+    except QueryError as err:
+        click.echo(f"  {text}", err=True)
+        click.echo("  " + " " * cells(text[: err.pos]) + "^", err=True)
+        fail(f"{err.title}: {err}")

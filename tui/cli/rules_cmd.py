@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import unicodedata
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 
@@ -20,10 +18,16 @@ import click
 
 from core import layers as L
 from core import tags as T
-from core.db import get_meta, stored_as_of
-from core.errors import QueryError
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
+from tui.cli.common import (
+    DB_ARGUMENT,
+    ISO_DATE,
+    caret_on_error,
+    cells,
+    condition_as_of,
+    database,
+    fail,
+)
 
 BAR_WIDTH = 30
 AS_OF = click.option(
@@ -33,15 +37,6 @@ AS_OF = click.option(
     help="Evaluate relative dates as of this day (default: the date of the current features).",
 )
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
-
-
-def features_as_of(conn: sqlite3.Connection, as_of: date | None) -> date:
-    """The as-of date of the rules: the option, else the features' date, else the stored one."""
-    stored = get_meta(conn, "features_as_of")
-    when = as_of or (date.fromisoformat(stored[:10]) if stored else stored_as_of(conn))
-    if when is None:
-        fail("no as-of date stored in the database; pass --as-of YYYY-MM-DD")
-    return when  # type: ignore[return-value]
 
 
 def reapply(conn: sqlite3.Connection) -> None:
@@ -103,7 +98,7 @@ def layer_report(db: str, as_of: date | None, as_json: bool) -> None:
 
 def show_report(db: str, as_of: date | None, as_json: bool) -> None:
     with database(db) as conn:
-        report = L.mece_report(conn, features_as_of(conn, as_of))
+        report = L.mece_report(conn, condition_as_of(conn, as_of))
     if as_json:
         click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     else:
@@ -149,10 +144,6 @@ def pad(text: str, width: int) -> str:
     return text + " " * max(width - cells(text), 1)
 
 
-def cells(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 @layer.command("rules")
 @DB_ARGUMENT
 @JSON
@@ -191,24 +182,11 @@ def layer_set(
 ) -> None:
     """Add or replace the rule KEY. A condition that does not compile is rejected, not stored."""
     with database(db) as conn:
-        when = features_as_of(conn, as_of)
-        with_caret(
-            condition,
-            lambda: L.set_rule(
-                conn, key, name_zh, name_en, condition, position=position, as_of=when
-            ),
-        )
+        when = condition_as_of(conn, as_of)
+        with caret_on_error(condition):
+            L.set_rule(conn, key, name_zh, name_en, condition, position=position, as_of=when)
         click.echo(f"Layer {key!r} saved.")
         reapply(conn)
-
-
-def with_caret(condition: str, action: Callable[[], object]) -> object:
-    """Run ``action``; on a positioned QueryError print the condition with a caret under it."""
-    try:
-        return action()
-    except QueryError as exc:
-        caret = " " * cells(condition[: exc.pos])
-        fail(f"{exc.title}: {exc}\n  {condition}\n  {caret}^")
 
 
 @layer.command("delete")
@@ -259,7 +237,7 @@ def layer_transitions(db: str, from_as_of: date, to_as_of: date | None, as_json:
 
 def show_transitions(db: str, from_as_of: date, to_as_of: date | None, as_json: bool) -> None:
     with database(db) as conn:
-        result = L.transitions(conn, from_as_of, features_as_of(conn, to_as_of))
+        result = L.transitions(conn, from_as_of, condition_as_of(conn, to_as_of))
     if as_json:
         cells = [{"from": a, "to": b, "count": c} for (a, b), c in sorted(result.counts.items())]
         click.echo(
@@ -311,7 +289,7 @@ def layer_users(
     if bool(overlap) == gap:
         fail("give exactly one of --overlap A B or --gap")
     with database(db, readonly=True) as conn:
-        when = features_as_of(conn, as_of)
+        when = condition_as_of(conn, as_of)
         if gap:
             ids = L.users_in_gap(conn, when, limit)
         else:
@@ -368,10 +346,9 @@ def tag_set(
 ) -> None:
     """Add or replace the tag NAME. A condition that does not compile is rejected, not stored."""
     with database(db) as conn:
-        when = features_as_of(conn, as_of)
-        with_caret(
-            condition, lambda: T.set_tag(conn, name, dimension, condition, description, as_of=when)
-        )
+        when = condition_as_of(conn, as_of)
+        with caret_on_error(condition):
+            T.set_tag(conn, name, dimension, condition, description, as_of=when)
         click.echo(f"Tag {name!r} saved.")
         reapply(conn)
 

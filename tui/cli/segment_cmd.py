@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import click
 
 from core import segments
-from core.db import get_meta, stored_as_of
 from core.errors import QueryError
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, EXIT_USAGE, ISO_DATE, database
+from tui.cli.common import DB_ARGUMENT, ISO_DATE, caret_on_error, condition_as_of, database
 
 AS_OF = click.option(
     "--as-of",
@@ -22,36 +18,6 @@ AS_OF = click.option(
     default=None,
     help="As-of date for windows and relative dates (default: the features' as-of date).",
 )
-
-
-def as_of_for(conn: sqlite3.Connection, given: date | None) -> date:
-    """The given date, else the date the features were computed for, else the stored as-of."""
-    if given is not None:
-        return given
-    value = get_meta(conn, "features_as_of")
-    return date.fromisoformat(value) if value else (stored_as_of(conn) or date.today())
-
-
-def show_query_error(text: str, err: QueryError) -> None:
-    """The query, a caret under the wrong column, the message; exit 2."""
-    click.echo(f"  {text}", err=True)
-    click.echo("  " + _caret_indent(text[: err.pos]) + "^", err=True)
-    click.echo(f"userops: {err.title}: {err}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-def _caret_indent(before: str) -> str:
-    # wide (CJK) characters take two terminal cells
-    return "".join("  " if ord(ch) > 0x2E80 else " " for ch in before)
-
-
-@contextmanager
-def caret_on_error(text: str) -> Iterator[None]:
-    """Inside ``database(...)``: show a QueryError with the caret display instead of one line."""
-    try:
-        yield
-    except QueryError as err:
-        show_query_error(text, err)
 
 
 def share_line(n: int, total: int) -> str:
@@ -71,7 +37,7 @@ def segment() -> None:
 def count_cmd(db: str, query: str, as_of: date | None) -> None:
     """Count the users matching QUERY (or a saved segment / snapshot name)."""
     with database(db, readonly=True) as conn, caret_on_error(query):
-        compiled = segments.condition_for(conn, query, as_of=as_of_for(conn, as_of))
+        compiled = segments.condition_for(conn, query, as_of=condition_as_of(conn, as_of))
         click.echo(share_line(segments.count(conn, compiled), segments.total_users(conn)))
 
 
@@ -84,7 +50,7 @@ def count_cmd(db: str, query: str, as_of: date | None) -> None:
 def save_cmd(db: str, name: str, query: str, description: str, as_of: date | None) -> None:
     """Save QUERY as segment NAME (an existing definition goes to its history)."""
     with database(db) as conn, caret_on_error(query):
-        seg = segments.save(conn, name, query, description, as_of=as_of_for(conn, as_of))
+        seg = segments.save(conn, name, query, description, as_of=condition_as_of(conn, as_of))
         click.echo(f"saved segment {seg.name!r}")
 
 
@@ -94,7 +60,7 @@ def save_cmd(db: str, name: str, query: str, description: str, as_of: date | Non
 def list_cmd(db: str, as_of: date | None) -> None:
     """Saved segments with their current counts."""
     with database(db, readonly=True) as conn:
-        rows = segments.list_segments(conn, as_of_for(conn, as_of))
+        rows = segments.list_segments(conn, condition_as_of(conn, as_of))
         if not rows:
             click.echo("no saved segments")
         width = max((len(s.name) for s, _ in rows), default=0)
@@ -115,7 +81,7 @@ def show_cmd(db: str, name: str, as_of: date | None) -> None:
         click.echo(f"query        {seg.query}")
         click.echo(f"description  {seg.description}")
         try:
-            compiled = segments.condition_for(conn, name, as_of=as_of_for(conn, as_of))
+            compiled = segments.condition_for(conn, name, as_of=condition_as_of(conn, as_of))
             click.echo(f"中文         {compiled.human_zh}")
             click.echo(f"english      {compiled.human_en}")
             click.echo(
@@ -146,7 +112,7 @@ def snapshot_cmd(db: str, name: str, snapshot_name: str | None, as_of: date | No
     """Freeze the current members of segment NAME as a static list."""
     with database(db) as conn, caret_on_error(name):
         snap = segments.snapshot(
-            conn, name, as_of=as_of_for(conn, as_of), snapshot_name=snapshot_name
+            conn, name, as_of=condition_as_of(conn, as_of), snapshot_name=snapshot_name
         )
         click.echo(f"snapshot {snap.name!r}: {snap.members:,} users as of {snap.as_of}")
 
@@ -159,12 +125,12 @@ def snapshot_cmd(db: str, name: str, snapshot_name: str | None, as_of: date | No
 def compare_cmd(db: str, a: str, b: str, as_of: date | None) -> None:
     """How many users are only in A, in both, only in B."""
     with database(db, readonly=True) as conn:
-        day = as_of_for(conn, as_of)
+        day = condition_as_of(conn, as_of)
         try:
             only_a, both, only_b = segments.compare(conn, a, b, as_of=day)
-        except QueryError as err:
-            bad = a if _fails(conn, a, day) else b
-            show_query_error(bad, err)
+        except QueryError:
+            with caret_on_error(a if _fails(conn, a, day) else b):  # show it under the bad one
+                raise
         click.echo(f"only A  {only_a:>10,}  {a}")
         click.echo(f"both    {both:>10,}")
         click.echo(f"only B  {only_b:>10,}  {b}")
