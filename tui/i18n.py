@@ -33,7 +33,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "showing": ("显示", "showing"),
     "as_of": ("截至", "as of"),
     "computed": ("特征计算于", "features computed"),
-    "not_computed": ("特征未计算", "features not computed"),
+    "not_computed": (
+        "特征未计算：先运行 userops recompute DB",
+        "features not computed: run `userops recompute DB` first",
+    ),
     "filter": ("筛选", "Filter"),
     "filter_hint": (
         "条件，如 city = '上海' and r_score >= 4",

@@ -236,12 +236,18 @@ def write_csv(cursor: sqlite3.Cursor, out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in cursor:  # one row at a time: the export never holds every user in memory
-        writer.writerow(row)
+        writer.writerow(_tidy(row))
+
+
+def _tidy(row: tuple) -> tuple:
+    """Floats to 6 decimals: a sum of amounts reads 556.35, not 556.3499999999999."""
+    return tuple(round(v, 6) if isinstance(v, float) else v for v in row)
 
 
 def write_json(cursor: sqlite3.Cursor, out: IO[str]) -> None:
     out.write("[")
     for i, row in enumerate(cursor):
         out.write(",\n" if i else "\n")
-        out.write(json.dumps(dict(zip(EXPORT_COLUMNS, row, strict=True)), ensure_ascii=False))
+        record = dict(zip(EXPORT_COLUMNS, _tidy(row), strict=True))
+        out.write(json.dumps(record, ensure_ascii=False))
     out.write("\n]\n")
