@@ -75,18 +75,18 @@ class PredictionReport:
 # temporary B-tree: 70 s instead of ~20 s on 10M orders.) Dates are ISO text, so the first 10
 # characters are the day.
 _SUMMARY_SQL = """
-SELECT user_id, x,
-       julianday(last_day) - julianday(first_day) AS t_x_days,
-       julianday(:as_of) - julianday(first_day) AS t_days,
+SELECT user_id, first_at, x,
+       julianday(last_day) - julianday(substr(first_at, 1, 10)) AS t_x_days,
+       julianday(:as_of) - julianday(substr(first_at, 1, 10)) AS t_days,
        CASE WHEN x > 0 THEN total - (
            SELECT SUM(o.amount) FROM orders AS o
-           WHERE o.user_id = g.user_id AND o.created_at >= g.first_day
-             AND o.created_at < date(g.first_day, '+1 day')
+           WHERE o.user_id = g.user_id AND o.created_at >= substr(g.first_at, 1, 10)
+             AND o.created_at < date(g.first_at, '+1 day')
        ) END AS repeat_amount
 FROM (
     SELECT user_id,
            COUNT(DISTINCT substr(created_at, 1, 10)) - 1 AS x,
-           substr(MIN(created_at), 1, 10) AS first_day,
+           MIN(created_at) AS first_at,
            substr(MAX(created_at), 1, 10) AS last_day,
            SUM(amount) AS total
     FROM orders
@@ -97,7 +97,8 @@ FROM (
 
 
 def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
-    """One row per buyer as of ``as_of``: user_id, x, t_x, T (weeks), monetary (NaN if x = 0).
+    """One row per buyer as of ``as_of``: user_id, x, t_x, T (weeks), monetary (NaN if x = 0),
+    and first_order_at (the first order's time, as stored).
 
     Orders count when created_at < as_of + 1 day. Aggregated in SQL (10M orders become one row
     per buyer), converted to weeks in pandas.
@@ -113,6 +114,7 @@ def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
             "t_x": raw["t_x_days"].astype("float64") / DAYS_PER_UNIT,
             "T": raw["t_days"].astype("float64") / DAYS_PER_UNIT,
             "monetary": (repeat_amount / x.where(x > 0)).astype("float64"),
+            "first_order_at": raw["first_at"].astype("object"),
         }
     )
 
@@ -425,26 +427,53 @@ def _fit_row(
 
 
 PREDICTIONS_TABLE = "uo_predict"  # temp table the recompute's INSERT joins (core.features)
+# What that table holds per buyer: the first order (read in the same pass as the model inputs,
+# so the recompute's RFM pass needs no min()) and the model outputs.
+HISTORY_COLUMNS = ("first_order_at", *OUTPUT_COLUMNS)
+
+
+def purchase_history(
+    conn: sqlite3.Connection, as_of: date, fit: bool
+) -> tuple[PredictionReport | None, pd.DataFrame]:
+    """Per buyer as of ``as_of``: user_id and HISTORY_COLUMNS (model outputs NaN unless ``fit``),
+    and the fits (None unless ``fit``). Reads orders only and writes nothing, so the recompute
+    runs it on a second connection beside its own passes (core.db.beside)."""
+    if fit:
+        report, summary = fit_models(conn, as_of)
+        out = predictions(report, summary)
+    else:
+        report, summary = None, summarise(conn, as_of)
+        out = pd.DataFrame({"user_id": summary["user_id"]})
+        for column in OUTPUT_COLUMNS:
+            out[column] = np.nan
+    out["first_order_at"] = summary["first_order_at"]
+    return report, out
+
+
+def write_history(
+    conn: sqlite3.Connection, report: PredictionReport | None, out: pd.DataFrame
+) -> None:
+    """Store the fits (when fitted) and write ``out`` into temp.uo_predict, in the caller's
+    transaction."""
+    if report is not None:
+        store_fits(conn, report)
+    _write_temp(conn, out)
 
 
 def predict_into_temp(conn: sqlite3.Connection, as_of: date) -> PredictionReport:
     """Fit both models as of ``as_of``, store the fits, and write each buyer's outputs into
-    ``temp.uo_predict`` (user_id, OUTPUT_COLUMNS; NULL where a model was not fitted).
-
-    The predictions depend only on orders, so the recompute runs this before its single INSERT
-    into the new features table and joins the temp table there: no UPDATE pass over the table.
+    ``temp.uo_predict`` (NULL where a model was not fitted).
     Runs inside the caller's transaction when there is one, else in its own.
     """
-    report, summary = fit_models(conn, as_of)
-    out = predictions(report, summary)
+    report, out = purchase_history(conn, as_of, fit=True)
     with nullcontext() if conn.in_transaction else transaction(conn):
-        store_fits(conn, report)
-        _write_temp(conn, out)
+        write_history(conn, report, out)
+    assert report is not None
     return report
 
 
 def _write_temp(conn: sqlite3.Connection, out: pd.DataFrame) -> None:
-    cols = ", ".join(OUTPUT_COLUMNS)
+    cols = ", ".join(HISTORY_COLUMNS)
     conn.execute(f"DROP TABLE IF EXISTS temp.{PREDICTIONS_TABLE}")
     conn.execute(
         f"CREATE TEMP TABLE {PREDICTIONS_TABLE} (user_id TEXT PRIMARY KEY, {cols}) WITHOUT ROWID"
@@ -453,8 +482,8 @@ def _write_temp(conn: sqlite3.Connection, out: pd.DataFrame) -> None:
     # summary is grouped by user), so the key B-tree is only appended to.
     columns = [out[c].to_numpy(dtype="float64").tolist() for c in OUTPUT_COLUMNS]
     conn.executemany(
-        f"INSERT INTO temp.{PREDICTIONS_TABLE} VALUES (?{', ?' * len(OUTPUT_COLUMNS)})",
-        zip(out["user_id"].tolist(), *columns, strict=True),
+        f"INSERT INTO temp.{PREDICTIONS_TABLE} VALUES (?{', ?' * len(HISTORY_COLUMNS)})",
+        zip(out["user_id"].tolist(), out["first_order_at"].tolist(), *columns, strict=True),
     )
 
 

@@ -210,32 +210,36 @@ def set_threshold(
     return t
 
 
-def _median(conn: sqlite3.Connection, table: str, column: str, n: int) -> float:
-    rows = conn.execute(
-        f"SELECT {column} FROM {table} WHERE frequency > 0 ORDER BY {column} LIMIT ? OFFSET ?",
-        (2 - n % 2, (n - 1) // 2),
-    ).fetchall()
-    return sum(r[0] for r in rows) / len(rows)
+def buyer_values(conn: sqlite3.Connection, table: str) -> np.ndarray:
+    """The buyers' (recency_days, frequency, monetary), one row each, as floats: the one read
+    both the split cuts and the score boundaries are taken from."""
+    columns = ", ".join(VALUE_COLUMN[d] for d in DIMENSIONS)
+    rows = conn.execute(f"SELECT {columns} FROM {_table(table)} WHERE frequency > 0").fetchall()
+    return np.array(rows, dtype=np.float64).reshape(-1, len(DIMENSIONS))
 
 
 def cut_values(
-    conn: sqlite3.Connection, table: str, thresholds: dict[str, Threshold]
+    conn: sqlite3.Connection,
+    table: str,
+    thresholds: dict[str, Threshold],
+    values: np.ndarray | None = None,
 ) -> dict[str, float | None]:
-    """The number each threshold stands for now (a value, or a score for ``score``)."""
-    table = _table(table)
-    n = conn.execute(f"SELECT count(*) FROM {table} WHERE frequency > 0").fetchone()[0]
+    """The number each threshold stands for now (a value, or a score for ``score``): the
+    buyers' mean or median (the middle value, or the mean of the two middle ones), or the
+    stored value. ``values`` = buyer_values(conn, table) when the caller already has them."""
+    if values is None:
+        values = buyer_values(conn, table)
     cuts: dict[str, float | None] = {}
     for dim, t in thresholds.items():
-        column = VALUE_COLUMN[dim]
+        column = values[:, DIMENSIONS.index(dim)]
         if t.method in ("fixed", "score"):
             cuts[dim] = t.value
-        elif n == 0:
+        elif len(column) == 0:
             cuts[dim] = None
         elif t.method == "mean":
-            sql = f"SELECT avg({column}) FROM {table} WHERE frequency > 0"
-            cuts[dim] = conn.execute(sql).fetchone()[0]
+            cuts[dim] = float(column.mean())
         else:
-            cuts[dim] = _median(conn, table, column, n)
+            cuts[dim] = float(np.median(column))
     return cuts
 
 
@@ -255,21 +259,16 @@ class ScorePlan:
     code: str  # SQL of the 3-bit high/low code (R = 4, F = 2, M = 1)
 
 
-def _boundaries(conn: sqlite3.Connection, table: str, n: int) -> dict[str, list]:
-    """Per dimension, the buyers' values at 0-based ranks floor(s*n/5), s = 1..4, worst first.
-
-    One read of the buyers' three values and a linear-time selection (numpy partition): cheaper
-    than three sorts in SQL once there are many buyers."""
-    columns = ", ".join(VALUE_COLUMN[d] for d in DIMENSIONS)
-    rows = conn.execute(f"SELECT {columns} FROM {table} WHERE frequency > 0").fetchall()
-    table_values = np.array(rows, dtype=np.float64).reshape(-1, len(DIMENSIONS))
+def _boundaries(values: np.ndarray) -> dict[str, list]:
+    """Per dimension, the buyers' values at 0-based ranks floor(s*n/5), s = 1..4, worst first,
+    by a linear-time selection (numpy partition): cheaper than three sorts in SQL."""
+    n = len(values)
     ranks = [s * n // 5 for s in range(1, 5)]
     bounds = {}
     for i, dim in enumerate(DIMENSIONS):
-        values = table_values[:, i]
         # R: the worst is the largest recency, so worst-first rank k is ascending rank n-1-k
         at = [n - 1 - k for k in ranks] if dim == "r" else ranks
-        picked = np.partition(values, sorted(set(at)))[at]
+        picked = np.partition(values[:, i], sorted(set(at)))[at]
         bounds[dim] = [_as_stored(dim, v) for v in picked.tolist()]
     return bounds
 
@@ -310,12 +309,11 @@ def score_plan(
 ) -> ScorePlan | None:
     """Scores, group and cell of the buyers of ``table`` as SQL over its columns (qualified by
     ``alias`` when given); None when there are no buyers. Parameters are named ``rfm_*``."""
-    table = _table(table)
-    n = conn.execute(f"SELECT count(*) FROM {table} WHERE frequency > 0").fetchone()[0]
-    if n == 0:
+    values = buyer_values(conn, table)
+    if len(values) == 0:
         return None
-    cuts = cut_values(conn, table, thresholds)
-    all_bounds = _boundaries(conn, table, n)
+    cuts = cut_values(conn, table, thresholds, values)
+    all_bounds = _boundaries(values)
     params: dict[str, object] = {}
     exprs: dict[str, str] = {}
     cells, highs = [], []

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from core.errors import DatabaseError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Typed basic attributes of a user. Any other column an import brings is added as TEXT.
 USER_COLUMNS: dict[str, str] = {
@@ -78,6 +78,7 @@ FEATURE_COLUMNS: dict[str, str] = {
     "favourite_category": "TEXT",  # most frequent event value of view/cart_add in 90 days
     "last_active_at": "TEXT",  # latest order or event
     "days_since_active": "INTEGER",
+    "days_since_login": "INTEGER",  # D - date of the latest login event; NULL if none
     # RFM scores and groups (NULL for users who never bought)
     "r_score": "INTEGER",
     "f_score": "INTEGER",
@@ -284,8 +285,17 @@ def feature_index_ddl(table: str = "features", *, n_users: int = 0) -> list[str]
     ]
 
 
+def _add_days_since_login(conn: sqlite3.Connection) -> None:
+    """1 -> 2: features.days_since_login. Empty until the next recompute, so the stored
+    features are marked stale (the language computes windows from the raw events meanwhile)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
+    if "days_since_login" not in columns:
+        conn.execute("ALTER TABLE features ADD COLUMN days_since_login INTEGER")
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
+
+
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_days_since_login}
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:

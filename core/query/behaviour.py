@@ -69,8 +69,12 @@ def _aggregate(ctx: Ctx, call: Call, node: Compare) -> Part:
 def _on_column(ctx: Ctx, column: str, kind: str, op: str, values: tuple[object, ...]) -> str:
     """The comparison on a materialised features column (whitelisted in windows.py)."""
     positive = NEGATIONS.get(op, op)
-    sql = predicate(ctx, column, kind, positive, values)
-    return sql if positive == op else f"NOT ifnull({sql}, 0)"
+    return _negated_if(op, predicate(ctx, column, kind, positive, values))
+
+
+def _negated_if(op: str, sql: str) -> str:
+    """``sql`` (the positive test) negated for != / not in / is not empty; NULL counts as no."""
+    return f"NOT ifnull({sql}, 0)" if op in NEGATIONS else sql
 
 
 def _aggregate_subquery(
@@ -143,6 +147,8 @@ def _last(ctx: Ctx, call: Call, node: Compare) -> Part:
     if kind is None and windows.features_are_as_of(ctx):
         days = tuple(as_date(ctx, "last(…)", v) for v in node.values)
         return Part(_on_column(ctx, f"f.{windows.LAST_ORDER}", "date", node.op, days), zh, en)
+    if kind in windows.DAYS_SINCE_LAST and windows.features_are_as_of(ctx):
+        return Part(_on_days_since(ctx, windows.DAYS_SINCE_LAST[kind], node), zh, en)
     table = "orders" if kind is None else "events"
     rows = _rows_in_window(ctx, table, kind, None)
     op = NEGATIONS.get(node.op, node.op)
@@ -164,6 +170,17 @@ def _last(ctx: Ctx, call: Call, node: Compare) -> Part:
     if op != node.op:
         sql = f"NOT ({sql})"
     return Part(sql, zh, en)
+
+
+def _on_days_since(ctx: Ctx, column: str, node: Compare) -> str:
+    """last(kind) OP dates as a test on the stored days since the latest such event."""
+    days = [as_date(ctx, "last(…)", v) for v in node.values]
+    since = tuple((ctx.as_of - d).days for d in days)
+    positive = NEGATIONS.get(node.op, node.op)
+    if positive == "between":  # a later date is fewer days ago
+        since = since[::-1]
+    op = positive if positive == "is empty" else windows.DAYS_OP[positive]
+    return _negated_if(node.op, predicate(ctx, f"f.{column}", "number", op, since))
 
 
 def _kind(ctx: Ctx, call: Call) -> str | None:

@@ -45,6 +45,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "favourite_category": ("偏好品类", "favourite category"),
     "last_active_at": ("最近活跃日期", "last active date"),
     "days_since_active": ("未活跃天数", "days since active"),
+    "days_since_login": ("未登录天数", "days since last login"),
     "r_score": ("R分", "R score"),
     "f_score": ("F分", "F score"),
     "m_score": ("M分", "M score"),

@@ -44,6 +44,12 @@ assert set(MATERIALISED.values()) <= set(FEATURE_COLUMNS), "materialised windows
 
 # last(order): the latest order up to D, NULL for users who never bought.
 LAST_ORDER = "last_order_at"
+# last(kind): whole days from the latest such event to D, NULL for users without one. A date
+# test on the latest event is a test on those days: last(login) < X  <=>  days > D - X.
+DAYS_SINCE_LAST: dict[str, str] = {"login": "days_since_login"}
+assert set(DAYS_SINCE_LAST.values()) <= set(FEATURE_COLUMNS), "stored last-seen are columns"
+# The date comparison on the latest event -> the comparison on the days since it.
+DAYS_OP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "in": "in", "between": "between"}
 
 
 def window_days(ctx: Ctx, window: Value | None) -> int | None:

@@ -382,3 +382,38 @@ def test_features_and_scores_match_a_python_reference(conn, as_of):
     }
     assert scored == reference_scores(ref)
     assert all(got[u]["rfm_group"] is None for u in got if not got[u]["frequency"])
+
+
+def test_the_history_read_beside_gives_the_same_features_as_inline(shop, monkeypatch):
+    """On a WAL file the purchase history (first orders, model inputs) is read by a second
+    connection on another thread; where that is impossible it runs on the caller's own
+    connection. Both give the same table, first orders included."""
+    import core.db
+
+    assert core.db.reader_path(shop) is not None  # the fixture's file is WAL: read beside
+    compute_features(shop, "beside", AS_OF, with_predictions=True)
+    monkeypatch.setattr(core.db, "reader_path", lambda conn: None)
+    compute_features(shop, "inline", AS_OF, with_predictions=True)
+    beside, inline = rows(shop, "beside"), rows(shop, "inline")
+    assert beside == inline
+    assert beside["u2"]["first_order_at"] == "2024-01-10 12:00:00"
+
+
+def test_an_error_beside_rolls_the_recompute_back(shop, monkeypatch):
+    recompute(shop)
+    before = _snapshot(shop)
+
+    def broken(conn, as_of, fit):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(features.predict, "purchase_history", broken)
+    with pytest.raises(CoreError, match="previous features kept"):
+        recompute(shop)
+    assert _snapshot(shop) == before
+    assert shop.execute("SELECT count(*) FROM temp.sqlite_master").fetchone() == (0,)
+
+
+def test_an_in_memory_database_has_no_reader_beside():
+    from core.db import reader_path
+
+    assert reader_path(sqlite3.connect(":memory:")) is None

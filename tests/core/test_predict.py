@@ -198,6 +198,8 @@ def test_summarise_counts_purchase_days_and_cuts_at_as_of(conn: sqlite3.Connecti
     assert got.loc["a", "t_x"] == pytest.approx(14 / 7)
     assert got.loc["a", "T"] == pytest.approx(28 / 7)
     assert got.loc["a", "monetary"] == pytest.approx((20 + 10) / 2)
+    assert got.loc["a", "first_order_at"] == "2024-01-01 09:00:00"
+    assert got.loc["b", "first_order_at"] == "2024-01-29"
     assert got.loc["b", "x"] == 0
     assert got.loc["b", "T"] == 0.0
     assert math.isnan(got.loc["b", "monetary"])
@@ -205,7 +207,7 @@ def test_summarise_counts_purchase_days_and_cuts_at_as_of(conn: sqlite3.Connecti
 
 def test_summarise_with_no_orders_is_empty(conn: sqlite3.Connection) -> None:
     got = summarise(conn, date(2024, 1, 1))
-    assert list(got.columns) == ["user_id", "x", "t_x", "T", "monetary"]
+    assert list(got.columns) == ["user_id", "x", "t_x", "T", "monetary", "first_order_at"]
     assert len(got) == 0
 
 

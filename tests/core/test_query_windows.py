@@ -71,6 +71,17 @@ QUERIES = [
     "last(order) between 2024-04-02 and 2024-06-01",
     "last(order) is empty",
     "last(order) is not empty",
+    "last(login) < -20d",
+    "last(login) <= 2024-06-01",
+    "last(login) > -7d",
+    "last(login) >= -6d",
+    "last(login) = 2024-06-30",
+    "last(login) != 2024-06-30",
+    "last(login) in (2024-06-30, 2024-06-01)",
+    "last(login) not in (2024-06-30)",
+    "last(login) between 2024-04-02 and 2024-06-01",
+    "last(login) is empty",
+    "last(login) is not empty",
     'city = "上海" and count(login, 30d) = 0',
     "not (orders(90d) >= 2 or count(view, 30d) >= 2)",
 ]
@@ -82,7 +93,7 @@ NOT_STORED = [
     "count(view, 7d) >= 1",
     "count(login) >= 1",
     "orders(7d) >= 1",
-    "last(login) > -7d",
+    "last(post) > -7d",
 ]
 
 
@@ -212,3 +223,24 @@ def test_stored_windows_are_never_null(computed) -> None:
 def _members(conn: sqlite3.Connection, compiled) -> set[str]:
     sql = f"SELECT f.user_id FROM features AS f WHERE {compiled.where}"
     return {r[0] for r in conn.execute(sql, compiled.params)}
+
+
+def test_days_since_login_by_hand(conn: sqlite3.Connection) -> None:
+    """Whole days from the latest login (as of D) to D; a later login (D+1) does not count,
+    other kinds do not count, and a user who never logged in has NULL (not 0)."""
+    for i in (1, 2, 3):
+        _add_user(conn, i)
+    rows = [
+        ("u001", "login", "2024-06-23 23:59:59"),
+        ("u001", "login", "2024-07-01 00:00:00"),  # after D
+        ("u001", "view", "2024-06-30 10:00:00"),
+        ("u002", "login", "2024-06-30 00:00:01"),
+        ("u003", "view", "2024-06-29 08:00:00"),
+    ]
+    conn.executemany("INSERT INTO events(user_id, kind, created_at) VALUES (?, ?, ?)", rows)
+    recompute(conn, AS_OF)
+    got = dict(conn.execute("SELECT user_id, days_since_login FROM features").fetchall())
+    assert got == {"u001": 7, "u002": 0, "u003": None}
+    c = compile_condition(conn, "last(login) < -3d", as_of=AS_OF)
+    assert c.where.startswith("+f.days_since_login >")
+    assert _members(conn, c) == {"u001"}

@@ -40,3 +40,32 @@ def test_an_import_after_the_recompute_switches_to_the_raw_rows(conn, tmp_path):
     recompute(conn, AS_OF)
     assert "logins_30d" in compile_condition(conn, CONDITION, as_of=AS_OF).where
     assert count(conn, CONDITION) == 2
+
+
+def test_a_version_1_database_migrates_and_counts_from_raw_rows_until_recomputed(tmp_path):
+    """Schema 1 had no features.days_since_login: opening the file adds the column, marks the
+    features stale (so last(login) is counted from the events), and a recompute fills it."""
+    from core.db import open_db
+
+    path = tmp_path / "old.db"
+    conn = open_db(path, create=True)
+    conn.execute("INSERT INTO users(user_id) VALUES ('a'), ('b')")
+    conn.execute(
+        "INSERT INTO events(user_id, kind, created_at) VALUES ('a', 'login', '2024-06-01')"
+    )
+    recompute(conn, AS_OF)
+    conn.execute("ALTER TABLE features DROP COLUMN days_since_login")  # as schema 1 made it
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+
+    conn = open_db(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    compiled = compile_condition(conn, "last(login) < -20d", as_of=AS_OF)
+    assert "days_since_login" not in compiled.where  # stale: from the events
+    assert count(conn, "last(login) < -20d") == 1
+    recompute(conn, AS_OF)
+    assert "days_since_login" in compile_condition(conn, "last(login) < -20d", as_of=AS_OF).where
+    assert count(conn, "last(login) < -20d") == 1
+    assert conn.execute("SELECT days_since_login FROM features WHERE user_id = 'a'").fetchone() == (
+        29,
+    )
