@@ -121,17 +121,42 @@ def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
 
 def bgnbd_log_lik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Each customer's BG/NBD log-likelihood (paper eq. 6), the x > 0 term by log-sum-exp."""
-    return _bgnbd_terms(params, x, t_x, T)[0]
+    return _bgnbd_terms(params, x, t_x, T, _levels(x))[0]
+
+
+def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What ``np.unique(np.column_stack(columns), axis=0, return_inverse=True,
+    return_counts=True)`` gives (rows in the same sorted order), by one lexsort of the columns:
+    5x faster than the row-view sort np.unique does on 700k customers."""
+    n = len(columns[0])
+    order = np.lexsort(columns[::-1])  # by the first column, then the next, ...
+    stacked = np.column_stack(columns)[order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (stacked[1:] != stacked[:-1]).any(axis=1)
+    group = np.cumsum(starts) - 1
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = group
+    return stacked[starts], inverse, np.bincount(group, minlength=int(starts.sum()))
+
+
+Levels = tuple[np.ndarray, np.ndarray]
+
+
+def _levels(x: np.ndarray) -> Levels:
+    """x's distinct values and each customer's index into them. The gamma-function terms
+    depend on x alone, which takes few distinct values (repeat purchase counts): they are
+    evaluated once per value and indexed back. Found once per fit, not per evaluation (the
+    sort behind it cost more than the likelihood itself)."""
+    levels, at = np.unique(x, return_inverse=True)
+    return levels, at
 
 
 def _bgnbd_terms(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, x_levels: Levels
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood and its (4, n) gradient in (r, alpha, a, b)."""
     r, alpha, a, b = params
-    # The gamma-function terms depend on x alone, which takes few distinct values (repeat
-    # purchase counts): evaluate them once per value and index back (most of the cost).
-    levels, at = np.unique(x, return_inverse=True)
+    levels, at = x_levels
     g_rx, g_bx, g_abx = (gammaln(v + levels)[at] for v in (r, b, a + b))
     d_rx, d_bx, d_abx = (digamma(v + levels)[at] for v in (r, b, a + b))
     repeat = x > 0
@@ -160,13 +185,14 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdFit:
     x, t_x, T = (np.asarray(v, dtype="float64") for v in (x, t_x, T))
     _check_bgnbd_data(x, t_x, T)
     # customers with the same history contribute the same term: fit on the distinct ones
-    rows, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    rows, _, weights = distinct_rows(x, t_x, T)
     ux, ut_x, uT = rows[:, 0], rows[:, 1], rows[:, 2]
     n = float(weights.sum())
+    x_levels = _levels(ux)
 
     def neg_mean_ll(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
-        ll, grad = _bgnbd_terms(params, ux, ut_x, uT)
+        ll, grad = _bgnbd_terms(params, ux, ut_x, uT, x_levels)
         value = -float(np.dot(weights, ll)) / n
         if not np.isfinite(value):
             return 1e300, np.zeros(4)
@@ -267,17 +293,16 @@ def expected_purchases(
 
 def gamma_gamma_log_lik(params: np.ndarray, x: np.ndarray, zbar: np.ndarray) -> np.ndarray:
     """Each repeat customer's log-density of their mean spend zbar over x transactions."""
-    return _gamma_gamma_terms(params, x, zbar)[0]
+    return _gamma_gamma_terms(params, x, zbar, _levels(x))[0]
 
 
 def _gamma_gamma_terms(
-    params: np.ndarray, x: np.ndarray, zbar: np.ndarray
+    params: np.ndarray, x: np.ndarray, zbar: np.ndarray, x_levels: Levels
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood and its (3, n) gradient in (p, q, v)."""
     p, q, v = params
     px, log_vxz = p * x, np.log(v + x * zbar)
-    # gamma-function terms per distinct x only (few values), as in _bgnbd_terms
-    levels, at = np.unique(x, return_inverse=True)
+    levels, at = x_levels  # gamma-function terms per distinct x only, as in _bgnbd_terms
     g_pxq, g_px = gammaln(p * levels + q)[at], gammaln(p * levels)[at]
     d_pxq, d_px = digamma(p * levels + q)[at], digamma(p * levels)[at]
     log_z, log_x = np.log(zbar), np.log(x)
@@ -309,9 +334,11 @@ def fit_gamma_gamma(x: np.ndarray, zbar: np.ndarray) -> GammaGammaFit:
     if np.ptp(zbar) == 0:
         raise ModelFitError("every repeat buyer has the same mean spend; nothing to fit")
 
+    x_levels = _levels(x)
+
     def neg_mean_ll(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
-        ll, grad = _gamma_gamma_terms(params, x, zbar)
+        ll, grad = _gamma_gamma_terms(params, x, zbar, x_levels)
         value = -float(np.mean(ll))
         if not np.isfinite(value):
             return 1e300, np.zeros(3)
@@ -388,10 +415,9 @@ def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame
     if bg is None:
         return out
     # BG/NBD outputs depend on (x, t_x, T) only: compute each distinct history once
-    rows, back = np.unique(
-        summary[["x", "t_x", "T"]].to_numpy(dtype="float64"), axis=0, return_inverse=True
-    )
-    hist, back = (rows[:, 0], rows[:, 1], rows[:, 2]), back.ravel()
+    history = (summary[c].to_numpy(dtype="float64") for c in ("x", "t_x", "T"))
+    rows, back, _ = distinct_rows(*history)
+    hist = (rows[:, 0], rows[:, 1], rows[:, 2])
     out["p_alive"] = p_alive(bg, *hist)[back]
     out["expected_purchases_30d"] = expected_purchases(bg, 30 / DAYS_PER_UNIT, *hist)[back]
     out["expected_purchases_90d"] = expected_purchases(bg, 90 / DAYS_PER_UNIT, *hist)[back]

@@ -322,17 +322,33 @@ def test_summarise_matches_an_independent_pandas_computation(conn: sqlite3.Conne
 def test_likelihood_gradients_match_finite_differences(cdnow: pd.DataFrame) -> None:
     from scipy.optimize import approx_fprime
 
-    from core.predict import _bgnbd_terms, _gamma_gamma_terms
+    from core.predict import _bgnbd_terms, _gamma_gamma_terms, _levels
 
     x, t_x, T = cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()
     p0 = np.array([0.3, 4.0, 0.8, 2.5])
-    numeric = approx_fprime(p0, lambda p: _bgnbd_terms(p, x, t_x, T)[0].sum(), 1e-7)
-    assert _bgnbd_terms(p0, x, t_x, T)[1].sum(axis=1) == pytest.approx(numeric, rel=1e-4)
+    lx = _levels(x)
+    numeric = approx_fprime(p0, lambda p: _bgnbd_terms(p, x, t_x, T, lx)[0].sum(), 1e-7)
+    assert _bgnbd_terms(p0, x, t_x, T, lx)[1].sum(axis=1) == pytest.approx(numeric, rel=1e-4)
     rep = cdnow[cdnow["x"] > 0]
     xr, z = rep["x"].to_numpy(float), rep["zbar"].to_numpy()
     q0 = np.array([6.0, 3.7, 15.0])
-    numeric = approx_fprime(q0, lambda p: _gamma_gamma_terms(p, xr, z)[0].sum(), 1e-7)
-    assert _gamma_gamma_terms(q0, xr, z)[1].sum(axis=1) == pytest.approx(numeric, rel=1e-4)
+    lr = _levels(xr)
+    numeric = approx_fprime(q0, lambda p: _gamma_gamma_terms(p, xr, z, lr)[0].sum(), 1e-7)
+    assert _gamma_gamma_terms(q0, xr, z, lr)[1].sum(axis=1) == pytest.approx(numeric, rel=1e-4)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 2000])
+def test_distinct_rows_is_numpys_unique_by_rows(n: int) -> None:
+    from core.predict import distinct_rows
+
+    rng = np.random.default_rng(n)
+    cols = [rng.integers(0, 4, n).astype(float) / 7 for _ in range(3)]
+    rows, inverse, counts = distinct_rows(*cols)
+    want = np.unique(np.column_stack(cols), axis=0, return_inverse=True, return_counts=True)
+    assert rows.tolist() == want[0].tolist()
+    assert inverse.tolist() == want[1].ravel().tolist()
+    assert counts.tolist() == want[2].tolist()
+    assert (rows[inverse] == np.column_stack(cols)).all()
 
 
 def test_apply_predictions_with_no_orders_records_both_errors(conn: sqlite3.Connection) -> None:
