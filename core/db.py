@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date
@@ -15,7 +15,10 @@ from core.schema import SCHEMA_VERSION, ensure_schema, schema_version
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
-MMAP_BYTES = 2**31 - 2**16  # SQLite's usual compile-time ceiling (SQLITE_MAX_MMAP_SIZE)
+# Pages of 8 KiB, set when a database is created: a full read of the 1M-row features table
+# (what most segment counts cost) is 15 % faster than with 4 KiB pages; 16 KiB would be 23 %
+# faster but push the shipped demo.db over its 20 MB budget (docs/query-language.md).
+PAGE_SIZE = 8192
 
 
 def open_db(
@@ -53,6 +56,7 @@ def open_db(
             conn.close()
             raise DatabaseError(f"{p}: a SQLite file, but not a userops database (no schema)")
         try:
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only while the file is empty
             conn.execute("PRAGMA journal_mode = WAL")
             ensure_schema(conn)
         except sqlite3.OperationalError as exc:
@@ -70,10 +74,6 @@ def open_db(
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MB page cache
-    # Full reads of features (segment counts) and of orders/events (recompute) copy pages out
-    # of the OS cache one read() at a time; mapped, they are read in place: -11 to -18 % on a
-    # 1M-user count (docs/query-language.md). File-backed pages, reclaimable by the OS.
-    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     return conn
 
 
@@ -116,46 +116,64 @@ def reader_path(conn: sqlite3.Connection) -> str | None:
 
 @contextmanager
 def beside(
-    conn: sqlite3.Connection, work: Callable[..., T], *args: Any
+    conn: sqlite3.Connection, work: Callable[..., T], *args: Any, worth_it: bool = True
 ) -> Iterator[Callable[[], T]]:
-    """Run ``work(reader, *args)`` on a second core while the caller goes on with ``conn``;
-    yields a function that waits for and returns its result (or raises its exception).
+    """Run ``work(reader, *args)`` on the other core while the caller goes on with ``conn``;
+    yields a function that waits for and returns its result.
 
-    ``reader`` is a read-only connection of its own on a thread of its own, so it sees the
-    last committed state: ``work`` must read only tables the caller has not changed in its
-    open transaction. Where no second reader is possible (reader_path), ``work`` runs on
-    ``conn`` itself when the result is asked for. Leaving the block early (an error, Ctrl-C)
-    interrupts the reader's query.
+    ``reader`` is a read-only connection in a process of its own: threads of one process do
+    not overlap SQLite work here (two scans on two threads took 2.4x one scan; on two
+    processes, 1x), so this is a spawned process, worth its ~1 s start only for large data
+    (``worth_it``). It sees the last committed state: ``work`` must read only tables the
+    caller has not changed in its open transaction, and it and its result must pickle. Where
+    no second reader is possible (reader_path) or not worth it, ``work`` runs on ``conn``
+    itself when the result is asked for. Leaving the block early (an error, Ctrl-C) stops the
+    process.
     """
-    path = reader_path(conn)
+    path = reader_path(conn) if worth_it else None
     if path is None:
         yield lambda: work(conn, *args)
         return
-    reader = open_db(path, readonly=True)
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work(reader, *args)
-        except BaseException as exc:  # handed to the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, name="userops-beside", daemon=True)
-    thread.start()
+    context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded parent
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_work_on_reader, args=(send, path, work, args), name="userops-beside", daemon=True
+    )
+    process.start()
+    send.close()  # the child holds its own copy
 
     def result() -> T:
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]
+        try:
+            ok, value = receive.recv()
+        except EOFError:
+            raise DatabaseError("The second reader stopped without an answer.") from None
+        if not ok:
+            raise DatabaseError(f"Database error in the second reader: {value}")
+        return value
 
     try:
         yield result
     finally:
-        if thread.is_alive():
-            reader.interrupt()  # the caller gave up: stop the reader's query
-            thread.join()
-        reader.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        receive.close()
+
+
+def _work_on_reader(send: Any, path: str, work: Callable[..., Any], args: tuple) -> None:
+    """The body of beside()'s process: one answer, (True, result) or (False, the error)."""
+    try:
+        conn = open_db(path, readonly=True)
+        try:
+            outcome = (True, work(conn, *args))
+        finally:
+            conn.close()
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent handles it
+        return
+    except Exception as exc:  # reported by the parent, in its own words
+        outcome = (False, f"{type(exc).__name__}: {exc}")
+    send.send(outcome)
+    send.close()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

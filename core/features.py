@@ -189,6 +189,10 @@ FROM (
 GROUP BY user_id
 """
 
+# From this many orders the purchase history is read by a second process beside the other
+# passes (core.db.beside): below, its ~1 s start costs more than the overlap saves.
+BESIDE_MIN_ORDERS = 2_000_000
+
 _SCRATCH = (
     "uo_rfm",
     "uo_ord_win",
@@ -308,6 +312,11 @@ def _drop_scratch(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
+def _orders_at_least(conn: sqlite3.Connection, n: int) -> bool:
+    """About ``n`` orders or more (the rowid high-water mark: one seek, not a count)."""
+    return (conn.execute("SELECT max(rowid) FROM orders").fetchone()[0] or 0) >= n
+
+
 def check_table_name(table: str) -> str:
     if not _TABLE_NAME.match(table) or table == "features":
         raise CoreError(f"{table!r} cannot hold computed features (use a scratch table name).")
@@ -342,7 +351,10 @@ def compute_features(
     conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(feature_table_ddl(table))
     try:
-        with beside(conn, predict.purchase_history, as_of, with_predictions) as history:
+        big = _orders_at_least(conn, BESIDE_MIN_ORDERS)
+        with beside(
+            conn, predict.purchase_history, as_of, with_predictions, worth_it=big
+        ) as history:
             plan = compute_rfm_inputs(conn, as_of)
             _run_script(conn, _ORDER_WINDOW, params)
             _run_script(conn, _NIGHT, params, _cut_clauses(conn, "orders", params))

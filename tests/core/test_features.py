@@ -391,6 +391,7 @@ def test_the_history_read_beside_gives_the_same_features_as_inline(shop, monkeyp
     import core.db
 
     assert core.db.reader_path(shop) is not None  # the fixture's file is WAL: read beside
+    monkeypatch.setattr(features, "BESIDE_MIN_ORDERS", 0)
     compute_features(shop, "beside", AS_OF, with_predictions=True)
     monkeypatch.setattr(core.db, "reader_path", lambda conn: None)
     compute_features(shop, "inline", AS_OF, with_predictions=True)
@@ -406,7 +407,7 @@ def test_an_error_beside_rolls_the_recompute_back(shop, monkeypatch):
     def broken(conn, as_of, fit):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(features.predict, "purchase_history", broken)
+    monkeypatch.setattr(features.predict, "purchase_history", broken)  # run inline: small data
     with pytest.raises(CoreError, match="previous features kept"):
         recompute(shop)
     assert _snapshot(shop) == before

@@ -1,0 +1,47 @@
+"""core.db.beside: work on a second process reading the same file, or inline where it cannot."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from core.db import beside, get_meta, open_db, set_meta
+from core.errors import DatabaseError
+
+
+def test_the_work_runs_in_another_process_and_sees_committed_data(conn) -> None:
+    set_meta(conn, "as_of", "2024-06-30")
+    with beside(conn, get_meta, "as_of") as answer:
+        set_meta(conn, "as_of", "2024-07-01")  # the caller goes on meanwhile
+        got = answer()
+    assert got in ("2024-06-30", "2024-07-01")  # a committed state, whichever it read
+
+
+def test_an_error_in_the_other_process_is_raised_in_the_callers(conn) -> None:
+    work = sqlite3.Connection.execute
+    with (
+        pytest.raises(DatabaseError, match="no such table: nope"),
+        beside(conn, work, "SELECT * FROM nope") as answer,
+    ):
+        answer()
+
+
+def test_inline_when_not_worth_it_or_not_possible(conn, tmp_path) -> None:
+    set_meta(conn, "as_of", "2024-06-30")
+    with beside(conn, get_meta, "as_of", worth_it=False) as answer:
+        assert answer() == "2024-06-30"
+    memory = sqlite3.connect(":memory:")
+    memory.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    with beside(memory, get_meta, "as_of") as answer:  # nothing to open a second reader on
+        assert answer() is None
+
+
+def test_leaving_early_stops_the_process(conn) -> None:
+    with pytest.raises(RuntimeError), beside(conn, get_meta, "as_of"):
+        raise RuntimeError("the caller failed first")
+
+
+def test_new_databases_use_8k_pages(tmp_path) -> None:
+    conn = open_db(tmp_path / "new.db", create=True)
+    assert conn.execute("PRAGMA page_size").fetchone() == (8192,)
