@@ -19,7 +19,7 @@ from pathlib import Path
 from core import segments
 from core.db import open_db, set_meta
 from core.query import compile_condition
-from core.schema import DDL, feature_index_ddl
+from core.schema import DAYS_SINCE_LAST, DDL, feature_index_ddl
 
 AS_OF = date(2024, 6, 30)
 CACHE = Path(__file__).parent  # bench/*.db* is git-ignored
@@ -45,14 +45,15 @@ WINDOW_QUERIES = [
     "last(cart_add) > -1d",
     'rfm = "重要保持客户" and count(login, 30d) = 0',
     "last(login) < -20d",
+    "last(view) < -20d",
+    "last(cart_add) < -20d",
 ]
 # Windows with no stored column: always computed from the raw rows.
 FALLBACK_QUERIES = [
     "count(login, 14d) >= 3",
     "count(login, 14d) = 0",
     "count(cart_add, 30d) >= 1",
-    "last(view) < -20d",
-    "last(cart_add) < -20d",
+    "last(post) < -20d",
 ]
 
 # Window columns exactly as core/features.py computes them (as of AS_OF: end = D+1, the 7/30/90
@@ -82,9 +83,13 @@ SELECT user_id, count(*) FILTER (WHERE created_at >= :d30), count(*),
 FROM orders INDEXED BY orders_user_time_amount
 WHERE created_at >= :d90 AND created_at < :end
 GROUP BY user_id;
-CREATE TEMP TABLE ll (user_id TEXT PRIMARY KEY, last_login TEXT) WITHOUT ROWID;
+CREATE TEMP TABLE ll (user_id TEXT PRIMARY KEY, login TEXT, view TEXT, cart_add TEXT)
+    WITHOUT ROWID;
 INSERT INTO ll
-SELECT user_id, max(created_at) FROM events WHERE kind = 'login' AND created_at < :end
+SELECT user_id, max(created_at) FILTER (WHERE kind = 'login'),
+       max(created_at) FILTER (WHERE kind = 'view'),
+       max(created_at) FILTER (WHERE kind = 'cart_add')
+FROM events WHERE created_at < :end
 GROUP BY user_id;
 """
 HOT_INDEX = (
@@ -94,9 +99,11 @@ HOT_INDEX = (
 )
 BOUNDS = {"end": "2024-07-01", "d7": "2024-06-24", "d30": "2024-06-01", "d90": "2024-04-02"}
 
-DAYS_SINCE_LOGIN = (
-    "CAST(julianday('2024-06-30') - julianday(substr(ll.last_login, 1, 10)) AS INTEGER)"
-)
+# days_since_login, days_since_view, days_since_cart_add (core.schema.DAYS_SINCE_LAST)
+DAYS_SINCE = {
+    column: f"CAST(julianday('2024-06-30') - julianday(substr(ll.{kind}, 1, 10)) AS INTEGER)"
+    for kind, column in DAYS_SINCE_LAST.items()
+}
 
 # Every column filled (a real features row is this wide: a full scan reads all of it).
 FEATURES_SQL = """
@@ -119,7 +126,7 @@ SELECT 'u' || i, '用户' || i,
     (i % 10) / 10.0,
     CASE i % 5 WHEN 0 THEN '美妆' WHEN 1 THEN '母婴' WHEN 2 THEN '数码' WHEN 3 THEN '服饰'
         ELSE '食品' END,
-    datetime('2024-06-30', '-' || (i % 200) || ' days'), i % 200, {DAYS_SINCE_LOGIN},
+    datetime('2024-06-30', '-' || (i % 200) || ' days'), i % 200, {DAYS_SINCE},
     1 + i % 5, 1 + (i / 5) % 5, 1 + (i / 25) % 5,
     CASE i % 8 WHEN 0 THEN 'important_value' WHEN 1 THEN 'important_development'
         WHEN 2 THEN 'important_retention' WHEN 3 THEN 'important_winback'
@@ -130,7 +137,7 @@ SELECT 'u' || i, '用户' || i,
     CASE i % 5 WHEN 0 THEN 'active' WHEN 1 THEN 'churned' ELSE 'registered' END
 FROM n LEFT JOIN ev ON ev.user_id = 'u' || i LEFT JOIN ow ON ow.user_id = 'u' || i
     LEFT JOIN ll ON ll.user_id = 'u' || i
-""".replace("{DAYS_SINCE_LOGIN}", DAYS_SINCE_LOGIN)
+""".replace("{DAYS_SINCE}", ", ".join(DAYS_SINCE.values()))
 EVENTS_SQL = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :events)
 INSERT OR IGNORE INTO events(user_id, kind, created_at)
@@ -223,7 +230,7 @@ def open_cached(users: int, events: int):
 
 def upgrade(path: Path) -> None:
     """A database built before schema 2: opening it read-write migrates it (features marked
-    stale, days_since_login empty); fill that column as the recompute would and mark the
+    stale, the days_since_* columns empty); fill them as the recompute would and mark the
     features current again, so the bench measures what a recomputed database answers."""
     conn = open_db(path)
     try:
@@ -232,10 +239,8 @@ def upgrade(path: Path) -> None:
             for statement in WINDOW_SQL.split(";")[-3:]:  # the temp table ll only
                 if statement.strip():
                     conn.execute(statement, BOUNDS)
-            conn.execute(
-                f"UPDATE features SET days_since_login = {DAYS_SINCE_LOGIN} FROM ll "
-                "WHERE ll.user_id = features.user_id"
-            )
+            sets = ", ".join(f"{column} = {expr}" for column, expr in DAYS_SINCE.items())
+            conn.execute(f"UPDATE features SET {sets} FROM ll WHERE ll.user_id = features.user_id")
             conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
             conn.execute("COMMIT")
     finally:

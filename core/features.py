@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from core import layers, predict, rfm, tags
 from core.db import beside, set_meta, stored_as_of, transaction
 from core.errors import CoreError, DatabaseError
-from core.schema import FEATURE_COLUMNS, feature_index_ddl, feature_table_ddl
+from core.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, feature_index_ddl, feature_table_ddl
 
 # A scratch table name callers may pass: a plain identifier, optionally in the temp schema.
 _TABLE_NAME = re.compile(r"^(temp\.)?[A-Za-z_][A-Za-z0-9_]*$")
@@ -65,6 +65,7 @@ def resolve_as_of(conn: sqlite3.Connection, as_of: date | None) -> date:
 def _bounds(as_of: date) -> dict[str, str]:
     """The bound parameters every feature query uses: the cut and the window starts."""
     return {
+        **{f"kind_{kind}": kind for kind in DAYS_SINCE_LAST},
         "as_of": as_of.isoformat(),
         "end": (as_of + timedelta(days=1)).isoformat(),
         "d7": (as_of - timedelta(days=6)).isoformat(),
@@ -121,13 +122,17 @@ GROUP BY user_id
 """
 
 # Last activity needs every event: one pass over events in key order (user_id first), with no
-# other per-row work but the latest login riding along (a kind test per event, +0.2 s on 20M).
-_EVENT_LAST = """
-CREATE TEMP TABLE uo_ev_last (user_id TEXT PRIMARY KEY, last_at TEXT, last_login_at TEXT)
-WITHOUT ROWID;
+# other per-row work but the latest event of each DAYS_SINCE_LAST kind riding along (a kind
+# test per event). Kinds are schema constants, bound like values.
+_EVENT_LAST = f"""
+CREATE TEMP TABLE uo_ev_last (
+    user_id TEXT PRIMARY KEY, last_at TEXT,
+    {", ".join(f"{column} TEXT" for column in DAYS_SINCE_LAST.values())}
+) WITHOUT ROWID;
 INSERT INTO uo_ev_last
-SELECT user_id, max(created_at), max(created_at) FILTER (WHERE kind = 'login')
-FROM events {cut} GROUP BY user_id
+SELECT user_id, max(created_at),
+       {", ".join(f"max(created_at) FILTER (WHERE kind = :kind_{kind})" for kind in DAYS_SINCE_LAST)}
+FROM events {{cut}} GROUP BY user_id
 """
 
 # The windowed counts read only the recent ranges of events_kind_time (covering: the key columns
@@ -256,7 +261,7 @@ _SELECT_EXPR = {
     "favourite_category": "v.category",
     "last_active_at": _LAST_ACTIVE,
     "days_since_active": _days_before_as_of(_LAST_ACTIVE),
-    "days_since_login": _days_before_as_of("e.last_login_at"),
+    **{column: _days_before_as_of(f"e.{column}") for column in DAYS_SINCE_LAST.values()},
 }
 assert set(_SELECT_EXPR) <= set(FEATURE_COLUMNS), "feature expressions must be schema columns"
 

@@ -78,7 +78,10 @@ FEATURE_COLUMNS: dict[str, str] = {
     "favourite_category": "TEXT",  # most frequent event value of view/cart_add in 90 days
     "last_active_at": "TEXT",  # latest order or event
     "days_since_active": "INTEGER",
-    "days_since_login": "INTEGER",  # D - date of the latest login event; NULL if none
+    # D - date of the latest event of a kind (NULL if none): see DAYS_SINCE_LAST
+    "days_since_login": "INTEGER",
+    "days_since_view": "INTEGER",
+    "days_since_cart_add": "INTEGER",
     # RFM scores and groups (NULL for users who never bought)
     "r_score": "INTEGER",
     "f_score": "INTEGER",
@@ -94,6 +97,16 @@ FEATURE_COLUMNS: dict[str, str] = {
     # lifecycle layer (layer key; 'unclassified' when no rule matched)
     "layer": "TEXT",
 }
+
+# Event kinds whose latest date the recompute stores (as days before D), so that
+# `last(kind) < X` is a column test instead of a pass over all of that kind's events (1.3-1.9 s
+# on 10M events). The kinds that carry most events; each column costs ~40 KB in demo.db.
+DAYS_SINCE_LAST: dict[str, str] = {
+    "login": "days_since_login",
+    "view": "days_since_view",
+    "cart_add": "days_since_cart_add",
+}
+assert set(DAYS_SINCE_LAST.values()) <= set(FEATURE_COLUMNS)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -285,17 +298,18 @@ def feature_index_ddl(table: str = "features", *, n_users: int = 0) -> list[str]
     ]
 
 
-def _add_days_since_login(conn: sqlite3.Connection) -> None:
-    """1 -> 2: features.days_since_login. Empty until the next recompute, so the stored
+def _add_days_since_last(conn: sqlite3.Connection) -> None:
+    """1 -> 2: the DAYS_SINCE_LAST columns. Empty until the next recompute, so the stored
     features are marked stale (the language computes windows from the raw events meanwhile)."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
-    if "days_since_login" not in columns:
-        conn.execute("ALTER TABLE features ADD COLUMN days_since_login INTEGER")
+    for column in DAYS_SINCE_LAST.values():
+        if column not in columns:
+            conn.execute(f"ALTER TABLE features ADD COLUMN {column} INTEGER")
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
 
 
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_days_since_login}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_days_since_last}
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:

@@ -46,6 +46,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "last_active_at": ("最近活跃日期", "last active date"),
     "days_since_active": ("未活跃天数", "days since active"),
     "days_since_login": ("未登录天数", "days since last login"),
+    "days_since_view": ("未浏览天数", "days since last view"),
+    "days_since_cart_add": ("未加购天数", "days since last cart add"),
     "r_score": ("R分", "R score"),
     "f_score": ("F分", "F score"),
     "m_score": ("M分", "M score"),

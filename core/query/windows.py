@@ -19,7 +19,7 @@ import sqlite3
 
 from core.query.ast import Value
 from core.query.context import Ctx
-from core.schema import FEATURE_COLUMNS
+from core.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS  # noqa: F401  (re-exported)
 
 # (behaviour, event kind or None for orders, window in days or None for "up to D") -> column
 MATERIALISED: dict[tuple[str, str | None, int | None], str] = {
@@ -44,10 +44,9 @@ assert set(MATERIALISED.values()) <= set(FEATURE_COLUMNS), "materialised windows
 
 # last(order): the latest order up to D, NULL for users who never bought.
 LAST_ORDER = "last_order_at"
-# last(kind): whole days from the latest such event to D, NULL for users without one. A date
-# test on the latest event is a test on those days: last(login) < X  <=>  days > D - X.
-DAYS_SINCE_LAST: dict[str, str] = {"login": "days_since_login"}
-assert set(DAYS_SINCE_LAST.values()) <= set(FEATURE_COLUMNS), "stored last-seen are columns"
+# last(kind), for the kinds in core.schema.DAYS_SINCE_LAST: whole days from the latest such
+# event to D, NULL for users without one. A date test on the latest event is a test on those
+# days: last(login) < X  <=>  days_since_login > D - X.
 # The date comparison on the latest event -> the comparison on the days since it.
 DAYS_OP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "in": "in", "between": "between"}
 

@@ -82,6 +82,10 @@ QUERIES = [
     "last(login) between 2024-04-02 and 2024-06-01",
     "last(login) is empty",
     "last(login) is not empty",
+    "last(view) < -20d",
+    "last(view) >= 2024-06-01",
+    "last(cart_add) <= -7d",
+    "last(cart_add) is empty",
     'city = "上海" and count(login, 30d) = 0',
     "not (orders(90d) >= 2 or count(view, 30d) >= 2)",
 ]
@@ -241,6 +245,8 @@ def test_days_since_login_by_hand(conn: sqlite3.Connection) -> None:
     recompute(conn, AS_OF)
     got = dict(conn.execute("SELECT user_id, days_since_login FROM features").fetchall())
     assert got == {"u001": 7, "u002": 0, "u003": None}
+    got = dict(conn.execute("SELECT user_id, days_since_view FROM features").fetchall())
+    assert got == {"u001": 0, "u002": None, "u003": 1}
     c = compile_condition(conn, "last(login) < -3d", as_of=AS_OF)
     assert c.where.startswith("+f.days_since_login >")
     assert _members(conn, c) == {"u001"}

@@ -43,7 +43,7 @@ def test_an_import_after_the_recompute_switches_to_the_raw_rows(conn, tmp_path):
 
 
 def test_a_version_1_database_migrates_and_counts_from_raw_rows_until_recomputed(tmp_path):
-    """Schema 1 had no features.days_since_login: opening the file adds the column, marks the
+    """Schema 1 had no features.days_since_*: opening the file adds the columns, marks the
     features stale (so last(login) is counted from the events), and a recompute fills it."""
     from core.db import open_db
 
@@ -54,7 +54,8 @@ def test_a_version_1_database_migrates_and_counts_from_raw_rows_until_recomputed
         "INSERT INTO events(user_id, kind, created_at) VALUES ('a', 'login', '2024-06-01')"
     )
     recompute(conn, AS_OF)
-    conn.execute("ALTER TABLE features DROP COLUMN days_since_login")  # as schema 1 made it
+    for column in ("days_since_login", "days_since_view", "days_since_cart_add"):
+        conn.execute(f"ALTER TABLE features DROP COLUMN {column}")  # as schema 1 made it
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.close()
 
