@@ -147,7 +147,11 @@ def _last(ctx: Ctx, call: Call, node: Compare) -> Part:
     if kind is None and windows.features_are_as_of(ctx):
         days = tuple(as_date(ctx, "last(…)", v) for v in node.values)
         return Part(_on_column(ctx, f"f.{windows.LAST_ORDER}", "date", node.op, days), zh, en)
-    if kind in windows.DAYS_SINCE_LAST and windows.features_are_as_of(ctx):
+    if (
+        kind in windows.DAYS_SINCE_LAST
+        and windows.features_are_as_of(ctx)
+        and not _since_recently(ctx, node)
+    ):
         return Part(_on_days_since(ctx, windows.DAYS_SINCE_LAST[kind], node), zh, en)
     table = "orders" if kind is None else "events"
     rows = _rows_in_window(ctx, table, kind, None)
@@ -170,6 +174,15 @@ def _last(ctx: Ctx, call: Call, node: Compare) -> Part:
     if op != node.op:
         sql = f"NOT ({sql})"
     return Part(sql, zh, en)
+
+
+def _since_recently(ctx: Ctx, node: Compare) -> bool:
+    """last(kind) > X for a recent X: "some such event since X" reads a short range of the
+    events index, cheaper than the stored column of every user (windows.RECENT_RANGE_DAYS)."""
+    if node.op not in (">", ">="):
+        return False
+    since = as_date(ctx, "last(…)", node.values[0])
+    return (ctx.as_of - since).days <= windows.RECENT_RANGE_DAYS
 
 
 def _on_days_since(ctx: Ctx, column: str, node: Compare) -> str:

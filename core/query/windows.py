@@ -47,6 +47,10 @@ LAST_ORDER = "last_order_at"
 # last(kind), for the kinds in core.schema.DAYS_SINCE_LAST: whole days from the latest such
 # event to D, NULL for users without one. A date test on the latest event is a test on those
 # days: last(login) < X  <=>  days_since_login > D - X.
+# last(kind) > X with X at most this many days back stays "some such event since X": a range of
+# events_kind_time holding about a month of one kind, 4 ms on 10M events where reading the
+# stored column of 1M users takes ~190 ms. Further back the range grows and the column wins.
+RECENT_RANGE_DAYS = 31
 # The date comparison on the latest event -> the comparison on the days since it.
 DAYS_OP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "in": "in", "between": "between"}
 
