@@ -19,7 +19,7 @@ from pathlib import Path
 from core import segments
 from core.db import open_db, set_meta
 from core.query import compile_condition
-from core.schema import DAYS_SINCE_LAST, DDL, feature_index_ddl
+from core.schema import DAYS_SINCE_LAST, DDL, FEATURE_COLUMNS, feature_index_ddl
 
 AS_OF = date(2024, 6, 30)
 CACHE = Path(__file__).parent  # bench/*.db* is git-ignored
@@ -47,13 +47,14 @@ WINDOW_QUERIES = [
     "last(login) < -20d",
     "last(view) < -20d",
     "last(cart_add) < -20d",
+    "last(post) < -20d",
 ]
-# Windows with no stored column: always computed from the raw rows.
+# Windows with no stored column (or where the raw rows are cheaper): from the raw rows.
 FALLBACK_QUERIES = [
     "count(login, 14d) >= 3",
     "count(login, 14d) = 0",
     "count(cart_add, 30d) >= 1",
-    "last(post) < -20d",
+    "last(view) > -7d",
 ]
 
 # Window columns exactly as core/features.py computes them (as of AS_OF: end = D+1, the 7/30/90
@@ -83,15 +84,15 @@ SELECT user_id, count(*) FILTER (WHERE created_at >= :d30), count(*),
 FROM orders INDEXED BY orders_user_time_amount
 WHERE created_at >= :d90 AND created_at < :end
 GROUP BY user_id;
-CREATE TEMP TABLE ll (user_id TEXT PRIMARY KEY, login TEXT, view TEXT, cart_add TEXT)
-    WITHOUT ROWID;
+CREATE TEMP TABLE ll (user_id TEXT PRIMARY KEY, {LAST_COLUMNS}) WITHOUT ROWID;
 INSERT INTO ll
-SELECT user_id, max(created_at) FILTER (WHERE kind = 'login'),
-       max(created_at) FILTER (WHERE kind = 'view'),
-       max(created_at) FILTER (WHERE kind = 'cart_add')
+SELECT user_id, {LAST_FILTERS}
 FROM events WHERE created_at < :end
 GROUP BY user_id;
-"""
+""".replace("{LAST_COLUMNS}", ", ".join(f"{kind} TEXT" for kind in DAYS_SINCE_LAST)).replace(
+    "{LAST_FILTERS}",
+    ", ".join(f"max(created_at) FILTER (WHERE kind = '{kind}')" for kind in DAYS_SINCE_LAST),
+)
 HOT_INDEX = (
     "rfm_group, layer, city, gender, channel, r_score, f_score, m_score, recency_days, "
     "frequency, monetary, p_alive, signup_at, logins_7d, logins_30d, posts_30d, checkins_30d, "
@@ -99,7 +100,7 @@ HOT_INDEX = (
 )
 BOUNDS = {"end": "2024-07-01", "d7": "2024-06-24", "d30": "2024-06-01", "d90": "2024-04-02"}
 
-# days_since_login, days_since_view, days_since_cart_add (core.schema.DAYS_SINCE_LAST)
+# days_since_<kind> for each kind of core.schema.DAYS_SINCE_LAST
 DAYS_SINCE = {
     column: f"CAST(julianday('2024-06-30') - julianday(substr(ll.{kind}, 1, 10)) AS INTEGER)"
     for kind, column in DAYS_SINCE_LAST.items()
@@ -108,7 +109,7 @@ DAYS_SINCE = {
 # Every column filled (a real features row is this wide: a full scan reads all of it).
 FEATURES_SQL = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :users)
-INSERT INTO features
+INSERT INTO features ({COLUMNS})
 SELECT 'u' || i, '用户' || i,
     CASE i % 2 WHEN 0 THEN 'F' ELSE 'M' END,
     CASE i % 7 WHEN 0 THEN '上海' WHEN 1 THEN '北京' WHEN 2 THEN '广州' WHEN 3 THEN '深圳'
@@ -137,7 +138,10 @@ SELECT 'u' || i, '用户' || i,
     CASE i % 5 WHEN 0 THEN 'active' WHEN 1 THEN 'churned' ELSE 'registered' END
 FROM n LEFT JOIN ev ON ev.user_id = 'u' || i LEFT JOIN ow ON ow.user_id = 'u' || i
     LEFT JOIN ll ON ll.user_id = 'u' || i
-""".replace("{DAYS_SINCE}", ", ".join(DAYS_SINCE.values()))
+""".replace("{DAYS_SINCE}", ", ".join(DAYS_SINCE.values())).replace(
+    "{COLUMNS}",
+    ", ".join(FEATURE_COLUMNS),  # the expressions above are in schema order
+)
 EVENTS_SQL = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :events)
 INSERT OR IGNORE INTO events(user_id, kind, created_at)
@@ -216,7 +220,7 @@ def counter(conn, query: str, *, materialised: bool = True):
 
 
 def open_cached(users: int, events: int):
-    path = CACHE / f"segments_v3_{users}_{events}.db"
+    path = CACHE / f"segments_v4_{users}_{events}.db"
     if not path.exists():
         t = time.perf_counter()
         partial = path.with_name(path.name + ".partial")  # renamed only when complete

@@ -179,7 +179,8 @@ def test_recompute_swaps_in_features_and_meta(shop):
     meta = dict(shop.execute("SELECT key, value FROM meta").fetchall())
     assert meta["features_as_of"] == "2024-06-30" and meta["features_computed_at"]
     names = {r[0] for r in shop.execute("SELECT name FROM sqlite_master")}
-    assert {"features_rfm_group", "features_layer", "user_tags_user"} <= names
+    assert "user_tags_user" in names
+    assert "features_layer" not in names  # feature indexes only for large user bases
     assert not {"features_new", "user_tags_new"} & names
     assert rows(shop)["u1"]["rfm_group"] == "important_value"
 
@@ -418,3 +419,28 @@ def test_an_in_memory_database_has_no_reader_beside():
     from core.db import reader_path
 
     assert reader_path(sqlite3.connect(":memory:")) is None
+
+
+def test_feature_indexes_only_for_large_user_bases():
+    from core.schema import (
+        FEATURE_INDEXES,
+        FEATURE_SORT_INDEXES,
+        INDEX_MIN_USERS,
+        feature_index_ddl,
+    )
+
+    assert feature_index_ddl(n_users=INDEX_MIN_USERS - 1) == []
+    built = feature_index_ddl(n_users=INDEX_MIN_USERS)
+    assert len(built) == len(FEATURE_INDEXES) + len(FEATURE_SORT_INDEXES)
+    assert built[0] == "CREATE INDEX IF NOT EXISTS features_layer ON features(layer, user_id)"
+
+
+def test_the_columns_conditions_test_most_are_stored_first(shop):
+    """Readers name their columns; only the stored order changes (cheaper row decoding)."""
+    from core.schema import FEATURE_COLUMNS, HOT_FEATURE_COLUMNS
+
+    recompute(shop)
+    stored = [row[1] for row in shop.execute("PRAGMA table_info(features)")]
+    assert stored[: len(HOT_FEATURE_COLUMNS)] == list(HOT_FEATURE_COLUMNS)
+    assert stored[:4] == ["user_id", "rfm_group", "layer", "r_score"]
+    assert sorted(stored) == sorted(FEATURE_COLUMNS)
