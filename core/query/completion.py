@@ -116,7 +116,7 @@ def _values_after(conn: sqlite3.Connection, tokens: list) -> list[Completion]:
     """Quoted values for the subject before the operator (or after tag / segment / campaign)."""
     kinds = [t.type for t in tokens]
     if "TAG" in kinds[-1:]:
-        return _listed(conn, "SELECT tag, count(*) FROM user_tags GROUP BY tag ORDER BY 2 DESC")
+        return _listed(conn, "SELECT tag, count(*) FROM user_tags GROUP BY tag ORDER BY 2 DESC, 1")
     if kinds[-2:] == ["IN", "SEGMENT"]:
         return _listed(
             conn,
@@ -139,7 +139,7 @@ def _category_values(conn: sqlite3.Connection, fd: FieldDef) -> list[Completion]
     return _listed(
         conn,
         f"SELECT {col}, count(*) FROM {table} WHERE {col} IS NOT NULL AND {col} != '' "
-        f"GROUP BY {col} ORDER BY 2 DESC LIMIT {VALUE_LIMIT}",
+        f"GROUP BY {col} ORDER BY 2 DESC, 1 LIMIT {VALUE_LIMIT}",  # ties: by value
     )
 
 
