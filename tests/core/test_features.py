@@ -442,5 +442,5 @@ def test_the_columns_conditions_test_most_are_stored_first(shop):
     recompute(shop)
     stored = [row[1] for row in shop.execute("PRAGMA table_info(features)")]
     assert stored[: len(HOT_FEATURE_COLUMNS)] == list(HOT_FEATURE_COLUMNS)
-    assert stored[:4] == ["user_id", "rfm_group", "layer", "r_score"]
+    assert stored[:4] == ["user_id", "city", "gender", "channel"]
     assert sorted(stored) == sorted(FEATURE_COLUMNS)
