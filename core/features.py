@@ -127,7 +127,7 @@ GROUP BY user_id
 _EVENT_LAST = f"""
 CREATE TEMP TABLE uo_ev_last (
     user_id TEXT PRIMARY KEY, last_at TEXT,
-    {", ".join(f"{column} TEXT" for column in DAYS_SINCE_LAST.values())}
+    {", ".join(f"last_{kind} TEXT" for kind in DAYS_SINCE_LAST)}
 ) WITHOUT ROWID;
 INSERT INTO uo_ev_last
 SELECT user_id, max(created_at),
@@ -261,7 +261,7 @@ _SELECT_EXPR = {
     "favourite_category": "v.category",
     "last_active_at": _LAST_ACTIVE,
     "days_since_active": _days_before_as_of(_LAST_ACTIVE),
-    **{column: _days_before_as_of(f"e.{column}") for column in DAYS_SINCE_LAST.values()},
+    **{column: _days_before_as_of(f"e.last_{kind}") for kind, column in DAYS_SINCE_LAST.items()},
 }
 assert set(_SELECT_EXPR) <= set(FEATURE_COLUMNS), "feature expressions must be schema columns"
 
