@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from core.db import open_db, set_meta, transaction
+from core.schema import feature_index_ddl
 
 AS_OF = date(2024, 6, 30)
 CITIES = ["上海", "北京", "广州", "深圳", "成都", "杭州", "武汉", "西安", "南京", "重庆"]
@@ -65,6 +66,8 @@ def build(path: Path, n: int, orders_per_user: int = 10, seed: int = 1) -> None:
         )
         set_meta(conn, "as_of", AS_OF.isoformat())
         set_meta(conn, "features_computed_at", "2024-07-01 08:00:00")
+    for ddl in feature_index_ddl(n_users=n):  # what a recompute of this many users builds
+        conn.execute(ddl)
     conn.execute("ANALYZE")
     conn.close()
 
@@ -256,6 +259,7 @@ def main() -> None:
         print(
             f"built {args.db} ({args.users:,} users, {args.orders_per_user}× orders) in {t / 1000:.1f} s"
         )
+    open_db(args.db).close()  # a database of an older schema is migrated before the app reads it
     base = baselines(args.db)
     app = asyncio.run(drive(args.db))
     print(f"{'step':32} {'app (ms)':>10} {'bare SQL (ms)':>14}")

@@ -523,6 +523,7 @@ class Overview:
     features_as_of: str | None
     features_computed_at: str | None
     layer_names: dict[str, tuple[str, str]]  # key -> (zh, en)
+    features_stale: bool = False  # data imported (or the schema upgraded) since the recompute
 
 
 def overview(conn: sqlite3.Connection) -> Overview:
@@ -533,4 +534,5 @@ def overview(conn: sqlite3.Connection) -> Overview:
         features_as_of=meta.get("features_as_of"),
         features_computed_at=meta.get("features_computed_at"),
         layer_names={key: (zh, en) for key, zh, en, _ in layer_rules(conn)},
+        features_stale=bool(meta.get("features_stale")),
     )

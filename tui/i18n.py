@@ -33,6 +33,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "showing": ("显示", "showing"),
     "as_of": ("截至", "as of"),
     "computed": ("特征计算于", "features computed"),
+    "stale": (
+        "特征已过期（之后有导入）：运行 userops recompute DB",
+        "features out of date (data imported since): run `userops recompute DB`",
+    ),
     "not_computed": (
         "特征未计算：先运行 userops recompute DB",
         "features not computed: run `userops recompute DB` first",

@@ -20,6 +20,19 @@ async def test_first_page_and_status(sample_db):
         assert "features computed 2024-07-01 08:00" in status
 
 
+async def test_status_says_when_an_import_made_the_features_out_of_date(sample_db):
+    from core.db import open_db, set_meta
+
+    conn = open_db(sample_db)
+    set_meta(conn, "features_stale", "1")  # what an import after the recompute leaves
+    conn.close()
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        status = app.screen.query_one("StatusLine").text
+        assert "features out of date (data imported since): run `userops recompute DB`" in status
+
+
 async def test_paging_down_end_and_home(sample_db, monkeypatch):
     monkeypatch.setattr("tui.screens.users.PAGE_SIZE", 25)
     app = make_app(sample_db)

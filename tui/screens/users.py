@@ -230,6 +230,8 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         parts += [Path(settings.db_path).name, f"{lab('as_of')} {settings.as_of}"]
         if ov is not None and ov.features_computed_at:
             parts.append(f"{lab('computed')} {ov.features_computed_at[:16]}")
+            if ov.features_stale:
+                parts.append(lab("stale"))
         elif ov is not None:
             parts.append(lab("not_computed"))
         if self.all_users is not None:
