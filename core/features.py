@@ -121,9 +121,10 @@ WHERE length(created_at) >= 13 {and_cut}
 GROUP BY user_id
 """
 
-# Last activity needs every event: one pass over events in key order (user_id first), with no
-# other per-row work but the latest event of each DAYS_SINCE_LAST kind riding along (a kind
-# test per event). Kinds are schema constants, bound like values.
+# Last activity needs every event: one pass over events in key order (user_id first), with the
+# latest event of each DAYS_SINCE_LAST kind riding along. Those kind tests are most of the pass
+# (2.5 s -> 8.9 s on 20M events for 7 kinds; a GROUP BY user_id, kind first was slower): the
+# price of last(kind) < X answering in ~150 ms instead of 1-2 s. Kinds are bound like values.
 _EVENT_LAST = f"""
 CREATE TEMP TABLE uo_ev_last (
     user_id TEXT PRIMARY KEY, last_at TEXT,
