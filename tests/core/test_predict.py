@@ -14,11 +14,10 @@ import pytest
 from scipy.special import hyp2f1
 
 from core.errors import ModelFitError
-from core.predict import (
+from core.models import (
     WEEKS_PER_MONTH,
     BgNbdFit,
     GammaGammaFit,
-    apply_predictions,
     bgnbd_log_lik,
     clv,
     expected_order_value,
@@ -26,8 +25,8 @@ from core.predict import (
     fit_bgnbd,
     fit_gamma_gamma,
     p_alive,
-    summarise,
 )
+from core.predict import apply_predictions, summarise
 
 CDNOW = Path(__file__).parent.parent / "data" / "cdnow_summary.csv"
 # Fader, Hardie & Lee (2005), "Counting your customers the easy way", section 5
@@ -322,7 +321,7 @@ def test_summarise_matches_an_independent_pandas_computation(conn: sqlite3.Conne
 def test_likelihood_gradients_match_finite_differences(cdnow: pd.DataFrame) -> None:
     from scipy.optimize import approx_fprime
 
-    from core.predict import _bgnbd_terms, _gamma_gamma_terms, _levels
+    from core.models import _bgnbd_terms, _gamma_gamma_terms, _levels
 
     x, t_x, T = cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()
     p0 = np.array([0.3, 4.0, 0.8, 2.5])
@@ -339,7 +338,7 @@ def test_likelihood_gradients_match_finite_differences(cdnow: pd.DataFrame) -> N
 
 @pytest.mark.parametrize("n", [0, 1, 7, 2000])
 def test_distinct_rows_is_numpys_unique_by_rows(n: int) -> None:
-    from core.predict import distinct_rows
+    from core.models import distinct_rows
 
     rng = np.random.default_rng(n)
     cols = [rng.integers(0, 4, n).astype(float) / 7 for _ in range(3)]
@@ -371,7 +370,7 @@ def test_apply_predictions_rejects_other_tables(conn: sqlite3.Connection) -> Non
 
 
 def test_estimate_on_the_search_edge_is_reported_not_stored() -> None:
-    from core.predict import _maximise
+    from core.models import _maximise
 
     # a likelihood that keeps improving as u grows: its "estimate" runs to the upper bound
     def neg_ll(log_params: np.ndarray) -> tuple[float, np.ndarray]:

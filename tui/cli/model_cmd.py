@@ -8,14 +8,8 @@ from datetime import date
 import click
 
 from core.db import stored_as_of, transaction
-from core.predict import (
-    TIME_UNIT,
-    BgNbdFit,
-    GammaGammaFit,
-    PredictionReport,
-    fit_models,
-    store_fits,
-)
+from core.models import TIME_UNIT, BgNbdFit, GammaGammaFit
+from core.predict import PredictionReport, fit_models, store_fits
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
 
