@@ -34,8 +34,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "as_of": ("截至", "as of"),
     "computed": ("特征计算于", "features computed"),
     "stale": (
-        "特征已过期（之后有导入）：运行 userops recompute DB",
-        "features out of date (data imported since): run `userops recompute DB`",
+        "导入后特征已过期：运行 userops recompute",
+        "features out of date: run userops recompute",
     ),
     "not_computed": (
         "特征未计算：先运行 userops recompute DB",

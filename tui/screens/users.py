@@ -231,7 +231,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         if ov is not None and ov.features_computed_at:
             parts.append(f"{lab('computed')} {ov.features_computed_at[:16]}")
             if ov.features_stale:
-                parts.append(lab("stale"))
+                parts.insert(1, lab("stale"))  # early: a narrow terminal cuts the line's end
         elif ov is not None:
             parts.append(lab("not_computed"))
         if self.all_users is not None:
