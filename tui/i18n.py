@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from core.query.fields import LABELS as FIELD_LABELS
 from core.rfm import GROUPS_BY_KEY
 
 LANGS = ("zh", "en")
@@ -66,6 +67,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "result": ("结果标签", "result"),
     "predictive": ("预测标签", "predictive"),
     "predictions": ("预测", "Predictions"),
+    "behaviour": ("行为", "Behaviour"),
     "p_alive": ("仍活跃概率", "chance the customer is still active"),
     "expected_30d": ("未来30天预计购买", "expected purchases in 30 days"),
     "expected_90d": ("未来90天预计购买", "expected purchases in 90 days"),
@@ -255,6 +257,11 @@ class Labels:
             return self("unclassified")
         pair = self.layer_names.get(key)
         return pair[self._i] if pair else key
+
+    def field(self, column: str) -> str:
+        """A features column by the name the condition language gives it (core.query.fields)."""
+        pair = FIELD_LABELS.get(column)
+        return pair[self._i] if pair else column
 
     def group(self, key: str | None) -> str:
         if key is None:

@@ -69,6 +69,7 @@ def feature_row(i: int, rng: random.Random) -> dict:
         "last_order_at": (AS_OF - timedelta(days=recency)).isoformat() if buyer else None,
         "orders_30d": 1 if buyer and recency <= 29 else 0,
         "logins_30d": logins,
+        "days_since_login": None if logins == 0 else i % 9,
         "night_order_share": 0.6 if i % 4 == 0 else 0.1,
         "r_score": (5 - recency // 41) if buyer else None,
         "f_score": min(5, orders // 2 + 1) if buyer else None,

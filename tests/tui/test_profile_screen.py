@@ -36,6 +36,25 @@ async def test_memberships_and_campaign_role(sample_db):
         assert "sh_buyers" in text_of(screen.query_one("#section-segments"))
 
 
+async def test_behaviour_names_columns_as_the_language_does(sample_db):
+    from core.db import open_db
+
+    conn = open_db(sample_db)
+    logins, since = conn.execute(
+        "SELECT logins_30d, days_since_login FROM features WHERE user_id = 'u004'"
+    ).fetchone()
+    conn.close()
+    app = make_app(sample_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_profile(app, pilot, "u004")
+        lines = text_of(screen.query_one("#section-behaviour")).strip().splitlines()
+        shown = dict(line.strip().rsplit(maxsplit=1) for line in lines)  # label -> value
+        assert shown["logins in 30 days"] == str(logins)
+        assert shown["share of night orders"] == "60%"  # u004: i % 4 == 0
+        assert shown.get("days since last login") == (None if since is None else str(since))
+        assert "days since last view" not in shown  # no value stored: no row
+
+
 async def test_timeline_and_sparkline(sample_db):
     app = make_app(sample_db)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -1,5 +1,5 @@
 """Everything about one user: attributes, layer and its rules, RFM standing, tags with their
-reasons, predictions, memberships, the timeline and a sparkline of monthly activity.
+reasons, predictions, behaviour, memberships, the timeline and a sparkline of monthly activity.
 
 One column at 80×24 (scrolls), two or three at wider terminals.
 """
@@ -22,7 +22,16 @@ from tui.widgets import user_profile as render
 from tui.widgets.marking import MarkingScreen
 from tui.widgets.status_line import StatusLine
 
-SECTIONS = ("attributes", "layer_rule", "rfm", "predictions", "tag_dims", "segments", "timeline")
+SECTIONS = (
+    "attributes",
+    "layer_rule",
+    "rfm",
+    "predictions",
+    "behaviour",
+    "tag_dims",
+    "segments",
+    "timeline",
+)
 WIDE, MEDIUM = 150, 100  # columns of terminal for three and two columns of sections
 
 
@@ -117,6 +126,7 @@ Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Esca
             "layer_rule": render.layer(p, labels),
             "rfm": render.rfm(p, labels),
             "predictions": render.predictions(p, labels),
+            "behaviour": render.behaviour(p, labels),
             "tag_dims": render.tags(p, labels),
             "segments": render.memberships(p, labels),
             "timeline": render.timeline(p, labels),

@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from core.schema import DAYS_SINCE_LAST
 from core.users import UserProfile, masked
 from tui.i18n import Labels
 
@@ -21,6 +22,23 @@ PREDICTIONS = (
     ("expected_order_value", "expected_order_value", "{:,.2f}"),
     ("clv", "clv", "{:,.2f}"),
 )
+
+# What the user did, newest signals first: the behavioural tag dimension's inputs, named as the
+# condition language names them (so what is read here can be typed in a filter).
+BEHAVIOUR = (
+    "days_since_active",
+    *DAYS_SINCE_LAST.values(),
+    "logins_7d",
+    "logins_30d",
+    "orders_30d",
+    "orders_90d",
+    "spent_90d",
+    "carts_open",
+    "coupon_uses_90d",
+    "favourite_category",
+    "night_order_share",
+)
+BEHAVIOUR_FORMAT = {"spent_90d": "{:,.2f}", "night_order_share": "{:.0%}"}
 
 
 def _grid() -> Table:
@@ -111,6 +129,17 @@ def predictions(p: UserProfile, labels: Labels) -> Table | Text:
         if value is not None:
             grid.add_row(Text(labels(label)), Text(fmt.format(value)))
     return grid if grid.rows else Text(labels("no_model"))
+
+
+def behaviour(p: UserProfile, labels: Labels) -> Table | Text:
+    """The behaviour columns the user has a value for (a kind never seen has no 'days since')."""
+    grid = _grid()
+    for column in BEHAVIOUR:
+        value = p.features.get(column)
+        if value is not None:
+            shown = BEHAVIOUR_FORMAT.get(column, "{}").format(value)
+            grid.add_row(Text(labels.field(column)), Text(shown))
+    return grid if grid.rows else Text(labels("none"))
 
 
 def _table(heading: str) -> Table:
