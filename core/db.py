@@ -63,10 +63,18 @@ def open_db(
             conn.close()
             raise DatabaseError(f"{p}: cannot create the schema ({exc})") from exc
     elif version != SCHEMA_VERSION:
-        if readonly:
+        if readonly:  # upgraded once through a writable connection, then opened for reading
             conn.close()
-            raise DatabaseError(f"{p}: schema version {version}, expected {SCHEMA_VERSION}")
-        ensure_schema(conn)
+            open_db(p).close()
+            return open_db(p, readonly=True)
+        try:
+            ensure_schema(conn)  # one transaction: upgraded completely or not at all
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise DatabaseError(
+                f"{p}: made by an older userops (schema {version}); upgrading it to schema "
+                f"{SCHEMA_VERSION} needs write access ({explain_sqlite_error(exc)})"
+            ) from exc
     if not readonly:
         # read-only media or a locked file: WAL is an optimisation, not a need
         with suppress(sqlite3.OperationalError):

@@ -1,4 +1,4 @@
-"""core.db.beside: work on a second process reading the same file, or inline where it cannot."""
+"""core.db: the second reader beside a writer (core.db.beside), page size, schema upgrades on open."""
 
 from __future__ import annotations
 
@@ -45,3 +45,30 @@ def test_leaving_early_stops_the_process(conn) -> None:
 def test_new_databases_use_8k_pages(tmp_path) -> None:
     conn = open_db(tmp_path / "new.db", create=True)
     assert conn.execute("PRAGMA page_size").fetchone() == (8192,)
+
+
+def _as_schema_1(path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+
+
+def test_an_older_database_opened_for_reading_is_upgraded_first(db_path) -> None:
+    _as_schema_1(db_path)
+    conn = open_db(db_path, readonly=True)
+    assert get_meta(conn, "schema_version") == "2"
+    assert get_meta(conn, "features_stale") == "1"  # the new columns wait for a recompute
+
+
+def test_an_older_database_that_cannot_be_written_says_so(db_path, monkeypatch) -> None:
+    import core.db
+
+    _as_schema_1(db_path)
+
+    def read_only(conn):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(core.db, "ensure_schema", read_only)
+    with pytest.raises(DatabaseError, match=r"older userops \(schema 1\).*needs write access"):
+        open_db(db_path, readonly=True)
