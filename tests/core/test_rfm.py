@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from core import rfm
+from core import rfm, rfm_report
 from core.errors import CoreError
 from core.features import compute_features
 
@@ -59,7 +59,7 @@ def test_quintile_scores_groups_and_cells(conn):
     assert got["u4"]["group"] == "general_retention"
     assert [got[u]["cell"] for u in ("u1", "u2", "u3", "u4")] == ["HHH", "LHM", "HLH", "MHL"]
     assert got["u5"] == {"scores": (None, None, None), "group": None, "cell": None}
-    cells = rfm.cell27_table(conn, "scratch")
+    cells = rfm_report.cell27_table(conn, "scratch")
     assert len(cells) == 27 and cells["HHH"] == cells["MHL"] == 1 and sum(cells.values()) == 4
 
 
@@ -128,7 +128,7 @@ def test_all_eight_groups_and_group_table(conn):
     assert {u: v["group"] for u, v in got.items() if v["group"]} == {
         g.key: g.key for g in rfm.GROUPS
     }
-    compute_rows = {r.key: r for r in rfm.group_table(conn, "scratch")}
+    compute_rows = {r.key: r for r in rfm_report.group_table(conn, "scratch")}
     assert list(compute_rows) == [*(g.key for g in rfm.GROUPS), "non_buyer"]
     iv = compute_rows["important_value"]
     # revenue 4 x 200 + 4 x 50 = 1000
@@ -159,9 +159,9 @@ def test_single_buyer_and_everyone_identical(conn):
 def test_no_buyers(conn):
     got = make(conn, {}, non_buyers=("a", "b"))
     assert {v["group"] for v in got.values()} == {None}
-    rows = rfm.group_table(conn, "scratch")
+    rows = rfm_report.group_table(conn, "scratch")
     assert sum(r.count for r in rows[:8]) == 0 and rows[-1].count == 2
-    assert rfm.suggest_cuts(conn, "scratch") == {"r": [], "f": [], "m": []}
+    assert rfm_report.suggest_cuts(conn, "scratch") == {"r": [], "f": [], "m": []}
 
 
 def test_thresholds_are_stored_and_validated(conn):
@@ -177,20 +177,20 @@ def test_thresholds_are_stored_and_validated(conn):
 
 def test_suggested_cuts_by_natural_breaks(conn):
     make(conn, {"a": (1, [10]), "b": (2, [11]), "c": (3, [12]), "d": (50, [100]), "e": (60, [101])})
-    assert rfm.suggest_cuts(conn, "scratch") == {"r": [3.0], "f": [], "m": [100.0]}
+    assert rfm_report.suggest_cuts(conn, "scratch") == {"r": [3.0], "f": [], "m": [100.0]}
     x = np.array([1, 2, 3, 50, 51, 200], dtype=float)
-    assert rfm.fisher_breaks(x, np.ones(6), 3) == [3, 5]  # {1,2,3} {50,51} {200}
+    assert rfm_report.fisher_breaks(x, np.ones(6), 3) == [3, 5]  # {1,2,3} {50,51} {200}
     # weights count: a heavy point at either end pulls the middle one to the other side
     x = np.array([0.0, 1.0, 2.0])
-    assert rfm.fisher_breaks(x, np.array([1.0, 1.0, 100.0]), 2) == [2]  # {0,1} {2}
-    assert rfm.fisher_breaks(x, np.array([100.0, 1.0, 1.0]), 2) == [1]  # {0} {1,2}
+    assert rfm_report.fisher_breaks(x, np.array([1.0, 1.0, 100.0]), 2) == [2]  # {0,1} {2}
+    assert rfm_report.fisher_breaks(x, np.array([100.0, 1.0, 1.0]), 2) == [1]  # {0} {1,2}
 
 
 def test_suggested_cuts_on_binned_data(conn):
     low = {f"l{i}": (1, [1000.0 + i]) for i in range(1500)}
     high = {f"h{i}": (1, [100000.0 + i]) for i in range(1500)}
     make(conn, {**low, **high})
-    assert rfm.suggest_cuts(conn, "scratch")["m"] == [100000.0]
+    assert rfm_report.suggest_cuts(conn, "scratch")["m"] == [100000.0]
 
 
 # The scoring before it became boundary comparisons: window counts, kept here as the reference.

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from core import rfm
+from core import rfm, rfm_report
 
 # user: (recency_days, frequency, monetary); means over buyers: R 56.25, F 2, M 110
 BUYERS = {"a": (0, 3, 180.0), "b": (107, 2, 40.0), "c": (29, 1, 200.0), "d": (89, 2, 20.0)}
@@ -25,13 +25,13 @@ def shop(conn: sqlite3.Connection) -> sqlite3.Connection:
     return conn
 
 
-def counts(rows: list[rfm.GroupRow]) -> dict[str, int]:
+def counts(rows: list[rfm_report.GroupRow]) -> dict[str, int]:
     return {row.key: row.count for row in rows if row.count}
 
 
 def test_preview_with_stored_thresholds_is_the_group_table(shop):
-    assert rfm.preview_groups(shop, {}) == rfm.group_table(shop)
-    assert counts(rfm.group_table(shop)) == {
+    assert rfm_report.preview_groups(shop, {}) == rfm_report.group_table(shop)
+    assert counts(rfm_report.group_table(shop)) == {
         "important_value": 1,  # a: recent, frequent, big
         "important_development": 1,  # c: recent, one order, big
         "general_retention": 2,  # b, d: silent, two orders, small
@@ -40,9 +40,9 @@ def test_preview_with_stored_thresholds_is_the_group_table(shop):
 
 
 def test_preview_of_a_fixed_frequency_cut_changes_counts_but_writes_nothing(shop):
-    before = rfm.group_table(shop)
+    before = rfm_report.group_table(shop)
     trial = {"f": rfm.check_threshold("f", "fixed", 3)}  # only a has 3 orders
-    rows = rfm.preview_groups(shop, trial)
+    rows = rfm_report.preview_groups(shop, trial)
     assert counts(rows) == {
         "important_value": 1,
         "important_development": 1,
@@ -53,29 +53,37 @@ def test_preview_of_a_fixed_frequency_cut_changes_counts_but_writes_nothing(shop
     assert winback.share_of_buyers == pytest.approx(0.5)
     assert winback.share_of_revenue == pytest.approx(60 / 440)
     assert winback.mean_recency == pytest.approx(98.0)
-    assert rfm.group_table(shop) == before
+    assert rfm_report.group_table(shop) == before
     assert shop.execute("SELECT count(*) FROM rfm_settings").fetchone()[0] == 0
 
 
 def test_preview_equals_what_saving_then_rescoring_gives(shop):
     trial = {"m": rfm.check_threshold("m", "score", 5)}  # only c (200) scores 5 on M
-    preview = rfm.preview_groups(shop, trial)
+    preview = rfm_report.preview_groups(shop, trial)
     assert counts(preview)["general_value"] == 1  # a: recent and frequent, no longer big
     rfm.set_threshold(shop, "m", "score", 5)
     rfm.apply_rfm(shop)
-    assert rfm.group_table(shop) == preview
+    assert rfm_report.group_table(shop) == preview
 
 
 def test_buyer_sample_takes_every_kth_buyer(shop):
-    assert rfm.buyer_sample(shop) == [(0, 3, 180.0), (107, 2, 40.0), (29, 1, 200.0), (89, 2, 20.0)]
-    assert rfm.buyer_sample(shop, limit=2) == [(107, 2, 40.0), (89, 2, 20.0)]  # rowids 2 and 4
+    assert rfm_report.buyer_sample(shop) == [
+        (0, 3, 180.0),
+        (107, 2, 40.0),
+        (29, 1, 200.0),
+        (89, 2, 20.0),
+    ]
+    assert rfm_report.buyer_sample(shop, limit=2) == [
+        (107, 2, 40.0),
+        (89, 2, 20.0),
+    ]  # rowids 2 and 4
 
 
 def test_cut_lines_put_score_cuts_on_the_value_axis(shop):
-    lines = rfm.cut_lines(shop, rfm.get_thresholds(shop))
+    lines = rfm_report.cut_lines(shop, rfm.get_thresholds(shop))
     assert lines == pytest.approx({"r": 56.25, "f": 2.0, "m": 110.0})
     scored = {"r": rfm.Threshold("r", "score", 4), "m": rfm.Threshold("m", "score", 4)}
-    lines = rfm.cut_lines(shop, {**rfm.get_thresholds(shop), **scored})
+    lines = rfm_report.cut_lines(shop, {**rfm.get_thresholds(shop), **scored})
     # R scores 2,3,4,5 for recency 107,89,29,0: score >= 4 reaches back to 29 days
     # M scores 2,3,4,5 for 20,40,180,200: score >= 4 starts at 180
     assert lines["r"] == 29 and lines["m"] == 180.0
@@ -83,5 +91,5 @@ def test_cut_lines_put_score_cuts_on_the_value_axis(shop):
 
 def test_preview_without_buyers(conn):
     conn.execute("INSERT INTO features(user_id, frequency, monetary) VALUES ('e', 0, 0)")
-    assert counts(rfm.preview_groups(conn, {})) == {"non_buyer": 1}
-    assert rfm.buyer_sample(conn) == []
+    assert counts(rfm_report.preview_groups(conn, {})) == {"non_buyer": 1}
+    assert rfm_report.buyer_sample(conn) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tui_helpers import make_app, settle
 
-from core import rfm
+from core import rfm, rfm_report
 from core.db import open_db
 
 SIZE = (120, 40)
@@ -31,7 +31,7 @@ def with_conn(db, fn):
 
 
 async def test_groups_table_shows_core_counts(sample_db):
-    groups = with_conn(sample_db, rfm.group_table)
+    groups = with_conn(sample_db, rfm_report.group_table)
     app = make_app(sample_db)
     async with app.run_test(size=SIZE) as pilot:
         await open_rfm(app, pilot)
@@ -57,7 +57,7 @@ async def test_d_switches_the_plot_dimensions(sample_db):
 
 async def test_trial_threshold_previews_counts_then_saving_persists(sample_db):
     trial = rfm.check_threshold("f", "fixed", 5)
-    expected = with_conn(sample_db, lambda c: rfm.preview_groups(c, {"f": trial}))
+    expected = with_conn(sample_db, lambda c: rfm_report.preview_groups(c, {"f": trial}))
     app = make_app(sample_db)
     async with app.run_test(size=SIZE) as pilot:
         await open_rfm(app, pilot)
@@ -112,7 +112,7 @@ async def test_enter_on_a_group_lists_its_users(sample_db):
 
 
 async def test_c_switches_to_the_27_cells(sample_db):
-    cells = with_conn(sample_db, rfm.cell27_table)
+    cells = with_conn(sample_db, rfm_report.cell27_table)
     app = make_app(sample_db)
     async with app.run_test(size=SIZE) as pilot:
         await open_rfm(app, pilot)

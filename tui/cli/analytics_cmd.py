@@ -12,7 +12,7 @@ from typing import IO
 
 import click
 
-from core import rfm
+from core import rfm, rfm_report
 from core.db import get_meta, transaction
 from core.errors import CoreError
 from core.features import RecomputeReport, recompute
@@ -97,10 +97,10 @@ def rfm_data(conn: sqlite3.Connection, cells27: bool) -> dict[str, object]:
     """Everything ``userops rfm`` shows, as plain JSON-able values."""
     thresholds = rfm.get_thresholds(conn)
     cuts = rfm.cut_values(conn, "features", thresholds)
-    two, three = rfm.suggest_cuts(conn, k=2), rfm.suggest_cuts(conn, k=3)
+    two, three = rfm_report.suggest_cuts(conn, k=2), rfm_report.suggest_cuts(conn, k=3)
     data: dict[str, object] = {
         "as_of": get_meta(conn, "features_as_of"),
-        "groups": [asdict(row) for row in rfm.group_table(conn)],
+        "groups": [asdict(row) for row in rfm_report.group_table(conn)],
         "thresholds": {
             dim: {
                 "method": t.method,
@@ -113,7 +113,7 @@ def rfm_data(conn: sqlite3.Connection, cells27: bool) -> dict[str, object]:
         },
     }
     if cells27:
-        data["cells27"] = rfm.cell27_table(conn)
+        data["cells27"] = rfm_report.cell27_table(conn)
     return data
 
 

@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static
 from textual.worker import get_current_worker
 
-from core import rfm
+from core import rfm, rfm_report
 from core.db import open_db, transaction
 from core.errors import CoreError
 from tui.screens import WorkingScreen, reader
@@ -34,7 +34,7 @@ NARROW = 110
 
 @dataclass
 class RfmLoaded(Message):
-    groups: list[rfm.GroupRow]
+    groups: list[rfm_report.GroupRow]
     thresholds: dict[str, rfm.Threshold]
     suggested: dict[str, list[float]]
     lines: dict[str, float | None]
@@ -46,7 +46,7 @@ class RfmLoaded(Message):
 class PreviewReady(Message):
     token: int
     trial: rfm.Threshold
-    groups: list[rfm.GroupRow]
+    groups: list[rfm_report.GroupRow]
     lines: dict[str, float | None]
 
 
@@ -89,7 +89,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         super().__init__()
         self.loaded: RfmLoaded | None = None
         self.trial: rfm.Threshold | None = None
-        self.preview: list[rfm.GroupRow] | None = None
+        self.preview: list[rfm_report.GroupRow] | None = None
         self.token = 0
         self._debounce: Timer | None = None
 
@@ -143,20 +143,20 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         with reader(self.app.settings.db_path) as conn:
             thresholds = rfm.get_thresholds(conn)
             loaded = RfmLoaded(
-                rfm.group_table(conn),
+                rfm_report.group_table(conn),
                 thresholds,
-                rfm.suggest_cuts(conn),
-                rfm.cut_lines(conn, thresholds),
-                rfm.buyer_sample(conn),
-                rfm.cell27_table(conn),
+                rfm_report.suggest_cuts(conn),
+                rfm_report.cut_lines(conn, thresholds),
+                rfm_report.buyer_sample(conn),
+                rfm_report.cell27_table(conn),
             )
         self.post_message(loaded)
 
     @work(thread=True, exclusive=True, group="rfm.preview", exit_on_error=False)
     def run_preview(self, token: int, trial: rfm.Threshold) -> None:
         with reader(self.app.settings.db_path) as conn:
-            groups = rfm.preview_groups(conn, {trial.dimension: trial})
-            lines = rfm.cut_lines(conn, {**rfm.get_thresholds(conn), trial.dimension: trial})
+            groups = rfm_report.preview_groups(conn, {trial.dimension: trial})
+            lines = rfm_report.cut_lines(conn, {**rfm.get_thresholds(conn), trial.dimension: trial})
         if not get_current_worker().is_cancelled:
             self.post_message(PreviewReady(token, trial, groups, lines))
 

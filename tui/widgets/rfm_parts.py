@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from core import rfm
+from core import rfm, rfm_report
 from tui.i18n import Labels
 
 LEVELS = "HML"
@@ -20,14 +20,14 @@ def _num(value: float | None, fmt: str) -> Text:
     return Text("–" if value is None else format(value, fmt), justify="right")
 
 
-def group_name(row: rfm.GroupRow, labels: Labels) -> str:
+def group_name(row: rfm_report.GroupRow, labels: Labels) -> str:
     return row.name_zh if labels.lang == "zh" else row.name_en
 
 
 def fill_groups(
     table: DataTable,
-    groups: list[rfm.GroupRow],
-    preview: list[rfm.GroupRow] | None,
+    groups: list[rfm_report.GroupRow],
+    preview: list[rfm_report.GroupRow] | None,
     labels: Labels,
 ) -> None:
     """One row per group (then the non-buyers); the Preview column shows the trial counts."""
