@@ -1,4 +1,5 @@
-"""Users as the screens see them: keyset pages over ``features``, counts, search, masks, profiles.
+"""Users as the screens see them: keyset pages over ``features``, counts, search, masks (one
+user's profile: core.profile).
 
 Paging is keyset on (sort column, user_id), never OFFSET, so page 5,000 costs what page 1 costs.
 NULLs follow SQLite's own order (smallest): first when ascending, last when descending, so one
@@ -7,13 +8,12 @@ direction is exactly the reverse of the other and "jump to the end" is a reverse
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from core.errors import CoreError, NotFound
+from core.errors import CoreError
 
 # Columns of the users list, in display order; each is a FEATURE_COLUMNS name.
 LIST_COLUMNS = (
@@ -295,223 +295,10 @@ def masked(attributes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------- the profile of one user
-
-PREDICTIVE_FIELDS = (
-    "p_alive",
-    "expected_purchases_30d",
-    "expected_purchases_90d",
-    "expected_order_value",
-    "clv",
-)
-TIMELINE_LIMIT = 50
-ACTIVITY_MONTHS = 24
-
-
-@dataclass(frozen=True)
-class RuleCheck:
-    """One layer rule evaluated for one user: met, not met, or broken (``error``)."""
-
-    key: str
-    name_zh: str
-    name_en: str
-    condition: str
-    met: bool | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class TagInfo:
-    name: str
-    dimension: str
-    condition: str
-    description: str
-    model_values: dict[str, Any]  # predictive tags: the model outputs their condition reads
-
-
-@dataclass(frozen=True)
-class UserProfile:
-    user_id: str
-    attributes: dict[str, Any]  # every users column, extra import columns included
-    features: dict[str, Any]  # the features row ({} before the first recompute)
-    layer: str | None
-    layer_rule: RuleCheck | None  # the rule that placed the user
-    rules_not_met: list[RuleCheck]  # earlier rules, in evaluation order
-    rfm_percentiles: dict[str, float | None]  # r/f/m: share of buyers the user equals or beats
-    tags: dict[str, list[TagInfo]]  # by dimension, in TAG_DIMENSIONS order
-    orders: list[tuple[str, str, float]]  # (order_id, created_at, amount), latest first
-    events: list[tuple[str, str, str | None]]  # (kind, created_at, value), latest first
-    monthly_activity: list[tuple[str, int]]  # ('YYYY-MM', orders + events), oldest first
-    segments: list[str]
-    campaigns: list[tuple[str, str, str]]  # (campaign, role, added_at)
-
-
-def profile(
-    conn: sqlite3.Connection, user_id: str, as_of: date, *, with_percentiles: bool = True
-) -> UserProfile:
-    """Everything about one user as of ``as_of``. Raises NotFound for an unknown id.
-
-    The R/F/M percentiles count over every buyer (~0.2 s at 1M users): a screen may ask for the
-    rest first (``with_percentiles=False``) and call :func:`rfm_percentiles` separately.
-    """
-    attributes = _one(conn, "SELECT * FROM users WHERE user_id = ?", (user_id,))
-    if attributes is None:
-        raise NotFound(f"no user with id {user_id!r}")
-    feats = _one(conn, "SELECT * FROM features WHERE user_id = ?", (user_id,)) or {}
-    placed, not_met = _layer_checks(conn, user_id, feats.get("layer"), as_of)
-    return UserProfile(
-        user_id=user_id,
-        attributes=attributes,
-        features=feats,
-        layer=feats.get("layer"),
-        layer_rule=placed,
-        rules_not_met=not_met,
-        rfm_percentiles=rfm_percentiles(conn, feats) if with_percentiles else {},
-        tags=_tags(conn, user_id, feats),
-        orders=_latest(conn, "orders", "order_id, created_at, amount", user_id, as_of),
-        events=_latest(conn, "events", "kind, created_at, nullif(value, '')", user_id, as_of),
-        monthly_activity=monthly_activity(conn, user_id, as_of),
-        segments=_segments_of(conn, user_id, as_of),
-        campaigns=[tuple(r) for r in _run(conn, _CAMPAIGNS_SQL, (user_id,))],
-    )
-
-
-_CAMPAIGNS_SQL = (
-    "SELECT campaign, role, added_at FROM campaign_members WHERE user_id = ? "
-    "ORDER BY added_at DESC, campaign"
-)
-
-
-def _one(conn: sqlite3.Connection, sql: str, args: tuple) -> dict[str, Any] | None:
-    cur = _run(conn, sql, args)
-    row = cur.fetchone()
-    return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
-
-
-def _end_of(as_of: date) -> str:
-    """Rows "as of D" are those created before the start of D + 1 day."""
-    return (as_of + timedelta(days=1)).isoformat()
-
-
-def holds(conn: sqlite3.Connection, user_id: str, condition: str, as_of: date) -> bool:
-    """Does ``condition`` (segment language) hold for this one user? Raises QueryError."""
-    from core.query import compile_condition  # the language is core's own; imported late
-
-    compiled = compile_condition(conn, condition, as_of=as_of)
-    sql = f"SELECT ({compiled.where}) FROM features AS f WHERE f.user_id = :_profile_user"
-    row = _run(conn, sql, {**compiled.params, "_profile_user": user_id}).fetchone()
-    return bool(row and row[0])
-
-
-def _check(conn, user_id: str, rule: tuple, as_of: date) -> RuleCheck:
-    key, name_zh, name_en, condition = rule
-    try:
-        return RuleCheck(key, name_zh, name_en, condition, holds(conn, user_id, condition, as_of))
-    except CoreError as exc:
-        return RuleCheck(key, name_zh, name_en, condition, None, str(exc))
-
-
 def layer_rules(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
     """(key, name_zh, name_en, condition) in evaluation order."""
     sql = "SELECT key, name_zh, name_en, condition FROM layer_rules ORDER BY position"
     return [tuple(r) for r in _run(conn, sql, ())]
-
-
-def _layer_checks(conn, user_id: str, layer: str | None, as_of: date):
-    """The rule that placed the user, and the earlier rules it did not meet."""
-    placed, earlier = None, []
-    for rule in layer_rules(conn):
-        if rule[0] == layer:
-            placed = _check(conn, user_id, rule, as_of)
-            break
-        earlier.append(_check(conn, user_id, rule, as_of))
-    return placed, earlier
-
-
-def rfm_percentiles(conn: sqlite3.Connection, feats: dict[str, Any]) -> dict[str, float | None]:
-    """Share of buyers (frequency > 0) the user equals or beats: R more recent, F and M more.
-
-    Index range counts, not a scan of the wide table; non-buyers have monetary 0, so they are
-    taken back out of the M count.
-    """
-    if not feats.get("frequency"):
-        return {"r": None, "f": None, "m": None}
-
-    def n(where: str, value: Any = None) -> int:
-        return _run(conn, f"SELECT count(*) FROM features WHERE {where}", (value,)).fetchone()[0]
-
-    buyers = n("frequency > ?", 0)
-    # non-buyers all have monetary 0 (core.features), at or below any buyer's total
-    non_buyers_below = n("frequency = ?", 0) if feats["monetary"] >= 0 else 0
-    beaten = {
-        "r": n("recency_days >= ?", feats["recency_days"]),
-        "f": n("frequency BETWEEN 1 AND ?", feats["frequency"]),
-        "m": n("monetary <= ?", feats["monetary"]) - non_buyers_below,
-    }
-    return {d: b / buyers for d, b in beaten.items()}
-
-
-def _tags(
-    conn: sqlite3.Connection, user_id: str, feats: dict[str, Any]
-) -> dict[str, list[TagInfo]]:
-    sql = (
-        "SELECT t.tag, coalesce(r.dimension, 'basic'), coalesce(r.condition, ''), "
-        "coalesce(r.description, '') FROM user_tags AS t LEFT JOIN tag_rules AS r ON r.name = t.tag "
-        "WHERE t.user_id = ? ORDER BY t.tag"
-    )
-    grouped: dict[str, list[TagInfo]] = {d: [] for d in TAG_DIMENSIONS}
-    for name, dimension, condition, description in _run(conn, sql, (user_id,)):
-        values = {}
-        if dimension == "predictive":
-            words = set(re.findall(r"[a-z_0-9]+", condition))
-            values = {f: feats.get(f) for f in PREDICTIVE_FIELDS if f in words}
-        info = TagInfo(name, dimension, condition, description, values)
-        grouped.setdefault(dimension, []).append(info)
-    return grouped
-
-
-def _latest(conn, table: str, columns: str, user_id: str, as_of: date) -> list[tuple]:
-    # table and columns are literals from profile(), never user text
-    sql = (
-        f"SELECT {columns} FROM {table} WHERE user_id = ? AND created_at < ? "
-        "ORDER BY created_at DESC LIMIT ?"
-    )
-    return [tuple(r) for r in _run(conn, sql, (user_id, _end_of(as_of), TIMELINE_LIMIT))]
-
-
-def monthly_activity(conn: sqlite3.Connection, user_id: str, as_of: date) -> list[tuple[str, int]]:
-    """Orders + events per calendar month, the ACTIVITY_MONTHS months ending with as_of's."""
-    months = []
-    y, m = as_of.year, as_of.month
-    for _ in range(ACTIVITY_MONTHS):
-        months.append(f"{y:04d}-{m:02d}")
-        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
-    months.reverse()
-    counts = dict.fromkeys(months, 0)
-    for table in ("orders", "events"):
-        sql = (
-            f"SELECT substr(created_at, 1, 7), count(*) FROM {table} "
-            "WHERE user_id = ? AND created_at >= ? AND created_at < ? GROUP BY 1"
-        )
-        for month, n in _run(conn, sql, (user_id, months[0] + "-01", _end_of(as_of))):
-            counts[month] = counts.get(month, 0) + n
-    return list(counts.items())
-
-
-def _segments_of(conn: sqlite3.Connection, user_id: str, as_of: date) -> list[str]:
-    """Saved segments whose condition holds for the user, then snapshots that froze them in."""
-    names = []
-    for name, query in _run(conn, "SELECT name, query FROM segments ORDER BY name", ()):
-        try:
-            if holds(conn, user_id, query, as_of):
-                names.append(name)
-        except CoreError:
-            continue  # a segment that no longer compiles is the segments screen's concern
-    sql = (
-        "SELECT s.name FROM snapshot_members AS m JOIN segment_snapshots AS s "
-        "ON s.id = m.snapshot_id WHERE m.user_id = ? ORDER BY s.name"
-    )
-    return names + [r[0] for r in _run(conn, sql, (user_id,))]
 
 
 @dataclass(frozen=True)

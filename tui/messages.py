@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from core.users import Overview, Page, UserProfile, UserRow
+from core.profile import UserProfile
+from core.users import Overview, Page, UserRow
 
 
 @dataclass

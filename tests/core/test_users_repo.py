@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from core import users
+from core import profile, users
 from core.db import transaction
 from core.errors import CoreError, NotFound
 
@@ -163,7 +163,7 @@ def test_top_tags_predictive_first(people):
 
 def test_profile_unknown_user(people):
     with pytest.raises(NotFound):
-        users.profile(people, "nobody", AS_OF)
+        profile.profile(people, "nobody", AS_OF)
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def with_history(people):
 
 
 def test_profile_contents(with_history):
-    p = users.profile(with_history, "a", AS_OF)
+    p = profile.profile(with_history, "a", AS_OF)
     assert p.attributes["name"] == "Alice" and p.attributes["vip_level"] == "gold"
     assert p.layer == "mid" and p.layer_rule.key == "mid" and p.layer_rule.met is True
     assert [(c.key, c.met) for c in p.rules_not_met] == [("top", False)]
@@ -223,7 +223,7 @@ def test_profile_contents(with_history):
 
 
 def test_profile_of_a_non_buyer(with_history):
-    p = users.profile(with_history, "b", AS_OF)
+    p = profile.profile(with_history, "b", AS_OF)
     assert p.rfm_percentiles == {"r": None, "f": None, "m": None}
     assert p.layer is None and p.layer_rule is None
     assert len(p.rules_not_met) == 3  # no layer: every rule is listed as not placing the user

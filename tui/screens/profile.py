@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.events import Resize
 from textual.widgets import Footer, Sparkline, Static
 
-from core import users
+from core import profile as core_profile
 from tui.messages import PercentilesLoaded, ProfileLoaded
 from tui.screens import reader
 from tui.widgets import user_profile as render
@@ -67,7 +67,7 @@ Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Esca
     def __init__(self, user_id: str) -> None:
         super().__init__()
         self.user_id = user_id
-        self.profile: users.UserProfile | None = None
+        self.profile: core_profile.UserProfile | None = None
 
     def compose(self) -> ComposeResult:
         labels = self.app.labels
@@ -99,14 +99,14 @@ Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Esca
     def load_profile(self) -> None:
         settings = self.app.settings
         with reader(settings.db_path) as conn:
-            found = users.profile(conn, self.user_id, settings.as_of, with_percentiles=False)
+            found = core_profile.profile(conn, self.user_id, settings.as_of, with_percentiles=False)
         self.post_message(ProfileLoaded(found))
 
     @work(thread=True, exclusive=True, group="percentiles", exit_on_error=False)
     def load_percentiles(self, features: dict) -> None:
         """Where the user stands among all buyers: counted after the rest is on screen."""
         with reader(self.app.settings.db_path) as conn:
-            shares = users.rfm_percentiles(conn, features)
+            shares = core_profile.rfm_percentiles(conn, features)
         self.post_message(PercentilesLoaded(self.user_id, shares))
 
     @on(PercentilesLoaded)

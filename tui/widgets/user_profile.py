@@ -11,8 +11,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from core.profile import UserProfile
 from core.schema import DAYS_SINCE_LAST
-from core.users import UserProfile, masked
+from core.users import masked
 from tui.i18n import Labels
 
 PREDICTIONS = (
