@@ -15,7 +15,7 @@ from core.query.ast import Call, Compare, HasTag, InCampaign, TargetedWithin, Va
 from core.query.comparisons import NEGATIONS, as_date, date_predicate, predicate
 from core.query.context import Ctx, Part, closest, did_you_mean
 from core.query.words import sentence, show
-from core.schema import EVENT_KINDS
+from core.schema import DAYS_SINCE_LAST, EVENT_KINDS
 
 CALLS = ("count", "orders", "spent", "last")
 ORDER_WORDS = ("order", "orders")
@@ -148,11 +148,11 @@ def _last(ctx: Ctx, call: Call, node: Compare) -> Part:
         days = tuple(as_date(ctx, "last(…)", v) for v in node.values)
         return Part(_on_column(ctx, f"f.{windows.LAST_ORDER}", "date", node.op, days), zh, en)
     if (
-        kind in windows.DAYS_SINCE_LAST
+        kind in DAYS_SINCE_LAST
         and windows.features_are_as_of(ctx)
         and not _since_recently(ctx, node)
     ):
-        return Part(_on_days_since(ctx, windows.DAYS_SINCE_LAST[kind], node), zh, en)
+        return Part(_on_days_since(ctx, DAYS_SINCE_LAST[kind], node), zh, en)
     table = "orders" if kind is None else "events"
     rows = _rows_in_window(ctx, table, kind, None)
     op = NEGATIONS.get(node.op, node.op)

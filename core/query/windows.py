@@ -19,7 +19,7 @@ import sqlite3
 
 from core.query.ast import Value
 from core.query.context import Ctx
-from core.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS  # noqa: F401  (re-exported)
+from core.schema import FEATURE_COLUMNS
 
 # (behaviour, event kind or None for orders, window in days or None for "up to D") -> column
 MATERIALISED: dict[tuple[str, str | None, int | None], str] = {
