@@ -5,7 +5,7 @@ Run: /work/venv/bin/python bench/bench_import.py [N_ORDERS]
 Generates a deterministic orders CSV (seed 7, 200k users) in a temp dir, then times, in one run:
   read_csv    pandas.read_csv(dtype=str) of the file alone (the parsing floor)
   bare load   read_csv + a bare executemany of the rows into a table without constraints/indexes
-  import      core.importer.import_files into a new userops database (parse, check, upsert, index)
+  import      core.ingest.importer.import_files into a new userops database (parse, check, upsert, index)
   re-import   the same file again (every row conflicts; nothing changes)
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.db import open_db
-from core.importer import import_files
+from core.ingest.importer import import_files
+from core.store.db import open_db
 
 SEED = 7
 N_USERS = 200_000

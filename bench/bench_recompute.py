@@ -23,9 +23,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import features, layers, predict, tags  # noqa: E402
-from core.db import open_db, set_meta  # noqa: E402
-from core.schema import DDL  # noqa: E402
+from core import tags  # noqa: E402
+from core.analytics import features, predict
+from core.rules import layers
+from core.store.db import open_db, set_meta  # noqa: E402
+from core.store.schema import DDL  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 AS_OF = date(2024, 12, 31)

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from core import segments
-from core.db import open_db, set_meta
+from core.audience import segments
 from core.query import compile_condition
-from core.schema import DAYS_SINCE_LAST, DDL, FEATURE_COLUMNS, feature_index_ddl
+from core.store.db import open_db, set_meta
+from core.store.schema import DAYS_SINCE_LAST, DDL, FEATURE_COLUMNS, feature_index_ddl
 
 AS_OF = date(2024, 6, 30)
 CACHE = Path(__file__).parent  # bench/*.db* is git-ignored
@@ -105,7 +105,7 @@ HOT_INDEX = (
 )
 BOUNDS = {"end": "2024-07-01", "d7": "2024-06-24", "d30": "2024-06-01", "d90": "2024-04-02"}
 
-# days_since_<kind> for each kind of core.schema.DAYS_SINCE_LAST
+# days_since_<kind> for each kind of core.store.schema.DAYS_SINCE_LAST
 DAYS_SINCE = {
     column: f"CAST(julianday('2024-06-30') - julianday(substr(ll.{kind}, 1, 10)) AS INTEGER)"
     for kind, column in DAYS_SINCE_LAST.items()

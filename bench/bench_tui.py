@@ -19,8 +19,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from core.db import open_db, set_meta, transaction
-from core.schema import feature_index_ddl
+from core.store.db import open_db, set_meta, transaction
+from core.store.schema import feature_index_ddl
 
 AS_OF = date(2024, 6, 30)
 CITIES = ["上海", "北京", "广州", "深圳", "成都", "杭州", "武汉", "西安", "南京", "重庆"]

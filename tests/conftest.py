@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import open_db
+from core.store.db import open_db
 
 
 @pytest.fixture

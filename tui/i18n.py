@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
+from core.analytics.rfm import GROUPS_BY_KEY
 from core.query.fields import LABELS as FIELD_LABELS
-from core.rfm import GROUPS_BY_KEY
 
 LANGS = ("zh", "en")
 

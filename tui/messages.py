@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from core.profile import UserProfile
-from core.users import Overview, Page, UserRow
+from core.views.profile import UserProfile
+from core.views.users import Overview, Page, UserRow
 
 
 @dataclass

@@ -15,7 +15,7 @@ from core.query.ast import Call, Compare, HasTag, InCampaign, TargetedWithin, Va
 from core.query.comparisons import NEGATIONS, as_date, date_predicate, predicate
 from core.query.context import Ctx, Part, closest, did_you_mean
 from core.query.words import sentence, show
-from core.schema import DAYS_SINCE_LAST, EVENT_KINDS
+from core.store.schema import DAYS_SINCE_LAST, EVENT_KINDS
 
 CALLS = ("count", "orders", "spent", "last")
 ORDER_WORDS = ("order", "orders")

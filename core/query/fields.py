@@ -1,6 +1,6 @@
 """The field whitelist: every name an operator may write, its SQL, type and zh/en label.
 
-Identifiers come only from core.schema (FEATURE_COLUMNS, user_attribute_columns); this module is
+Identifiers come only from core.store.schema (FEATURE_COLUMNS, user_attribute_columns); this module is
 the one place that labels them for humans.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from core.schema import FEATURE_COLUMNS, user_attribute_columns
+from core.store.schema import FEATURE_COLUMNS, user_attribute_columns
 
 # name -> (zh, en). Columns missing here are labelled with their own name.
 LABELS: dict[str, tuple[str, str]] = {

@@ -76,8 +76,8 @@ def layer_names(ctx: Ctx) -> dict[str, str]:
 
 
 def rfm_names() -> dict[str, str]:
-    """RFM group spellings (key, zh and en names) from core.rfm.GROUPS, the one place they live."""
-    from core.rfm import GROUPS
+    """RFM group spellings (key, zh and en names) from core.analytics.rfm.GROUPS, the one place they live."""
+    from core.analytics.rfm import GROUPS
 
     out: dict[str, str] = {}
     for g in GROUPS:

@@ -19,7 +19,7 @@ import sqlite3
 
 from core.query.ast import Value
 from core.query.context import Ctx
-from core.schema import FEATURE_COLUMNS
+from core.store.schema import FEATURE_COLUMNS
 
 # (behaviour, event kind or None for orders, window in days or None for "up to D") -> column
 MATERIALISED: dict[tuple[str, str | None, int | None], str] = {
@@ -44,7 +44,7 @@ assert set(MATERIALISED.values()) <= set(FEATURE_COLUMNS), "materialised windows
 
 # last(order): the latest order up to D, NULL for users who never bought.
 LAST_ORDER = "last_order_at"
-# last(kind), for the kinds in core.schema.DAYS_SINCE_LAST: whole days from the latest such
+# last(kind), for the kinds in core.store.schema.DAYS_SINCE_LAST: whole days from the latest such
 # event to D, NULL for users without one. A date test on the latest event is a test on those
 # days: last(login) < X  <=>  days_since_login > D - X.
 # last(kind) > X with X at most this many days back stays "some such event since X": a range of

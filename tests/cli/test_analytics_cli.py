@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core.db import open_db, set_meta
+from core.store.db import open_db, set_meta
 from tui.cli import cli
 
 ORDERS = [  # as of 2024-06-30: recency 0/107/29/89, frequency 3/2/1/2, monetary 180/40/200/20

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from core.db import open_db
+from core.store.db import open_db
 from tui.cli import cli
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from core.db import open_db
+from core.store.db import open_db
 from tui.cli import cli
 
 CDNOW = Path(__file__).parent.parent / "data" / "cdnow_summary.csv"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core import layers as L
-from core import tags as T
-from core.db import open_db, set_meta
+from core.rules import layers as L
+from core.rules import tags as T
+from core.store.db import open_db, set_meta
 from tui.cli import cli
 
 AS_OF = date(2024, 6, 30)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core.db import open_db, set_meta
+from core.store.db import open_db, set_meta
 from tui.cli import cli
 
 

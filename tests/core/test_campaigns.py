@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core import campaigns as cmp
+from core.audience import campaigns as cmp
 from core.errors import LockedError, NotFound
 
 AS_OF = date(2024, 6, 30)
@@ -19,7 +19,7 @@ AT = datetime(2024, 7, 1, 9, 0, 0)
 
 @dataclass
 class Cond:
-    """Stands in for core.segments.condition_for's Compiled."""
+    """Stands in for core.audience.segments.condition_for's Compiled."""
 
     text: str
     where: str

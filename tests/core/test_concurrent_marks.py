@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core import campaigns as cmp
-from core.db import open_db
+from core.audience import campaigns as cmp
 from core.errors import DatabaseError
+from core.store.db import open_db
 
 ROOT = Path(__file__).resolve().parents[2]
 N_EACH = 200
@@ -20,8 +20,8 @@ N_EACH = 200
 # fair, so the two would run one after the other). Both wait for a "go" file so that their loops really overlap (start-up time differs).
 WRITER = """
 import os, sys, time
-from core import campaigns as cmp
-from core.db import open_db
+from core.audience import campaigns as cmp
+from core.store.db import open_db
 conn = open_db(sys.argv[1])
 prefix = sys.argv[2]
 while not os.path.exists(sys.argv[1] + ".go"):

@@ -1,4 +1,4 @@
-"""core.db: the second reader beside a writer (core.db.beside), page size, schema upgrades on open."""
+"""core.store.db: the second reader beside a writer (core.store.db.beside), page size, schema upgrades on open."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from core.db import beside, get_meta, open_db, set_meta
 from core.errors import DatabaseError
+from core.store.db import beside, get_meta, open_db, set_meta
 
 
 def test_the_work_runs_in_another_process_and_sees_committed_data(conn) -> None:
@@ -62,13 +62,13 @@ def test_an_older_database_opened_for_reading_is_upgraded_first(db_path) -> None
 
 
 def test_an_older_database_that_cannot_be_written_says_so(db_path, monkeypatch) -> None:
-    import core.db
+    import core.store.db
 
     _as_schema_1(db_path)
 
     def read_only(conn):
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
-    monkeypatch.setattr(core.db, "ensure_schema", read_only)
+    monkeypatch.setattr(core.store.db, "ensure_schema", read_only)
     with pytest.raises(DatabaseError, match=r"older userops \(schema 1\).*needs write access"):
         open_db(db_path, readonly=True)

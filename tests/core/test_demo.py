@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core.db import open_db, stored_as_of
-from core.demo import DEMO_AS_OF, DemoError, DemoReport, build_demo
-from core.demo_data import CITIES
-from core.features import recompute
-from core.tags import install_defaults_once
+from core.ingest.demo import DEMO_AS_OF, DemoError, DemoReport, build_demo
+from core.ingest.demo_data import CITIES
+from core.pipeline import recompute
+from core.rules.tags import install_defaults_once
+from core.store.db import open_db, stored_as_of
 
 N = 2000
 END = "2025-11-30 23:59:59"  # the last second of DEMO_AS_OF
@@ -176,7 +176,7 @@ def test_events_kinds_and_categories(demo):
 
 
 def test_every_lifecycle_layer_well_populated(demo):
-    """The default layer rules (core.layers) over the demo: each layer holds at least 5%."""
+    """The default layer rules (core.rules.layers) over the demo: each layer holds at least 5%."""
     install_defaults_once(demo, as_of=DEMO_AS_OF)
     recompute(demo, DEMO_AS_OF)
     layers = dict(demo.execute("SELECT layer, count(*) FROM features GROUP BY 1").fetchall())

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from core import campaigns as cmp
-from core.effect import conversion_uplift, effect_report, revenue_uplift
+from core.audience import campaigns as cmp
+from core.audience.effect import conversion_uplift, effect_report, revenue_uplift
 
 START = date(2024, 7, 1)
 Z = 1.959963984540054  # 97.5 % point of the standard normal

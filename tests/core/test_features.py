@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import features, rfm
-from core.db import open_db, set_meta
+from core import pipeline
+from core.analytics import features, rfm
+from core.analytics.features import compute_features
 from core.errors import CoreError
-from core.features import compute_features, recompute
+from core.pipeline import recompute
+from core.store.db import open_db, set_meta
 
 AS_OF = date(2024, 6, 30)  # end = 07-01, 7d from 06-24, 30d from 06-01, 90d from 04-02
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,7 +218,7 @@ def test_interrupted_recompute_keeps_previous_features(shop, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(features.layers, "apply_layers", interrupted)
+    monkeypatch.setattr(pipeline.layers, "apply_layers", interrupted)
     with pytest.raises(KeyboardInterrupt):
         recompute(shop)
     assert _snapshot(shop) == before
@@ -226,15 +228,15 @@ def test_interrupted_recompute_keeps_previous_features(shop, monkeypatch):
 
 KILLED_CHILD = """
 import sys, time
-from core import features
-from core.db import open_db
+from core import pipeline
+from core.store.db import open_db
 
 def stalled(*args):  # half-way: features_new is filled, scored and predicted
     print("half-way", flush=True)
     time.sleep(60)
 
-features.layers.apply_layers = stalled
-features.recompute(open_db(sys.argv[1]))
+pipeline.layers.apply_layers = stalled
+pipeline.recompute(open_db(sys.argv[1]))
 """
 
 
@@ -389,12 +391,12 @@ def test_the_history_read_beside_gives_the_same_features_as_inline(shop, monkeyp
     """On a WAL file the purchase history (first orders, model inputs) is read by a second
     connection on another thread; where that is impossible it runs on the caller's own
     connection. Both give the same table, first orders included."""
-    import core.db
+    import core.store.db
 
-    assert core.db.reader_path(shop) is not None  # the fixture's file is WAL: read beside
+    assert core.store.db.reader_path(shop) is not None  # the fixture's file is WAL: read beside
     monkeypatch.setattr(features, "BESIDE_MIN_ORDERS", 0)
     compute_features(shop, "beside", AS_OF, with_predictions=True)
-    monkeypatch.setattr(core.db, "reader_path", lambda conn: None)
+    monkeypatch.setattr(core.store.db, "reader_path", lambda conn: None)
     compute_features(shop, "inline", AS_OF, with_predictions=True)
     beside, inline = rows(shop, "beside"), rows(shop, "inline")
     assert beside == inline
@@ -416,13 +418,13 @@ def test_an_error_beside_rolls_the_recompute_back(shop, monkeypatch):
 
 
 def test_an_in_memory_database_has_no_reader_beside():
-    from core.db import reader_path
+    from core.store.db import reader_path
 
     assert reader_path(sqlite3.connect(":memory:")) is None
 
 
 def test_feature_indexes_only_for_large_user_bases():
-    from core.schema import (
+    from core.store.schema import (
         FEATURE_INDEXES,
         FEATURE_SORT_INDEXES,
         INDEX_MIN_USERS,
@@ -437,7 +439,7 @@ def test_feature_indexes_only_for_large_user_bases():
 
 def test_the_columns_conditions_test_most_are_stored_first(shop):
     """Readers name their columns; only the stored order changes (cheaper row decoding)."""
-    from core.schema import FEATURE_COLUMNS, HOT_FEATURE_COLUMNS
+    from core.store.schema import FEATURE_COLUMNS, HOT_FEATURE_COLUMNS
 
     recompute(shop)
     stored = [row[1] for row in shop.execute("PRAGMA table_info(features)")]

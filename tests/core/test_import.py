@@ -1,4 +1,4 @@
-"""core.importer: happy paths per file type, idempotence, order lines, returns, and bad input."""
+"""core.ingest.importer: happy paths per file type, idempotence, order lines, returns, and bad input."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import importer
-from core.db import get_meta
 from core.errors import InputError
-from core.importer import import_files
+from core.ingest import importer
+from core.ingest.importer import import_files
+from core.store.db import get_meta
 
 USERS = "user_id,name,city\n00042,Ann,Shanghai\n007,Bob,Chengdu\n"
 ORDERS = (

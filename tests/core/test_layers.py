@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from core import layers as L
 from core.errors import CoreError, NotFound, QueryError
-from core.schema import feature_table_ddl
+from core.rules import layers as L
+from core.store.schema import feature_table_ddl
 
 AS_OF = date(2024, 6, 30)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import rfm
-from core.features import recompute
-from core.importer import import_files
+from core.analytics import rfm
+from core.ingest.importer import import_files
+from core.pipeline import recompute
 
 CSV = (
     Path(__file__).resolve().parents[2].parent

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from core.errors import ModelFitError
-from core.models import (
+from core.analytics.models import (
     WEEKS_PER_MONTH,
     BgNbdFit,
     GammaGammaFit,
@@ -26,7 +25,8 @@ from core.models import (
     fit_gamma_gamma,
     p_alive,
 )
-from core.predict import apply_predictions, summarise
+from core.analytics.predict import apply_predictions, summarise
+from core.errors import ModelFitError
 
 CDNOW = Path(__file__).parent.parent / "data" / "cdnow_summary.csv"
 # Fader, Hardie & Lee (2005), "Counting your customers the easy way", section 5
@@ -321,7 +321,7 @@ def test_summarise_matches_an_independent_pandas_computation(conn: sqlite3.Conne
 def test_likelihood_gradients_match_finite_differences(cdnow: pd.DataFrame) -> None:
     from scipy.optimize import approx_fprime
 
-    from core.models import _bgnbd_terms, _gamma_gamma_terms, _levels
+    from core.analytics.models import _bgnbd_terms, _gamma_gamma_terms, _levels
 
     x, t_x, T = cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()
     p0 = np.array([0.3, 4.0, 0.8, 2.5])
@@ -338,7 +338,7 @@ def test_likelihood_gradients_match_finite_differences(cdnow: pd.DataFrame) -> N
 
 @pytest.mark.parametrize("n", [0, 1, 7, 2000])
 def test_distinct_rows_is_numpys_unique_by_rows(n: int) -> None:
-    from core.models import distinct_rows
+    from core.analytics.models import distinct_rows
 
     rng = np.random.default_rng(n)
     cols = [rng.integers(0, 4, n).astype(float) / 7 for _ in range(3)]
@@ -370,7 +370,7 @@ def test_apply_predictions_rejects_other_tables(conn: sqlite3.Connection) -> Non
 
 
 def test_estimate_on_the_search_edge_is_reported_not_stored() -> None:
-    from core.models import _maximise
+    from core.analytics.models import _maximise
 
     # a likelihood that keeps improving as u grows: its "estimate" runs to the upper bound
     def neg_ll(log_params: np.ndarray) -> tuple[float, np.ndarray]:
@@ -383,7 +383,8 @@ def test_estimate_on_the_search_edge_is_reported_not_stored() -> None:
 def test_recompute_joins_the_same_predictions_as_apply_predictions(
     conn: sqlite3.Connection, cdnow: pd.DataFrame
 ) -> None:
-    from core.features import compute_features, recompute
+    from core.analytics.features import compute_features
+    from core.pipeline import recompute
 
     _orders(conn, _cdnow_orders(cdnow, 300))
     conn.execute("INSERT INTO users(user_id) VALUES ('never')")

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from core.audience.segments import count, save
 from core.errors import QueryError
 from core.query import compile_condition
-from core.segments import count, save
 
 AS_OF = date(2024, 6, 30)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_query_compile import AS_OF, build_small_db
 
-from core import segments
+from core.audience import segments
 from core.query import compile_condition
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "query-language.md"
@@ -22,7 +22,7 @@ def test_the_doc_has_at_least_fifteen_examples() -> None:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
-    from core.db import open_db
+    from core.store.db import open_db
 
     conn = open_db(tmp_path_factory.mktemp("docs") / "d.db", create=True)
     build_small_db(conn)

@@ -14,7 +14,7 @@ from test_query_compile import AS_OF, build_small_db
 
 from core.errors import QueryError
 from core.query import compile_condition
-from core.schema import FEATURE_COLUMNS, user_attribute_columns
+from core.store.schema import FEATURE_COLUMNS, user_attribute_columns
 
 INJECTIONS = [
     "x'; DROP TABLE users; --",
@@ -132,7 +132,7 @@ def checksum(conn: sqlite3.Connection) -> str:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
-    from core.db import open_db
+    from core.store.db import open_db
 
     conn = open_db(tmp_path_factory.mktemp("prop") / "p.db", create=True)
     build_small_db(conn)

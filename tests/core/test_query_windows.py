@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from core.db import open_db, set_meta
-from core.features import recompute
+from core.audience.segments import count
+from core.pipeline import recompute
 from core.query import compile_condition
-from core.segments import count
+from core.store.db import open_db, set_meta
 
 AS_OF = date(2024, 6, 30)
 KINDS = ("login", "post", "checkin", "view", "share", "coupon_use", "cart_add")

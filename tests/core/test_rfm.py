@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from core import rfm, rfm_report
+from core.analytics import rfm, rfm_report
+from core.analytics.features import compute_features
 from core.errors import CoreError
-from core.features import compute_features
 
 AS_OF = date(2024, 6, 30)
 

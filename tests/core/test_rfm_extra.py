@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from core import rfm, rfm_report
+from core.analytics import rfm, rfm_report
 
 # user: (recency_days, frequency, monetary); means over buyers: R 56.25, F 2, M 110
 BUYERS = {"a": (0, 3, 180.0), "b": (107, 2, 40.0), "c": (29, 1, 200.0), "d": (89, 2, 20.0)}

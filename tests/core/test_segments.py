@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 from test_query_compile import AS_OF, build_small_db
 
-from core import segments
+from core.audience import segments
 from core.errors import CoreError, NotFound, QueryError
 
 

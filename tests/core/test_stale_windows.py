@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.features import recompute
-from core.importer import import_files
+from core.ingest.importer import import_files
+from core.pipeline import recompute
 from core.query import compile_condition
 
 AS_OF = date(2024, 6, 30)
@@ -45,7 +45,7 @@ def test_an_import_after_the_recompute_switches_to_the_raw_rows(conn, tmp_path):
 def test_a_version_1_database_migrates_and_counts_from_raw_rows_until_recomputed(tmp_path):
     """Schema 1 had no features.days_since_*: opening the file adds the columns, marks the
     features stale (so last(login) is counted from the events), and a recompute fills it."""
-    from core.db import open_db
+    from core.store.db import open_db
 
     path = tmp_path / "old.db"
     conn = open_db(path, create=True)

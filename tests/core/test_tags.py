@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from core import layers as L
-from core import tags as T
-from core.db import set_meta
 from core.errors import CoreError, NotFound, QueryError
+from core.rules import layers as L
+from core.rules import tags as T
+from core.store.db import set_meta
 
 AS_OF = date(2024, 6, 30)
 

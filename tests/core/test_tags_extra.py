@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from core import tags as T
 from core.errors import CoreError
+from core.rules import tags as T
 
 
 @pytest.fixture

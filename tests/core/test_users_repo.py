@@ -1,4 +1,4 @@
-"""core.users: keyset paging boundaries, NULL sort keys, search, masks and the profile."""
+"""core.views.users: keyset paging boundaries, NULL sort keys, search, masks and the profile."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from core import profile, users
-from core.db import transaction
 from core.errors import CoreError, NotFound
+from core.store.db import transaction
+from core.views import profile, users
 
 # user -> (name, r_score, phone); r_score None for users who never bought
 PEOPLE = {

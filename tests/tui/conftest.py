@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.db import open_db, set_meta, transaction
-from core.schema import FEATURE_COLUMNS
+from core.store.db import open_db, set_meta, transaction
+from core.store.schema import FEATURE_COLUMNS
 
 AS_OF = date(2024, 6, 30)
 N_USERS = 60

@@ -7,8 +7,8 @@ import csv
 from test_segment_builder import fill_form
 from tui_helpers import make_app, settle, text_of
 
-from core import campaigns as cmp
-from core.db import open_db
+from core.audience import campaigns as cmp
+from core.store.db import open_db
 from tui.screens.campaigns import CampaignsScreen
 
 SIZE = (120, 40)

@@ -49,7 +49,7 @@ async def test_ctrl_x_cancels_a_slow_filter_count(sample_db, monkeypatch):
             await settle(app, pilot)
             assert len(shown_ids(app)) == 10
             assert "Cancel query" not in footer_keys(app)  # nothing runs: the key is hidden
-            monkeypatch.setattr("core.users.count", endless_count)
+            monkeypatch.setattr("core.views.users.count", endless_count)
             # set at once, as if pasted: typed key by key, each pause would start a count
             app.screen.query_one("QueryInput").input.value = "city = '上海' and r_score >= 1"
             await wait_until(lambda: query_runner.RUNNING._by_worker, pilot)  # the count is stuck

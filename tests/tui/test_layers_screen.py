@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tui_helpers import AS_OF, make_app, settle
 
-from core import layers
-from core.db import open_db
+from core.rules import layers
+from core.store.db import open_db
 
 SIZE = (120, 40)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from test_campaign_screen import members
 from tui_helpers import AS_OF, make_app, settle
 
-from core import campaigns as cmp
-from core.db import open_db
+from core.audience import campaigns as cmp
+from core.store.db import open_db
 
 SIZE = (120, 40)
 
@@ -139,7 +139,7 @@ async def test_profile_space_marks_its_user(sample_db):
 
 
 async def test_locked_database_is_a_notification_not_a_crash(sample_db, monkeypatch):
-    monkeypatch.setattr("core.db.BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("core.store.db.BUSY_TIMEOUT_MS", 50)
     app = make_app(sample_db)
     async with app.run_test(size=SIZE) as pilot:
         await start(app, pilot)

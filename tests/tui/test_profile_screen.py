@@ -37,7 +37,7 @@ async def test_memberships_and_campaign_role(sample_db):
 
 
 async def test_behaviour_names_columns_as_the_language_does(sample_db):
-    from core.db import open_db
+    from core.store.db import open_db
 
     conn = open_db(sample_db)
     logins, since = conn.execute(

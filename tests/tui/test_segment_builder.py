@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.widgets import Input
 from tui_helpers import AS_OF, make_app, settle, shown_ids, text_of
 
-from core import segments
-from core.db import open_db
+from core.audience import segments
 from core.query import compile_condition
+from core.store.db import open_db
 from tui.screens.segments import SegmentsScreen
 from tui.widgets.segment_parts import overlap_condition
 

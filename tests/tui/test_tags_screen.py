@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tui_helpers import make_app, settle
 
-from core import tags
-from core.db import open_db
+from core.rules import tags
+from core.store.db import open_db
 
 SIZE = (120, 40)
 

@@ -21,7 +21,7 @@ async def test_first_page_and_status(sample_db):
 
 
 async def test_status_says_when_an_import_made_the_features_out_of_date(sample_db):
-    from core.db import open_db, set_meta
+    from core.store.db import open_db, set_meta
 
     conn = open_db(sample_db)
     set_meta(conn, "features_stale", "1")  # what an import after the recompute leaves

@@ -12,12 +12,12 @@ from typing import IO
 
 import click
 
-from core import rfm, rfm_report
-from core.db import get_meta, transaction
+from core.analytics import rfm, rfm_report
 from core.errors import CoreError
-from core.features import RecomputeReport, recompute
-from core.schema import FEATURE_COLUMNS
-from core.tags import install_defaults_once
+from core.pipeline import RecomputeReport, recompute
+from core.rules.tags import install_defaults_once
+from core.store.db import get_meta, transaction
+from core.store.schema import FEATURE_COLUMNS
 from tui.cli import cli
 from tui.cli.common import (
     DB_ARGUMENT,

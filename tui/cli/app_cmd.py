@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from core.db import stored_as_of
+from core.store.db import stored_as_of
 from tui.cli import cli
 from tui.cli.common import ISO_DATE, database
 

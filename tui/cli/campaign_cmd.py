@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from core import campaigns as cmp
-from core.db import stored_as_of
+from core.audience import campaigns as cmp
+from core.store.db import stored_as_of
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
 
 if TYPE_CHECKING:  # the effect module loads scipy: only the report command pays for it
-    from core.effect import EffectReport, Uplift
+    from core.audience.effect import EffectReport, Uplift
 
 NAME_ARGUMENT = click.argument("name")
 AS_OF_OPTION = click.option(
@@ -85,7 +85,7 @@ def add_cmd(
     as_of: date | None,
 ) -> None:
     """Add a segment's members: targets, and a seeded control group."""
-    from core.segments import condition_for  # the segment engine is only needed here
+    from core.audience.segments import condition_for  # the segment engine is only needed here
 
     with database(db) as conn:
         day = _as_of(conn, as_of)
@@ -270,7 +270,7 @@ def unlock_cmd(db: str, name: str, reason: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 def report_cmd(db: str, name: str, window: int, as_of: date | None, as_json: bool) -> None:
     """Effect report: conversion and revenue per user of targets vs control, with 95% intervals."""
-    from core.effect import effect_report
+    from core.audience.effect import effect_report
 
     with database(db, readonly=True) as conn:
         report = effect_report(conn, name, window_days=window, as_of=as_of)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from core.db import features_as_of, open_db
 from core.errors import CoreError, QueryError
+from core.store.db import features_as_of, open_db
 
 EXIT_USAGE = 2
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from core.demo import DEMO_AS_OF, build_demo
-from core.features import recompute
-from core.tags import install_defaults_once
+from core.ingest.demo import DEMO_AS_OF, build_demo
+from core.pipeline import recompute
+from core.rules.tags import install_defaults_once
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, database, fail
 

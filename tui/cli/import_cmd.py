@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from core.importer import RETURN_POLICIES, ImportReport, import_files
+from core.ingest.importer import RETURN_POLICIES, ImportReport, import_files
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, database, fail
 

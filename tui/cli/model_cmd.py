@@ -7,9 +7,9 @@ from datetime import date
 
 import click
 
-from core.db import stored_as_of, transaction
-from core.models import TIME_UNIT, BgNbdFit, GammaGammaFit
-from core.predict import PredictionReport, fit_models, store_fits
+from core.analytics.models import TIME_UNIT, BgNbdFit, GammaGammaFit
+from core.analytics.predict import PredictionReport, fit_models, store_fits
+from core.store.db import stored_as_of, transaction
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
 

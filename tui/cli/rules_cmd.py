@@ -16,8 +16,8 @@ from datetime import date
 
 import click
 
-from core import layers as L
-from core import tags as T
+from core.rules import layers as L
+from core.rules import tags as T
 from tui.cli import cli
 from tui.cli.common import (
     DB_ARGUMENT,

@@ -7,7 +7,7 @@ from datetime import date
 
 import click
 
-from core import segments
+from core.audience import segments
 from core.errors import QueryError
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, caret_on_error, condition_as_of, database

@@ -13,7 +13,7 @@ from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from core.db import open_db
+from core.store.db import open_db
 from tui.i18n import binding_description
 from tui.widgets import query_runner
 

@@ -19,11 +19,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from core import campaigns as cmp
-from core import segments, users
-from core.effect import EffectReport, effect_report
+from core.audience import campaigns as cmp
+from core.audience import segments
+from core.audience.effect import EffectReport, effect_report
 from core.errors import CoreError
 from core.query import compile_condition
+from core.views import users
 from tui.screens import WorkingScreen, reader
 from tui.widgets import campaign_parts as parts
 from tui.widgets import query_runner

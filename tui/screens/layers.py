@@ -20,8 +20,8 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 
-from core import layers
 from core.errors import CoreError
+from core.rules import layers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.pyramid import Pyramid, Tier
 from tui.widgets.status_line import StatusLine

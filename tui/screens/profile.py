@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.events import Resize
 from textual.widgets import Footer, Sparkline, Static
 
-from core import profile as core_profile
+from core.views import profile as core_profile
 from tui.messages import PercentilesLoaded, ProfileLoaded
 from tui.screens import reader
 from tui.widgets import user_profile as render

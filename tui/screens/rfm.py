@@ -20,9 +20,9 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static
 from textual.worker import get_current_worker
 
-from core import rfm, rfm_report
-from core.db import open_db, transaction
+from core.analytics import rfm, rfm_report
 from core.errors import CoreError
+from core.store.db import open_db, transaction
 from tui.screens import WorkingScreen, reader
 from tui.widgets.rfm_parts import ConfirmSave, fill_cells, fill_groups, thresholds_text
 from tui.widgets.rfm_scatter import DIMS, RfmScatter

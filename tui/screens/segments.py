@@ -21,9 +21,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from core import segments, users
+from core.audience import segments
 from core.errors import QueryError
 from core.query import compile_condition, parse
+from core.views import users
 from tui.messages import CompletionsFound, FilterInvalid
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal

@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from core import tags, users
+from core.rules import tags
+from core.views import users
 from tui.screens import WorkingScreen, reader
 from tui.widgets.histogram import Histogram
 from tui.widgets.status_line import StatusLine

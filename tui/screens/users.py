@@ -16,8 +16,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import get_current_worker
 
-from core import users
 from core.query import parse
+from core.views import users
 from tui.i18n import Labels
 from tui.messages import (
     OverviewLoaded,

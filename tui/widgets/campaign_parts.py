@@ -9,8 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from core.campaigns import CHANNELS, AddReport
-from core.effect import EffectReport, Uplift
+from core.audience.campaigns import CHANNELS, AddReport
+from core.audience.effect import EffectReport, Uplift
 from core.errors import CoreError
 from tui.i18n import Labels
 from tui.widgets.dialogs import Field

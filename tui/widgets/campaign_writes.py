@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-from core import campaigns as cmp
-from core import segments
+from core.audience import campaigns as cmp
+from core.audience import segments
 from tui.widgets import campaign_parts as parts
 
 

@@ -10,9 +10,9 @@ from textual import on, work
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from core import users
 from core.errors import QueryError
 from core.query import compile_condition, parse
+from core.views import users
 from tui.messages import CompletionsFound, FilterInvalid, UsersCounted
 from tui.screens import reader
 from tui.widgets.marking import MarkingScreen

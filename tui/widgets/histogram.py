@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
-from core.tags import ValueDistribution
+from core.rules.tags import ValueDistribution
 
 
 def bin_label(low: float, high: float) -> str:

@@ -15,9 +15,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from core import campaigns as cmp
-from core import users
+from core.audience import campaigns as cmp
 from core.query import compile_condition
+from core.views import users
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal
 from tui.widgets.writes import current_campaign, quoted, who, writer

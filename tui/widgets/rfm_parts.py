@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from core import rfm, rfm_report
+from core.analytics import rfm, rfm_report
 from tui.i18n import Labels
 
 LEVELS = "HML"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from core import users
+from core.views import users
 from tui.i18n import Labels
 from tui.widgets.writes import quoted
 

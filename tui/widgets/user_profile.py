@@ -11,9 +11,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from core.profile import UserProfile
-from core.schema import DAYS_SINCE_LAST
-from core.users import masked
+from core.store.schema import DAYS_SINCE_LAST
+from core.views.profile import UserProfile
+from core.views.users import masked
 from tui.i18n import Labels
 
 PREDICTIONS = (

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
-from core.users import LIST_COLUMNS, UserRow
+from core.views.users import LIST_COLUMNS, UserRow
 from tui.i18n import Labels
 
 NUMERIC = {"r_score", "f_score", "m_score", "monetary"}

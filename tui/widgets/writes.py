@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.db import open_db
+from core.store.db import open_db
 
 
 @contextmanager

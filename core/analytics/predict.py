@@ -1,7 +1,7 @@
 """Predictive tags in the recompute: the purchase history as of a date, the model fits stored,
 each buyer's outputs (P(alive), expected purchases, order value, CLV) written to features.
 
-The models themselves are pure functions in core.models; this module reads orders
+The models themselves are pure functions in core.analytics.models; this module reads orders
 (``summarise``), runs the fits (``fit_models``), turns them into per-buyer outputs
 (``predictions``) and writes them (``write_history`` for the recompute's INSERT,
 ``apply_predictions`` for ``userops model``).
@@ -18,9 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from core.db import transaction
-from core.errors import DatabaseError, ModelFitError
-from core.models import (
+from core.analytics.models import (
     DAYS_PER_UNIT,
     BgNbdFit,
     GammaGammaFit,
@@ -32,7 +30,9 @@ from core.models import (
     fit_gamma_gamma,
     p_alive,
 )
-from core.schema import MODEL_OUTPUT_COLUMNS
+from core.errors import DatabaseError, ModelFitError
+from core.store.db import transaction
+from core.store.schema import MODEL_OUTPUT_COLUMNS
 
 FEATURE_TABLES = ("features", "features_new")
 OUTPUT_COLUMNS = MODEL_OUTPUT_COLUMNS
@@ -167,7 +167,9 @@ def _fit_row(
     return (model, json.dumps(params), time_unit, log_lik, n_customers, None, as_of.isoformat())
 
 
-PREDICTIONS_TABLE = "uo_predict"  # temp table the recompute's INSERT joins (core.features)
+PREDICTIONS_TABLE = (
+    "uo_predict"  # temp table the recompute's INSERT joins (core.analytics.features)
+)
 # What that table holds per buyer: the first order (read in the same pass as the model inputs,
 # so the recompute's RFM pass needs no min()) and the model outputs.
 HISTORY_COLUMNS = ("first_order_at", *OUTPUT_COLUMNS)
@@ -178,7 +180,7 @@ def purchase_history(
 ) -> tuple[PredictionReport | None, pd.DataFrame]:
     """Per buyer as of ``as_of``: user_id and HISTORY_COLUMNS (model outputs NaN unless ``fit``),
     and the fits (None unless ``fit``). Reads orders only and writes nothing, so the recompute
-    runs it on a second connection beside its own passes (core.db.beside)."""
+    runs it on a second connection beside its own passes (core.store.db.beside)."""
     if fit:
         report, summary = fit_models(conn, as_of)
         out = predictions(report, summary)

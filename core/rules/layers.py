@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
-from core.db import transaction
+from core.analytics.features import compute_features
 from core.errors import CoreError, NotFound, QueryError
-from core.query import compile_condition, parse
-from core.query.ast import Field, HasTag
+from core.rules.conditions import RuleSql, atomic, compile_rule, forbid
+from core.store.sql import table_name
 
 UNCLASSIFIED = "unclassified"
 MAX_RULES = 60
 NONE = "(none)"  # transitions: the user did not exist (or was not classified) on that date
 
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_TABLE = re.compile(r"(temp\.)?[A-Za-z_][A-Za-z0-9_]*")
-_PARAM = re.compile(r":(p\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -39,14 +36,6 @@ class LayerRule:
 
 
 UNCLASSIFIED_RULE = LayerRule(0, UNCLASSIFIED, "未分层", "unclassified", "")
-
-
-@dataclass(frozen=True)
-class RuleSql:
-    """A compiled condition whose parameters carry a per-rule prefix, so rules can share a query."""
-
-    where: str
-    params: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -108,40 +97,6 @@ DEFAULT_RULES: tuple[tuple[str, str, str, str], ...] = (
 # ---- compiling -----------------------------------------------------------------------------
 
 
-def compile_rule(conn: sqlite3.Connection, condition: str, *, as_of: date, prefix: str) -> RuleSql:
-    """Compile ``condition`` and rename its parameters :pN to :<prefix>pN (values stay bound)."""
-    compiled = compile_condition(conn, condition, as_of=as_of)
-    params: Mapping[str, object] = compiled.params
-    where = _PARAM.sub(lambda m: f":{prefix}{m.group(1)}", compiled.where)
-    return RuleSql(where, {f"{prefix}{k.lstrip(':')}": v for k, v in params.items()})
-
-
-def forbid(condition: str, *, field: str, tags: bool, why: str) -> None:
-    """Raise a positioned QueryError when ``condition`` uses ``field`` (or, with ``tags``, a tag)."""
-    for node in _walk(parse(condition)):
-        if isinstance(node, Field) and node.name.lower() == field:
-            raise QueryError(f"`{field}` cannot be used here: {why}", pos=node.pos)
-        if tags and isinstance(node, HasTag):
-            raise QueryError(f"tags cannot be used here: {why}", pos=node.pos)
-
-
-def _walk(node: object) -> Iterator[object]:
-    yield node
-    if is_dataclass(node):
-        for part in fields(node):
-            value = getattr(node, part.name)
-            for child in value if isinstance(value, tuple) else (value,):
-                if is_dataclass(child):
-                    yield from _walk(child)
-
-
-def check_table(table: str) -> str:
-    """Table names come from our own code; refuse anything that is not a plain identifier."""
-    if not _TABLE.fullmatch(table):
-        raise CoreError(f"not a table name: {table!r}")
-    return table
-
-
 def compile_rules(conn: sqlite3.Connection, rules: list[LayerRule], as_of: date) -> list[RuleSql]:
     compiled = []
     for i, rule in enumerate(rules):
@@ -162,16 +117,6 @@ def _merged(rules: list[RuleSql]) -> dict[str, object]:
     for rule in rules:
         params.update(rule.params)
     return params
-
-
-@contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[None]:
-    """Join the caller's transaction (the recompute's), else open one."""
-    if conn.in_transaction:
-        yield
-    else:
-        with transaction(conn):
-            yield
 
 
 # ---- the rules -----------------------------------------------------------------------------
@@ -293,7 +238,7 @@ def classify(conn: sqlite3.Connection, table: str, as_of: date) -> None:
     """Set ``layer`` of every row of ``table`` (one set-based UPDATE), without history."""
     rules = list_rules(conn)
     case, params = first_match_sql(rules, compile_rules(conn, rules, as_of))
-    conn.execute(f"UPDATE {check_table(table)} AS f SET layer = {case}", params)
+    conn.execute(f"UPDATE {table_name(table)} AS f SET layer = {case}", params)
 
 
 def apply_layers(conn: sqlite3.Connection, table: str, as_of: date) -> None:
@@ -303,7 +248,7 @@ def apply_layers(conn: sqlite3.Connection, table: str, as_of: date) -> None:
         conn.execute("DELETE FROM layer_history WHERE as_of = ?", (as_of.isoformat(),))
         conn.execute(
             "INSERT OR REPLACE INTO layer_history(as_of, user_id, layer) "
-            f"SELECT ?, user_id, layer FROM {check_table(table)}",
+            f"SELECT ?, user_id, layer FROM {table_name(table)}",
             (as_of.isoformat(),),
         )
 
@@ -442,8 +387,6 @@ def _layers_at(conn: sqlite3.Connection, as_of: date, name: str) -> bool:
 
 
 def _compute_layers(conn: sqlite3.Connection, as_of: date, name: str) -> None:
-    from core.features import compute_features  # the recompute module imports this one
-
     scratch = "temp.layers_scratch"
     try:
         # RFM is scored inside compute_features; model outputs stay empty (refitting a past

@@ -12,21 +12,15 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
-from core.db import get_meta, set_meta, stored_as_of
 from core.errors import CoreError, NotFound, QueryError
-from core.layers import (
-    _walk,
-    apply_layers,
-    atomic,
-    check_table,
-    compile_rule,
-    forbid,
-    install_default_rules,
-)
 from core.query import parse
 from core.query.ast import Field
 from core.query.fields import ALIASES
-from core.schema import MODEL_OUTPUT_COLUMNS
+from core.rules.conditions import atomic, compile_rule, forbid, walk
+from core.rules.layers import apply_layers, install_default_rules
+from core.store.db import get_meta, set_meta, stored_as_of
+from core.store.schema import MODEL_OUTPUT_COLUMNS
+from core.store.sql import table_name
 
 DIMENSIONS = ("basic", "behavioural", "result", "predictive")
 DIMENSION_NAMES = {
@@ -174,7 +168,7 @@ def install_default_tags(
 
 def apply_tags(conn: sqlite3.Connection, features_table: str, tags_table: str, as_of: date) -> None:
     """Replace the content of ``tags_table`` with (user_id, tag) for every rule, one INSERT each."""
-    features, tags = check_table(features_table), check_table(tags_table)
+    features, tags = table_name(features_table), table_name(tags_table)
     with atomic(conn):
         conn.execute(f"DELETE FROM {tags}")
         for tag in list_tags(conn):
@@ -249,7 +243,7 @@ class ValueDistribution:
 
 def model_field(tag: TagRule) -> str | None:
     """The model output a tag's condition reads (the first one), e.g. p_alive for 流失预警."""
-    for node in _walk(parse(tag.condition)):
+    for node in walk(parse(tag.condition)):
         if isinstance(node, Field):
             name = ALIASES.get(node.name.lower(), node.name.lower())
             if name in MODEL_FIELDS:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.errors import DatabaseError
-from core.schema import SCHEMA_VERSION, ensure_schema, schema_version
+from core.store.schema import SCHEMA_VERSION, ensure_schema, schema_version
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000

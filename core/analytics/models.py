@@ -4,7 +4,7 @@ BG/NBD (Fader, Hardie & Lee 2005: P(alive), expected purchases) and Gamma-Gamma 
 & Lee 2005b: expected order value), fitted by maximum likelihood with analytic gradients, and a
 CLV over a horizon. The papers' conventions: repeat purchases are distinct purchase days after
 the first, time is in weeks from the first purchase day. Formulas: docs/models.md. Reading the
-purchase history and writing the outputs is core.predict.
+purchase history and writing the outputs is core.analytics.predict.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from core.errors import CoreError, NotFound
-from core.users import TAG_DIMENSIONS, _run, layer_rules
+from core.store.sql import run
+from core.views.users import TAG_DIMENSIONS, layer_rules
 
 PREDICTIVE_FIELDS = (
     "p_alive",
@@ -89,7 +90,7 @@ def profile(
         events=_latest(conn, "events", "kind, created_at, nullif(value, '')", user_id, as_of),
         monthly_activity=monthly_activity(conn, user_id, as_of),
         segments=_segments_of(conn, user_id, as_of),
-        campaigns=[tuple(r) for r in _run(conn, _CAMPAIGNS_SQL, (user_id,))],
+        campaigns=[tuple(r) for r in run(conn, _CAMPAIGNS_SQL, (user_id,))],
     )
 
 
@@ -100,7 +101,7 @@ _CAMPAIGNS_SQL = (
 
 
 def _one(conn: sqlite3.Connection, sql: str, args: tuple) -> dict[str, Any] | None:
-    cur = _run(conn, sql, args)
+    cur = run(conn, sql, args)
     row = cur.fetchone()
     return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
 
@@ -116,7 +117,7 @@ def holds(conn: sqlite3.Connection, user_id: str, condition: str, as_of: date) -
 
     compiled = compile_condition(conn, condition, as_of=as_of)
     sql = f"SELECT ({compiled.where}) FROM features AS f WHERE f.user_id = :_profile_user"
-    row = _run(conn, sql, {**compiled.params, "_profile_user": user_id}).fetchone()
+    row = run(conn, sql, {**compiled.params, "_profile_user": user_id}).fetchone()
     return bool(row and row[0])
 
 
@@ -149,10 +150,10 @@ def rfm_percentiles(conn: sqlite3.Connection, feats: dict[str, Any]) -> dict[str
         return {"r": None, "f": None, "m": None}
 
     def n(where: str, value: Any = None) -> int:
-        return _run(conn, f"SELECT count(*) FROM features WHERE {where}", (value,)).fetchone()[0]
+        return run(conn, f"SELECT count(*) FROM features WHERE {where}", (value,)).fetchone()[0]
 
     buyers = n("frequency > ?", 0)
-    # non-buyers all have monetary 0 (core.features), at or below any buyer's total
+    # non-buyers all have monetary 0 (core.analytics.features), at or below any buyer's total
     non_buyers_below = n("frequency = ?", 0) if feats["monetary"] >= 0 else 0
     beaten = {
         "r": n("recency_days >= ?", feats["recency_days"]),
@@ -171,7 +172,7 @@ def _tags(
         "WHERE t.user_id = ? ORDER BY t.tag"
     )
     grouped: dict[str, list[TagInfo]] = {d: [] for d in TAG_DIMENSIONS}
-    for name, dimension, condition, description in _run(conn, sql, (user_id,)):
+    for name, dimension, condition, description in run(conn, sql, (user_id,)):
         values = {}
         if dimension == "predictive":
             words = set(re.findall(r"[a-z_0-9]+", condition))
@@ -187,7 +188,7 @@ def _latest(conn, table: str, columns: str, user_id: str, as_of: date) -> list[t
         f"SELECT {columns} FROM {table} WHERE user_id = ? AND created_at < ? "
         "ORDER BY created_at DESC LIMIT ?"
     )
-    return [tuple(r) for r in _run(conn, sql, (user_id, _end_of(as_of), TIMELINE_LIMIT))]
+    return [tuple(r) for r in run(conn, sql, (user_id, _end_of(as_of), TIMELINE_LIMIT))]
 
 
 def monthly_activity(conn: sqlite3.Connection, user_id: str, as_of: date) -> list[tuple[str, int]]:
@@ -204,7 +205,7 @@ def monthly_activity(conn: sqlite3.Connection, user_id: str, as_of: date) -> lis
             f"SELECT substr(created_at, 1, 7), count(*) FROM {table} "
             "WHERE user_id = ? AND created_at >= ? AND created_at < ? GROUP BY 1"
         )
-        for month, n in _run(conn, sql, (user_id, months[0] + "-01", _end_of(as_of))):
+        for month, n in run(conn, sql, (user_id, months[0] + "-01", _end_of(as_of))):
             counts[month] = counts.get(month, 0) + n
     return list(counts.items())
 
@@ -212,7 +213,7 @@ def monthly_activity(conn: sqlite3.Connection, user_id: str, as_of: date) -> lis
 def _segments_of(conn: sqlite3.Connection, user_id: str, as_of: date) -> list[str]:
     """Saved segments whose condition holds for the user, then snapshots that froze them in."""
     names = []
-    for name, query in _run(conn, "SELECT name, query FROM segments ORDER BY name", ()):
+    for name, query in run(conn, "SELECT name, query FROM segments ORDER BY name", ()):
         try:
             if holds(conn, user_id, query, as_of):
                 names.append(name)
@@ -222,4 +223,4 @@ def _segments_of(conn: sqlite3.Connection, user_id: str, as_of: date) -> list[st
         "SELECT s.name FROM snapshot_members AS m JOIN segment_snapshots AS s "
         "ON s.id = m.snapshot_id WHERE m.user_id = ? ORDER BY s.name"
     )
-    return names + [r[0] for r in _run(conn, sql, (user_id,))]
+    return names + [r[0] for r in run(conn, sql, (user_id,))]

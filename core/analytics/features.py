@@ -3,7 +3,7 @@
 Everything is set-based SQL: ``GROUP BY user_id`` passes over the covering index of ``orders``,
 one bare pass over ``events`` in key order (last activity), index-only range reads of the recent
 window of ``events_kind_time`` (windowed counts, open carts, favourite category), the model
-outputs (core.predict), then a single ``INSERT … SELECT`` joining them to ``users``. Definitions (see docs/analytics.md):
+outputs (core.analytics.predict), then a single ``INSERT … SELECT`` joining them to ``users``. Definitions (see docs/analytics.md):
 
 * as of D, a row counts when ``created_at < D + 1 day``; a window "Nd" is ``created_at >= D-(N-1)``;
 * ``recency_days`` = D − date(last order), NULL for users who never bought; non-buyers have
@@ -18,48 +18,14 @@ outputs (core.predict), then a single ``INSERT … SELECT`` joining them to ``us
 
 from __future__ import annotations
 
-import re
 import sqlite3
-import time
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from core import layers, predict, rfm, tags
-from core.db import beside, set_meta, stored_as_of, transaction
-from core.errors import CoreError, DatabaseError
-from core.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, feature_index_ddl, feature_table_ddl
-
-# A scratch table name callers may pass: a plain identifier, optionally in the temp schema.
-_TABLE_NAME = re.compile(r"^(temp\.)?[A-Za-z_][A-Za-z0-9_]*$")
-
-# Mirrors user_tags in core.schema.DDL, for the table built beside the live one.
-USER_TAGS_NEW_DDL = (
-    "CREATE TABLE user_tags_new (user_id TEXT NOT NULL, tag TEXT NOT NULL, "
-    "PRIMARY KEY (tag, user_id)) WITHOUT ROWID"
-)
-USER_TAGS_INDEX_DDL = "CREATE INDEX IF NOT EXISTS user_tags_user ON user_tags(user_id)"
-
-
-@dataclass(frozen=True)
-class RecomputeReport:
-    as_of: date
-    users: int
-    buyers: int
-    seconds: float
-    models: dict[str, str]  # model -> 'fitted' or why it could not be fitted
-
-
-def resolve_as_of(conn: sqlite3.Connection, as_of: date | None) -> date:
-    """The given date, else the database's stored as-of date; an error when neither exists."""
-    if as_of is not None:
-        return as_of
-    stored = stored_as_of(conn)
-    if stored is None:
-        raise CoreError(
-            "No as-of date: the database has none stored (import data first) and none was given.",
-            title="No as-of date",
-        )
-    return stored
+from core.analytics import predict, rfm
+from core.errors import CoreError
+from core.store.db import beside
+from core.store.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, feature_table_ddl
+from core.store.sql import table_name
 
 
 def _bounds(as_of: date) -> dict[str, str]:
@@ -81,7 +47,7 @@ def _days_before_as_of(stamp: str) -> str:
 
 # The RFM inputs: one GROUP BY pass over the covering index orders(user_id, created_at, amount),
 # the same shape as the bare aggregate (per-row work kept to the as-of cut). The first order
-# comes with the model inputs (core.predict.purchase_history): a min() here costs +20 %.
+# comes with the model inputs (core.analytics.predict.purchase_history): a min() here costs +20 %.
 _RFM_AGG = f"""
 CREATE TEMP TABLE uo_rfm (
     user_id TEXT PRIMARY KEY, last_at TEXT, recency_days INTEGER,
@@ -196,7 +162,7 @@ GROUP BY user_id
 """
 
 # From this many orders the purchase history is read by a second process beside the other
-# passes (core.db.beside): below, its ~1 s start costs more than the overlap saves.
+# passes (core.store.db.beside): below, its ~1 s start costs more than the overlap saves.
 BESIDE_MIN_ORDERS = 2_000_000
 
 _SCRATCH = (
@@ -224,7 +190,7 @@ SELECT max((SELECT max(created_at) FROM events WHERE kind = k.kind)) FROM k""",
 
 
 # Column -> SQL expression over users u, uo_rfm o, uo_ord_win w, uo_night n, uo_ev_last e,
-# uo_ev_win k, uo_cart_agg c, uo_fav v. The RFM score columns come from core.rfm.score_plan.
+# uo_ev_win k, uo_cart_agg c, uo_fav v. The RFM score columns come from core.analytics.rfm.score_plan.
 _LAST_ACTIVE = "nullif(max(coalesce(o.last_at, ''), coalesce(e.last_at, '')), '')"
 _SELECT_EXPR = {
     "user_id": "u.user_id",
@@ -324,7 +290,7 @@ def _orders_at_least(conn: sqlite3.Connection, n: int) -> bool:
 
 
 def check_table_name(table: str) -> str:
-    if not _TABLE_NAME.match(table) or table == "features":
+    if table_name(table) == "features":
         raise CoreError(f"{table!r} cannot hold computed features (use a scratch table name).")
     return table
 
@@ -348,7 +314,7 @@ def compute_features(
     pipeline steps.
 
     The purchase history (first orders, model inputs and fits) reads only orders, so it runs on
-    a second connection while this one makes the other passes (core.db.beside); the caller must
+    a second connection while this one makes the other passes (core.store.db.beside); the caller must
     not have uncommitted changes to orders. Runs in the caller's transaction, if any. Returns
     the number of users written.
     """
@@ -375,58 +341,3 @@ def compute_features(
         return cursor.rowcount
     finally:
         _drop_scratch(conn)
-
-
-def _model_status(conn: sqlite3.Connection) -> dict[str, str]:
-    rows = conn.execute("SELECT model, error FROM model_fits ORDER BY model").fetchall()
-    return {model: ("fitted" if error is None else error) for model, error in rows}
-
-
-def _swap(conn: sqlite3.Connection, as_of: date) -> None:
-    """Replace the live tables by the new ones (inside the caller's transaction)."""
-    conn.execute("DROP TABLE IF EXISTS features")
-    conn.execute("DROP TABLE IF EXISTS user_tags")
-    conn.execute("ALTER TABLE features_new RENAME TO features")
-    conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
-    n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
-    for ddl in [*feature_index_ddl("features", n_users=n_users), USER_TAGS_INDEX_DDL]:
-        conn.execute(ddl)
-    set_meta(conn, "features_as_of", as_of.isoformat())
-    conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
-    # Wall-clock time is metadata only (when the numbers were made), never a result input.
-    set_meta(conn, "features_computed_at", datetime.now().isoformat(timespec="seconds"))
-
-
-def _build_new(conn: sqlite3.Connection, as_of: date) -> None:
-    """Steps 1–5 of the pipeline (docs/architecture.md) into features_new / user_tags_new."""
-    conn.execute("DROP TABLE IF EXISTS user_tags_new")
-    compute_features(conn, "features_new", as_of, with_predictions=True)  # RFM + models
-    layers.apply_layers(conn, "features_new", as_of)
-    conn.execute(USER_TAGS_NEW_DDL)
-    tags.apply_tags(conn, "features_new", "user_tags_new", as_of)
-
-
-def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeReport:
-    """Rebuild ``features`` and ``user_tags`` as of a date, all or nothing.
-
-    The whole pipeline runs in one write transaction: a kill or Ctrl-C half-way leaves the
-    previous features untouched and no ``features_new`` behind.
-    """
-    as_of = resolve_as_of(conn, as_of)
-    started = time.perf_counter()
-    try:
-        with transaction(conn):
-            _build_new(conn, as_of)
-            _swap(conn, as_of)
-    except sqlite3.OperationalError as exc:
-        raise DatabaseError(f"Recompute failed, previous features kept: {exc}") from exc
-    users, buyers = conn.execute(
-        "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
-    ).fetchone()
-    return RecomputeReport(
-        as_of=as_of,
-        users=users,
-        buyers=buyers,
-        seconds=time.perf_counter() - started,
-        models=_model_status(conn),
-    )

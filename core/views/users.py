@@ -1,5 +1,5 @@
 """Users as the screens see them: keyset pages over ``features``, counts, search, masks (one
-user's profile: core.profile).
+user's profile: core.views.profile).
 
 Paging is keyset on (sort column, user_id), never OFFSET, so page 5,000 costs what page 1 costs.
 NULLs follow SQLite's own order (smallest): first when ascending, last when descending, so one
@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from core.errors import CoreError
+from core.store.sql import run
 
 # Columns of the users list, in display order; each is a FEATURE_COLUMNS name.
 LIST_COLUMNS = (
@@ -108,7 +109,7 @@ def _fetch(conn, where, params, order, descending, after, limit) -> list[tuple]:
             sql += f" ORDER BY f.{order} {direction}{tie}"
         sql += " LIMIT :_limit"
         args["_limit"] = limit - len(rows)
-        rows += _run(conn, sql, args).fetchall()
+        rows += run(conn, sql, args).fetchall()
         if len(rows) >= limit:
             break
         after = None  # the next part starts at its beginning
@@ -123,13 +124,6 @@ def _parts(order: str, descending: bool, after: Key | None) -> list[str]:
     if after is None:
         return parts
     return parts[parts.index("nulls" if after[0] is None else "values") :]
-
-
-def _run(conn: sqlite3.Connection, sql: str, args: dict | tuple) -> sqlite3.Cursor:
-    try:
-        return conn.execute(sql, args)
-    except sqlite3.OperationalError as exc:
-        raise CoreError(f"reading users failed: {exc}", title="Database problem") from exc
 
 
 def _to_rows(conn: sqlite3.Connection, raw: list[tuple]) -> list[UserRow]:
@@ -187,7 +181,7 @@ def last_page(
 
 def count(conn: sqlite3.Connection, where: str = "1", params: dict | None = None) -> int:
     sql = f"SELECT count(*) FROM features AS f WHERE ({where})"
-    return _run(conn, sql, params or {}).fetchone()[0]
+    return run(conn, sql, params or {}).fetchone()[0]
 
 
 def top_tags(conn: sqlite3.Connection, user_ids: list[str]) -> dict[str, tuple[str, ...]]:
@@ -201,7 +195,7 @@ def top_tags(conn: sqlite3.Connection, user_ids: list[str]) -> dict[str, tuple[s
         f"WHERE t.user_id IN ({marks}) ORDER BY t.user_id, CASE r.dimension {rank} ELSE 9 END, t.tag"
     )
     found: dict[str, list[str]] = {}
-    for uid, tag in _run(conn, sql, tuple(user_ids)):
+    for uid, tag in run(conn, sql, tuple(user_ids)):
         tags = found.setdefault(uid, [])
         if len(tags) < TOP_TAGS:
             tags.append(tag)
@@ -215,7 +209,7 @@ def rows_for(conn: sqlite3.Connection, user_ids: list[str]) -> list[UserRow]:
     marks = ",".join("?" * len(user_ids))
     cols = ", ".join(f"f.{c}" for c in LIST_COLUMNS)
     sql = f"SELECT {cols} FROM features AS f WHERE f.user_id IN ({marks})"
-    by_id = {r[0]: r for r in _run(conn, sql, tuple(user_ids))}
+    by_id = {r[0]: r for r in run(conn, sql, tuple(user_ids))}
     return _to_rows(conn, [by_id[u] for u in user_ids if u in by_id])
 
 
@@ -257,7 +251,7 @@ def search(conn: sqlite3.Connection, text: str, *, limit: int = 50) -> list[User
     )
     found: dict[str, None] = {}
     for sql, args in steps:
-        for (uid,) in _run(conn, f"{sql} LIMIT ?", (*args, limit)):
+        for (uid,) in run(conn, f"{sql} LIMIT ?", (*args, limit)):
             found.setdefault(uid, None)
             if len(found) >= limit:
                 break
@@ -298,7 +292,7 @@ def masked(attributes: dict[str, Any]) -> dict[str, Any]:
 def layer_rules(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
     """(key, name_zh, name_en, condition) in evaluation order."""
     sql = "SELECT key, name_zh, name_en, condition FROM layer_rules ORDER BY position"
-    return [tuple(r) for r in _run(conn, sql, ())]
+    return [tuple(r) for r in run(conn, sql, ())]
 
 
 @dataclass(frozen=True)
@@ -314,7 +308,7 @@ class Overview:
 
 
 def overview(conn: sqlite3.Connection) -> Overview:
-    meta = dict(_run(conn, "SELECT key, value FROM meta", ()).fetchall())
+    meta = dict(run(conn, "SELECT key, value FROM meta", ()).fetchall())
     return Overview(
         users=count(conn),
         as_of=date.fromisoformat(meta["as_of"]) if meta.get("as_of") else None,

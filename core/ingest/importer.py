@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.db import set_meta, transaction
 from core.errors import InputError
-from core.import_read import (
+from core.ingest.readers import (
     Source,
     blank_to_none,
     check_conflicts,
@@ -29,7 +28,8 @@ from core.import_read import (
     read_source,
     require_columns,
 )
-from core.schema import user_attribute_columns
+from core.store.db import set_meta, transaction
+from core.store.schema import user_attribute_columns
 
 Progress = Callable[[int, int], None]
 RETURN_POLICIES = ("skip", "net")
@@ -331,7 +331,7 @@ def _secondary_indexes_set_aside(
 ) -> Iterator[None]:
     """For a big load, drop the plain indexes and rebuild them after: sorting once beats
     inserting row by row into each index. Unique indexes stay (conflicts are found with them).
-    The rebuild uses the stored CREATE INDEX text, so the schema stays core.schema's."""
+    The rebuild uses the stored CREATE INDEX text, so the schema stays core.store.schema's."""
     if incoming < BULK_ROWS or incoming < 2 * existing:  # a re-import or a daily increment
         yield
         return

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from core.campaigns.records import CampaignError, get_campaign, log_json
-from core.db import transaction
-from core.schema import FEATURE_COLUMNS, user_attribute_columns
+from core.audience.campaigns.records import CampaignError, get_campaign, log_json
+from core.store.db import transaction
+from core.store.schema import FEATURE_COLUMNS, user_attribute_columns
 
 CONTACT_COLUMNS = ("phone", "email")
 

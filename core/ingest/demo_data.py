@@ -1,4 +1,4 @@
-"""Reference lists behind the demo database (core.demo): names, cities, channels, categories.
+"""Reference lists behind the demo database (core.ingest.demo): names, cities, channels, categories.
 
 Weights are rough shares of a real Chinese consumer user base, not exact statistics.
 """

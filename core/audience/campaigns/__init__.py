@@ -5,8 +5,8 @@ Members are keyed by user id (never by row position) with a role, ``target`` or 
 (or closed) campaign's lists are locked until :func:`unlock`. See docs/campaigns.md.
 """
 
-from core.campaigns.export import CONTACT_COLUMNS, export_targets, exportable_columns
-from core.campaigns.members import (
+from core.audience.campaigns.export import CONTACT_COLUMNS, export_targets, exportable_columns
+from core.audience.campaigns.members import (
     AddReport,
     Condition,
     MarkResult,
@@ -16,7 +16,7 @@ from core.campaigns.members import (
     undo_last,
     unmark,
 )
-from core.campaigns.records import (
+from core.audience.campaigns.records import (
     CHANNELS,
     STATUSES,
     AuditEntry,

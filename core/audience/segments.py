@@ -12,11 +12,11 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from core.db import transaction
 from core.errors import CoreError, NotFound
 from core.query import Compiled, compile_condition
 from core.query.compiler import compile_for_segment
 from core.query.context import closest, did_you_mean
+from core.store.db import transaction
 
 
 @dataclass(frozen=True)

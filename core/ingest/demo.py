@@ -17,10 +17,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from core import demo_data as dd
-from core.db import set_meta, transaction
 from core.errors import CoreError
-from core.schema import EVENT_KINDS, user_attribute_columns
+from core.ingest import demo_data as dd
+from core.store.db import set_meta, transaction
+from core.store.schema import EVENT_KINDS, user_attribute_columns
 
 DEMO_AS_OF = date(2025, 11, 30)
 FOLLOW_UP_DAYS = 31  # orders after the as-of date, for measuring a campaign (see docs/demo.md)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from core.db import transaction
 from core.errors import CoreError, LockedError, NotFound
+from core.store.db import transaction
 
 CHANNELS = ("push", "sms", "coupon", "email")  # suggestions; any non-empty channel is accepted
 STATUSES = ("draft", "sent", "closed")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.rfm import (
+from core.analytics.rfm import (
     DIMENSIONS,
     GROUPS,
     NON_BUYER_EN,
@@ -22,11 +22,11 @@ from core.rfm import (
     SCORE_COLUMN,
     VALUE_COLUMN,
     Threshold,
-    _table,
     cut_values,
     get_thresholds,
     score_plan,
 )
+from core.store.sql import table_name
 
 MAX_BINS = 1000
 
@@ -47,7 +47,7 @@ class GroupRow:
 
 def group_table(conn: sqlite3.Connection, table: str = "features") -> list[GroupRow]:
     """The 8 groups in their standard order, then the non-buyers."""
-    table = _table(table)
+    table = table_name(table)
     stats = {
         key: row
         for key, *row in conn.execute(
@@ -63,7 +63,7 @@ def preview_groups(
 ) -> list[GroupRow]:
     """The group table as it would be with ``trial`` thresholds (the others as stored), computed
     without writing anything: what an operator sees before saving a new cut."""
-    table = _table(table)
+    table = table_name(table)
     thresholds = {**get_thresholds(conn), **trial}
     plan = score_plan(conn, table, thresholds)
     stats: dict[str, list] = {}
@@ -123,7 +123,7 @@ def buyer_sample(
 ) -> list[tuple[float, float, float]]:
     """(recency_days, frequency, monetary) of at most ``limit`` buyers for a scatter plot: every
     k-th buyer by user id, so the sample is spread over the table and the same on every call."""
-    table = _table(table)
+    table = table_name(table)
     buyers = conn.execute(f"SELECT count(*) FROM {table} WHERE frequency > 0").fetchone()[0]
     step = max(1, buyers // max(1, limit))  # about ``limit`` buyers fall on a multiple of step
     sql = (
@@ -139,7 +139,7 @@ def cut_lines(
 ) -> dict[str, float | None]:
     """Where each threshold falls on its dimension's value axis (to draw it over the scatter):
     a ``score:n`` cut becomes the value at which buyers reach score n."""
-    table = _table(table)
+    table = table_name(table)
     cuts = cut_values(conn, table, thresholds)
     for dim, t in thresholds.items():
         if t.method == "score":
@@ -154,7 +154,7 @@ def cut_lines(
 
 def cell27_table(conn: sqlite3.Connection, table: str = "features") -> dict[str, int]:
     """Buyers per 27-cell ('HHH' … 'LLL'), every cell present."""
-    table = _table(table)
+    table = table_name(table)
     got = dict(
         conn.execute(
             f"SELECT rfm_cell27, count(*) FROM {table} WHERE rfm_cell27 IS NOT NULL "
@@ -212,7 +212,7 @@ def suggest_cuts(
     F/M cuts are the lowest value of each upper cluster (high when ≥ cut); R cuts are the highest
     recency of each more recent cluster (high when ≤ cut), in ascending order.
     """
-    table = _table(table)
+    table = table_name(table)
     cuts: dict[str, list[float]] = {}
     for dim in DIMENSIONS:
         column = VALUE_COLUMN[dim]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from core.campaigns.records import (
+from core.audience.campaigns.records import (
     AuditEntry,
     CampaignError,
     check_unlocked,
@@ -20,14 +20,14 @@ from core.campaigns.records import (
     log_json,
     stamp,
 )
-from core.db import transaction
 from core.errors import NotFound
+from core.store.db import transaction
 
 _CHUNK = 500  # user ids per IN (...) list, well under SQLite's variable limit
 
 
 class Condition(Protocol):
-    """What core.segments.condition_for returns: a WHERE over ``features AS f``, named params."""
+    """What core.audience.segments.condition_for returns: a WHERE over ``features AS f``, named params."""
 
     text: str
     where: str

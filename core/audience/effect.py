@@ -21,8 +21,8 @@ from datetime import date, timedelta
 import numpy as np
 from scipy import stats
 
-from core.campaigns import CampaignError, get_campaign
-from core.db import stored_as_of
+from core.audience.campaigns import CampaignError, get_campaign
+from core.store.db import stored_as_of
 
 MIN_GROUP_USERS = 30
 CONFIDENCE = 0.95

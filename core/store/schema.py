@@ -84,7 +84,7 @@ FEATURE_COLUMNS: dict[str, str] = {
     "r_score": "INTEGER",
     "f_score": "INTEGER",
     "m_score": "INTEGER",
-    "rfm_group": "TEXT",  # important_value, ... (see core.rfm.GROUPS)
+    "rfm_group": "TEXT",  # important_value, ... (see core.analytics.rfm.GROUPS)
     "rfm_cell27": "TEXT",  # e.g. 'HML' = R high, F mid, M low
     # predictive model outputs (NULL when not fitted or not a buyer)
     "p_alive": "REAL",
@@ -240,7 +240,7 @@ CREATE TABLE IF NOT EXISTS campaign_audit (
 # Indexes on the wide table, for the access paths of the users screen and segment counts.
 # Each ends in user_id: the users screen pages by keyset on (column, user_id), which is then
 # one index range scan for any sort column (core/users.py).
-# The feature columns that predictive models fill (core.predict); listed here, not imported from
+# The feature columns that predictive models fill (core.analytics.predict); listed here, not imported from
 # there, so that modules reading them don't load scipy.
 MODEL_OUTPUT_COLUMNS = (
     "p_alive",
@@ -347,7 +347,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_days_sinc
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the schema on an empty database, or migrate an older one to SCHEMA_VERSION.
 
-    The connection must be in autocommit mode (``isolation_level=None``, as core.db opens it);
+    The connection must be in autocommit mode (``isolation_level=None``, as core.store.db opens it);
     the whole creation or migration is one transaction.
     """
     version = schema_version(conn)

@@ -1,0 +1,1 @@
+"""Numbers about users: per-user features, RFM scoring and reports, the purchase models."""

@@ -1,0 +1,1 @@
+"""Getting data in: file readers, the importer, the deterministic demo generator."""

@@ -1,0 +1,102 @@
+"""The recompute: the one module that runs analytics and rules together (docs/architecture.md).
+
+Features (core.analytics), then layers and tags (core.rules), built beside the live tables and
+swapped in inside one write transaction, so a kill half-way leaves the previous state intact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from core.analytics.features import compute_features
+from core.errors import CoreError, DatabaseError
+from core.rules import layers, tags
+from core.store.db import set_meta, stored_as_of, transaction
+from core.store.schema import feature_index_ddl
+
+# Mirrors user_tags in core.store.schema.DDL, for the table built beside the live one.
+USER_TAGS_NEW_DDL = (
+    "CREATE TABLE user_tags_new (user_id TEXT NOT NULL, tag TEXT NOT NULL, "
+    "PRIMARY KEY (tag, user_id)) WITHOUT ROWID"
+)
+USER_TAGS_INDEX_DDL = "CREATE INDEX IF NOT EXISTS user_tags_user ON user_tags(user_id)"
+
+
+@dataclass(frozen=True)
+class RecomputeReport:
+    as_of: date
+    users: int
+    buyers: int
+    seconds: float
+    models: dict[str, str]  # model -> 'fitted' or why it could not be fitted
+
+
+def resolve_as_of(conn: sqlite3.Connection, as_of: date | None) -> date:
+    """The given date, else the database's stored as-of date; an error when neither exists."""
+    if as_of is not None:
+        return as_of
+    stored = stored_as_of(conn)
+    if stored is None:
+        raise CoreError(
+            "No as-of date: the database has none stored (import data first) and none was given.",
+            title="No as-of date",
+        )
+    return stored
+
+
+def _model_status(conn: sqlite3.Connection) -> dict[str, str]:
+    rows = conn.execute("SELECT model, error FROM model_fits ORDER BY model").fetchall()
+    return {model: ("fitted" if error is None else error) for model, error in rows}
+
+
+def _swap(conn: sqlite3.Connection, as_of: date) -> None:
+    """Replace the live tables by the new ones (inside the caller's transaction)."""
+    conn.execute("DROP TABLE IF EXISTS features")
+    conn.execute("DROP TABLE IF EXISTS user_tags")
+    conn.execute("ALTER TABLE features_new RENAME TO features")
+    conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
+    n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
+    for ddl in [*feature_index_ddl("features", n_users=n_users), USER_TAGS_INDEX_DDL]:
+        conn.execute(ddl)
+    set_meta(conn, "features_as_of", as_of.isoformat())
+    conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
+    # Wall-clock time is metadata only (when the numbers were made), never a result input.
+    set_meta(conn, "features_computed_at", datetime.now().isoformat(timespec="seconds"))
+
+
+def _build_new(conn: sqlite3.Connection, as_of: date) -> None:
+    """Steps 1–5 of the pipeline (docs/architecture.md) into features_new / user_tags_new."""
+    conn.execute("DROP TABLE IF EXISTS user_tags_new")
+    compute_features(conn, "features_new", as_of, with_predictions=True)  # RFM + models
+    layers.apply_layers(conn, "features_new", as_of)
+    conn.execute(USER_TAGS_NEW_DDL)
+    tags.apply_tags(conn, "features_new", "user_tags_new", as_of)
+
+
+def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeReport:
+    """Rebuild ``features`` and ``user_tags`` as of a date, all or nothing.
+
+    The whole pipeline runs in one write transaction: a kill or Ctrl-C half-way leaves the
+    previous features untouched and no ``features_new`` behind.
+    """
+    as_of = resolve_as_of(conn, as_of)
+    started = time.perf_counter()
+    try:
+        with transaction(conn):
+            _build_new(conn, as_of)
+            _swap(conn, as_of)
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(f"Recompute failed, previous features kept: {exc}") from exc
+    users, buyers = conn.execute(
+        "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
+    ).fetchone()
+    return RecomputeReport(
+        as_of=as_of,
+        users=users,
+        buyers=buyers,
+        seconds=time.perf_counter() - started,
+        models=_model_status(conn),
+    )

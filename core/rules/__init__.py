@@ -1,0 +1,1 @@
+"""Operator rules over the features: lifecycle layers, tags, and what they share."""

@@ -1,0 +1,1 @@
+"""Connections, the schema and its migrations, SQL helpers: what every other part stands on."""

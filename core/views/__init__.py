@@ -1,0 +1,1 @@
+"""What the screens and commands show: user lists and pages, one user's profile."""
