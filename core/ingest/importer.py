@@ -12,19 +12,24 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.errors import InputError
 from core.ingest.readers import (
+    MAX_AMOUNT,
+    Limits,
     Source,
     blank_to_none,
+    check_amounts,
     check_conflicts,
     clean_ids,
     parse_dates,
     parse_numbers,
+    quoted,
     read_source,
     require_columns,
 )
@@ -52,6 +57,8 @@ class ImportReport:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> lines or rows
     columns_added: list[str] = field(default_factory=list)
     as_of: date | None = None
+    time_zone: str | None = None  # the zone times are stored in (None: not given)
+    times_converted: int = 0  # values with a UTC offset, converted to time_zone
 
     def skip(self, reason: str, n: int) -> None:
         if n:
@@ -69,20 +76,29 @@ def import_files(
     returns: str = "skip",
     user_columns: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    tz: tzinfo | None = None,
+    latest_date: date | None = None,
+    max_amount: float = MAX_AMOUNT,
 ) -> ImportReport:
     """Import any subset of the three files; all or nothing.
 
     ``mapping`` renames source columns (``{"CustomerID": "user_id"}``); ``user_columns`` copies
     columns of the orders file onto the user (``{"Country": "country"}``, the last value wins).
     ``progress(done, total)`` counts bytes read plus the same amount again for rows written.
+    ``tz``: times with a UTC offset (CSV text or zone-aware Parquet timestamps) are converted to
+    this zone; times without one are taken as already in it (None: an offset is an error).
+    ``latest_date``: a later date is an error (None: no bound). ``max_amount``: the bound on
+    |amount| of an order and of a line's quantity x unit price. The caller chooses these (the
+    CLI from the machine's zone and today's date): core reads no clock.
     Raises InputError naming file, line and column on bad input.
     """
     if returns not in RETURN_POLICIES:
         raise InputError(f"--returns must be one of {', '.join(RETURN_POLICIES)}, not {returns!r}")
     paths = {"users": users, "orders": orders, "events": events}
-    sources = {k: Source.open(p, mapping or {}) for k, p in paths.items() if p is not None}
+    limits = Limits(tz, latest_date, max_amount)
+    sources = {k: Source.open(p, mapping or {}, limits) for k, p in paths.items() if p is not None}
     meter = _Meter(progress, 2 * sum(s.size for s in sources.values()))
-    report = ImportReport()
+    report = ImportReport(time_zone=None if tz is None else str(tz))
     frames: dict[str, pd.DataFrame] = {}
     for kind, src in sources.items():
         df = read_source(src, meter.advance)
@@ -94,6 +110,7 @@ def import_files(
             )
         else:
             frames[kind] = _prepare_events(src, df, report)
+        report.times_converted += src.converted
     with _foreign_key_checks_off(conn), transaction(conn):
         _write(conn, sources, frames, report, meter)
         report.as_of = _refresh_as_of(conn)
@@ -194,13 +211,25 @@ def _sum_lines(
         keep = ~cancelled & ~negative
         df, quantity, price, cancelled = df[keep], quantity[keep], price[keep], cancelled[keep]
     check_conflicts(src, df[["order_id", "user_id"]], "order_id", ["user_id"])
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is found just below
+        amount = quantity * price
+    check_amounts(
+        src,
+        amount,
+        "quantity",
+        lambda i: (
+            f"quantity {quoted(df.at[i, 'quantity'].strip())} x unit_price "
+            f"{quoted(df.at[i, 'unit_price'].strip())} = {amount.at[i]:g}"
+        ),
+    )
     lines = pd.DataFrame(
         {
             "order_id": df["order_id"],
             "user_id": df["user_id"],
-            "amount": quantity * price,
+            "amount": amount,
             "created_at": df["created_at"],
             "cancelled": cancelled,
+            "line": df.index,
         }
     )
     orders = lines.groupby("order_id", sort=False).agg(
@@ -208,6 +237,16 @@ def _sum_lines(
         amount=("amount", "sum"),
         created_at=("created_at", "min"),
         cancelled=("cancelled", "first"),
+        line=("line", "first"),
+    )
+    total = pd.Series(orders["amount"].to_numpy(), index=orders["line"].to_numpy())
+    check_amounts(
+        src,
+        total,
+        "quantity",
+        lambda i: (
+            f"order {quoted(df.at[i, 'order_id'])}: its lines add up to {total.at[i]:g}, which"
+        ),
     )
     orders["amount"] = orders["amount"].round(6)
     # net: a cancellation invoice takes money back, whatever the sign of its lines
@@ -218,12 +257,10 @@ def _sum_lines(
 def _whole_orders(
     src: Source, df: pd.DataFrame, report: ImportReport, cancelled: pd.Series, returns: str
 ) -> pd.DataFrame:
+    amount = parse_numbers(src, df, "amount")
+    check_amounts(src, amount, "amount", lambda i: quoted(df.at[i, "amount"].strip()))
     orders = pd.DataFrame(
-        {
-            "user_id": df["user_id"],
-            "amount": parse_numbers(src, df, "amount"),
-            "created_at": df["created_at"],
-        }
+        {"user_id": df["user_id"], "amount": amount, "created_at": df["created_at"]}
     )
     if "order_id" in df.columns:
         orders.insert(0, "order_id", df["order_id"])

@@ -6,6 +6,7 @@ import gzip
 import sqlite3
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -459,4 +460,220 @@ def test_row_with_too_many_fields(filled, tmp_path):
     )
     err = fails(filled, orders=path)
     assert (err.line, err.column) == (3, None)
-    assert "Expected 3 fields in line 3, saw 4)" in str(err)
+    assert str(err).endswith(": 4 fields, but the header has 3; the first extra value is 'x'")
+
+
+# --- issue 12, item 1: a longer row is an error, never a shifted file ---------------------------
+
+TRAILING_HINT = (
+    " (the last one is empty: a trailing comma? remove it, or end the header line with a comma too)"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # pandas took the extra field of the first row as an index: user 'Alice' named 'Paris'
+        ("user_id,name,city\nu1,Alice,Paris,\nu2,Bob,Rome\n", 2, "4 fields" + TRAILING_HINT),
+        ("user_id,name,city\nu1,Alice,Paris,x\nu2,Bob,Rome\n", 2, "4 fields, x"),
+        ("user_id,name,city\nu1,Alice,Paris,,\nu2,Bob,Rome\n", 2, "5 fields, "),
+        ("user_id,name,city\nu1,Alice,Paris\nu2,Bob,Rome,\n", 3, "4 fields" + TRAILING_HINT),
+        ('user_id,name,city\r\nu1,"A\r\nB",Paris\r\nu2,Bob,Rome,x\r\n', 4, "4 fields, x"),
+    ],
+)
+def test_longer_row_is_an_error_at_its_line(filled, tmp_path, text, line, message):
+    err = fails(filled, users=write(tmp_path / "u.csv", text))
+    assert (err.line, err.column) == (line, None)
+    fields, _, extra = message.partition(", ")
+    expected = fields.split(" (")[0] + ", but the header has 3"
+    if "(" in fields:
+        expected += TRAILING_HINT
+    elif extra:
+        expected += f"; the first extra value is {extra!r}"
+    else:
+        expected += "; the first extra value is ''"
+    assert str(err).endswith(": " + expected)
+
+
+def test_trailing_comma_on_every_line_header_included_is_an_empty_column(conn, tmp_path):
+    text = "user_id,name,city,\nu1,Alice,Paris,\nu2,Bob,Rome,\n"
+    report = import_files(conn, users=write(tmp_path / "u.csv", text))
+    assert report.columns_added == []
+    assert rows(conn, "SELECT user_id, name, city FROM users ORDER BY 1") == [
+        ("u1", "Alice", "Paris"),
+        ("u2", "Bob", "Rome"),
+    ]
+
+
+def test_two_columns_with_one_name(filled, tmp_path):
+    path = write(tmp_path / "o.csv", "user_id,amount,amount,created_at\n1,5,6,2024-01-01\n")
+    err = fails(filled, orders=path)
+    assert str(err) == f"{path}, line 1: two columns are named 'amount' in the header; rename one"
+
+
+# --- item 2: no traceback on a huge field or a non-UTF-8 byte in a CR-only file -------------------
+
+
+def test_field_over_128_kib_before_a_bad_value(filled, tmp_path):
+    text = "user_id,amount,created_at\n1," + "9" * 140_000 + ",2024-01-01\n2,abc,2024-01-01\n"
+    err = fails(filled, orders=write(tmp_path / "o.csv", text))
+    assert (err.line, err.column) == (2, "amount")
+    assert str(err).endswith(": '" + "9" * 60 + "'… (140,000 characters) is not a number")
+    text = (
+        "user_id,name,amount,created_at\n1," + "x" * 140_000 + ",5,2024-01-01\n2,y,abc,2024-01-01\n"
+    )
+    err = fails(filled, orders=write(tmp_path / "o2.csv", text))
+    assert (err.line, err.column) == (3, "amount")
+    assert str(err).endswith(": 'abc' is not a number")  # the value of the right column
+
+
+@pytest.mark.parametrize("ending", ["\r", "\n", "\r\n"])
+def test_non_utf8_byte_with_any_line_ending(filled, tmp_path, ending):
+    lines = ["user_id,amount,created_at", "1,5,2024-01-01", "2,\udcff5,2024-01-01", ""]
+    path = tmp_path / "o.csv"
+    path.write_bytes(ending.join(lines).encode("utf-8", "surrogateescape"))
+    err = fails(filled, orders=path)
+    assert (err.line, err.column) == (3, "amount")
+    assert "not UTF-8 text (byte 0xff)" in str(err)
+
+
+def test_conflict_message_quotes_long_values_briefly(filled, tmp_path):
+    long = "z" * 500
+    text = f"user_id,name\n1,{long}\n1,other\n"
+    err = fails(filled, users=write(tmp_path / "u.csv", text))
+    assert str(err).endswith(
+        f": user_id '1' appears twice with different name: '{'z' * 60}'… (500 characters) "
+        "on line 2, 'other' here"
+    )
+
+
+# --- item 3: values that are not values -----------------------------------------------------------
+
+LINES_HEADER = "order_id,user_id,quantity,unit_price,created_at\n"
+
+
+def test_quantity_times_price_overflow_is_an_error(filled, tmp_path):
+    text = LINES_HEADER + "a,1,2,3,2024-01-01\nb,1,1e200,1e200,2024-01-01\n"
+    err = fails(filled, orders=write(tmp_path / "l.csv", text))
+    assert str(err).endswith(
+        ", line 3, column 'quantity': quantity '1e200' x unit_price '1e200' = inf is beyond "
+        "±1e+12, the largest amount accepted (--max-amount)"
+    )
+
+
+def test_lines_adding_up_beyond_the_bound(filled, tmp_path):
+    text = LINES_HEADER + "a,1,1,1,2024-01-01\nb,1,1,6e11,2024-01-01\nb,1,1,6e11,2024-01-02\n"
+    err = fails(filled, orders=write(tmp_path / "l.csv", text))
+    assert (err.line, err.column) == (3, "quantity")
+    assert str(err).endswith(": order 'b': its lines add up to 1.2e+12, which is beyond ±1e+12, "
+                             "the largest amount accepted (--max-amount)")  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["1e13", "-1e13", "1e309", "NaN", "-inf", "Infinity"])
+def test_amount_beyond_the_bound_or_not_finite(filled, tmp_path, bad):
+    text = f"user_id,amount,created_at\n1,5,2024-01-01\n2,{bad},2024-01-01\n"
+    err = fails(filled, orders=write(tmp_path / "o.csv", text))
+    assert (err.line, err.column) == (3, "amount")
+    assert str(err).endswith(
+        f": {bad!r} is beyond ±1e+12, the largest amount accepted (--max-amount)"
+        if bad.endswith("13")
+        else f": {bad!r} is not a number"
+    )
+
+
+def test_max_amount_is_a_setting(conn, tmp_path):
+    text = "user_id,amount,created_at\n1,5e12,2024-01-01\n"
+    import_files(conn, orders=write(tmp_path / "o.csv", text), max_amount=1e13)
+    assert rows(conn, "SELECT amount FROM orders") == [(5e12,)]
+    with pytest.raises(InputError, match="beyond ±10"):
+        import_files(conn, orders=write(tmp_path / "o2.csv", text), max_amount=10)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "line", "column"),
+    [
+        ("orders", "user_id,amount,created_at\n1,5,2024-01-01\n2,5,9999-12-31\n", 3, "created_at"),
+        ("events", "user_id,kind,created_at\n1,login,2025-07-02 00:00\n", 2, "created_at"),
+        ("users", "user_id,signup_at\n1,\n2,2025-07-02T08:00:00\n", 3, "signup_at"),
+    ],
+)
+def test_dates_after_the_latest_date_are_errors(filled, tmp_path, kind, text, line, column):
+    path = write(tmp_path / f"{kind}.csv", text)
+    err = fails(filled, **{kind: path}, latest_date=date(2025, 7, 1))
+    assert (err.line, err.column) == (line, column)
+    assert "is after 2025-07-01, the latest date accepted" in str(err)
+    assert "--allow-future-dates" in str(err)
+
+
+def test_the_latest_date_itself_is_accepted_and_none_means_no_bound(conn, tmp_path):
+    text = "user_id,amount,created_at\n1,5,2025-07-01 23:59:59\n"
+    import_files(conn, orders=write(tmp_path / "o.csv", text), latest_date=date(2025, 7, 1))
+    text = "user_id,amount,created_at\n1,5,9999-12-31\n"
+    report = import_files(conn, orders=write(tmp_path / "o2.csv", text))
+    assert report.as_of == date(9999, 12, 31)
+
+
+# --- item 4: time zones -----------------------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("2024-01-02T03:04:05+08:00", "2024-01-02 03:04:05"),
+        ("2024-01-02T03:04:05Z", "2024-01-02 11:04:05"),
+        ("2024-01-02 03:04+0100", "2024-01-02 10:04:00"),
+        ("2024-01-01T23:30:00-05", "2024-01-02 12:30:00"),
+        ("2024-01-02 03:04:05", "2024-01-02 03:04:05"),  # naive: already in the zone
+    ],
+)
+def test_csv_offsets_are_converted_to_the_zone(conn, tmp_path, value, stored):
+    text = f"user_id,amount,created_at\n1,5,{value}\n"
+    report = import_files(conn, orders=write(tmp_path / "o.csv", text), tz=SHANGHAI)
+    assert rows(conn, "SELECT created_at FROM orders") == [(stored,)]
+    assert report.time_zone == "Asia/Shanghai"
+    assert report.times_converted == (0 if value == stored else 1)
+
+
+def test_offsets_across_a_dst_change_use_the_zone_rules(conn, tmp_path):
+    text = (
+        "user_id,kind,created_at\n"
+        "1,login,2024-03-31T00:30:00Z\n"  # Paris: 01:30 CET
+        "1,login,2024-03-31T01:30:00Z\n"  # 03:30 CEST
+    )
+    report = import_files(conn, events=write(tmp_path / "e.csv", text), tz=ZoneInfo("Europe/Paris"))
+    assert rows(conn, "SELECT created_at FROM events ORDER BY 1") == [
+        ("2024-03-31 01:30:00",),
+        ("2024-03-31 03:30:00",),
+    ]
+    assert report.times_converted == 2
+
+
+def test_offset_without_a_zone_and_a_bad_offset(filled, tmp_path):
+    path = write(tmp_path / "o.csv", "user_id,amount,created_at\n1,5,2024-01-02T03:04:05+08:00\n")
+    err = fails(filled, orders=path)
+    assert str(err).endswith(
+        ", line 2, column 'created_at': '2024-01-02T03:04:05+08:00' has a UTC offset, and no "
+        "time zone to convert it to was given"
+    )
+    path = write(tmp_path / "o.csv", "user_id,amount,created_at\n1,5,2024-01-02T03:04:05+25:00\n")
+    err = fails(filled, orders=path, tz=SHANGHAI)
+    assert (err.line, err.column) == (2, "created_at")
+    assert "'2024-01-02T03:04:05+25:00' is not a date" in str(err)
+
+
+def test_zone_aware_parquet_timestamps(filled, tmp_path):
+    path = tmp_path / "e.parquet"
+    when = pd.to_datetime(["2024-01-02 03:04:05+00:00", "2024-06-01 12:00:00+00:00"], utc=True)
+    frame = pd.DataFrame({"user_id": ["1", "2"], "kind": ["a", "b"], "created_at": when})
+    frame.to_parquet(path)
+    err = fails(filled, events=path)
+    assert (err.line, err.column) == (1, "created_at")
+    assert "timestamps with a time zone (UTC), and no time zone to convert them to" in str(err)
+    report = import_files(filled, events=path, tz=SHANGHAI)
+    assert rows(filled, "SELECT user_id, created_at FROM events ORDER BY 1") == [
+        ("1", "2024-01-02 11:04:05"),
+        ("2", "2024-06-01 20:00:00"),
+    ]
+    assert (report.time_zone, report.times_converted) == ("Asia/Shanghai", 2)
