@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sqlite3
 import sys
 from dataclasses import asdict
@@ -249,5 +250,8 @@ def write_json(cursor: sqlite3.Cursor, out: IO[str]) -> None:
     for i, row in enumerate(cursor):
         out.write(",\n" if i else "\n")
         record = dict(zip(EXPORT_COLUMNS, _tidy(row), strict=True))
-        out.write(json.dumps(record, ensure_ascii=False))
+        for key, value in record.items():  # JSON has no Infinity or NaN: they are null
+            if isinstance(value, float) and not math.isfinite(value):
+                record[key] = None
+        out.write(json.dumps(record, ensure_ascii=False, allow_nan=False))
     out.write("\n]\n")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import date, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from core.ingest.importer import RETURN_POLICIES, ImportReport, import_files
+from core.ingest.importer import MAX_AMOUNT, RETURN_POLICIES, ImportReport, import_files
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, database, fail
+from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
 
 FILE = click.Path(dir_okay=False)  # existence is checked by core, with the other input errors
 
@@ -30,6 +33,41 @@ def _pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
             raise click.BadParameter(f"{source!r} is given twice", ctx, param)
         pairs[source] = target
     return pairs
+
+
+def _zone(ctx: click.Context, param: click.Parameter, value: str | None) -> tzinfo:
+    """--tz NAME (an IANA zone such as Asia/Shanghai, or UTC); default the machine's zone."""
+    if value is None:
+        return local_zone()
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{value!r} is not a time zone name (e.g. Asia/Shanghai, Europe/Paris, UTC)", ctx, param
+        ) from None
+
+
+def local_zone() -> tzinfo:
+    """The machine's zone: $TZ, else what /etc/localtime links to, else today's fixed offset."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    link = Path("/etc/localtime")
+    if link.is_symlink():
+        target = str(link.resolve())
+        candidates.append(target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "")
+    for name in candidates:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+
+
+def one_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
 
 
 @cli.command("import")
@@ -65,6 +103,30 @@ def _pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
     show_default=True,
     help="skip: drop cancellations and negative-quantity lines; net: keep them as negative orders.",
 )
+@click.option(
+    "--tz",
+    "tz",
+    callback=_zone,
+    metavar="ZONE",
+    help="Times with a UTC offset are converted to ZONE (e.g. Asia/Shanghai); times without one "
+    "are taken as already in it. Default: the machine's time zone.",
+)
+@click.option(
+    "--latest-date",
+    type=ISO_DATE,
+    help="A later date in the files is an error. Default: one year after today.",
+)
+@click.option(
+    "--allow-future-dates", is_flag=True, help="Accept dates of any year (no --latest-date)."
+)
+@click.option(
+    "--max-amount",
+    type=click.FloatRange(min=0, min_open=True, max=1e300),
+    metavar="N",
+    default=MAX_AMOUNT,
+    show_default=True,
+    help="The largest |amount| accepted (an order, or a line's quantity x unit price).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_cmd(
     db: str,
@@ -75,6 +137,10 @@ def import_cmd(
     user_columns: dict[str, str],
     cancelled_prefix: str | None,
     returns: str,
+    tz: tzinfo,
+    latest_date: date | None,
+    allow_future_dates: bool,
+    max_amount: float,
     as_json: bool,
 ) -> None:
     """Import users, orders and events into DB (created if missing); all or nothing.
@@ -84,7 +150,12 @@ def import_cmd(
     """
     if not (users or orders or events):
         fail("give at least one of --users, --orders, --events")
+    if allow_future_dates:
+        latest_date = None
+    elif latest_date is None:  # a sanity bound only: today decides no result
+        latest_date = one_year_after(date.today())
     new_file = not Path(db).exists()
+    ok = False
     try:
         with database(db, create=True) as conn, _progress_bar() as progress:
             report = import_files(
@@ -97,12 +168,15 @@ def import_cmd(
                 returns=returns,
                 user_columns=user_columns,
                 progress=progress,
+                tz=tz,
+                latest_date=latest_date,
+                max_amount=max_amount,
             )
-    except SystemExit as exc:
-        if new_file and exc.code:  # a failed first import leaves no empty database behind
-            for suffix in ("", "-wal", "-shm"):
+        ok = True
+    finally:
+        if new_file and not ok:  # a failed first import leaves no empty database behind
+            for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(db + suffix).unlink(missing_ok=True)
-        raise
     if as_json:
         data = asdict(report)
         data["as_of"] = report.as_of.isoformat() if report.as_of else None
@@ -131,6 +205,11 @@ def describe(report: ImportReport, db: str, *, users: bool, orders: bool, events
         )
     for reason, n in report.skipped.items():
         lines.append(f"  skipped  {n:>10,} {reason}")
+    if report.times_converted:
+        lines.append(
+            f"  times    {report.times_converted:>10,} with a UTC offset, converted to "
+            f"{report.time_zone}"
+        )
     if report.columns_added:
         lines.append(f"  new user attributes: {', '.join(report.columns_added)}")
     return "\n".join(lines)
