@@ -178,7 +178,9 @@ def test_full_disk_leaves_no_partial_file_and_says_so(db, tmp_path, command):
         "INSERT INTO features(user_id, name) VALUES (?, ?)",
         [(f"x{i:05d}", "n" * 50) for i in range(20000)],
     )
-    conn.executemany("INSERT INTO users(user_id) VALUES (?)", [(f"x{i:05d}",) for i in range(20000)])
+    conn.executemany(
+        "INSERT INTO users(user_id) VALUES (?)", [(f"x{i:05d}",) for i in range(20000)]
+    )
     conn.close()
     _campaign(db)
     conn = open_db(db)
