@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sqlite3
@@ -18,6 +17,7 @@ from core.errors import CoreError
 from core.pipeline import RecomputeReport, recompute
 from core.rules.tags import install_defaults_once
 from core.store.db import get_meta, transaction
+from core.store.outputs import csv_writer
 from core.store.schema import FEATURE_COLUMNS
 from tui.cli import cli
 from tui.cli.common import (
@@ -27,6 +27,7 @@ from tui.cli.common import (
     condition_as_of,
     database,
     fail,
+    output_file,
 )
 
 EXPORT_COLUMNS = list(FEATURE_COLUMNS)  # user_id first, then every feature in schema order
@@ -210,14 +211,20 @@ def threshold_table(thresholds: dict):
     "--output",
     default="-",
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="File to write (default: standard output).",
+    help="File to write (default: standard output); written whole or not at all.",
 )
-def users_cmd(db: str, query: str | None, fmt: str, output: str) -> None:
-    """Export every user (or those matching QUERY) with all features, streaming."""
+@click.option("--raw", is_flag=True, help="CSV: write cells as they are (no ' before =, +, -, @).")
+def users_cmd(db: str, query: str | None, fmt: str, output: str, raw: bool) -> None:
+    """Export every user (or those matching QUERY) with all features, streaming.
+
+    CSV cells that a spreadsheet would run as formulas get a leading ' unless --raw."""
     with database(db, readonly=True) as conn, caret_on_error(query or ""):
         cursor = select_users(conn, query)
-        with click.open_file(output, "w", encoding="utf-8") as out:
-            (write_csv if fmt == "csv" else write_json)(cursor, out)
+        with output_file(output) as out:
+            if fmt == "csv":
+                write_csv(cursor, out, raw=raw)
+            else:
+                write_json(cursor, out)
 
 
 def select_users(conn: sqlite3.Connection, query: str | None) -> sqlite3.Cursor:
@@ -233,8 +240,8 @@ def select_users(conn: sqlite3.Connection, query: str | None) -> sqlite3.Cursor:
     )
 
 
-def write_csv(cursor: sqlite3.Cursor, out: IO[str]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
+def write_csv(cursor: sqlite3.Cursor, out: IO[str], *, raw: bool = False) -> None:
+    writer = csv_writer(out, raw=raw, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in cursor:  # one row at a time: the export never holds every user in memory
         writer.writerow(_tidy(row))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sqlite3
 import sys
@@ -14,7 +13,7 @@ import click
 from core.audience import campaigns as cmp
 from core.store.db import stored_as_of
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
+from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail, real_user
 
 if TYPE_CHECKING:  # the effect module loads scipy: only the report command pays for it
     from core.audience.effect import EffectReport, Uplift
@@ -26,10 +25,7 @@ AS_OF_OPTION = click.option(
 
 
 def _who() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers): still log something
-        return "unknown"
+    return real_user()
 
 
 def _as_of(conn: sqlite3.Connection, given: date | None) -> date:
@@ -213,12 +209,24 @@ def _echo_audit(entries: list[cmp.AuditEntry]) -> None:
 @click.option("-o", "--output", required=True, help="CSV file to write ('-' for stdout).")
 @click.option("--columns", default="user_id", show_default=True, help="Comma-separated columns.")
 @click.option("--include-contact", is_flag=True, help="Allow phone and email columns.")
-def export_cmd(db: str, name: str, output: str, columns: str, include_contact: bool) -> None:
-    """Write the targets (never the control group) to CSV."""
+@click.option("--raw", is_flag=True, help="Write cells as they are (no ' before =, +, -, @).")
+def export_cmd(
+    db: str, name: str, output: str, columns: str, include_contact: bool, raw: bool
+) -> None:
+    """Write the targets (never the control group) to CSV.
+
+    Cells a spreadsheet would run as formulas get a leading ' unless --raw. The file appears
+    only once the export is in the audit log."""
     with database(db) as conn:
         dest = sys.stdout if output == "-" else output
         n = cmp.export_targets(
-            conn, name, dest, columns.split(","), include_contact=include_contact, who=_who()
+            conn,
+            name,
+            dest,
+            columns.split(","),
+            include_contact=include_contact,
+            who=_who(),
+            raw=raw,
         )
     if output != "-":
         click.echo(f"exported {n} targets to {output}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import sqlite3
 import sys
 import unicodedata
@@ -9,11 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 import click
 
 from core.errors import CoreError, QueryError
 from core.store.db import features_as_of, open_db
+from core.store.outputs import atomic_output
 
 EXIT_USAGE = 2
 
@@ -87,3 +91,26 @@ def caret_on_error(text: str) -> Iterator[None]:
         click.echo(f"  {text}", err=True)
         click.echo("  " + " " * cells(text[: err.pos]) + "^", err=True)
         fail(f"{err.title}: {err}")
+
+
+@contextmanager
+def output_file(path: str) -> Iterator[IO[str]]:
+    """Standard output for ``-``; else ``path`` written whole or not at all (a temporary file
+    beside it, renamed when the command succeeds). Inside ``database(...)``, a failed write (full
+    disk, read-only directory) is a one-line error and leaves no file."""
+    if path == "-":
+        yield sys.stdout
+        return
+    with atomic_output(path, newline=None) as out:
+        yield out.file
+
+
+def real_user() -> str:
+    """The audit log's "who": the account the process runs as (its real uid), never $USER or
+    $LOGNAME, which anyone can set. A uid without a passwd entry (containers) is logged as
+    ``uid 1234``."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"

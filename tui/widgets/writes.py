@@ -3,13 +3,13 @@ audit log, and the current campaign that marking from the users table and the pr
 
 from __future__ import annotations
 
-import getpass
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from core.store.db import open_db
+from tui.cli.common import real_user
 
 
 @contextmanager
@@ -24,10 +24,7 @@ def writer(path: str | Path) -> Iterator[sqlite3.Connection]:
 
 def who() -> str:
     """The operator for the audit log: the OS user, read here in the UI, never in core."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers): still log something honest
-        return "unknown"
+    return real_user()
 
 
 def current_campaign(app) -> str | None:

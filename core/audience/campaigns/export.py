@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from core.audience.campaigns.records import CampaignError, get_campaign, log_json
 from core.store.db import transaction
+from core.store.outputs import atomic_output, csv_writer
 from core.store.schema import FEATURE_COLUMNS, user_attribute_columns
 
 CONTACT_COLUMNS = ("phone", "email")
@@ -32,9 +31,15 @@ def export_targets(
     include_contact: bool = False,
     who: str = "",
     at: datetime | None = None,
+    raw: bool = False,
 ) -> int:
     """Write the targets (never the control group) as CSV, one row per user, ``user_id`` first.
-    Returns the number of users written; the export is logged."""
+    Returns the number of users written; the export is logged.
+
+    Cells a spreadsheet would run as formulas get a leading ``'`` unless ``raw``
+    (core.store.outputs). A path is written to a temporary file beside it and renamed into
+    place only once the audit entry is committed: when the log cannot be written (locked,
+    read-only), no file is left behind and the error says why."""
     get_campaign(conn, campaign)
     cols = _export_columns(conn, columns, include_contact)
     users = set(user_attribute_columns(conn))
@@ -45,17 +50,19 @@ def export_targets(
         " WHERE m.campaign = ? AND m.role = 'target' ORDER BY m.user_id",
         (campaign,),
     )
-    with _open_for_csv(path_or_file) as out:
-        writer = csv.writer(out)
-        writer.writerow(cols)
-        n = 0
-        for row in rows:
-            writer.writerow(row)
-            n += 1
     target = getattr(path_or_file, "name", path_or_file)
-    with transaction(conn):
-        detail = {"text": f"{target}: {', '.join(cols)}"}
-        log_json(conn, campaign, who, at, "export", detail, n)
+    detail = {"text": f"{target}: {', '.join(cols)}"}
+    if not isinstance(path_or_file, str | Path):
+        n = _write_rows(path_or_file, cols, rows, raw)
+        with transaction(conn):
+            log_json(conn, campaign, who, at, "export", detail, n)
+        return n
+    with atomic_output(path_or_file) as out:
+        n = _write_rows(out.file, cols, rows, raw)
+        out.finish()  # every byte on disk before the export is logged
+        with transaction(conn):
+            log_json(conn, campaign, who, at, "export", detail, n)
+    # renamed into place by atomic_output, after the commit
     return n
 
 
@@ -77,13 +84,11 @@ def _export_columns(
     return list(dict.fromkeys(wanted))
 
 
-@contextmanager
-def _open_for_csv(path_or_file: str | Path | IO[str]) -> Iterator[IO[str]]:
-    if not isinstance(path_or_file, str | Path):
-        yield path_or_file
-        return
-    try:
-        with open(path_or_file, "w", newline="", encoding="utf-8") as out:
-            yield out
-    except OSError as exc:
-        raise CampaignError(f"Cannot write {path_or_file}: {exc.strerror}.") from exc
+def _write_rows(out: IO[str], cols: list[str], rows: sqlite3.Cursor, raw: bool) -> int:
+    writer = csv_writer(out, raw=raw)
+    writer.writerow(cols)
+    n = 0
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    return n
