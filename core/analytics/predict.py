@@ -14,25 +14,16 @@ import sqlite3
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from core.analytics.models import (
-    DAYS_PER_UNIT,
-    BgNbdFit,
-    GammaGammaFit,
-    clv,
-    distinct_rows,
-    expected_order_value,
-    expected_purchases,
-    fit_bgnbd,
-    fit_gamma_gamma,
-    p_alive,
-)
 from core.errors import DatabaseError, ModelFitError
 from core.store.db import transaction
 from core.store.schema import MODEL_OUTPUT_COLUMNS
+
+if TYPE_CHECKING:  # numpy, pandas and scipy (~0.4 s) load in the functions that use them
+    import pandas as pd
+
+    from core.analytics.models import BgNbdFit, GammaGammaFit
 
 FEATURE_TABLES = ("features", "features_new")
 OUTPUT_COLUMNS = MODEL_OUTPUT_COLUMNS
@@ -85,6 +76,10 @@ def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
     Orders count when created_at < as_of + 1 day. Aggregated in SQL (10M orders become one row
     per buyer), converted to weeks in pandas.
     """
+    import pandas as pd  # deferred: pandas costs ~0.2 s, and light commands import this module
+
+    from core.analytics.models import DAYS_PER_UNIT  # deferred: scipy costs ~0.15 s
+
     params = {"cut": (as_of + timedelta(days=1)).isoformat(), "as_of": as_of.isoformat()}
     raw = pd.read_sql_query(_SUMMARY_SQL, conn, params=params)
     x = raw["x"].astype("int64")
@@ -103,6 +98,8 @@ def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
 
 def fit_models(conn: sqlite3.Connection, as_of: date) -> tuple[PredictionReport, pd.DataFrame]:
     """Fit both models on the orders up to ``as_of``; a model that cannot be fitted is reported."""
+    from core.analytics.models import fit_bgnbd, fit_gamma_gamma  # deferred: scipy
+
     summary = summarise(conn, as_of)
     bg = gg = None
     bg_error = gg_error = None
@@ -120,6 +117,18 @@ def fit_models(conn: sqlite3.Connection, as_of: date) -> tuple[PredictionReport,
 
 def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame:
     """The per-buyer model outputs (OUTPUT_COLUMNS); NaN where a model was not fitted."""
+    import numpy as np  # deferred with pandas and scipy (see summarise)
+    import pandas as pd
+
+    from core.analytics.models import (
+        DAYS_PER_UNIT,
+        clv,
+        distinct_rows,
+        expected_order_value,
+        expected_purchases,
+        p_alive,
+    )
+
     x = summary["x"].to_numpy(dtype="float64")
     out = pd.DataFrame({"user_id": summary["user_id"]})
     for column in OUTPUT_COLUMNS:
@@ -181,6 +190,9 @@ def purchase_history(
     """Per buyer as of ``as_of``: user_id and HISTORY_COLUMNS (model outputs NaN unless ``fit``),
     and the fits (None unless ``fit``). Reads orders only and writes nothing, so the recompute
     runs it on a second connection beside its own passes (core.store.db.beside)."""
+    import numpy as np  # deferred with pandas (see summarise)
+    import pandas as pd
+
     if fit:
         report, summary = fit_models(conn, as_of)
         out = predictions(report, summary)

@@ -24,11 +24,13 @@ import itertools
 import math
 import sqlite3
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from core.errors import CoreError
 from core.store.sql import table_name
+
+if TYPE_CHECKING:  # numpy (~0.1 s) loads in the three functions that use it: light commands
+    import numpy as np  # and the app import this module through features and layers
 
 DIMENSIONS = ("r", "f", "m")
 VALUE_COLUMN = {"r": "recency_days", "f": "frequency", "m": "monetary"}
@@ -191,6 +193,8 @@ def set_threshold(
 def buyer_values(conn: sqlite3.Connection, table: str) -> np.ndarray:
     """The buyers' (recency_days, frequency, monetary), one row each, as floats: the one read
     both the split cuts and the score boundaries are taken from."""
+    import numpy as np
+
     columns = ", ".join(VALUE_COLUMN[d] for d in DIMENSIONS)
     rows = conn.execute(f"SELECT {columns} FROM {table_name(table)} WHERE frequency > 0")
     # streamed into the array, no list of row tuples in between: -30 % on 700k buyers
@@ -207,6 +211,8 @@ def cut_values(
     """The number each threshold stands for now (a value, or a score for ``score``): the
     buyers' mean or median (the middle value, or the mean of the two middle ones), or the
     stored value. ``values`` = buyer_values(conn, table) when the caller already has them."""
+    import numpy as np
+
     if values is None:
         values = buyer_values(conn, table)
     cuts: dict[str, float | None] = {}
@@ -242,6 +248,8 @@ class ScorePlan:
 def _boundaries(values: np.ndarray) -> dict[str, list]:
     """Per dimension, the buyers' values at 0-based ranks floor(s*n/5), s = 1..4, worst first,
     by a linear-time selection (numpy partition): cheaper than three sorts in SQL."""
+    import numpy as np
+
     n = len(values)
     ranks = [s * n // 5 for s in range(1, 5)]
     bounds = {}

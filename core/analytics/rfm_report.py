@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from core.analytics.rfm import (
     DIMENSIONS,
@@ -27,6 +26,9 @@ from core.analytics.rfm import (
     score_plan,
 )
 from core.store.sql import table_name
+
+if TYPE_CHECKING:  # numpy (~0.1 s) loads in the clustering functions; the app imports this module
+    import numpy as np
 
 MAX_BINS = 1000
 
@@ -166,6 +168,8 @@ def cell27_table(conn: sqlite3.Connection, table: str = "features") -> dict[str,
 
 def _binned(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
     """Collapse sorted (value, weight) points into ≤ MAX_BINS equal-weight bins."""
+    import numpy as np
+
     if len(values) <= MAX_BINS:
         return values, weights, values, values
     before = np.cumsum(weights) - weights
@@ -180,6 +184,8 @@ def _binned(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def fisher_breaks(x: np.ndarray, w: np.ndarray, k: int) -> list[int]:
     """Fisher's exact weighted 1-D k-means: indices where clusters 2..k start (x sorted)."""
+    import numpy as np
+
     n = len(x)
     k = min(k, n)
     cw, cs, cq = (np.r_[0.0, np.cumsum(a)] for a in (w, w * x, w * x * x))
@@ -212,6 +218,8 @@ def suggest_cuts(
     F/M cuts are the lowest value of each upper cluster (high when ≥ cut); R cuts are the highest
     recency of each more recent cluster (high when ≤ cut), in ascending order.
     """
+    import numpy as np
+
     table = table_name(table)
     cuts: dict[str, list[float]] = {}
     for dim in DIMENSIONS:

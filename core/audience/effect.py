@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-
-import numpy as np
-from scipy import stats
 
 from core.audience.campaigns import CampaignError, get_campaign
 from core.store.db import stored_as_of
@@ -136,8 +135,8 @@ def _group(per_user: list[tuple[str, int, float]], role: str) -> GroupStats:
     )
 
 
-def _revenues(per_user: list[tuple[str, int, float]], role: str) -> np.ndarray:
-    return np.array([amount for r, _, amount in per_user if r == role], dtype=float)
+def _revenues(per_user: list[tuple[str, int, float]], role: str) -> list[float]:
+    return [amount for r, _, amount in per_user if r == role]
 
 
 def _not_enough(targets: GroupStats, control: GroupStats, start: date, as_of: date) -> str:
@@ -168,7 +167,7 @@ def wilson_interval(successes: int, n: int, z: float) -> tuple[float, float]:
 
 def conversion_uplift(x_t: int, n_t: int, x_c: int, n_c: int) -> Uplift:
     """Difference of two proportions with Newcombe's hybrid score interval (his method 10)."""
-    z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+    z = statistics.NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
     p_t, p_c = x_t / n_t, x_c / n_c
     l_t, u_t = wilson_interval(x_t, n_t, z)
     l_c, u_c = wilson_interval(x_c, n_c, z)
@@ -178,15 +177,75 @@ def conversion_uplift(x_t: int, n_t: int, x_c: int, n_c: int) -> Uplift:
     return Uplift(diff, diff / p_c if p_c else None, low, high, CONVERSION_METHOD)
 
 
-def revenue_uplift(targets: np.ndarray, control: np.ndarray) -> Uplift:
+def revenue_uplift(targets: Sequence[float], control: Sequence[float]) -> Uplift:
     """Difference of mean revenue per user with Welch's t interval."""
-    m_t, m_c = float(targets.mean()), float(control.mean())
-    v_t = float(targets.var(ddof=1)) / len(targets)
-    v_c = float(control.var(ddof=1)) / len(control)
+    m_t, m_c = statistics.fmean(targets), statistics.fmean(control)
+    v_t = statistics.variance(targets, m_t) / len(targets)
+    v_c = statistics.variance(control, m_c) / len(control)
     diff = m_t - m_c
     se = math.sqrt(v_t + v_c)
     if se == 0:  # every user spent the same: no spread, the interval is the point
         return Uplift(diff, diff / m_c if m_c else None, diff, diff, REVENUE_METHOD)
     df = (v_t + v_c) ** 2 / (v_t**2 / (len(targets) - 1) + v_c**2 / (len(control) - 1))
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
+    half = t_quantile(0.5 + CONFIDENCE / 2, df) * se
     return Uplift(diff, diff / m_c if m_c else None, diff - half, diff + half, REVENUE_METHOD)
+
+
+# Student's t quantile without scipy: importing scipy.stats costs ~0.5 s, and the app imports this
+# module at start (the campaigns screen). Checked against scipy.stats.t.ppf in tests/core/test_effect.py.
+def t_quantile(p: float, df: float) -> float:
+    """The ``p`` quantile (0.5 <= p < 1) of Student's t with ``df`` > 0 degrees of freedom (not
+    necessarily whole: Welch's df): bisection on the distribution function to machine precision."""
+    if not 0.5 <= p < 1 or df <= 0:
+        raise ValueError(f"t_quantile needs 0.5 <= p < 1 and df > 0, not p={p}, df={df}")
+    if p == 0.5:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    while _t_cdf(hi, df) < p:
+        lo, hi = hi, hi * 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if _t_cdf(mid, df) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for t >= 0: 1 - I_x(df/2, 1/2) / 2 with x = df / (df + t²)."""
+    return 1 - _betainc(df / 2, 0.5, df / (df + t * t)) / 2
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """The regularised incomplete beta function I_x(a, b) (continued fraction, Lentz's method,
+    as in Numerical Recipes' betai)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _beta_fraction(a, b, x) / a
+    return 1 - math.exp(log_front) * _beta_fraction(b, a, 1 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    tiny = 1e-300
+    c, d = 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 1000):
+        for aa in (
+            m * (b - m) * x / ((a - 1 + 2 * m) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 1 + 2 * m)),
+        ):
+            d = 1 + aa * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + aa / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1) < 1e-16:
+            break
+    return h

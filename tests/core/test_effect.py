@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from core.audience import campaigns as cmp
-from core.audience.effect import conversion_uplift, effect_report, revenue_uplift
+from core.audience.effect import conversion_uplift, effect_report, revenue_uplift, t_quantile
 
 START = date(2024, 7, 1)
 Z = 1.959963984540054  # 97.5 % point of the standard normal
@@ -146,3 +146,16 @@ def test_no_start_date_is_an_error(conn):
 def test_revenue_without_spread_has_a_point_interval():
     u = revenue_uplift(np.zeros(40), np.zeros(40))
     assert (u.absolute, u.low, u.high, u.relative) == (0.0, 0.0, 0.0, None)
+
+
+@pytest.mark.parametrize("df", [0.5, 1, 1.5, 2, 3.7, 10, 29.3, 99, 187.4, 1e3, 1e5])
+@pytest.mark.parametrize("p", [0.5, 0.6, 0.9, 0.975, 0.99, 0.999])
+def test_t_quantile_is_scipys(p, df):
+    """The app computes Welch's interval without scipy (it costs ~0.5 s at start): same quantile."""
+    assert t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), rel=1e-10, abs=1e-12)
+
+
+def test_t_quantile_refuses_outside_its_domain():
+    for p, df in ((0.4, 10), (1.0, 10), (0.9, 0)):
+        with pytest.raises(ValueError, match="t_quantile needs"):
+            t_quantile(p, df)
