@@ -13,6 +13,7 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.events import Resize
@@ -20,6 +21,7 @@ from textual.screen import Screen
 
 from core.errors import CoreError
 from tui.i18n import Labels
+from tui.messages import OpenUsers
 from tui.providers import UserJumpProvider
 from tui.screens.campaigns import CampaignsScreen
 from tui.screens.layers import LayersScreen
@@ -29,7 +31,6 @@ from tui.screens.rfm import RfmScreen
 from tui.screens.segments import SegmentsScreen
 from tui.screens.tags import TagsScreen
 from tui.screens.users import UsersScreen
-from tui.widgets.query_input import QueryInput
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 
@@ -116,15 +117,13 @@ class UserOpsApp(App):
         self.back_to_users()
         self.push_screen(ANALYTICS[name]())
 
-    def open_users(self, condition: str) -> None:
-        """The users list filtered by ``condition`` (how the analytics screens list a group)."""
+    @on(OpenUsers)
+    def open_users(self, message: OpenUsers) -> None:
+        """The users list filtered by the condition a screen asked for (a group it lists)."""
         self.back_to_users()
         users = self.screen
-        users.action_filter()
-        box = users.query_one(QueryInput)
-        box.input.value = condition  # counts and lists as if typed
-        box.completions = ()  # the operator did not type it: no completion popup
-        users.table.focus()
+        if isinstance(users, UsersScreen):
+            users.filter_by(message.condition)
 
     def report_worker_error(self, error: BaseException | None) -> None:
         """The single route from a failed worker to the operator: a notification, no traceback."""

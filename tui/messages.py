@@ -1,6 +1,8 @@
-"""Messages that carry worker results back to the screens (posted from threads, handled on the UI).
+"""Messages that carry worker results back to the screens (posted from threads, handled on the UI),
+and the requests screens make of the app.
 
-Each carries the ``token`` of the request that produced it, so a screen drops stale results.
+A result carries the ``token`` of the request that produced it, so a screen drops stale results.
+(The live condition's own messages are ``tui.widgets.live_condition.LiveCondition.Counted`` …)
 """
 
 from __future__ import annotations
@@ -27,27 +29,6 @@ class UsersPageLoaded(Message):
 
 
 @dataclass
-class UsersCounted(Message):
-    """A filter condition compiled and counted: the new listing's where clause and size."""
-
-    token: int
-    condition: str
-    matching: int
-    where: str
-    params: dict
-
-
-@dataclass
-class FilterInvalid(Message):
-    """A filter condition did not compile: where (0-based) and why."""
-
-    token: int
-    condition: str
-    pos: int
-    error: str
-
-
-@dataclass
 class SearchDone(Message):
     token: int
     text: str
@@ -60,12 +41,14 @@ class ProfileLoaded(Message):
 
 
 @dataclass
-class CompletionsFound(Message):
-    token: int
-    suggestions: tuple  # of tui.widgets.query_input.Suggestion
-
-
-@dataclass
 class PercentilesLoaded(Message):
     user_id: str
     percentiles: dict
+
+
+@dataclass
+class OpenUsers(Message):
+    """A screen asks the app for the users list filtered by ``condition`` (the language, as an
+    operator would type it): how the analytics screens list a group. The app handles it."""
+
+    condition: str

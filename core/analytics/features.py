@@ -48,36 +48,47 @@ def _days_before_as_of(stamp: str) -> str:
 # The RFM inputs: one GROUP BY pass over the covering index orders(user_id, created_at, amount),
 # the same shape as the bare aggregate (per-row work kept to the as-of cut). The first order
 # comes with the model inputs (core.analytics.predict.purchase_history): a min() here costs +20 %.
-_RFM_AGG = f"""
+_RFM_AGG = (
+    """
 CREATE TEMP TABLE uo_rfm (
     user_id TEXT PRIMARY KEY, last_at TEXT, recency_days INTEGER,
     frequency INTEGER, monetary REAL
-) WITHOUT ROWID;
+) WITHOUT ROWID
+""",
+    f"""
 INSERT INTO uo_rfm
 SELECT user_id, max(created_at), {_days_before_as_of("max(created_at)")}, count(*), total(amount)
 FROM orders INDEXED BY orders_user_time_amount
 {{cut}}
 GROUP BY user_id
-"""
+""",
+)
 
 # The 30/90-day order columns: only the last 90 days reach the aggregate. (Walking the same
 # covering index beats the orders_time range: that one needs a table lookup per order.)
-_ORDER_WINDOW = """
+_ORDER_WINDOW = (
+    """
 CREATE TEMP TABLE uo_ord_win (
     user_id TEXT PRIMARY KEY, o30 INTEGER, o90 INTEGER, s30 REAL, s90 REAL
-) WITHOUT ROWID;
+) WITHOUT ROWID
+""",
+    """
 INSERT INTO uo_ord_win
 SELECT user_id, count(*) FILTER (WHERE created_at >= :d30), count(*),
        total(amount) FILTER (WHERE created_at >= :d30), total(amount)
 FROM orders INDEXED BY orders_user_time_amount
 WHERE created_at >= :d90 AND created_at < :end
 GROUP BY user_id
-"""
+""",
+)
 
 # Night share: the hour test is the costly per-order work, so it has its own pass and does not
 # slow the RFM one. Orders without a time of day (length < 13) count in neither sum.
-_NIGHT = """
-CREATE TEMP TABLE uo_night (user_id TEXT PRIMARY KEY, night INTEGER, timed INTEGER) WITHOUT ROWID;
+_NIGHT = (
+    """
+CREATE TEMP TABLE uo_night (user_id TEXT PRIMARY KEY, night INTEGER, timed INTEGER) WITHOUT ROWID
+""",
+    """
 INSERT INTO uo_night
 SELECT user_id,
        count(*) FILTER (WHERE substr(created_at, 12, 2) NOT BETWEEN '06' AND '21'),
@@ -85,32 +96,40 @@ SELECT user_id,
 FROM orders INDEXED BY orders_user_time_amount
 WHERE length(created_at) >= 13 {and_cut}
 GROUP BY user_id
-"""
+""",
+)
 
 # Last activity needs every event: one pass over events in key order (user_id first), with the
 # latest event of each DAYS_SINCE_LAST kind riding along. Those kind tests are most of the pass
 # (2.5 s -> 8.9 s on 20M events for 7 kinds; a GROUP BY user_id, kind first was slower): the
 # price of last(kind) < X answering in ~150 ms instead of 1-2 s. Kinds are bound like values.
-_EVENT_LAST = f"""
+_EVENT_LAST = (
+    f"""
 CREATE TEMP TABLE uo_ev_last (
     user_id TEXT PRIMARY KEY, last_at TEXT,
     {", ".join(f"last_{kind} TEXT" for kind in DAYS_SINCE_LAST)}
-) WITHOUT ROWID;
+) WITHOUT ROWID
+""",
+    f"""
 INSERT INTO uo_ev_last
 SELECT user_id, max(created_at),
        {", ".join(f"max(created_at) FILTER (WHERE kind = :kind_{kind})" for kind in DAYS_SINCE_LAST)}
 FROM events {{cut}} GROUP BY user_id
-"""
+""",
+)
 
 # The windowed counts read only the recent ranges of events_kind_time (covering: the key columns
 # ride along), a few percent of the events; then one sort by user. UNION ALL, not OR: an OR of
 # two ranges on a WITHOUT ROWID table dedups through a temporary key set (4x slower).
-_EVENT_WINDOWS = """
+_EVENT_WINDOWS = (
+    """
 CREATE TEMP TABLE uo_ev_win (
     user_id TEXT PRIMARY KEY, logins_7d INTEGER, logins_30d INTEGER,
     posts_7d INTEGER, posts_30d INTEGER, checkins_7d INTEGER, checkins_30d INTEGER,
     views_30d INTEGER, shares_30d INTEGER, coupon_uses_90d INTEGER
-) WITHOUT ROWID;
+) WITHOUT ROWID
+""",
+    """
 INSERT INTO uo_ev_win
 SELECT user_id,
        count(*) FILTER (WHERE created_at >= :d7 AND kind = 'login'),
@@ -131,24 +150,32 @@ FROM (
     WHERE kind = 'coupon_use' AND created_at >= :d90 AND created_at < :end
 )
 GROUP BY user_id
-"""
+""",
+)
 
 # Only the recent window, through events(kind, created_at).
-_CART_AGG = """
-CREATE TEMP TABLE uo_cart_agg (user_id TEXT PRIMARY KEY, open INTEGER) WITHOUT ROWID;
+_CART_AGG = (
+    """
+CREATE TEMP TABLE uo_cart_agg (user_id TEXT PRIMARY KEY, open INTEGER) WITHOUT ROWID
+""",
+    """
 INSERT INTO uo_cart_agg
 SELECT e.user_id, count(*)
 FROM events AS e LEFT JOIN uo_rfm AS o ON o.user_id = e.user_id
 WHERE e.kind = 'cart_add' AND e.created_at >= :d30 AND e.created_at < :end
   AND (o.last_at IS NULL OR e.created_at > o.last_at)
 GROUP BY e.user_id
-"""
+""",
+)
 
 # Count per (user, category), then per user the smallest key "(999999999 - count) || category":
 # the most frequent category, ties alphabetically first. The inner GROUP BY already yields rows in
 # user order, so the outer one streams (a row_number() window needs two more sorts: 30% slower).
-_FAVOURITE = """
-CREATE TEMP TABLE uo_fav (user_id TEXT PRIMARY KEY, category TEXT) WITHOUT ROWID;
+_FAVOURITE = (
+    """
+CREATE TEMP TABLE uo_fav (user_id TEXT PRIMARY KEY, category TEXT) WITHOUT ROWID
+""",
+    """
 INSERT INTO uo_fav
 SELECT user_id, substr(min(printf('%09d', 999999999 - n) || value), 10)
 FROM (
@@ -159,7 +186,8 @@ FROM (
     GROUP BY user_id, value
 )
 GROUP BY user_id
-"""
+""",
+)
 
 # From this many orders the purchase history is read by a second process beside the other
 # passes (core.store.db.beside): below, its ~1 s start costs more than the overlap saves.
@@ -269,14 +297,15 @@ def _cut_clauses(conn: sqlite3.Connection, table: str, params: dict[str, str]) -
 
 
 def _run_script(
-    conn: sqlite3.Connection, script: str, params: dict[str, str], cut: dict[str, str] | None = None
+    conn: sqlite3.Connection,
+    script: tuple[str, ...],
+    params: dict[str, str],
+    cut: dict[str, str] | None = None,
 ) -> None:
-    """Run ';'-separated statements with the named parameters each one uses."""
-    if cut is not None:
-        script = script.format(**cut)
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement, params)  # sqlite3 ignores names a statement does not use
+    """Run the statements in order with the named parameters each one uses (``cut`` fills the
+    ``{cut}`` / ``{and_cut}`` placeholders)."""
+    for statement in script:
+        conn.execute(statement.format(**cut) if cut is not None else statement, params)
 
 
 def _drop_scratch(conn: sqlite3.Connection) -> None:

@@ -7,7 +7,6 @@ previous definition in segment_history.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -134,23 +133,28 @@ def total_users(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM features").fetchone()[0])
 
 
-def condition_for(conn: sqlite3.Connection, name_or_query: str, *, as_of: date) -> Compiled:
-    """A saved segment's condition, a snapshot's frozen list, or else the text as a query."""
+def condition_for(
+    conn: sqlite3.Connection, name_or_query: str, *, as_of: date, prefix: str = ""
+) -> Compiled:
+    """A saved segment's condition, a snapshot's frozen list, or else the text as a query.
+
+    Parameter names start with ``prefix`` (see core.query.compile_condition)."""
     seg = _row(conn, name_or_query)
     if seg is not None:
-        return compile_for_segment(conn, seg.name, seg.query, as_of=as_of)
+        return compile_for_segment(conn, seg.name, seg.query, as_of=as_of, prefix=prefix)
     snap = conn.execute(
         "SELECT id FROM segment_snapshots WHERE name = ?", (name_or_query,)
     ).fetchone()
     if snap is not None:
+        param = f"{prefix}p0"
         return Compiled(
             name_or_query,
-            "f.user_id IN (SELECT user_id FROM snapshot_members WHERE snapshot_id = :p0)",
-            {"p0": snap[0]},
+            f"f.user_id IN (SELECT user_id FROM snapshot_members WHERE snapshot_id = :{param})",
+            {param: snap[0]},
             f"在快照 {name_or_query} 中",
             f"in snapshot {name_or_query}",
         )
-    return compile_condition(conn, name_or_query, as_of=as_of)
+    return compile_condition(conn, name_or_query, as_of=as_of, prefix=prefix)
 
 
 def snapshot(
@@ -186,12 +190,11 @@ def snapshot(
 
 def compare(conn: sqlite3.Connection, a: str, b: str, *, as_of: date) -> tuple[int, int, int]:
     """(only in A, in both, only in B) for two segments, snapshots or queries."""
-    ca = condition_for(conn, a, as_of=as_of)
-    cb = condition_for(conn, b, as_of=as_of)
-    # B's parameters are renamed :pN -> :bN so both conditions share one statement
-    where_b = re.sub(r":p(\d+)\b", r":b\1", cb.where)
-    params = {**ca.params, **{f"b{k[1:]}": v for k, v in cb.params.items()}}
-    in_a, in_b = f"ifnull(({ca.where}), 0)", f"ifnull(({where_b}), 0)"
+    # each side's parameters have their own prefix, so both share one statement
+    ca = condition_for(conn, a, as_of=as_of, prefix="a_")
+    cb = condition_for(conn, b, as_of=as_of, prefix="b_")
+    params = {**ca.params, **cb.params}
+    in_a, in_b = f"ifnull(({ca.where}), 0)", f"ifnull(({cb.where}), 0)"
     row = conn.execute(
         f"SELECT ifnull(sum({in_a} AND NOT {in_b}), 0), ifnull(sum({in_a} AND {in_b}), 0), "
         f"ifnull(sum({in_b} AND NOT {in_a}), 0) FROM features AS f",

@@ -28,29 +28,46 @@ from core.query.parser import parse
 
 @dataclass(frozen=True)
 class Compiled:
+    """A condition as it crosses layers: the text the operator wrote, one SQL boolean over
+    ``features AS f`` whose values are all bound (``params``, names from the compiler), and
+    the condition as a sentence. Core's read API takes this value (or None: every user), never
+    SQL text; screens keep it and pass it back."""
+
     text: str
     where: str
     params: dict[str, object]
     human_zh: str
     human_en: str
 
+    def human(self, lang: str) -> str:
+        return self.human_zh if lang == "zh" else self.human_en
+
 
 def compile_condition(
-    conn: sqlite3.Connection, text: str, *, as_of: date, materialised: bool = True
+    conn: sqlite3.Connection,
+    text: str,
+    *,
+    as_of: date,
+    materialised: bool = True,
+    prefix: str = "",
 ) -> Compiled:
     """Parse and compile ``text``; raise QueryError pointing at the mistake.
 
     ``materialised=False`` computes every behaviour window from the raw events and orders, even
-    where ``features`` holds it for this as-of date (for checks and benchmarks).
+    where ``features`` holds it for this as-of date (for checks and benchmarks). Parameter names
+    start with ``prefix`` (``r0_`` gives ``:r0_p0``), so conditions compiled with different
+    prefixes can be combined in one statement.
     """
-    ctx = Ctx(conn, as_of, materialised=materialised)
+    ctx = Ctx(conn, as_of, materialised=materialised, prefix=prefix)
     part = compile_text(ctx, text)
     return Compiled(text, part.sql, dict(ctx.params), part.zh, part.en)
 
 
-def compile_for_segment(conn: sqlite3.Connection, name: str, text: str, *, as_of: date) -> Compiled:
+def compile_for_segment(
+    conn: sqlite3.Connection, name: str, text: str, *, as_of: date, prefix: str = ""
+) -> Compiled:
     """Compile the definition of saved segment ``name`` (so it may not contain itself)."""
-    ctx = Ctx(conn, as_of, segments=(name,))
+    ctx = Ctx(conn, as_of, segments=(name,), prefix=prefix)
     part = compile_text(ctx, text)
     return Compiled(text, part.sql, dict(ctx.params), part.zh, part.en)
 

@@ -31,10 +31,17 @@ class Ctx:
     # read behaviour windows from the columns the recompute stored (core/query/windows.py)
     materialised: bool = True
     features_as_of: str | None = None  # meta features_as_of, read once per compilation
+    # starts every parameter name (``r0_`` gives :r0_p0, :r0_p1 …), so conditions compiled with
+    # different prefixes can share one statement: names are unique by construction
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if self.prefix and not self.prefix.isidentifier():
+            raise ValueError(f"parameter prefix {self.prefix!r} is not a name")
 
     def bind(self, value: object) -> str:
         """A new named parameter for ``value``; the SQL text only ever holds its name."""
-        name = f"p{len(self.params)}"
+        name = f"{self.prefix}p{len(self.params)}"
         self.params[name] = value
         return f":{name}"
 

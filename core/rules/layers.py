@@ -16,7 +16,8 @@ from datetime import date
 
 from core.analytics.features import compute_features
 from core.errors import CoreError, NotFound, QueryError
-from core.rules.conditions import RuleSql, atomic, compile_rule, forbid
+from core.query import Compiled
+from core.rules.conditions import atomic, compile_rule, forbid
 from core.store.sql import table_name
 
 UNCLASSIFIED = "unclassified"
@@ -97,7 +98,7 @@ DEFAULT_RULES: tuple[tuple[str, str, str, str], ...] = (
 # ---- compiling -----------------------------------------------------------------------------
 
 
-def compile_rules(conn: sqlite3.Connection, rules: list[LayerRule], as_of: date) -> list[RuleSql]:
+def compile_rules(conn: sqlite3.Connection, rules: list[LayerRule], as_of: date) -> list[Compiled]:
     compiled = []
     for i, rule in enumerate(rules):
         try:
@@ -112,7 +113,7 @@ def compile_rules(conn: sqlite3.Connection, rules: list[LayerRule], as_of: date)
     return compiled
 
 
-def _merged(rules: list[RuleSql]) -> dict[str, object]:
+def _merged(rules: list[Compiled]) -> dict[str, object]:
     params: dict[str, object] = {}
     for rule in rules:
         params.update(rule.params)
@@ -129,7 +130,7 @@ def list_rules(conn: sqlite3.Connection) -> list[LayerRule]:
     return [LayerRule(*row) for row in rows]
 
 
-def validate_condition(conn: sqlite3.Connection, condition: str, *, as_of: date) -> RuleSql:
+def validate_condition(conn: sqlite3.Connection, condition: str, *, as_of: date) -> Compiled:
     """Compile a layer condition; raise the positioned QueryError if it cannot be a layer rule."""
     rule = compile_rule(conn, condition, as_of=as_of, prefix="v_")
     why = "layers are computed before tags, from the other features"
@@ -221,7 +222,7 @@ def _store(conn: sqlite3.Connection, rules: list[LayerRule]) -> None:
 # ---- classifying ---------------------------------------------------------------------------
 
 
-def first_match_sql(rules: list[LayerRule], compiled: list[RuleSql]) -> tuple[str, dict]:
+def first_match_sql(rules: list[LayerRule], compiled: list[Compiled]) -> tuple[str, dict]:
     """A CASE expression giving the key of the first matching rule, keys bound as parameters."""
     params = _merged(compiled)
     whens = []
@@ -256,13 +257,13 @@ def apply_layers(conn: sqlite3.Connection, table: str, as_of: date) -> None:
 # ---- the MECE report -----------------------------------------------------------------------
 
 
-def _mask_sql(compiled: list[RuleSql]) -> str:
+def _mask_sql(compiled: list[Compiled]) -> str:
     """Per user, a bit mask of the rules that match on their own (bit i = rule i; NULL = no)."""
     bits = [f"(CASE WHEN ({c.where}) THEN {1 << i} ELSE 0 END)" for i, c in enumerate(compiled)]
     return " + ".join(bits) or "0"
 
 
-def _histogram(conn: sqlite3.Connection, compiled: list[RuleSql]) -> dict[int, int]:
+def _histogram(conn: sqlite3.Connection, compiled: list[Compiled]) -> dict[int, int]:
     """How many users have each mask. An upsert into a tiny TEMP table: on 1M users it is about
     three times faster than GROUP BY, which sorts every row first."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS layer_masks (mask INTEGER PRIMARY KEY, n INT)")
@@ -321,7 +322,7 @@ def users_in_gap(conn: sqlite3.Connection, as_of: date, limit: int = 100) -> lis
 
 
 def _user_ids(
-    conn: sqlite3.Connection, compiled: list[RuleSql], test: str, limit: int
+    conn: sqlite3.Connection, compiled: list[Compiled], test: str, limit: int
 ) -> list[str]:
     sql = (
         f"SELECT user_id FROM (SELECT f.user_id, {_mask_sql(compiled)} AS mask FROM features AS f)"

@@ -11,10 +11,13 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import CoreError
 from core.store.sql import run
+
+if TYPE_CHECKING:  # the lists only read .where and .params; the language is not loaded for them
+    from core.query import Compiled
 
 # Columns of the users list, in display order; each is a FEATURE_COLUMNS name.
 LIST_COLUMNS = (
@@ -73,18 +76,26 @@ def _check_order(order: str) -> None:
         )
 
 
+def _where(condition: Compiled | None) -> tuple[str, dict[str, object]]:
+    """The SQL boolean and parameters of a compiled condition; None: every user."""
+    if condition is None:
+        return "1", {}
+    return condition.where, dict(condition.params)
+
+
 def _select(where: str) -> str:
     cols = ", ".join(f"f.{c}" for c in LIST_COLUMNS)
     return f"SELECT {cols} FROM features AS f WHERE ({where})"
 
 
-def _fetch(conn, where, params, order, descending, after, limit) -> list[tuple]:
+def _fetch(conn, condition, order, descending, after, limit) -> list[tuple]:
     """Up to ``limit`` raw rows strictly after ``after`` in the given order.
 
     The order is split into a NULL part (sorted by user_id) and a non-NULL part (sorted by the
     row value (column, user_id)), so each part is one index range scan.
     """
     _check_order(order)
+    where, params = _where(condition)
     direction, op = ("DESC", "<") if descending else ("ASC", ">")
     nulls = "" if order == "user_id" else f"f.{order} IS NULL"
     rows: list[tuple] = []
@@ -134,15 +145,15 @@ def _to_rows(conn: sqlite3.Connection, raw: list[tuple]) -> list[UserRow]:
 def page(
     conn: sqlite3.Connection,
     *,
-    where: str = "1",
-    params: dict | None = None,
+    condition: Compiled | None = None,
     order: str = "user_id",
     descending: bool = False,
     after: Key | None = None,
     limit: int = 200,
 ) -> Page:
-    """The ``limit`` users after ``after`` (from the start when None) in the given order."""
-    raw = _fetch(conn, where, params or {}, order, descending, after, limit + 1)
+    """The ``limit`` users matching ``condition`` (None: all) after ``after`` (from the start
+    when None) in the given order."""
+    raw = _fetch(conn, condition, order, descending, after, limit + 1)
     rows = _to_rows(conn, raw[:limit])
     more = len(raw) > limit
     return Page(rows, rows[-1].key(order) if more else None, more, after is not None)
@@ -152,14 +163,13 @@ def page_before(
     conn: sqlite3.Connection,
     *,
     before: Key,
-    where: str = "1",
-    params: dict | None = None,
+    condition: Compiled | None = None,
     order: str = "user_id",
     descending: bool = False,
     limit: int = 200,
 ) -> Page:
     """The ``limit`` users just before ``before``: paging up from the top of a window."""
-    raw = _fetch(conn, where, params or {}, order, not descending, before, limit + 1)
+    raw = _fetch(conn, condition, order, not descending, before, limit + 1)
     rows = _to_rows(conn, raw[:limit][::-1])
     return Page(rows, rows[-1].key(order) if rows else None, True, len(raw) > limit)
 
@@ -167,21 +177,22 @@ def page_before(
 def last_page(
     conn: sqlite3.Connection,
     *,
-    where: str = "1",
-    params: dict | None = None,
+    condition: Compiled | None = None,
     order: str = "user_id",
     descending: bool = False,
     limit: int = 200,
 ) -> Page:
     """The last ``limit`` users: the reversed order's first page, turned back around."""
-    raw = _fetch(conn, where, params or {}, order, not descending, None, limit + 1)
+    raw = _fetch(conn, condition, order, not descending, None, limit + 1)
     rows = _to_rows(conn, raw[:limit][::-1])
     return Page(rows, None, False, len(raw) > limit)
 
 
-def count(conn: sqlite3.Connection, where: str = "1", params: dict | None = None) -> int:
+def count(conn: sqlite3.Connection, condition: Compiled | None = None) -> int:
+    """How many users match ``condition`` (None: all)."""
+    where, params = _where(condition)
     sql = f"SELECT count(*) FROM features AS f WHERE ({where})"
-    return run(conn, sql, params or {}).fetchone()[0]
+    return run(conn, sql, params).fetchone()[0]
 
 
 def top_tags(conn: sqlite3.Connection, user_ids: list[str]) -> dict[str, tuple[str, ...]]:

@@ -248,6 +248,20 @@ def test_params_are_named_and_values_never_in_sql(small: sqlite3.Connection) -> 
     assert c.params == {"p0": "上海", "p1": 30}
 
 
+def test_a_prefix_names_the_parameters_so_conditions_share_a_statement(
+    small: sqlite3.Connection,
+) -> None:
+    c = compile_condition(small, 'city = "上海" and recency_days > 30', as_of=AS_OF, prefix="r0_")
+    assert c.where == "(f.city = :r0_p0) AND (+f.recency_days > :r0_p1)"
+    assert c.params == {"r0_p0": "上海", "r0_p1": 30}
+    d = compile_condition(small, 'city = "北京"', as_of=AS_OF, prefix="r1_")
+    sql = f"SELECT count(*) FROM features AS f WHERE ({c.where}) OR ({d.where})"
+    both = small.execute(sql, {**c.params, **d.params}).fetchone()[0]
+    assert both == 2  # one user in 上海 bought over 30 days ago, one lives in 北京
+    with pytest.raises(ValueError, match="not a name"):
+        compile_condition(small, "r >= 4", as_of=AS_OF, prefix="r-0")
+
+
 def test_window_that_includes_zero_is_not_in_of_the_complement(small: sqlite3.Connection) -> None:
     c = compile_condition(small, "count(login, 30d) < 3", as_of=AS_OF)
     assert c.where.startswith("f.user_id NOT IN (SELECT user_id FROM events")

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from core.errors import CoreError, NotFound
+from core.query import compile_condition
 from core.store.db import transaction
 from core.views import profile, users
 
@@ -99,11 +100,17 @@ def test_last_page_and_paging_back(people):
     assert ids(users.last_page(people, order="r_score", descending=True, limit=2)) == ["e", "b"]
 
 
-def test_where_and_count(people):
-    where, params = "f.r_score >= :low", {"low": 3}
-    assert users.count(people, where, params) == 3
+def test_condition_and_count(people):
+    condition = compile_condition(people, "r_score >= 3", as_of=AS_OF)
+    assert users.count(people, condition) == 3
     assert users.count(people) == 7
-    assert walk(people, where=where, params=params, order="r_score", limit=2) == [["a", "d"], ["f"]]
+    assert users.count(people, None) == 7
+    assert walk(people, condition=condition, order="r_score", limit=2) == [["a", "d"], ["f"]]
+    last = users.last_page(people, condition=condition, order="r_score", limit=2)
+    assert ids(last) == ["d", "f"]
+    key = last.rows[0].key("r_score")
+    before = users.page_before(people, before=key, condition=condition, order="r_score")
+    assert ids(before) == ["a"] and before.has_previous is False
 
 
 def test_unknown_sort_column_is_an_error(people):

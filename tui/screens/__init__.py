@@ -1,42 +1,28 @@
-"""The app's screens. Workers open their own read-only connection with :func:`reader`."""
+"""The app's screens and their base classes. Workers open their own read-only connection with
+:func:`reader` (tui.widgets.query_runner; widgets never import screens)."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
 
 from textual import on
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from core.store.db import open_db
 from tui.i18n import binding_description
 from tui.widgets import query_runner
+from tui.widgets.query_runner import reader
 
-
-@contextmanager
-def reader(path: str | Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection for one worker thread (never shared across threads).
-
-    While the block runs the connection is known to :mod:`tui.widgets.query_runner`, so the
-    cancel key can interrupt the statement it runs.
-    """
-    conn = open_db(path, readonly=True)
-    try:
-        with query_runner.RUNNING.track(conn):
-            yield conn
-    finally:
-        conn.close()
+__all__ = ["WorkingScreen", "reader"]
 
 
 class WorkingScreen(Screen):
     """A screen whose thread workers report failures in one place (the app's error router).
 
-    Worker.StateChanged does not bubble, so each screen forwards it; the routing itself lives
+    Worker.StateChanged does not bubble, so each screen forwards it (and widgets that run
+    workers, like LiveCondition, forward theirs to their screen); the routing itself lives
     in :meth:`tui.app.UserOpsApp.report_worker_error`. Workers of the groups in ``CANCELLABLE``
     (the user-typed or slow queries) can be stopped with ``ctrl+x``, shown only while one runs.
     """
@@ -72,8 +58,12 @@ class WorkingScreen(Screen):
         return True
 
     def slow_queries(self) -> list[Worker]:
-        own = [w for w in self.app.workers if w.node is self]
+        own = [w for w in self.app.workers if w.node is self or self._holds(w.node)]
         return query_runner.running(own, self.CANCELLABLE)
+
+    def _holds(self, node: object) -> bool:
+        """Is ``node`` a widget on this screen (its workers are this screen's queries)?"""
+        return isinstance(node, Widget) and self in node.ancestors
 
     def action_cancel_query(self) -> None:
         if query_runner.cancel(self.slow_queries()):

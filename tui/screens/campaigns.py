@@ -162,9 +162,7 @@ makes it the current campaign: **space** in the users table then marks users int
             text = f"target of campaign {quoted(name)}"
             compiled = compile_condition(conn, text, as_of=self.app.settings.as_of)
             key = None if after is None else (after, after)  # keyset on (user_id, user_id)
-            page = users.page(
-                conn, where=compiled.where, params=compiled.params, after=key, limit=PAGE_SIZE
-            )
+            page = users.page(conn, condition=compiled, after=key, limit=PAGE_SIZE)
             log = cmp.audit(conn, name, limit=200)
         if not get_current_worker().is_cancelled:
             self.post_message(DetailLoaded(name, page, offset, log))

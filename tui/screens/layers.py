@@ -16,12 +16,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 
 from core.errors import CoreError
 from core.rules import layers
+from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.pyramid import Pyramid, Tier
 from tui.widgets.status_line import StatusLine
@@ -50,6 +50,7 @@ def overlap_condition(rules: list[layers.LayerRule], a: str, b: str) -> str:
 
 class LayersScreen(WorkingScreen):
     CSS_PATH = "layers.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # .tcss styles -narrow
     CANCELLABLE = ("layers.report", "layers.transitions")
     HELP = """
 ## Layers
@@ -109,10 +110,6 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
         self.query_one("#mece", DataTable).focus()
         self.refresh_status()
         self.action_reload()
-
-    @on(Resize)
-    def _resize(self, event: Resize) -> None:
-        self.set_class(event.size.width < NARROW, "-narrow")
 
     def action_reload(self) -> None:
         self.load_report()
@@ -199,10 +196,10 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
     def _list_users(self, message: DataTable.RowSelected) -> None:
         key = message.row_key.value
         if key == GAP_ROW:
-            self.app.open_users(f'layer = "{layers.UNCLASSIFIED}"')
+            self.post_message(OpenUsers(f'layer = "{layers.UNCLASSIFIED}"'))
         elif key:
             a, b = key.split("|")
-            self.app.open_users(overlap_condition(self.rules, a, b))
+            self.post_message(OpenUsers(overlap_condition(self.rules, a, b)))
 
     def action_since(self) -> None:
         self.query_one("#since", Input).focus()

@@ -12,14 +12,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.events import Resize
 from textual.widgets import Footer, Sparkline, Static
 
 from core.views import profile as core_profile
 from tui.messages import PercentilesLoaded, ProfileLoaded
 from tui.screens import reader
+from tui.screens.marking import MarkingScreen
 from tui.widgets import user_profile as render
-from tui.widgets.marking import MarkingScreen
 from tui.widgets.status_line import StatusLine
 
 SECTIONS = (
@@ -37,6 +36,7 @@ WIDE, MEDIUM = 150, 100  # columns of terminal for three and two columns of sect
 
 class ProfileScreen(MarkingScreen):
     CSS_PATH = "profile.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MEDIUM, "-medium"), (WIDE, "-wide")]
     HELP = """
 ## User profile
 Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Escape** goes back.
@@ -89,11 +89,6 @@ Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Esca
         self.query_one(StatusLine).text = f"{self.app.labels('profile')} · {self.user_id}"
         self.load_profile()
         self.refresh_marks()
-
-    @on(Resize)
-    def _resize(self, event: Resize) -> None:
-        self.set_class(event.size.width >= WIDE, "-wide")
-        self.set_class(MEDIUM <= event.size.width < WIDE, "-medium")
 
     @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
     def load_profile(self) -> None:

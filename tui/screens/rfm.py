@@ -14,21 +14,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import Resize
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static
 from textual.worker import get_current_worker
 
 from core.analytics import rfm, rfm_report
 from core.errors import CoreError
 from core.store.db import open_db, transaction
+from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
+from tui.widgets.live_condition import Debounce
 from tui.widgets.rfm_parts import ConfirmSave, fill_cells, fill_groups, thresholds_text
 from tui.widgets.rfm_scatter import DIMS, RfmScatter
 from tui.widgets.status_line import StatusLine
 
-DEBOUNCE_S = 0.2
 NARROW = 110
 
 
@@ -57,6 +56,7 @@ class ThresholdSaved(Message):
 
 class RfmScreen(WorkingScreen):
     CSS_PATH = "rfm.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # .tcss styles -narrow
     HELP = """
 ## RFM
 The 8 groups split each dimension high/low at a threshold. **e** opens the threshold form:
@@ -90,8 +90,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         self.loaded: RfmLoaded | None = None
         self.trial: rfm.Threshold | None = None
         self.preview: list[rfm_report.GroupRow] | None = None
-        self.token = 0
-        self._debounce: Timer | None = None
+        self.previews = Debounce(self)  # the latest form wins; the preview waits for a pause
 
     def compose(self) -> ComposeResult:
         lab = self.app.labels
@@ -131,10 +130,6 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         self.query_one("#groups", DataTable).focus()
         self.refresh_status()
         self.load()
-
-    @on(Resize)
-    def _resize(self, event: Resize) -> None:
-        self.set_class(event.size.width < NARROW, "-narrow")
 
     # ---------------------------------------------------------------- workers (threads)
 
@@ -188,7 +183,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
 
     @on(PreviewReady)
     def _previewed(self, message: PreviewReady) -> None:
-        if message.token != self.token or self.loaded is None:
+        if not self.previews.is_current(message.token) or self.loaded is None:
             return  # the form changed since: a newer preview is on its way
         self.preview = message.groups
         fill_groups(
@@ -227,7 +222,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
     def _form_changed(self) -> None:
         if not self.has_class("-editing"):
             return
-        self.token += 1
+        token = self.previews.bump()
         error = self.query_one("#form-error", Static)
         try:
             trial = self.form_threshold()
@@ -236,14 +231,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
             return
         error.update("")
         self.trial = trial
-        if self._debounce is not None:
-            self._debounce.stop()
-        token = self.token
-        self._debounce = self.set_timer(DEBOUNCE_S, lambda: self._preview_now(token, trial))
-
-    def _preview_now(self, token: int, trial: rfm.Threshold) -> None:
-        if token == self.token:
-            self.run_preview(token, trial)
+        self.previews.later(lambda: self.run_preview(token, trial))
 
     def form_threshold(self) -> rfm.Threshold:
         dim = str(self.query_one("#dim", Select).value)
@@ -258,7 +246,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         return rfm.check_threshold(dim, method, value)
 
     def clear_trial(self) -> None:
-        self.token += 1
+        self.previews.bump()
         self.trial = self.preview = None
         self.remove_class("-editing")
         self.query_one(RfmScatter).trial_lines = {}
@@ -304,15 +292,15 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
     def _group_users(self, message: DataTable.RowSelected) -> None:
         key = message.row_key.value
         if key == rfm.NON_BUYER_KEY:
-            self.app.open_users("frequency = 0")
+            self.post_message(OpenUsers("frequency = 0"))
         elif key:
-            self.app.open_users(f'rfm = "{key}"')
+            self.post_message(OpenUsers(f'rfm = "{key}"'))
 
     @on(DataTable.CellSelected, "#cells")
     def _cell_users(self, message: DataTable.CellSelected) -> None:
         row, column = message.cell_key.row_key.value, message.cell_key.column_key.value
         if row and column in ("H", "M", "L"):
-            self.app.open_users(f'rfm_cell27 = "{row}{column}"')
+            self.post_message(OpenUsers(f'rfm_cell27 = "{row}{column}"'))
 
     def action_back(self) -> None:
         if self.has_class("-editing"):

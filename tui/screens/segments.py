@@ -1,9 +1,9 @@
 """The segment builder: type a condition and see its count, share, sentence and first members;
 save / delete / snapshot it; pick two saved segments to see how they overlap.
 
-Counting follows the users screen: syntax is checked on the UI thread at once, the count waits
-for a pause in typing (debounce) and runs in an exclusive worker; results carry the token of
-their request and stale ones are dropped. Writes run in the "write" group on their own connection.
+The editor is the users list's live condition (tui.widgets.live_condition: syntax checked at
+once, the count and the first members after a pause in typing, stale results dropped), so the
+screen only shows what it posts. Writes run in the "write" group on their own connection.
 """
 
 from __future__ import annotations
@@ -17,24 +17,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
 from core.audience import segments
-from core.errors import QueryError
-from core.query import compile_condition, parse
 from core.views import users
-from tui.messages import CompletionsFound, FilterInvalid
+from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
-from tui.widgets.query_input import QueryInput, Suggestion
+from tui.widgets.live_condition import COMPLETE_GROUP, COUNT_GROUP, LiveCondition
 from tui.widgets.segment_count import SegmentCount
 from tui.widgets.segment_parts import offer_label, overlap_condition, preview_cell
 from tui.widgets.status_line import StatusLine
 from tui.widgets.writes import writer
 
-DEBOUNCE_S = 0.2
 PREVIEW_ROWS = 20
 PREVIEW_COLUMNS = ("user_id", "name", "layer", "rfm_group", "monetary", "city")
 
@@ -43,14 +38,6 @@ PREVIEW_COLUMNS = ("user_id", "name", "layer", "rfm_group", "monetary", "city")
 class SegmentsLoaded(Message):
     found: list[tuple[segments.Segment, int | None]]
     total: int
-
-
-@dataclass
-class ConditionCounted(Message):
-    token: int
-    matching: int
-    human: str
-    preview: list[users.UserRow]
 
 
 @dataclass
@@ -68,7 +55,7 @@ class SegmentWritten(Message):
 
 class SegmentsScreen(WorkingScreen):
     CSS_PATH = "segments.tcss"
-    CANCELLABLE = ("segments.count", "segments.complete", "segments.overlap")
+    CANCELLABLE = (COUNT_GROUP, COMPLETE_GROUP, "segments.overlap")
     HELP = """
 ## Segments
 Type a condition: the count, the share of all users, the condition in words and the first
@@ -114,13 +101,11 @@ deletes the highlighted segment (after a confirmation).
 
     def __init__(self) -> None:
         super().__init__()
-        self.token = 0
         self.condition = ""  # the text of the last count that arrived
         self.loaded: str | None = None  # the saved segment whose condition is in the editor
         self.saved: dict[str, tuple[segments.Segment, int | None]] = {}
         self.picked: list[str] = []
         self.overlap: tuple[str, str] | None = None
-        self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
         lab = self.app.labels
@@ -133,8 +118,12 @@ deletes the highlighted segment (after a confirmation).
                 overlap.border_title = lab("overlap")
                 yield overlap
             with Vertical(id="builder"):
-                yield QueryInput(placeholder=lab("filter_hint"), id="editor")
-                yield SegmentCount(id="count")
+                yield LiveCondition(
+                    placeholder=lab("filter_hint"),
+                    preview=PREVIEW_ROWS,
+                    offer=offer_label,
+                    id="editor",
+                )
                 yield Static("", id="human", markup=False)
                 yield Static("", id="about", markup=False)
                 preview = DataTable(id="preview", zebra_stripes=True, cursor_type="none")
@@ -144,13 +133,13 @@ deletes the highlighted segment (after a confirmation).
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(QueryInput).input.focus()
+        self.editor.input.focus()
         self.refresh_status()
         self.load_segments()
 
     @property
-    def editor(self) -> QueryInput:
-        return self.query_one(QueryInput)
+    def editor(self) -> LiveCondition:
+        return self.query_one(LiveCondition)
 
     # ---------------------------------------------------------------- workers (threads)
 
@@ -160,31 +149,6 @@ deletes the highlighted segment (after a confirmation).
             found = segments.list_segments(conn, self.app.settings.as_of)
             total = segments.total_users(conn)
         self.post_message(SegmentsLoaded(found, total))
-
-    @work(thread=True, exclusive=True, group="segments.count", exit_on_error=False)
-    def count_condition(self, token: int, text: str) -> None:
-        with reader(self.app.settings.db_path) as conn:
-            try:
-                compiled = compile_condition(conn, text or "", as_of=self.app.settings.as_of)
-            except QueryError as exc:
-                self.post_message(FilterInvalid(token, text, exc.pos, str(exc)))
-                return
-            matching = segments.count(conn, compiled)
-            page = users.page(conn, where=compiled.where, params=compiled.params, limit=20)
-        human = compiled.human_zh if self.app.labels.lang == "zh" else compiled.human_en
-        if not get_current_worker().is_cancelled:
-            self.post_message(ConditionCounted(token, matching, human, page.rows))
-
-    @work(thread=True, exclusive=True, group="segments.complete", exit_on_error=False)
-    def complete_at(self, token: int, text: str, cursor: int) -> None:
-        from core.query import complete, partial_word
-
-        with reader(self.app.settings.db_path) as conn:
-            found = complete(conn, text, cursor)
-        start = cursor - len(partial_word(text, cursor))
-        offers = tuple(Suggestion(offer_label(c), c.text, start) for c in found)
-        if not get_current_worker().is_cancelled:
-            self.post_message(CompletionsFound(token, offers))
 
     @work(thread=True, exclusive=True, group="segments.overlap", exit_on_error=False)
     def count_overlap(self, a: str, b: str) -> None:
@@ -210,47 +174,11 @@ deletes the highlighted segment (after a confirmation).
 
     # ---------------------------------------------------------------- typing
 
-    @on(QueryInput.Changed)
-    def _typed(self, message: QueryInput.Changed) -> None:
-        self.token += 1  # any count still running is now stale
-        if self._debounce is not None:
-            self._debounce.stop()
-        self.complete_at(self.token, message.text, message.cursor)
-        try:
-            if message.text.strip():
-                parse(message.text)
-        except QueryError as exc:
-            self.editor.error = (exc.pos, str(exc))
-            self.query_one(SegmentCount).pending = False
-            return
-        self.editor.error = None
-        self.query_one(SegmentCount).pending = True
-        token, text = self.token, message.text.strip()
-        self._debounce = self.set_timer(DEBOUNCE_S, lambda: self._count_now(token, text))
-
-    def _count_now(self, token: int, text: str) -> None:
-        if token == self.token:
-            self.count_condition(token, text)
-
-    @on(FilterInvalid)
-    def _invalid(self, message: FilterInvalid) -> None:
-        if message.token == self.token:
-            self.query_one(SegmentCount).pending = False
-            self.editor.error = (message.pos, message.error)
-
-    @on(CompletionsFound)
-    def _completions(self, message: CompletionsFound) -> None:
-        if message.token == self.token:
-            self.editor.completions = message.suggestions
-
-    @on(ConditionCounted)
-    def _counted(self, message: ConditionCounted) -> None:
-        if message.token != self.token:
-            return  # typed on since
-        counter = self.query_one(SegmentCount)
-        counter.pending, counter.matching = False, message.matching
-        self.condition = self.editor.input.value.strip()
-        self.query_one("#human", Static).update(message.human)
+    @on(LiveCondition.Counted)
+    def _counted(self, message: LiveCondition.Counted) -> None:
+        # the editor drops stale counts and shows this one: the rest of the builder follows
+        self.condition = message.condition.text
+        self.query_one("#human", Static).update(message.condition.human(self.app.labels.lang))
         self._show_preview(message.preview)
         self.refresh_status()
 
@@ -330,7 +258,7 @@ deletes the highlighted segment (after a confirmation).
     @on(DataTable.RowSelected, "#overlap")
     def _open_part(self, message: DataTable.RowSelected) -> None:
         if self.overlap is not None:
-            self.app.open_users(overlap_condition(*self.overlap, message.row_key.value))
+            self.post_message(OpenUsers(overlap_condition(*self.overlap, message.row_key.value)))
 
     # ---------------------------------------------------------------- save / delete / snapshot
 

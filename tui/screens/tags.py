@@ -11,13 +11,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from core.rules import tags
 from core.views import users
+from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.histogram import Histogram
 from tui.widgets.status_line import StatusLine
@@ -39,6 +39,7 @@ class DistributionLoaded(Message):
 
 class TagsScreen(WorkingScreen):
     CSS_PATH = "tags.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # .tcss styles -narrow
     HELP = """
 ## Tags
 Every tag by dimension (basic, behavioural, result, predictive) with how many users hold it as
@@ -75,10 +76,6 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
         self.query_one("#tags", DataTable).focus()
         self.refresh_status()
         self.action_reload()
-
-    @on(Resize)
-    def _resize(self, event: Resize) -> None:
-        self.set_class(event.size.width < NARROW, "-narrow")
 
     def action_reload(self) -> None:
         self.load_tags()
@@ -172,4 +169,4 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
     @on(DataTable.RowSelected, "#tags")
     def _list_users(self, message: DataTable.RowSelected) -> None:
         if message.row_key.value in self.rules:
-            self.app.open_users(f'tag "{message.row_key.value}"')
+            self.post_message(OpenUsers(f'tag "{message.row_key.value}"'))

@@ -7,7 +7,7 @@ and results whose token is no longer current are dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual import on, work
@@ -16,17 +16,14 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import get_current_worker
 
-from core.query import parse
+from core.query import Compiled, parse
 from core.views import users
 from tui.i18n import Labels
-from tui.messages import (
-    OverviewLoaded,
-    SearchDone,
-    UsersCounted,
-    UsersPageLoaded,
-)
+from tui.messages import OverviewLoaded, SearchDone, UsersPageLoaded
 from tui.screens import reader
-from tui.widgets.filter_bar import FilteringScreen
+from tui.screens.marking import MarkingScreen
+from tui.widgets.filter_bar import FilterBar
+from tui.widgets.live_condition import COMPLETE_GROUP, COUNT_GROUP, LiveCondition
 from tui.widgets.query_input import QueryInput
 from tui.widgets.segment_count import SegmentCount
 from tui.widgets.status_line import StatusLine
@@ -37,17 +34,16 @@ PAGE_SIZE = 200
 
 @dataclass(frozen=True)
 class Listing:
-    """What the table lists: a compiled condition and an order."""
+    """What the table lists: a compiled condition (None: every user) and an order."""
 
-    where: str = "1"
-    params: dict = field(default_factory=dict)
+    condition: Compiled | None = None
     order: str = "user_id"
     descending: bool = False
 
 
-class UsersScreen(FilteringScreen):
+class UsersScreen(MarkingScreen):
     CSS_PATH = "users.tcss"
-    CANCELLABLE = ("page", "count", "complete")
+    CANCELLABLE = ("page", COUNT_GROUP, COMPLETE_GROUP)
     HELP = """
 ## Users
 All users, one page at a time. **PageDown** at the bottom fetches the next page, **G** jumps to
@@ -110,8 +106,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self.labels("search_hint"), id="search")
-        yield QueryInput(placeholder=self.labels("filter_hint"), id="filter")
-        yield SegmentCount(id="count")
+        yield FilterBar(placeholder=self.labels("filter_hint"), id="filter")
         yield UserTable(id="users")
         yield StatusLine(id="status")
         yield Footer()
@@ -125,6 +120,10 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
     def table(self) -> UserTable:
         return self.query_one(UserTable)
 
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
     # ---------------------------------------------------------------- workers (threads)
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
@@ -137,8 +136,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def fetch_page(self, token: int, listing: Listing, how: str, key, offset: int) -> None:
         kw = dict(
-            where=listing.where,
-            params=listing.params,
+            condition=listing.condition,
             order=listing.order,
             descending=listing.descending,
             limit=PAGE_SIZE,
@@ -204,18 +202,31 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         self.refresh_status()
         self.refresh_marks()
 
-    @on(UsersCounted)
-    def _counted(self, message: UsersCounted) -> None:
-        if message.token != self.count_token:
-            return
-        self.query_one(QueryInput).error = None
-        counter = self.query_one(SegmentCount)
-        counter.pending = False
-        self.condition, self.matching = message.condition, message.matching
-        counter.matching = message.matching
-        self.listing = replace(self.listing, where=message.where, params=message.params)
+    @on(LiveCondition.Counted)
+    def _counted(self, message: LiveCondition.Counted) -> None:
+        # the filter bar drops stale counts: this is the current condition
+        self.condition, self.matching = message.condition.text, message.matching
+        self.listing = replace(self.listing, condition=message.condition)
         self.searching = None
         self.reload("first")
+
+    # the table keeps the last valid result when the condition is invalid (LiveCondition.Invalid)
+
+    @on(QueryInput.Accepted)
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        self.filter_bar.reveal(self.table.take_typeahead())
+
+    def filter_by(self, condition: str) -> None:
+        """List the users matching ``condition`` (the language), as if typed in the filter bar."""
+        self.action_filter()
+        self.filter_bar.set_condition(condition)  # counts and lists as if typed
+        self.table.focus()
+
+    def query_cancelled(self) -> None:
+        self.query_one(SegmentCount).pending = False  # the last count and rows stay
 
     def refresh_status(self) -> None:
         lab, ov = self.labels, self.overview
@@ -308,7 +319,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
-        if search.has_focus or self.query_one(QueryInput).has_focus_within:
+        if search.has_focus or self.filter_bar.has_focus_within:
             self.table.focus()
             search.remove_class("-shown")
             return

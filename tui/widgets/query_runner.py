@@ -13,8 +13,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from textual.worker import Worker, WorkerState, get_current_worker
+
+from core.store.db import open_db
 
 PROGRESS_STEPS = 1_000_000  # SQLite VM steps between two looks at the worker's cancelled flag
 # Called with every connection a worker opens (tests make queries slow deterministically here).
@@ -61,6 +64,23 @@ class RunningQueries:
 
 
 RUNNING = RunningQueries()
+
+
+@contextmanager
+def reader(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection for one worker thread (never shared across threads).
+
+    While the block runs the connection is known to :data:`RUNNING`, so the cancel key can
+    interrupt the statement it runs.
+    """
+    conn = open_db(path, readonly=True)
+    try:
+        with RUNNING.track(conn):
+            yield conn
+    finally:
+        conn.close()
+
+
 ACTIVE = (WorkerState.PENDING, WorkerState.RUNNING)
 
 

@@ -60,7 +60,7 @@ def among(conn, role: str, campaign: str, ids: list[str], as_of) -> set[str]:
     id_list = ", ".join(quoted(i) for i in ids)
     text = f"{role} of campaign {quoted(campaign)} and user_id in ({id_list})"
     compiled = compile_condition(conn, text, as_of=as_of)
-    page = users.page(conn, where=compiled.where, params=compiled.params, limit=len(ids))
+    page = users.page(conn, condition=compiled, limit=len(ids))
     return {row.user_id for row in page.rows}
 
 
