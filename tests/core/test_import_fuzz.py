@@ -43,12 +43,16 @@ def base_db(tmp_path_factory) -> Path:
     return path
 
 
-def run_import(db: Path, option: str, path: Path):
-    args = ["import", str(db), option, str(path), "--latest-date", LATEST, "--tz", "UTC"]
-    return CliRunner().invoke(cli, args)
+OPTIONS = ("--latest-date", LATEST, "--tz", "UTC")
 
 
-def check_malformed(seed: int, tmp_path: Path, base_db: Path) -> None:
+def run_import(db: Path, option: str, path: Path, options: tuple[str, ...] = OPTIONS):
+    return CliRunner().invoke(cli, ["import", str(db), option, str(path), *options])
+
+
+def check_malformed(
+    seed: int, tmp_path: Path, base_db: Path, options: tuple[str, ...] = OPTIONS
+) -> None:
     case = malformed(seed)
     path = tmp_path / f"case{seed}.csv{'.gz' if case.gz else ''}"
     path.write_bytes(case.data)
@@ -57,7 +61,7 @@ def check_malformed(seed: int, tmp_path: Path, base_db: Path) -> None:
     if existing:
         shutil.copy(base_db, db)
     before = db.read_bytes() if existing else None
-    result = run_import(db, OPTION[case.kind], path)
+    result = run_import(db, OPTION[case.kind], path, options)
     where = f"{path}, line {case.line}" + (f", column {case.column!r}" if case.column else "")
     context = f"seed {seed} ({case.kind}, {case.defect}): {result.output[:300]!r}"
     assert result.exception is None or isinstance(result.exception, SystemExit), context
