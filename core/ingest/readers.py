@@ -189,7 +189,8 @@ def _read_csv(src: Source, advance: Callable[[int], None]) -> pd.DataFrame:
         keep.append(i)
         if name.strip() == "":
             header[i] = f"Unnamed: {i}"
-    df = df[keep]
+    if len(keep) < len(header):
+        df = df[keep]
     df.columns = [header[i] for i in keep]
     return df
 
