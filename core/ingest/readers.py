@@ -189,7 +189,8 @@ def _read_csv(src: Source, advance: Callable[[int], None]) -> pd.DataFrame:
         keep.append(i)
         if name.strip() == "":
             header[i] = f"Unnamed: {i}"
-    df = df[keep]
+    if len(keep) < len(header):
+        df = df[keep]
     df.columns = [header[i] for i in keep]
     return df
 
@@ -214,6 +215,14 @@ def _shape_error(src: Source, exc: Exception) -> InputError:
                 file=src.label,
                 line=start,
             )
+    unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+    if unclosed:
+        row = int(unclosed.group(1)) - 1  # pandas counts the header as row 0
+        return InputError(
+            "a quoted field is not closed: it runs to the end of the file",
+            file=src.label,
+            line=src.line_of(row) if row >= 0 else 1,
+        )
     found = re.search(r"line (\d+)", str(exc))
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return InputError(
