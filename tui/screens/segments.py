@@ -25,6 +25,7 @@ from core.audience import segments
 from core.errors import QueryError
 from core.query import compile_condition, parse
 from core.views import users
+from core.views.text import visible
 from tui.messages import CompletionsFound, FilterInvalid
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
@@ -250,7 +251,7 @@ deletes the highlighted segment (after a confirmation).
         counter = self.query_one(SegmentCount)
         counter.pending, counter.matching = False, message.matching
         self.condition = self.editor.input.value.strip()
-        self.query_one("#human", Static).update(message.human)
+        self.query_one("#human", Static).update(visible(message.human, keep="\n"))
         self._show_preview(message.preview)
         self.refresh_status()
 
@@ -282,7 +283,7 @@ deletes the highlighted segment (after a confirmation).
         for name, (_, n) in self.saved.items():
             pick = "AB"[self.picked.index(name)] if name in self.picked else ""
             shown = "?" if n is None else f"{n:,}"  # ? = no longer compiles
-            table.add_row(pick, Text(name), Text(shown, justify="right"), key=name)
+            table.add_row(pick, Text(visible(name)), Text(shown, justify="right"), key=name)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)
 
@@ -297,7 +298,8 @@ deletes the highlighted segment (after a confirmation).
         seg, _ = self.saved[message.row_key.value]
         self.loaded = seg.name
         self.editor.input.value = seg.query  # counts as if typed
-        self.query_one("#about", Static).update(f"{seg.name}: {seg.description}".rstrip(": "))
+        about = f"{visible(seg.name)}: {visible(seg.description)}".rstrip(": ")
+        self.query_one("#about", Static).update(about)
         self.editor.input.focus()
 
     def action_pick(self) -> None:
