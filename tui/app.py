@@ -20,6 +20,7 @@ from textual.events import Resize
 from textual.screen import Screen
 
 from core.errors import CoreError
+from core.views.text import visible
 from tui.i18n import Labels
 from tui.messages import OpenUsers
 from tui.providers import UserJumpProvider
@@ -124,6 +125,11 @@ class UserOpsApp(App):
         users = self.screen
         if isinstance(users, UsersScreen):
             users.filter_by(message.condition)
+
+    def notify(self, message: str, *, title: str = "", **options) -> None:
+        """Every notification (widgets' and screens' notify() call this): names, conditions and
+        error messages quoting them are user text, shown with control characters visible."""
+        super().notify(visible(str(message), keep="\n"), title=visible(str(title)), **options)
 
     def report_worker_error(self, error: BaseException | None) -> None:
         """The single route from a failed worker to the operator: a notification, no traceback."""

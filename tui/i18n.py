@@ -6,6 +6,7 @@ import os
 
 from core.analytics.rfm import GROUPS_BY_KEY
 from core.query.fields import LABELS as FIELD_LABELS
+from core.views.text import visible
 
 LANGS = ("zh", "en")
 
@@ -255,8 +256,8 @@ class Labels:
             return ""
         if key == "unclassified":
             return self("unclassified")
-        pair = self.layer_names.get(key)
-        return pair[self._i] if pair else key
+        pair = self.layer_names.get(key)  # the operator's names: shown as text
+        return visible(pair[self._i] if pair else key)
 
     def field(self, column: str) -> str:
         """A features column by the name the condition language gives it (core.query.fields)."""

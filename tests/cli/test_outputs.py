@@ -206,3 +206,51 @@ def test_full_disk_leaves_no_partial_file_and_says_so(db, tmp_path, command):
     assert result.stderr.count("\n") == 1, result.stderr
     assert f"cannot write {out}" in result.stderr and "nothing was written" in result.stderr
     assert list(out.parent.iterdir()) == []  # no partial file, no temporary left
+
+
+# --- terminal escapes in CLI output (item 7) -------------------------------------------------
+
+ESCAPES = "\x1b]0;owned\x07\x9b2J\u202e"
+
+
+def test_visible_makes_controls_visible():
+    from core.views.text import visible
+
+    assert visible("a\x1b[2Jb") == "a\\x1b[2Jb"
+    assert visible(ESCAPES) == "\\x1b]0;owned\\x07\\u009b2J\\u202e"
+    assert visible("l1\nl2\t", keep="\n") == "l1\nl2\\x09"
+    assert visible("王芳 [red]") == "王芳 [red]"
+
+
+def test_cli_output_shows_escapes_as_text(db):
+    conn = open_db(db)
+    cmp.create_campaign(conn, "c" + ESCAPES, offer="o" + ESCAPES, who="t")
+    conn.close()
+    for args in (["campaign", "show", db, "c" + ESCAPES], ["campaign", "list", db]):
+        out = run(*args).output
+        assert "c\\x1b]0;owned\\x07\\u009b2J\\u202e" in out, out
+        assert not any(ch in out for ch in "\x1b\x07\x9b\u202e")
+    result = run("campaign", "show", db, "nope\x1b[2J")  # the error line quotes user text
+    assert result.exit_code == 2 and "nope\\x1b[2J" in result.stderr
+    assert "\x1b" not in result.stderr
+
+
+def test_users_json_on_a_terminal_stays_json_without_raw_controls(db):
+    conn = open_db(db)
+    conn.execute("UPDATE features SET name = ? WHERE user_id = 'u4'", ("A" + ESCAPES,))
+    conn.close()
+    result = run("users", db, "--format", "json")
+    assert result.exit_code == 0
+    assert not any(ch in result.output for ch in "\x1b\x07\x9b\u202e")
+    import json
+
+    names = {r["user_id"]: r["name"] for r in json.loads(result.output)}
+    assert names["u4"] == "A" + ESCAPES  # the same value, escaped the JSON way
+
+
+def test_visible_stream_on_a_terminal_keeps_newlines_escapes_the_rest():
+    from tui.cli.common import VisibleStream
+
+    real = io.StringIO()
+    VisibleStream(real).write("x\x1b[2J\ty\n")
+    assert real.getvalue() == "x\\x1b[2J\ty\n"

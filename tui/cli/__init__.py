@@ -122,6 +122,9 @@ def cli() -> None:
 
     Run ``userops`` to open ./demo.db, ``userops DB`` to open another database.
     """
+    from tui.cli.common import show_visibly  # user text reaches the terminal as text
+
+    show_visibly()
 
 
 def load_all() -> None:

@@ -28,6 +28,7 @@ from tui.cli.common import (
     database,
     fail,
     output_file,
+    unfiltered,
 )
 
 EXPORT_COLUMNS = list(FEATURE_COLUMNS)  # user_id first, then every feature in schema order
@@ -131,7 +132,9 @@ def print_rfm(data: dict) -> None:
     from rich.console import Console  # only this command pays for rich
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 180, highlight=False)
+    console = Console(
+        file=unfiltered(sys.stdout), width=None if sys.stdout.isatty() else 180, highlight=False
+    )
     table = Table(title=f"RFM groups as of {data['as_of'] or '(features not computed)'}")
     for name in (
         "key",

@@ -18,6 +18,7 @@ import click
 from core.errors import CoreError, QueryError
 from core.store.db import features_as_of, open_db
 from core.store.outputs import atomic_output
+from core.views.text import visible
 
 EXIT_USAGE = 2
 
@@ -114,3 +115,34 @@ def real_user() -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
+
+
+class VisibleStream:
+    """A text stream that writes control characters visibly (core.views.text.visible), newlines
+    and tabs kept: everything the CLI prints to the terminal goes through it, so an imported
+    name holding an escape sequence is shown as ``\x1b[2J``, never run by the terminal. JSON
+    stays JSON (json.dumps escapes C0 itself; the rest is written as ``\u009b``)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.unfiltered = stream
+
+    def write(self, text: str) -> int:
+        self.unfiltered.write(visible(text, keep="\n\t") if isinstance(text, str) else text)
+        return len(text)
+
+    def __getattr__(self, name: str):  # isatty, flush, encoding, fileno … of the real stream
+        return getattr(self.unfiltered, name)
+
+
+def show_visibly() -> None:
+    """Route standard output and error through VisibleStream (once; idempotent)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, VisibleStream):
+            setattr(sys, name, VisibleStream(stream))
+
+
+def unfiltered(stream: IO[str]) -> IO[str]:
+    """The real stream under a VisibleStream: for rich, whose own styles are escape codes (its
+    tables hold no user text)."""
+    return getattr(stream, "unfiltered", stream)

@@ -25,6 +25,7 @@ from core.audience.effect import EffectReport, effect_report
 from core.errors import CoreError
 from core.query import compile_condition
 from core.views import users
+from core.views.text import visible
 from tui.screens import WorkingScreen, reader
 from tui.widgets import campaign_parts as parts
 from tui.widgets import query_runner
@@ -197,7 +198,7 @@ makes it the current campaign: **space** in the users table then marks users int
 
     @on(CampaignWritten)
     def _written(self, message: CampaignWritten) -> None:
-        self.query_one("#report", Static).update(message.note)
+        self.query_one("#report", Static).update(visible(message.note, keep="\n"))
         self.select_after = message.select
         self.load_campaigns()
 
@@ -216,7 +217,7 @@ makes it the current campaign: **space** in the users table then marks users int
         for c, targets, control in message.found:
             star = "▶ " if c.name == current_campaign(self.app) else "  "
             table.add_row(
-                Text(star + c.name), Text(c.channel), Text(c.status),
+                Text(star + visible(c.name)), Text(visible(c.channel)), Text(c.status),
                 Text(f"{targets:,}", justify="right"), Text(f"{control:,}", justify="right"),
                 Text(str(c.start_date or "")), key=c.name,
             )  # fmt: skip
@@ -263,7 +264,7 @@ makes it the current campaign: **space** in the users table then marks users int
                 lab.group(row.rfm_group),
                 row.city,
             )
-            table.add_row(*(Text(v or "") for v in cells), key=row.user_id)
+            table.add_row(*(Text(visible(v or "")) for v in cells), key=row.user_id)
         shown = len(message.page.rows)
         total = self.found[message.name][1] if message.name in self.found else shown
         first = message.offset + 1 if shown else 0
@@ -277,7 +278,10 @@ makes it the current campaign: **space** in the users table then marks users int
             table.add_column(self.app.labels(column), key=column)
         for e in reversed(entries):  # newest first
             n = Text(f"{e.n_users:,}", justify="right")
-            table.add_row(Text(e.at), Text(e.who), Text(e.action), n, Text(e.detail), key=str(e.id))
+            table.add_row(
+                Text(e.at), Text(visible(e.who)), Text(e.action), n, Text(visible(e.detail)),
+                key=str(e.id),
+            )  # fmt: skip
 
     @on(EffectLoaded)
     def _effect(self, message: EffectLoaded) -> None:
@@ -285,7 +289,7 @@ makes it the current campaign: **space** in the users table then marks users int
             return
         panel = self.query_one("#effect", Static)
         if message.report is None:
-            panel.update(Text(message.problem))
+            panel.update(Text(visible(message.problem)))
         else:
             panel.update(parts.effect_view(message.report, self.app.labels))
 

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from core.errors import CoreError
 from core.rules import layers
+from core.views.text import visible
 from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.pyramid import Pyramid, Tier
@@ -136,7 +137,7 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
         lab = self.app.labels
         for rule in self.rules:
             if rule.key == key:
-                return rule.name_zh if lab.lang == "zh" else rule.name_en
+                return visible(rule.name_zh if lab.lang == "zh" else rule.name_en)
         if key == layers.NONE:
             return lab("not_there")
         return lab.layer(key)

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from core.audience import segments
 from core.views import users
+from core.views.text import visible
 from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
@@ -178,7 +179,9 @@ deletes the highlighted segment (after a confirmation).
     def _counted(self, message: LiveCondition.Counted) -> None:
         # the editor drops stale counts and shows this one: the rest of the builder follows
         self.condition = message.condition.text
-        self.query_one("#human", Static).update(message.condition.human(self.app.labels.lang))
+        self.query_one("#human", Static).update(
+            visible(message.condition.human(self.app.labels.lang), keep="\n")
+        )
         self._show_preview(message.preview)
         self.refresh_status()
 
@@ -210,7 +213,7 @@ deletes the highlighted segment (after a confirmation).
         for name, (_, n) in self.saved.items():
             pick = "AB"[self.picked.index(name)] if name in self.picked else ""
             shown = "?" if n is None else f"{n:,}"  # ? = no longer compiles
-            table.add_row(pick, Text(name), Text(shown, justify="right"), key=name)
+            table.add_row(pick, Text(visible(name)), Text(shown, justify="right"), key=name)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)
 
@@ -225,7 +228,8 @@ deletes the highlighted segment (after a confirmation).
         seg, _ = self.saved[message.row_key.value]
         self.loaded = seg.name
         self.editor.input.value = seg.query  # counts as if typed
-        self.query_one("#about", Static).update(f"{seg.name}: {seg.description}".rstrip(": "))
+        about = f"{visible(seg.name)}: {visible(seg.description)}".rstrip(": ")
+        self.query_one("#about", Static).update(about)
         self.editor.input.focus()
 
     def action_pick(self) -> None:

@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 
 from core.rules import tags
 from core.views import users
+from core.views.text import visible
 from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.histogram import Histogram
@@ -117,10 +118,10 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
             share = n / message.total if message.total else 0.0
             table.add_row(
                 Text(dim, style="bold"),
-                Text(rule.name),
+                Text(visible(rule.name)),
                 Text(f"{n:,}", justify="right"),
                 Text(f"{share:.1%}", justify="right"),
-                Text(rule.description or rule.condition),
+                Text(visible(rule.description or rule.condition)),
                 key=rule.name,
             )
         self.refresh_status()
@@ -137,7 +138,7 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
             return
         self.shown = name
         lab = self.app.labels
-        about = f"{rule.name}: {rule.condition}"
+        about = f"{visible(rule.name)}: {visible(rule.condition)}"
         if rule.dimension != "predictive":
             about += f"\n{lab('no_distribution')}"
         self.query_one("#about", Static).update(about)
@@ -156,7 +157,7 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
         if dist is not None and dist.missing:
             rule = self.rules[message.tag]
             lab = self.app.labels
-            about = f"{rule.name}: {rule.condition}\n{dist.missing:,} {lab('without_value')}"
+            about = f"{visible(rule.name)}: {visible(rule.condition)}\n{dist.missing:,} {lab('without_value')}"
             self.query_one("#about", Static).update(about)
 
     def refresh_status(self) -> None:

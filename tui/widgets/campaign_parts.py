@@ -12,6 +12,7 @@ from rich.text import Text
 from core.audience.campaigns import CHANNELS, AddReport
 from core.audience.effect import EffectReport, Uplift
 from core.errors import CoreError
+from core.views.text import visible
 from tui.i18n import Labels
 from tui.widgets.dialogs import Field
 
@@ -39,7 +40,7 @@ def _uplift_line(title: str, u: Uplift, percent: bool) -> Text:
 
 def effect_view(report: EffectReport, labels: Labels) -> Group:
     head = Text(
-        f"{report.campaign}: {report.start} – {report.end} ({report.window_days} "
+        f"{visible(report.campaign)}: {report.start} – {report.end} ({report.window_days} "
         f"{labels('days')}), {labels('as_of')} {report.as_of}"
     )
     if report.observed_end is not None and not report.complete:
@@ -57,7 +58,7 @@ def effect_view(report: EffectReport, labels: Labels) -> Group:
         )
     parts: list = [head, table]
     if report.reason:
-        parts.append(Text(f"Not enough data: {report.reason}.", style="bold yellow"))
+        parts.append(Text(f"Not enough data: {visible(report.reason)}.", style="bold yellow"))
     else:
         parts.append(_uplift_line("Uplift, conversion", report.conversion, True))
         parts.append(_uplift_line("Uplift, revenue per user", report.revenue_per_user, False))

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from core.views.text import visible
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -37,7 +40,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, markup=False)  # may hold names from the database
+            yield Static(visible(self.question, keep="\n"), markup=False)  # names from the db
             with Horizontal():
                 yield Button(self.yes, variant="warning", id="yes")
                 yield Button(self.no, id="no")
@@ -84,7 +87,7 @@ class FormModal(ModalScreen[dict | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = self.title_text
+            box.border_title = Content(visible(self.title_text))  # not markup: may hold a name
             for f in self.fields:
                 if isinstance(f.default, bool):
                     yield Checkbox(f.label, f.default, id=f"f-{f.key}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from core.views import users
+from core.views.text import visible_value
 from tui.i18n import Labels
 from tui.widgets.writes import quoted
 
@@ -33,4 +34,4 @@ def preview_cell(row: users.UserRow, column: str, lab: Labels) -> Text:
         return Text(lab.group(value))
     if column == "monetary":
         return Text("" if value is None else f"{value:,.2f}", justify="right")
-    return Text("" if value is None else str(value))
+    return Text(visible_value(value))

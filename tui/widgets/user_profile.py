@@ -13,6 +13,7 @@ from rich.text import Text
 
 from core.store.schema import DAYS_SINCE_LAST
 from core.views.profile import UserProfile
+from core.views.text import visible, visible_value
 from core.views.users import masked
 from tui.i18n import Labels
 
@@ -50,13 +51,13 @@ def _grid() -> Table:
 
 
 def _text(value: Any) -> Text:
-    return Text("" if value is None else str(value))
+    return Text(visible_value(value))
 
 
 def title(p: UserProfile, labels: Labels) -> Text:
     name = p.attributes.get("name") or ""
-    line = Text(f"{name}  ", style="bold")
-    line.append(f"{p.user_id} · {labels.layer(p.layer)}")
+    line = Text(f"{visible(name)}  ", style="bold")
+    line.append(f"{visible(p.user_id)} · {labels.layer(p.layer)}")
     group = p.features.get("rfm_group")
     if group:
         line.append(f" · {labels.group(group)}")
@@ -67,16 +68,16 @@ def attributes(p: UserProfile, labels: Labels, mask: bool) -> Table:
     grid = _grid()
     shown = masked(p.attributes) if mask else p.attributes
     for key, value in shown.items():
-        grid.add_row(Text(labels(key)), _text(value))
+        grid.add_row(Text(visible(labels(key))), _text(value))
     return grid
 
 
 def _rule_line(check, labels: Labels, mark: str) -> Text:
     name = check.name_zh if labels.lang == "zh" else check.name_en
-    line = Text(f"{mark} {name}: ")
-    line.append(check.condition, style="italic")
+    line = Text(f"{mark} {visible(name)}: ")
+    line.append(visible(check.condition), style="italic")
     if check.error:
-        line.append(f"  ({check.error})", style="red")
+        line.append(f"  ({visible(check.error)})", style="red")
     return line
 
 
@@ -113,11 +114,11 @@ def tags(p: UserProfile, labels: Labels) -> Table:
     grid = _grid()
     for dimension, infos in p.tags.items():
         for i, info in enumerate(infos):
-            why = Text(info.condition, style="italic")
+            why = Text(visible(info.condition), style="italic")
             for fieldname, value in info.model_values.items():
                 why.append(f"  {fieldname} = {value if value is None else round(value, 3)}")
             head = Text(labels(dimension) if i == 0 else "")
-            grid.add_row(head, Text.assemble(Text(info.name, style="bold"), "  ", why))
+            grid.add_row(head, Text.assemble(Text(visible(info.name), style="bold"), "  ", why))
     if not grid.rows:
         grid.add_row(Text(labels("none")), Text(""))
     return grid
@@ -152,19 +153,19 @@ def _table(heading: str) -> Table:
 def timeline(p: UserProfile, labels: Labels) -> Group:
     orders = _table(labels("orders"))
     for order_id, at, amount in p.orders:
-        orders.add_row(Text(at[:16]), Text(f"{amount:,.2f}", justify="right"), Text(order_id))
+        orders.add_row(Text(at[:16]), Text(f"{amount:,.2f}", justify="right"), _text(order_id))
     events = _table(labels("events"))
     for kind, at, value in p.events:
-        events.add_row(Text(at[:16]), Text(kind), _text(value))
+        events.add_row(Text(at[:16]), _text(kind), _text(value))
     return Group(orders, Text(""), events)
 
 
 def memberships(p: UserProfile, labels: Labels) -> Table:
     grid = _grid()
-    grid.add_row(Text(labels("segments")), Text(", ".join(p.segments) or labels("none")))
+    grid.add_row(Text(labels("segments")), Text(visible(", ".join(p.segments)) or labels("none")))
     if not p.campaigns:
         grid.add_row(Text(labels("campaigns")), Text(labels("none")))
     for i, (campaign, role, added_at) in enumerate(p.campaigns):
         head = Text(labels("campaigns") if i == 0 else "")
-        grid.add_row(head, Text(f"{campaign} · {labels(role)} · {added_at[:10]}"))
+        grid.add_row(head, Text(f"{visible(campaign)} · {labels(role)} · {added_at[:10]}"))
     return grid

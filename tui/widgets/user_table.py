@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
+from core.views.text import visible
 from core.views.users import LIST_COLUMNS, UserRow
 from tui.i18n import Labels
 
@@ -29,10 +30,10 @@ def _cell(column: str, row: UserRow, labels: Labels) -> Text:
     if column == "monetary":
         return Text("" if value is None else f"{value:,.2f}", justify="right")
     if column == "last_order_at":
-        return Text((value or "")[:10])
+        return Text(visible((value or "")[:10]))
     if value is None:
         return Text("")
-    return Text(str(value), justify="right" if column in NUMERIC else "left")
+    return Text(visible(str(value)), justify="right" if column in NUMERIC else "left")
 
 
 class UserTable(DataTable):
@@ -122,7 +123,7 @@ class UserTable(DataTable):
         """Replace the window. Column widths are measured here, before anything is drawn:
         DataTable's own lazy measuring can leave cells cut at a width drawn too early."""
         cells = [
-            [*(_cell(c, row, labels) for c in LIST_COLUMNS), Text(" ".join(row.tags))]
+            [*(_cell(c, row, labels) for c in LIST_COLUMNS), Text(visible(" ".join(row.tags)))]
             for row in rows
         ]
         heads = self._labels()
