@@ -117,6 +117,7 @@ class UserOpsApp(App):
         """The users list filtered by ``condition`` (how the analytics screens list a group)."""
         self.back_to_users()
         users = self.screen
+        assert isinstance(users, UsersScreen)  # the mode's base screen
         users.action_filter()
         box = users.query_one(QueryInput)
         box.input.value = condition  # counts and lists as if typed

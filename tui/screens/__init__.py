@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import on
+from textual import getters, on
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -16,6 +17,9 @@ from textual.worker import Worker, WorkerState
 from core.store.db import open_db
 from tui.i18n import binding_description
 from tui.widgets import query_runner
+
+if TYPE_CHECKING:
+    from tui.app import UserOpsApp
 
 
 @contextmanager
@@ -42,6 +46,9 @@ class WorkingScreen(Screen):
     """
 
     CANCELLABLE: tuple[str, ...] = ()
+    if TYPE_CHECKING:  # for mypy: screens run inside the one UserOpsApp (settings, labels, …)
+        app = getters.app(UserOpsApp)
+
     BINDINGS = [
         Binding(
             "ctrl+x",

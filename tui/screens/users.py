@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -136,7 +137,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def fetch_page(self, token: int, listing: Listing, how: str, key, offset: int) -> None:
-        kw = dict(
+        kw: dict[str, Any] = dict(
             where=listing.where,
             params=listing.params,
             order=listing.order,
@@ -265,7 +266,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
     def _open(self, message: DataTable.RowSelected) -> None:
         from tui.screens.profile import ProfileScreen
 
-        self.app.push_screen(ProfileScreen(message.row_key.value))
+        self.app.push_screen(ProfileScreen(str(message.row_key.value)))  # keys are user ids
 
     # ---------------------------------------------------------------- actions
 

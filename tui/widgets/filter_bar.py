@@ -6,6 +6,8 @@ are dropped. The screen that lists the users handles ``UsersCounted`` (the new l
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.timer import Timer
 from textual.worker import get_current_worker
@@ -19,11 +21,19 @@ from tui.widgets.marking import MarkingScreen
 from tui.widgets.query_input import QueryInput, Suggestion
 from tui.widgets.segment_count import SegmentCount
 
+if TYPE_CHECKING:
+    from tui.widgets.user_table import UserTable
+
 DEBOUNCE_S = 0.2
 
 
 class FilteringScreen(MarkingScreen):
     """A users list with a QueryInput and a SegmentCount; subclasses provide ``table``."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def table(self) -> UserTable: ...
 
     def __init__(self) -> None:
         super().__init__()
