@@ -13,8 +13,9 @@ in seconds and as a ratio to the median of ``python -c pass`` measured in the sa
                             own steps (database check, as-of) then UserOpsApp headless with
                             Textual's App.run_test at 160x48; the child says "ready" when the
                             table has rows, and the time is taken when the parent reads it.
-Commands run as ``python -m tui …`` (what the ``userops`` script runs). To measure another tree
-(e.g. an older commit unpacked with ``git archive``), set PYTHONPATH to it.
+Commands run as ``python -m tui …`` (what the ``userops`` script runs) in ``--tree`` (default:
+this checkout), which comes first on their path: to measure an older commit, unpack it with
+``git archive COMMIT | tar -x -C DIR`` and pass ``--tree DIR`` (same venv, same demo.db).
 """
 
 from __future__ import annotations
@@ -61,9 +62,15 @@ asyncio.run(main())
 """
 
 
-def wall(argv: list[str], until_line: bool = False) -> float:
+def pythonpath(tree: Path) -> str:
+    """The tree first, then any PYTHONPATH given (e.g. a dependency an older tree needs)."""
+    return os.pathsep.join(p for p in (str(tree), os.environ.get("PYTHONPATH", "")) if p)
+
+
+def wall(argv: list[str], tree: Path, until_line: bool = False) -> float:
+    env = {**os.environ, "PYTHONPATH": pythonpath(tree)}
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     if until_line:
         line = proc.stdout.readline()
@@ -83,13 +90,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--db", default=str(ROOT / "demo.db"))
+    parser.add_argument("--tree", default=str(ROOT), help="the source tree to measure")
     args = parser.parse_args()
+    tree = Path(args.tree).resolve()
+    args.db = str(Path(args.db).resolve())
     py = sys.executable
     userops = [py, "-m", "tui"]
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "copy.db"
         shutil.copy(args.db, copy)
-        subprocess.run([*userops, "campaign", "create", str(copy), "bench"], check=True, cwd=ROOT)
+        subprocess.run(
+            [*userops, "campaign", "create", str(copy), "bench"],
+            check=True,
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": pythonpath(tree)},
+            stdout=subprocess.DEVNULL,
+        )
         cases = {
             "python -c pass": ([py, "-c", "pass"], False),
             "--version": ([*userops, "--version"], False),
@@ -103,11 +119,11 @@ def main() -> None:
             "app first screen": ([py, "-c", APP_PROBE, args.db], True),
         }
         for argv, until_line in cases.values():  # warm the page cache and .pyc files once
-            wall(argv, until_line)
-        times = {name: [wall(a, u) for _ in range(args.runs)] for name, (a, u) in cases.items()}
+            wall(argv, tree, until_line)
+        times = {n: [wall(a, tree, u) for _ in range(args.runs)] for n, (a, u) in cases.items()}
     base = statistics.median(times["python -c pass"])
-    where = os.environ.get("PYTHONPATH") or str(ROOT)
-    print(f"{Path(args.db).name}, {args.runs} runs each, code from {where}; load {os.getloadavg()}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{Path(args.db).name}, {args.runs} runs each, code from {tree}; load average {load}")
     print(f"{'':<20} {'best s':>7} {'median s':>9} {'× pass':>7}")
     for name, ts in times.items():
         med = statistics.median(ts)
