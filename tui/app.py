@@ -7,7 +7,8 @@ screens read them (attributes down). Worker failures from every screen end up in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -24,13 +25,7 @@ from core.views.text import visible
 from tui.i18n import Labels
 from tui.messages import OpenUsers
 from tui.providers import UserJumpProvider
-from tui.screens.campaigns import CampaignsScreen
-from tui.screens.layers import LayersScreen
 from tui.screens.modals import HelpModal, TooSmall
-from tui.screens.profile import ProfileScreen
-from tui.screens.rfm import RfmScreen
-from tui.screens.segments import SegmentsScreen
-from tui.screens.tags import TagsScreen
 from tui.screens.users import UsersScreen
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
@@ -107,6 +102,8 @@ class UserOpsApp(App):
             self.push_screen(HelpModal(self.screen))
 
     def open_profile(self, user_id: str) -> None:
+        from tui.screens.profile import ProfileScreen  # loaded when first opened (see ANALYTICS)
+
         self.push_screen(ProfileScreen(user_id))
 
     def back_to_users(self) -> None:
@@ -149,6 +146,8 @@ class UserOpsApp(App):
             self.pop_screen()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from tui.screens.profile import ProfileScreen
+
         yield from super().get_system_commands(screen)
         if isinstance(screen, UsersScreen):
             for title, help_text, action in USERS_COMMANDS:
@@ -161,13 +160,33 @@ class UserOpsApp(App):
             yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
 
 
-ANALYTICS = {
-    "layers": LayersScreen,
-    "rfm": RfmScreen,
-    "tags": TagsScreen,
-    "segments": SegmentsScreen,
-    "campaigns": CampaignsScreen,
-}
+class LazyScreens(Mapping[str, type[Screen]]):
+    """name -> screen class, the screen's module imported when first opened: importing them all
+    (plotext charts, the segment builder, campaigns) delays the first screen by ~0.15 s."""
+
+    def __init__(self, where: dict[str, str]) -> None:
+        self._where = where  # name -> "module.Class"
+
+    def __getitem__(self, name: str) -> type[Screen]:
+        module, _, cls = self._where[name].rpartition(".")
+        return getattr(importlib.import_module(module), cls)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+ANALYTICS = LazyScreens(
+    {
+        "layers": "tui.screens.layers.LayersScreen",
+        "rfm": "tui.screens.rfm.RfmScreen",
+        "tags": "tui.screens.tags.TagsScreen",
+        "segments": "tui.screens.segments.SegmentsScreen",
+        "campaigns": "tui.screens.campaigns.CampaignsScreen",
+    }
+)
 ANALYTICS_COMMANDS = (
     ("layers: Open", "The layer pyramid, MECE report and transitions", "layers"),
     ("rfm: Open", "The 8 RFM groups, scatter of buyers, thresholds", "rfm"),

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.command import Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from tui.app import UserOpsApp
 
 
 class UserJumpProvider(Provider):
@@ -19,7 +23,7 @@ class UserJumpProvider(Provider):
         yield Hit(
             0.5,
             Text(title),  # the id is the operator's text, shown literally
-            partial(self.app.open_profile, user_id),
+            partial(cast("UserOpsApp", self.app).open_profile, user_id),
             text=title,
             help="Open the profile of the user with this id",
         )

@@ -400,7 +400,9 @@ def _events(rng: np.random.Generator, plan: _Users, o_user: np.ndarray, o_secs: 
 
 
 def _planned_events(rng: np.random.Generator, plan: _Users):
-    users, agos, kinds = [], [], []
+    users: list[np.ndarray] = []
+    agos: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
     for archetype, rows in EVENT_PLAN.items():
         who = np.flatnonzero(plan.archetype == archetype)
         for kind, fewest, most, window in rows:

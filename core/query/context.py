@@ -6,6 +6,7 @@ import difflib
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import cast
 
 from core.errors import QueryError
 from core.query.ast import Value
@@ -59,7 +60,7 @@ class Ctx:
 
 def shift_back(d: date, amount: Value) -> date:
     """d minus a duration like 30d, 2w, 6m (calendar months) or 1y."""
-    n, unit = amount.value  # type: ignore[misc]
+    n, unit = cast("tuple[int, str]", amount.value)  # reldate/duration: (n, unit)
     if unit == "d":
         return d - timedelta(days=n)
     if unit == "w":

@@ -6,6 +6,7 @@ import re
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -105,7 +106,7 @@ def _query_error(text: str, exc: UnexpectedInput) -> QueryError:
             msg += f"; text values are quoted, e.g. {hint}"
         return QueryError(msg, pos=pos, expected=exp, suggestion=hint)
     assert isinstance(exc, UnexpectedCharacters)
-    pos = exc.pos_in_stream
+    pos = cast(int, exc.pos_in_stream)  # lark declares it None on the base class
     exp = expected_words(exc.allowed or set())
     char = text[pos]
     if char in "\"'":
@@ -134,7 +135,7 @@ def _unquote(raw: str) -> str:
 
 
 def _value(tok: Token) -> Value:
-    raw, pos = str(tok), tok.start_pos
+    raw, pos = str(tok), cast(int, tok.start_pos)  # set on every parsed token
     if tok.type == "STRING":
         return Value("string", raw, _unquote(raw), pos)
     if tok.type == "NUMBER":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from core.query.ast import Value
 
 # op -> field type -> (zh, en); 'any' applies to every type.
@@ -27,7 +29,7 @@ def show(value: Value) -> tuple[str, str]:
     if value.kind == "string":
         return str(value.value), str(value.value)
     if value.kind in ("reldate", "duration"):
-        n, unit = value.value  # type: ignore[misc]
+        n, unit = cast("tuple[int, str]", value.value)  # reldate/duration: (n, unit)
         zh_unit = {"d": "天", "w": "周", "m": "个月", "y": "年"}[unit]
         en_unit = {"d": "day", "w": "week", "m": "month", "y": "year"}[unit] + (
             "s" if n != 1 else ""

@@ -299,9 +299,13 @@ def mece_report(conn: sqlite3.Connection, as_of: date) -> MeceReport:
         LayerCount(r.key, r.name_zh, r.name_en, c, c / total if total else 0.0)
         for r, c in [*((r, first(i)) for i, r in enumerate(rules)), (UNCLASSIFIED_RULE, gap)]
     ]
-    matches = {r.key: users(lambda m, i=i: bool(m >> i & 1)) for i, r in enumerate(rules)}
+
+    def all_of(*bits: int) -> Callable[[int], bool]:  # rules at these positions all match
+        return lambda m: all(m >> b & 1 for b in bits)
+
+    matches = {r.key: users(all_of(i)) for i, r in enumerate(rules)}
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-    both = [(i, j, users(lambda m, i=i, j=j: m >> i & m >> j & 1 == 1)) for i, j in pairs]
+    both = [(i, j, users(all_of(i, j))) for i, j in pairs]
     overlaps = [Overlap(rules[i].key, rules[j].key, c) for i, j, c in both if c]
     return MeceReport(as_of, total, pyramid, matches, overlaps, gap)
 

@@ -139,7 +139,7 @@ def _parts(order: str, descending: bool, after: Key | None) -> list[str]:
 
 def _to_rows(conn: sqlite3.Connection, raw: list[tuple]) -> list[UserRow]:
     tags = top_tags(conn, [r[0] for r in raw])
-    return [UserRow(*r, tags=tags.get(r[0], ())) for r in raw]
+    return [UserRow(*(*r, tags.get(r[0], ()))) for r in raw]  # tags: the last field
 
 
 def page(
@@ -234,7 +234,7 @@ def search(conn: sqlite3.Connection, text: str, *, limit: int = 50) -> list[User
     if not text:
         return []
     hi = text + _HIGH
-    steps = [
+    steps: list[tuple[str, tuple[object, ...]]] = [
         ("SELECT user_id FROM features WHERE user_id = ?", (text,)),
         (
             "SELECT user_id FROM features WHERE user_id >= ? AND user_id < ? ORDER BY user_id",

@@ -293,6 +293,7 @@ def layer_users(
         if gap:
             ids = L.users_in_gap(conn, when, limit)
         else:
+            assert overlap is not None  # exactly one of the two was given
             ids = L.users_in_overlap(conn, overlap[0], overlap[1], when, limit)
     click.echo("\n".join(ids) if ids else "No users.")
 

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from textual import on
+from textual import getters, on
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 from textual.widget import Widget
@@ -16,6 +17,9 @@ from tui.widgets import query_runner
 from tui.widgets.query_runner import reader
 
 __all__ = ["WorkingScreen", "reader"]
+
+if TYPE_CHECKING:
+    from tui.app import UserOpsApp
 
 
 class WorkingScreen(Screen):
@@ -28,6 +32,9 @@ class WorkingScreen(Screen):
     """
 
     CANCELLABLE: tuple[str, ...] = ()
+    if TYPE_CHECKING:  # for mypy: screens run inside the one UserOpsApp (settings, labels, …)
+        app = getters.app(UserOpsApp)
+
     BINDINGS = [
         Binding(
             "ctrl+x",

@@ -129,7 +129,7 @@ makes it the current campaign: **space** in the users table then marks users int
 
     def compose(self) -> ComposeResult:
         lab = self.app.labels
-        table = DataTable(id="campaigns", cursor_type="row", zebra_stripes=True)
+        table: DataTable[object] = DataTable(id="campaigns", cursor_type="row", zebra_stripes=True)
         table.border_title = lab("campaigns_title")
         yield table
         yield Static("", id="report", markup=False)

@@ -94,14 +94,18 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
                 pyramid = Pyramid(id="pyramid")
                 pyramid.border_title = lab("pyramid")
                 yield pyramid
-                mece = DataTable(id="mece", cursor_type="row", zebra_stripes=True)
+                mece: DataTable[object] = DataTable(
+                    id="mece", cursor_type="row", zebra_stripes=True
+                )
                 mece.border_title = lab("mece")
                 yield mece
             with Horizontal(id="since-bar"):
                 yield Static(lab("transitions_since"), id="since-label", markup=False)
                 yield Input(str(self.since), id="since", max_length=10)
                 yield Static("", id="moved", markup=False)
-            matrix = DataTable(id="matrix", cursor_type="cell", zebra_stripes=True)
+            matrix: DataTable[object] = DataTable(
+                id="matrix", cursor_type="cell", zebra_stripes=True
+            )
             matrix.border_title = lab("transitions")
             yield matrix
         yield StatusLine(id="status")

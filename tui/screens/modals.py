@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Markdown, Static
+
+if TYPE_CHECKING:
+    from tui.app import UserOpsApp
 
 KEY_LABELS = {
     "slash": "/",
@@ -32,7 +36,9 @@ def key_label(key: str) -> str:
 
 def bindings_markdown(screen: Screen, labels) -> str:
     """A table of the keys active on ``screen`` right now, from the bindings themselves."""
-    ours, inherited, seen = [], [], set()
+    ours: list[str] = []
+    inherited: list[str] = []
+    seen = set()
     for key, active in screen.active_bindings.items():
         b = active.binding
         if not b.description or (b.id or b.action) in seen:
@@ -62,7 +68,7 @@ class HelpModal(ModalScreen[None]):
         super().__init__()
         guide = files("tui").joinpath("help.md").read_text(encoding="utf-8")
         own = getattr(screen, "HELP", None) or ""
-        labels = screen.app.labels
+        labels = cast("UserOpsApp", screen.app).labels
         keys = bindings_markdown(screen, labels)
         self.text = f"{own}\n\n### {labels('keys_here')}\n\n{keys}\n\n{guide}"
 

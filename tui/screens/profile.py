@@ -7,6 +7,7 @@ One column at 80×24 (scrolls), two or three at wider terminals.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,6 +21,9 @@ from tui.screens import reader
 from tui.screens.marking import MarkingScreen
 from tui.widgets import user_profile as render
 from tui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 SECTIONS = (
     "attributes",
@@ -116,7 +120,7 @@ Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Esca
         p, labels, mask = message.profile, self.app.labels, self.app.settings.mask
         self.profile = p
         self.query_one("#title", Static).update(render.title(p, labels))
-        content = {
+        content: dict[str, RenderableType] = {
             "attributes": render.attributes(p, labels, mask),
             "layer_rule": render.layer(p, labels),
             "rfm": render.rfm(p, labels),

@@ -96,10 +96,12 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         lab = self.app.labels
         with VerticalScroll(id="body"):
             with Horizontal(id="top"):
-                groups = DataTable(id="groups", cursor_type="row", zebra_stripes=True)
+                groups: DataTable[object] = DataTable(
+                    id="groups", cursor_type="row", zebra_stripes=True
+                )
                 groups.border_title = lab("rfm_groups")
                 yield groups
-                cells = DataTable(id="cells", cursor_type="cell")
+                cells: DataTable[object] = DataTable(id="cells", cursor_type="cell")
                 cells.border_title = lab("rfm_cells")
                 yield cells
                 with Vertical(id="side"):

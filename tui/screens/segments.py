@@ -112,10 +112,12 @@ deletes the highlighted segment (after a confirmation).
         lab = self.app.labels
         with Horizontal(id="main"):
             with Vertical(id="side"):
-                saved = DataTable(id="saved", cursor_type="row", zebra_stripes=True)
+                saved: DataTable[object] = DataTable(
+                    id="saved", cursor_type="row", zebra_stripes=True
+                )
                 saved.border_title = lab("saved_segments")
                 yield saved
-                overlap = DataTable(id="overlap", cursor_type="row")
+                overlap: DataTable[object] = DataTable(id="overlap", cursor_type="row")
                 overlap.border_title = lab("overlap")
                 yield overlap
             with Vertical(id="builder"):
@@ -127,7 +129,9 @@ deletes the highlighted segment (after a confirmation).
                 )
                 yield Static("", id="human", markup=False)
                 yield Static("", id="about", markup=False)
-                preview = DataTable(id="preview", zebra_stripes=True, cursor_type="none")
+                preview: DataTable[object] = DataTable(
+                    id="preview", zebra_stripes=True, cursor_type="none"
+                )
                 preview.border_title = lab("preview_members")
                 yield preview
         yield StatusLine(id="status")
@@ -225,7 +229,7 @@ deletes the highlighted segment (after a confirmation).
 
     @on(DataTable.RowSelected, "#saved")
     def _load_segment(self, message: DataTable.RowSelected) -> None:
-        seg, _ = self.saved[message.row_key.value]
+        seg, _ = self.saved[str(message.row_key.value)]
         self.loaded = seg.name
         self.editor.input.value = seg.query  # counts as if typed
         about = f"{visible(seg.name)}: {visible(seg.description)}".rstrip(": ")
@@ -262,7 +266,9 @@ deletes the highlighted segment (after a confirmation).
     @on(DataTable.RowSelected, "#overlap")
     def _open_part(self, message: DataTable.RowSelected) -> None:
         if self.overlap is not None:
-            self.post_message(OpenUsers(overlap_condition(*self.overlap, message.row_key.value)))
+            self.post_message(
+                OpenUsers(overlap_condition(*self.overlap, str(message.row_key.value)))
+            )
 
     # ---------------------------------------------------------------- save / delete / snapshot
 

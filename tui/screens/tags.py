@@ -63,7 +63,7 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
     def compose(self) -> ComposeResult:
         lab = self.app.labels
         with Horizontal(id="main"):
-            table = DataTable(id="tags", cursor_type="row", zebra_stripes=True)
+            table: DataTable[object] = DataTable(id="tags", cursor_type="row", zebra_stripes=True)
             table.border_title = lab("tags_title")
             yield table
             with Vertical(id="side") as side:

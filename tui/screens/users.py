@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -135,7 +136,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def fetch_page(self, token: int, listing: Listing, how: str, key, offset: int) -> None:
-        kw = dict(
+        kw: dict[str, Any] = dict(
             condition=listing.condition,
             order=listing.order,
             descending=listing.descending,
@@ -276,7 +277,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
     def _open(self, message: DataTable.RowSelected) -> None:
         from tui.screens.profile import ProfileScreen
 
-        self.app.push_screen(ProfileScreen(message.row_key.value))
+        self.app.push_screen(ProfileScreen(str(message.row_key.value)))  # keys are user ids
 
     # ---------------------------------------------------------------- actions
 

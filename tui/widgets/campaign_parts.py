@@ -4,6 +4,7 @@ and the forms' fields. Names and texts from the database go into ``Text``, never
 from __future__ import annotations
 
 from datetime import date
+from typing import overload
 
 from rich.console import Group
 from rich.table import Table
@@ -60,6 +61,7 @@ def effect_view(report: EffectReport, labels: Labels) -> Group:
     if report.reason:
         parts.append(Text(f"Not enough data: {visible(report.reason)}.", style="bold yellow"))
     else:
+        assert report.conversion is not None and report.revenue_per_user is not None
         parts.append(_uplift_line("Uplift, conversion", report.conversion, True))
         parts.append(_uplift_line("Uplift, revenue per user", report.revenue_per_user, False))
     return Group(*parts)
@@ -93,6 +95,10 @@ def export_fields(campaign: str) -> list[Field]:
     ]
 
 
+@overload
+def whole_number(text: str, what: str, *, empty: int) -> int: ...
+@overload
+def whole_number(text: str, what: str, *, empty: None = None) -> int | None: ...
 def whole_number(text: str, what: str, *, empty: int | None = None) -> int | None:
     """An operator's number from a form; the error says which field is wrong."""
     text = str(text).strip()

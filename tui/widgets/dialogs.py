@@ -106,6 +106,7 @@ class FormModal(ModalScreen[dict | None]):
         out = {}
         for f in self.fields:
             widget = self.query_one(f"#f-{f.key}")
+            assert isinstance(widget, Checkbox | Select | Input)  # what compose yields
             out[f.key] = widget.value
         return out
 

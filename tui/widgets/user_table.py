@@ -108,6 +108,7 @@ class UserTable(DataTable):
         self.show_rows([], labels)
 
     def _labels(self) -> list[Text]:
+        assert self._header is not None  # set_columns ran first
         labels, order, descending = self._header
         heads = []
         for column in (*LIST_COLUMNS, "tags"):
@@ -149,10 +150,10 @@ class UserTable(DataTable):
         if "mark" not in self.columns:
             return
         for key in self.rows:
-            self.update_cell(key, "mark", self._mark(key.value))
+            self.update_cell(key, "mark", self._mark(str(key.value)))  # keys are user ids
 
     def shown_user_ids(self) -> list[str]:
-        return [key.value for key in self.rows]
+        return [str(key.value) for key in self.rows]
 
     def highlighted_user(self) -> str | None:
         if not self.row_count:

@@ -29,9 +29,12 @@ _CHUNK = 500  # user ids per IN (...) list, well under SQLite's variable limit
 class Condition(Protocol):
     """What core.audience.segments.condition_for returns: a WHERE over ``features AS f``, named params."""
 
-    text: str
-    where: str
-    params: dict[str, Any]
+    @property
+    def text(self) -> str: ...
+    @property
+    def where(self) -> str: ...
+    @property
+    def params(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
