@@ -239,7 +239,9 @@ def _encoding_error(src: Source) -> InputError:
         bad = next(((i, v) for i, v in enumerate(fields) if _SURROGATE.search(v)), None)
         if bad is not None:
             pos, value = bad
-            byte = ord(_SURROGATE.search(value).group()) - 0xDC00
+            surrogate = _SURROGATE.search(value)
+            assert surrogate is not None  # found just above
+            byte = ord(surrogate.group()) - 0xDC00
             column = header[pos] if header and pos < len(header) else None
             return InputError(
                 f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8 (a BOM is fine)",

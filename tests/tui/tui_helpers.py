@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from datetime import date
 from pathlib import Path
@@ -20,12 +21,10 @@ async def settle(app, pilot, rounds: int = 3) -> None:
     from textual.worker import WorkerFailed
 
     for _ in range(rounds):
-        try:
+        # a worker that fails while we wait raises here; a quicker one that failed before
+        # would not: either way the app's error route reports it, and tests assert on that
+        with contextlib.suppress(WorkerFailed):
             await app.workers.wait_for_complete()
-        except WorkerFailed:
-            # a worker that fails while we wait raises here; a quicker one that failed before
-            # would not: either way the app's error route reports it, and tests assert on that
-            pass
         await pilot.pause()
 
 

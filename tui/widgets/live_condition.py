@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.message_pump import MessagePump
@@ -34,6 +35,9 @@ from core.views import users
 from tui.widgets.query_input import QueryInput, Suggestion
 from tui.widgets.query_runner import reader
 from tui.widgets.segment_count import SegmentCount
+
+if TYPE_CHECKING:
+    from tui.app import UserOpsApp
 
 DEBOUNCE_S = 0.2
 COUNT_GROUP, COMPLETE_GROUP = "condition.count", "condition.complete"
@@ -81,6 +85,9 @@ def plain_offer(completion) -> str:
 
 class LiveCondition(QueryInput):
     """A QueryInput that counts the users its condition matches while the operator types."""
+
+    if TYPE_CHECKING:  # for mypy: the widget runs inside the one UserOpsApp (settings)
+        app = getters.app(UserOpsApp)
 
     @dataclass
     class Counted(Message):
