@@ -122,6 +122,8 @@ def _unlimited_fields() -> Iterator[None]:
 
 def quoted(value: object, limit: int = 60) -> str:
     """A value as messages quote it: repr (so control characters show), cut when long."""
+    if value is None:
+        return "an empty value"
     text = str(value)
     if len(text) <= limit:
         return repr(text)

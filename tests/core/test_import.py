@@ -677,3 +677,11 @@ def test_zone_aware_parquet_timestamps(filled, tmp_path):
         ("2", "2024-06-01 20:00:00"),
     ]
     assert (report.time_zone, report.times_converted) == ("Asia/Shanghai", 2)
+
+
+def test_conflict_with_an_empty_cell_says_empty_not_none(filled, tmp_path):
+    err = fails(filled, users=write(tmp_path / "u.csv", "user_id,name\n1,Ann\n1,\n"))
+    assert str(err).endswith(
+        ", line 3, column 'name': user_id '1' appears twice with different name: 'Ann' on line "
+        "2, an empty value here"
+    )

@@ -69,6 +69,7 @@ def check_malformed(
     assert result.output.startswith(f"userops: Import failed: {where}: "), context
     assert result.output.count("\n") == 1 and result.output.endswith("\n"), context
     assert "dtype" not in result.output and len(result.output) < 600, context
+    assert case.quoted is None or case.quoted in result.output, context
     if existing:
         assert db.read_bytes() == before, context
     leftovers = {p.name for p in tmp_path.glob(f"case{seed}.db*")}
