@@ -217,13 +217,12 @@ def _shape_error(src: Source, exc: Exception) -> InputError:
                 file=src.label,
                 line=start,
             )
-    unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
-    if unclosed:
-        row = int(unclosed.group(1)) - 1  # pandas counts the header as row 0
+    if "EOF inside string" in str(exc):  # the open quote swallows the rest: the last record
+        starts = [start for start, _ in src.records()]
         return InputError(
             "a quoted field is not closed: it runs to the end of the file",
             file=src.label,
-            line=src.line_of(row) if row >= 0 else 1,
+            line=starts[-1] if starts else None,
         )
     found = re.search(r"line (\d+)", str(exc))
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

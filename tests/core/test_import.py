@@ -747,3 +747,13 @@ def test_parquet_zone_aware_times_any_zone_to_any_zone(tmp_path, moments, source
     }
     assert got == expected
     assert report.times_converted == len(aware)
+
+
+def test_unclosed_quote_is_reported_where_it_opens(filled, tmp_path):
+    text = (
+        'user_id,amount,created_at\n1,5,2024-01-01\n\n"x\ny",5,2024-01-01\n2,"6,2024-01-01\n3,4\n'
+    )
+    err = fails(filled, orders=write(tmp_path / "o.csv", text))
+    assert str(err).endswith(
+        ", line 6: a quoted field is not closed: it runs to the end of the file"
+    )
