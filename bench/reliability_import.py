@@ -84,11 +84,16 @@ def kills(n: int, root: Path) -> None:
     base, big, before, after = faults.prepare(root / "faults")
     rng = random.Random(12)
     outcome = Counter()
+    db = root / "timed.db"
+    db.write_bytes(base.read_bytes())
+    start = time.perf_counter()
+    faults.child("import", str(db), "--orders", str(big)).communicate()
+    whole = time.perf_counter() - start  # kills land from start-up to the commit
     for i in range(n):
         db = root / f"k{i}.db"
         db.write_bytes(base.read_bytes())
         proc = faults.child("import", str(db), "--orders", str(big))
-        time.sleep(rng.uniform(0.1, 4.0))
+        time.sleep(rng.uniform(0.0, whole))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         got = faults.state(db)
@@ -98,7 +103,7 @@ def kills(n: int, root: Path) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
     print(
-        f"kill -9 at random moments: {n} tried; integrity ok {outcome['integrity ok']}; "
+        f"kill -9 at random moments within one import's {whole:.1f} s: {n} tried; integrity ok {outcome['integrity ok']}; "
         f"state from before {outcome['before']}, complete import {outcome['after']}, "
         f"partial {outcome['PARTIAL']}"
     )
