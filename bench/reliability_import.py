@@ -77,6 +77,22 @@ def valid(n: int, root: Path) -> None:
         print(f"valid files (hypothesis): {n} of {n} held ({time.perf_counter() - start:.0f} s)")
     except Exception as exc:
         print(f"valid files (hypothesis): FAILED: {str(exc)[:300]}")
+    start = time.perf_counter()
+    try:
+        module.test_mutated_bytes_import_or_fail_cleanly(_Temp(root), root / "base.db")
+        print(f"hostile bytes (hypothesis): {n} of {n} held ({time.perf_counter() - start:.0f} s)")
+    except Exception as exc:
+        print(f"hostile bytes (hypothesis): FAILED: {str(exc)[:300]}")
+
+
+class _Temp:
+    """What the hostile-bytes test asks of pytest's tmp_path_factory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def mktemp(self, name: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=name, dir=self.root))
 
 
 def kills(n: int, root: Path) -> None:

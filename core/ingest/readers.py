@@ -120,6 +120,12 @@ def _unlimited_fields() -> Iterator[None]:
         csv.field_size_limit(before)
 
 
+def printable(name: str) -> str:
+    """A column name as written, or quoted when it holds a line break or control character
+    (messages are one line)."""
+    return name if name.isprintable() else repr(name)
+
+
 def quoted(value: object, limit: int = 60) -> str:
     """A value as messages quote it: repr (so control characters show), cut when long."""
     if value is None:
@@ -291,7 +297,7 @@ def blank_to_none(s: pd.Series) -> pd.Series:
 def require_columns(src: Source, df: pd.DataFrame, columns: list[str]) -> None:
     for col in columns:
         if col not in df.columns:
-            found = ", ".join(src.display(c) for c in df.columns)
+            found = ", ".join(printable(src.display(c)) for c in df.columns)
             hint = " (or quantity and unit_price for order lines)" if col == "amount" else ""
             raise src.error(f"required column is missing{hint}; columns found: {found}", column=col)
 

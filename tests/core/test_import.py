@@ -757,3 +757,9 @@ def test_unclosed_quote_is_reported_where_it_opens(filled, tmp_path):
     assert str(err).endswith(
         ", line 6: a quoted field is not closed: it runs to the end of the file"
     )
+
+
+def test_column_names_with_line_breaks_are_shown_escaped(filled, tmp_path):
+    err = fails(filled, orders=write(tmp_path / "o.csv", 'Who,"x\ny",amount\n1,2,3\n'))
+    assert str(err).endswith("columns found: Who, 'x\\ny', amount")
+    assert "\n" not in str(err)
