@@ -77,6 +77,22 @@ def valid(n: int, root: Path) -> None:
         print(f"valid files (hypothesis): {n} of {n} held ({time.perf_counter() - start:.0f} s)")
     except Exception as exc:
         print(f"valid files (hypothesis): FAILED: {str(exc)[:300]}")
+    start = time.perf_counter()
+    try:
+        module.test_mutated_bytes_import_or_fail_cleanly(_Temp(root), root / "base.db")
+        print(f"hostile bytes (hypothesis): {n} of {n} held ({time.perf_counter() - start:.0f} s)")
+    except Exception as exc:
+        print(f"hostile bytes (hypothesis): FAILED: {str(exc)[:300]}")
+
+
+class _Temp:
+    """What the hostile-bytes test asks of pytest's tmp_path_factory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def mktemp(self, name: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=name, dir=self.root))
 
 
 def kills(n: int, root: Path) -> None:
@@ -84,11 +100,16 @@ def kills(n: int, root: Path) -> None:
     base, big, before, after = faults.prepare(root / "faults")
     rng = random.Random(12)
     outcome = Counter()
+    db = root / "timed.db"
+    db.write_bytes(base.read_bytes())
+    start = time.perf_counter()
+    faults.child("import", str(db), "--orders", str(big)).communicate()
+    whole = time.perf_counter() - start  # kills land from start-up to the commit
     for i in range(n):
         db = root / f"k{i}.db"
         db.write_bytes(base.read_bytes())
         proc = faults.child("import", str(db), "--orders", str(big))
-        time.sleep(rng.uniform(0.1, 4.0))
+        time.sleep(rng.uniform(0.0, whole))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         got = faults.state(db)
@@ -98,7 +119,7 @@ def kills(n: int, root: Path) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
     print(
-        f"kill -9 at random moments: {n} tried; integrity ok {outcome['integrity ok']}; "
+        f"kill -9 at random moments within one import's {whole:.1f} s: {n} tried; integrity ok {outcome['integrity ok']}; "
         f"state from before {outcome['before']}, complete import {outcome['after']}, "
         f"partial {outcome['PARTIAL']}"
     )

@@ -29,6 +29,7 @@ from core.ingest.readers import (
     clean_ids,
     parse_dates,
     parse_numbers,
+    printable,
     quoted,
     read_source,
     require_columns,
@@ -468,7 +469,7 @@ def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -
         if col.lower() in existing:
             raise src.error(
                 f"clashes with the existing attribute {existing[col.lower()]!r} (names ignore "
-                f"case); rename it with --map {src.display(col)}={existing[col.lower()]}",
+                f"case); rename it with --map {printable(src.display(col))}={existing[col.lower()]}",
                 column=col,
             )
         conn.execute(f'ALTER TABLE users ADD COLUMN "{col}" TEXT')

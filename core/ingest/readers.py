@@ -120,8 +120,16 @@ def _unlimited_fields() -> Iterator[None]:
         csv.field_size_limit(before)
 
 
+def printable(name: str) -> str:
+    """A column name as written, or quoted when it holds a line break or control character
+    (messages are one line)."""
+    return name if name.isprintable() else repr(name)
+
+
 def quoted(value: object, limit: int = 60) -> str:
     """A value as messages quote it: repr (so control characters show), cut when long."""
+    if value is None:
+        return "an empty value"
     text = str(value)
     if len(text) <= limit:
         return repr(text)
@@ -215,13 +223,12 @@ def _shape_error(src: Source, exc: Exception) -> InputError:
                 file=src.label,
                 line=start,
             )
-    unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
-    if unclosed:
-        row = int(unclosed.group(1)) - 1  # pandas counts the header as row 0
+    if "EOF inside string" in str(exc):  # the open quote swallows the rest: the last record
+        starts = [start for start, _ in src.records()]
         return InputError(
             "a quoted field is not closed: it runs to the end of the file",
             file=src.label,
-            line=src.line_of(row) if row >= 0 else 1,
+            line=starts[-1] if starts else None,
         )
     found = re.search(r"line (\d+)", str(exc))
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -292,7 +299,7 @@ def blank_to_none(s: pd.Series) -> pd.Series:
 def require_columns(src: Source, df: pd.DataFrame, columns: list[str]) -> None:
     for col in columns:
         if col not in df.columns:
-            found = ", ".join(src.display(c) for c in df.columns)
+            found = ", ".join(printable(src.display(c)) for c in df.columns)
             hint = " (or quantity and unit_price for order lines)" if col == "amount" else ""
             raise src.error(f"required column is missing{hint}; columns found: {found}", column=col)
 

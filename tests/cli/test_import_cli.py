@@ -176,6 +176,9 @@ def test_future_dates_default_bound_is_one_year_after_today(tmp_path):
     assert result.exit_code == 0, result.output
     result = run(tmp_path / "c.db", "--orders", tmp_path / "ok.csv", "--latest-date", "2000-01-01")
     assert result.exit_code == 2 and "is after 2000-01-01" in result.output
+    both = ("--latest-date", "2000-01-01", "--allow-future-dates")
+    result = run(tmp_path / "c.db", "--orders", tmp_path / "ok.csv", *both)
+    assert result.output == "userops: give --latest-date or --allow-future-dates, not both\n"
 
 
 def test_one_year_after_29_february():

@@ -76,6 +76,7 @@ class Malformed:
     gz: bool
     line: int
     column: str | None
+    quoted: str | None  # what the message must quote (the value of the named column)
 
 
 MUTATIONS = {
@@ -98,14 +99,17 @@ def malformed(seed: int) -> Malformed:
     k = rng.randrange(n)
     later = rng.randrange(k + 1, n + 1) if k + 1 <= n else k  # a row after k (maybe new)
     column: str | None = None
+    quoted: str | None = None
     raw: dict[int, bytes] = {}  # row -> bytes to put into one of its fields
     col = header.index
     if defect == "extra_empty":
         rows[k].append("")
     elif defect == "extra_value":
         rows[k].append(rng.choice(["x", "1", '"q"', "a b"]))
+        quoted = f"the first extra value is {rows[k][-1]!r}"
     elif defect == "two_extra":
         rows[k] += ["", ""]
+        quoted = "the first extra value is ''"
     elif defect == "empty_user_id":
         rows[k][0], column = rng.choice(["", "  "]), "user_id"
     elif defect == "conflict":
@@ -114,32 +118,38 @@ def malformed(seed: int) -> Malformed:
             rows.append([rows[k][0], "second", "c"])
         else:
             rows[later] = [rows[k][0], "second", "c"]
-        k, column = later, "name"
+        k, column, quoted = later, "name", "different name: 'first' on line "
     elif defect == "bad_number":
         bad = rng.choice(["abc", "1,5", "nan", "inf", "-inf", "1e400", "", "12€", "0x10"])
         rows[k][col("amount")], column = bad, "amount"
+        quoted = f"{bad!r} is not a number"
     elif defect == "bad_date":
         bad = rng.choice(["2024-13-01", "2024-02-30", "01/06/2024", "2024-06-01 25:00", "June",
                           "", "2024-06-01T08:26:00.123", "2024-06-01T08:26:00 +08:00"])  # fmt: skip
         rows[k][col("created_at")], column = bad, "created_at"
+        quoted = f"{bad!r} is not a date"
     elif defect == "future":
         rows[k][col("created_at")], column = rng.choice(["2031-01-01", "9999-12-31"]), "created_at"
+        quoted = f"{rows[k][col('created_at')]!r} is after {LATEST}"
     elif defect == "beyond_bound":
         rows[k][col("amount")], column = rng.choice(["2e12", "-1e13", "1000000000001"]), "amount"
+        quoted = f"{rows[k][col('amount')]!r} is beyond ±1e+12"
     elif defect == "overflow":
         rows[k][2:4], column = [rng.choice(["1e200", "1e155"]), "1e200"], "quantity"
+        quoted = f"quantity {rows[k][2]!r} x unit_price '1e200' = inf"
     elif defect == "bad_quantity":
         rows[k][2], column = rng.choice(["two", "", "1.2.3"]), "quantity"
+        quoted = f"{rows[k][2]!r} is not a number"
     elif defect == "empty_kind":
         rows[k][1], column = "", "kind"
     elif defect == "bad_offset":
         rows[k][col("created_at")] = rng.choice(["2024-01-02T03:04:05+25:00", "2024-01-02+08:00"])
-        column = "created_at"
+        column, quoted = "created_at", f"{rows[k][col('created_at')]!r} is not a date"
     elif defect == "not_utf8":
         target = {"users": "name", "orders": "amount", "events": "kind"}[kind]
         rows[k][col(target)] = "@@BAD@@"
         raw[k] = rng.choice([b"\xff", b"\xc3(", b"\xe4\xb8", b"\x80abc"])
-        column = target
+        column, quoted = target, f"(byte 0x{raw[k][0]:02x})"
     elif defect == "huge_then_bad":
         text_col = "name" if kind == "users" else "note"
         rows[k][col(text_col)] = "h" * rng.randint(131_073, 200_000)
@@ -151,7 +161,7 @@ def malformed(seed: int) -> Malformed:
         if kind == "users":
             rows[later][0], column = "", "user_id"
         else:
-            rows[later][col("amount")], column = "bad", "amount"
+            rows[later][col("amount")], column, quoted = "bad", "amount", "'bad' is not a number"
         k = later
     ending = rng.choice(["\n", "\r\n", "\r"])
     text, starts = render(header, rows, ending)
@@ -163,4 +173,5 @@ def malformed(seed: int) -> Malformed:
     if raw:
         data = data.replace(b"@@BAD@@", raw[k] + b"5", 1)
     gz = rng.random() < 0.2
-    return Malformed(defect, kind, gzip.compress(data) if gz else data, gz, starts[k], column)
+    data = gzip.compress(data) if gz else data
+    return Malformed(defect, kind, data, gz, starts[k], column, quoted)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.errors import InputError
 from core.ingest import importer
 from core.ingest.importer import import_files
-from core.store.db import get_meta
+from core.store.db import get_meta, open_db
 
 USERS = "user_id,name,city\n00042,Ann,Shanghai\n007,Bob,Chengdu\n"
 ORDERS = (
@@ -677,3 +679,87 @@ def test_zone_aware_parquet_timestamps(filled, tmp_path):
         ("2", "2024-06-01 20:00:00"),
     ]
     assert (report.time_zone, report.times_converted) == ("Asia/Shanghai", 2)
+
+
+def test_conflict_with_an_empty_cell_says_empty_not_none(filled, tmp_path):
+    err = fails(filled, users=write(tmp_path / "u.csv", "user_id,name\n1,Ann\n1,\n"))
+    assert str(err).endswith(
+        ", line 3, column 'name': user_id '1' appears twice with different name: 'Ann' on line "
+        "2, an empty value here"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (float("inf"), "'inf' is not a number"),
+        (float("nan"), "'' is not a number"),  # a missing value in Parquet is an empty cell
+        (2e12, "'2000000000000.0' is beyond ±1e+12"),
+    ],
+)
+def test_parquet_amounts_that_are_not_values(filled, tmp_path, value, message):
+    path = tmp_path / "o.parquet"
+    pd.DataFrame(
+        {"user_id": ["1", "2"], "amount": [5.0, value], "created_at": ["2024-01-01"] * 2}
+    ).to_parquet(path)
+    err = fails(filled, orders=path)
+    assert (err.line, err.column) == (3, "amount")
+    assert message in str(err)
+
+
+@given(
+    moments=st.lists(
+        st.datetimes(datetime(2000, 1, 1), datetime(2030, 1, 1)).map(
+            lambda d: d.replace(microsecond=0)
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    source=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata", "Europe/Paris"]),
+    target=st.sampled_from(["UTC", "Asia/Shanghai", "America/Los_Angeles"]),
+)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_parquet_zone_aware_times_any_zone_to_any_zone(tmp_path, moments, source, target):
+    src = ZoneInfo(source)
+    aware = [m.replace(tzinfo=src) for m in moments]  # wall times in the source zone
+    path = tmp_path / "e.parquet"
+    frame = pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(len(aware))],
+            "kind": "login",
+            "created_at": pd.to_datetime([a.isoformat() for a in aware], utc=True).tz_convert(src),
+        }
+    )
+    frame.to_parquet(path)
+    db = tmp_path / "p.db"
+    db.unlink(missing_ok=True)
+    conn = open_db(db, create=True)
+    try:
+        report = import_files(conn, events=path, tz=ZoneInfo(target))
+        got = dict(conn.execute("SELECT user_id, created_at FROM events"))
+    finally:
+        conn.close()
+    expected = {
+        f"u{i}": a.astimezone(ZoneInfo(target)).strftime("%Y-%m-%d %H:%M:%S")
+        for i, a in enumerate(aware)
+    }
+    assert got == expected
+    assert report.times_converted == len(aware)
+
+
+def test_unclosed_quote_is_reported_where_it_opens(filled, tmp_path):
+    text = (
+        'user_id,amount,created_at\n1,5,2024-01-01\n\n"x\ny",5,2024-01-01\n2,"6,2024-01-01\n3,4\n'
+    )
+    err = fails(filled, orders=write(tmp_path / "o.csv", text))
+    assert str(err).endswith(
+        ", line 6: a quoted field is not closed: it runs to the end of the file"
+    )
+
+
+def test_column_names_with_line_breaks_are_shown_escaped(filled, tmp_path):
+    err = fails(filled, orders=write(tmp_path / "o.csv", 'Who,"x\ny",amount\n1,2,3\n'))
+    assert str(err).endswith("columns found: Who, 'x\\ny', amount")
+    assert "\n" not in str(err)

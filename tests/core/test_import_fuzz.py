@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def check_malformed(
     assert result.output.startswith(f"userops: Import failed: {where}: "), context
     assert result.output.count("\n") == 1 and result.output.endswith("\n"), context
     assert "dtype" not in result.output and len(result.output) < 600, context
+    assert case.quoted is None or case.quoted in result.output, context
     if existing:
         assert db.read_bytes() == before, context
     leftovers = {p.name for p in tmp_path.glob(f"case{seed}.db*")}
@@ -185,3 +187,64 @@ def test_valid_file_with_crlf_inside_quotes_and_every_offset_form(tmp_path):
         ("008", "=x", "上,海"),
     ]
     conn.close()
+
+
+# --- hostile bytes: a valid file with random bytes inserted, deleted or replaced ----------------
+
+MUTATION = st.tuples(
+    st.sampled_from(["insert", "delete", "replace"]),
+    st.floats(0, 1),  # where, as a share of the file's length
+    st.binary(min_size=1, max_size=4)
+    | st.sampled_from([b",", b'"', b"\r", b"\n", b"\xff", b"\x00", b"+08:00", b"e999", b"9" * 9]),
+)
+
+
+@settings(max_examples=int(os.environ.get("USEROPS_FUZZ_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@given(
+    seed=st.integers(0, 10**6),
+    mutations=st.lists(MUTATION, min_size=1, max_size=4),
+    existing=st.booleans(),
+)
+def test_mutated_bytes_import_or_fail_cleanly(tmp_path_factory, base_db, seed, mutations, existing):
+    import random
+
+    from import_cases import HEADERS, render, valid_rows
+
+    rng = random.Random(seed)
+    kind = rng.choice(["users", "orders", "events"])
+    text, _ = render(HEADERS[kind], valid_rows(rng, kind, rng.randint(1, 8)), "\n")
+    data = bytearray(text.encode())
+    for how, at, piece in mutations:
+        i = int(at * len(data))
+        if how == "insert":
+            data[i:i] = piece
+        elif how == "delete":
+            del data[i : i + len(piece)]
+        else:
+            data[i : i + len(piece)] = piece
+    tmp = tmp_path_factory.mktemp("hostile")
+    path = tmp / "f.csv"
+    path.write_bytes(bytes(data))
+    db = tmp / "f.db"
+    if existing:
+        shutil.copy(base_db, db)
+    before = db.read_bytes() if existing else None
+    result = run_import(db, OPTION[kind], path)
+    context = f"{bytes(data)[:300]!r}: {result.output[:300]!r}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), context
+    if result.exit_code == 0:
+        conn = sqlite3.connect(db)
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT count(*) FROM orders WHERE abs(amount) > 1e12").fetchone() == (
+            0,
+        )
+        conn.close()
+        return
+    assert result.exit_code == 2, context
+    assert result.output.startswith(f"userops: Import failed: {path}, line "), context
+    assert result.output.count("\n") == 1 and "dtype" not in result.output, context
+    if existing:
+        assert db.read_bytes() == before, context
+    else:
+        assert not db.exists(), context

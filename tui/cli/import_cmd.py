@@ -150,6 +150,8 @@ def import_cmd(
     """
     if not (users or orders or events):
         fail("give at least one of --users, --orders, --events")
+    if allow_future_dates and latest_date is not None:
+        fail("give --latest-date or --allow-future-dates, not both")
     if allow_future_dates:
         latest_date = None
     elif latest_date is None:  # a sanity bound only: today decides no result
