@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +29,7 @@ from core.ingest.readers import (
     require_columns,
 )
 from core.store.db import set_meta, transaction
+from core.store.personal import flag_columns
 from core.store.schema import user_attribute_columns
 
 Progress = Callable[[int, int], None]
@@ -69,12 +70,15 @@ def import_files(
     returns: str = "skip",
     user_columns: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    personal: Sequence[str] = (),
 ) -> ImportReport:
     """Import any subset of the three files; all or nothing.
 
     ``mapping`` renames source columns (``{"CustomerID": "user_id"}``); ``user_columns`` copies
     columns of the orders file onto the user (``{"Country": "country"}``, the last value wins).
     ``progress(done, total)`` counts bytes read plus the same amount again for rows written.
+    Every user column gets a personal-data flag, by its name (core.store.personal) or, for
+    the columns in ``personal``, by the operator's word.
     Raises InputError naming file, line and column on bad input.
     """
     if returns not in RETURN_POLICIES:
@@ -97,6 +101,7 @@ def import_files(
     with _foreign_key_checks_off(conn), transaction(conn):
         _write(conn, sources, frames, report, meter)
         report.as_of = _refresh_as_of(conn)
+        flag_columns(conn, user_attribute_columns(conn), personal=personal)
     return report
 
 

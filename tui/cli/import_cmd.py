@@ -65,6 +65,13 @@ def _pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
     show_default=True,
     help="skip: drop cancellations and negative-quantity lines; net: keep them as negative orders.",
 )
+@click.option(
+    "--personal",
+    multiple=True,
+    metavar="COLUMN",
+    help="A user column holding personal data (masked, kept out of exports); repeatable. "
+    "phone, mobile, email, id_card, address, wechat, 手机, 邮箱, 身份证, 地址 … are by name.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_cmd(
     db: str,
@@ -75,6 +82,7 @@ def import_cmd(
     user_columns: dict[str, str],
     cancelled_prefix: str | None,
     returns: str,
+    personal: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Import users, orders and events into DB (created if missing); all or nothing.
@@ -97,6 +105,7 @@ def import_cmd(
                 returns=returns,
                 user_columns=user_columns,
                 progress=progress,
+                personal=personal,
             )
     except SystemExit as exc:
         if new_file and exc.code:  # a failed first import leaves no empty database behind
