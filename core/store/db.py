@@ -47,7 +47,7 @@ def open_db(
     try:
         if readonly or not writable:
             conn = sqlite3.connect(
-                _read_only_uri(p), uri=True, isolation_level=None, check_same_thread=False
+                read_only_uri(p), uri=True, isolation_level=None, check_same_thread=False
             )
         else:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
@@ -56,6 +56,9 @@ def open_db(
         version = schema_version(conn)
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(describe_fault(p, exc)) from exc
+    except DatabaseError as exc:  # a schema_version that is not a number
+        conn.close()
+        raise DatabaseError(f"{p}: {exc}") from exc
     if version is None:
         if not create:
             conn.close()
@@ -100,7 +103,7 @@ def _writable(p: Path) -> bool:
     return os.access(p, os.W_OK) and os.access(p.parent if str(p.parent) else ".", os.W_OK)
 
 
-def _read_only_uri(p: Path) -> str:
+def read_only_uri(p: Path) -> str:
     """A read-only open. In a folder we cannot write, SQLite cannot make its WAL index: then
     the file is opened ``immutable`` (nobody can be writing it there), unless a WAL with
     committed pages sits beside it, which only a ``mode=ro`` reader sees."""

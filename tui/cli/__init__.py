@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "segment_cmd",
     "rules_cmd",
     "campaign_cmd",
+    "store_cmd",
 )
 
 for _name in COMMAND_MODULES:

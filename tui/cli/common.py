@@ -16,7 +16,7 @@ from typing import IO
 import click
 
 from core.errors import CoreError, QueryError
-from core.store.db import features_as_of, open_db
+from core.store.db import describe_fault, features_as_of, open_db
 from core.store.outputs import atomic_output
 from core.views.text import visible
 
@@ -45,6 +45,8 @@ def database(
         fail(f"{exc.title}: {exc}")
     except sqlite3.OperationalError as exc:
         fail(f"database error: {exc}")
+    except sqlite3.DatabaseError as exc:  # damaged inside, found half-way through a command
+        fail(describe_fault(path, exc))
     finally:
         conn.close()
 
