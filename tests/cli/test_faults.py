@@ -103,8 +103,10 @@ def test_damaged_at_open_says_damaged(shop):
     with open(shop, "r+b") as f:  # page 1 holds the schema: damage its b-tree page header
         f.seek(100)
         f.write(b"\xff" * 40)
-    with pytest.raises(DatabaseError, match="damaged|not a SQLite database"):
+    with pytest.raises(DatabaseError, match=r"shop.db: the database is damaged \(database disk"):
         open_db(shop)
+    result = run("check", str(shop))
+    assert result.exit_code == 2 and "damaged" in result.output
 
 
 def _read_only_run(target: Path, *args: str) -> subprocess.CompletedProcess:

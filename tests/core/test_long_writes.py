@@ -4,6 +4,8 @@ found at the swap (redone once, then refused)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -163,3 +165,80 @@ def test_a_rule_change_during_the_build_is_seen(db_path, monkeypatch):
     assert len(calls) == 2
     assert conn.execute("SELECT count(*) FROM user_tags WHERE tag = 'big'").fetchone() == (200,)
     conn.close()
+
+
+KILL_CHILD = """
+import sys
+from core import pipeline
+from core.store.db import open_db
+
+print("started", flush=True)
+pipeline.recompute(open_db(sys.argv[1]))
+print("done", flush=True)
+"""
+
+KILL_DELAYS = (0.0, 0.5, 1.0)  # seconds after the child started recomputing
+# The longer profile (USEROPS_LONG=1 pytest -m slow): a kill every 0.1 s across the recompute.
+KILL_DELAYS_LONG = tuple(i / 10 for i in range(25))
+
+
+def _state(conn) -> tuple:
+    return (
+        conn.execute("SELECT * FROM features ORDER BY user_id").fetchall(),
+        conn.execute("SELECT * FROM user_tags ORDER BY tag, user_id").fetchall(),
+        conn.execute("SELECT * FROM layer_history ORDER BY as_of, user_id").fetchall(),
+        conn.execute("SELECT value FROM meta WHERE key = 'features_as_of'").fetchone(),
+    )
+
+
+def _kill_at(db_path: Path, delays: tuple[float, ...]) -> list[str]:
+    """SIGKILL a recompute at each delay (from the same previous state, a copy of the file),
+    then check the file (integrity) and what is left (the previous or the new state, whole)."""
+    conn = open_db(db_path)
+    fill(conn)
+    conn.execute("INSERT INTO tag_rules VALUES ('big', 'result', 'monetary >= 100', '')")
+    recompute(conn, AS_OF)
+    new = _state(conn)
+    recompute(conn, date(2024, 5, 31))
+    previous = _state(conn)
+    assert previous != new
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    saved = db_path.with_suffix(".previous")
+    shutil.copy(db_path, saved)
+    outcomes = []
+    for delay in delays:
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        shutil.copy(saved, db_path)
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILL_CHILD, str(db_path)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert child.stdout.readline().strip() == "started"
+        time.sleep(delay)
+        child.kill()
+        child.wait()
+        conn = open_db(db_path)
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert not names & {"features_new", "user_tags_new"}
+        got = _state(conn)
+        assert got in (previous, new), f"killed after {delay} s: a mixed state"
+        outcomes.append("new" if got == new else "previous")
+        conn.close()
+    return outcomes
+
+
+def test_kill_9_at_any_moment_leaves_the_previous_or_the_new_state_and_a_sound_file(db_path):
+    """The standing fault injection, bounded: a few kills spread over build, copy and swap."""
+    outcomes = _kill_at(db_path, KILL_DELAYS)
+    assert outcomes[0] == "previous"  # killed before the swap: nothing of it is left
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("USEROPS_LONG"), reason="long profile: USEROPS_LONG=1")
+def test_kill_9_every_tenth_of_a_second(db_path):
+    outcomes = _kill_at(db_path, KILL_DELAYS_LONG)
+    print(f"kill -9 during recompute: {len(outcomes)} tried, {outcomes.count('previous')} "
+          f"left the previous state, {outcomes.count('new')} the new one, 0 mixed")  # fmt: skip
