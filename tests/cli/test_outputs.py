@@ -291,3 +291,18 @@ def test_visible_text_holds_no_control_character(text):
     shown = visible(text)
     assert not _CONTROL.search(shown)
     assert visible(shown) == shown  # already visible: unchanged
+
+
+def test_escapes_stay_visible_on_an_ascii_terminal(db):
+    """click re-wraps an ASCII stdout through its byte buffer: the filter must not be bypassed."""
+    conn = open_db(db)
+    cmp.create_campaign(conn, "王" + ESCAPES, who="t")
+    conn.close()
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0"}
+    code = "import sys; from tui.cli import cli; sys.exit(cli(sys.argv[1:]))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "campaign", "list", db], capture_output=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"\\u738b\\x1b]0;owned\\x07\\u009b2J\\u202e" in result.stdout
+    assert not any(ch in result.stdout for ch in (b"\x1b", b"\x07", b"\x9b"))

@@ -129,10 +129,17 @@ class VisibleStream:
         self.unfiltered = stream
 
     def write(self, text: str) -> int:
-        self.unfiltered.write(visible(text, keep="\n\t") if isinstance(text, str) else text)
+        shown = visible(text, keep="\n\t")
+        try:
+            self.unfiltered.write(shown)
+        except UnicodeEncodeError:  # a terminal that cannot show CJK (LANG=C): \u escapes
+            encoding = getattr(self.unfiltered, "encoding", None) or "ascii"
+            self.unfiltered.write(shown.encode(encoding, "backslashreplace").decode(encoding))
         return len(text)
 
     def __getattr__(self, name: str):  # isatty, flush, encoding, fileno … of the real stream
+        if name == "buffer":  # click would write bytes past the filter through it
+            raise AttributeError(name)
         return getattr(self.unfiltered, name)
 
 
