@@ -1,21 +1,28 @@
 """The recompute: the one module that runs analytics and rules together (docs/architecture.md).
 
-Features (core.analytics), then layers and tags (core.rules), built beside the live tables and
-swapped in inside one write transaction, so a kill half-way leaves the previous state intact.
+Features (core.analytics), then layers and tags (core.rules), built in this connection's TEMP
+schema under a read snapshot (no write lock: in WAL mode marks and other small writes go on
+meanwhile), then copied in and swapped inside one short write transaction, so a kill half-way
+leaves the previous state intact. An import or a rule change committed during the build is
+found at the swap (``_inputs``): the build is redone once, then refused with a message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
 from core.rules import layers, tags
-from core.store.db import set_meta, stored_as_of, transaction
-from core.store.schema import feature_index_ddl
+from core.store.db import describe_fault, get_meta, set_meta, stored_as_of, transaction
+from core.store.schema import feature_index_ddl, feature_table_ddl
 
 # Mirrors user_tags in core.store.schema.DDL, for the table built beside the live one.
 USER_TAGS_NEW_DDL = (
@@ -23,6 +30,13 @@ USER_TAGS_NEW_DDL = (
     "PRIMARY KEY (tag, user_id)) WITHOUT ROWID"
 )
 USER_TAGS_INDEX_DDL = "CREATE INDEX IF NOT EXISTS user_tags_user ON user_tags(user_id)"
+# Tables the build writes besides its own: shadowed by TEMP tables of the same name during the
+# build (unqualified names find TEMP first), copied into the live ones at the swap.
+SHADOWED = ("model_fits", "layer_history")
+# What a recompute reads besides the data (whose imports set meta.features_stale): a change to
+# any of them during the build makes its result stale.
+RULE_TABLES = ("layer_rules", "tag_rules", "rfm_settings")
+BUILD_ATTEMPTS = 2  # a build overtaken by an import is redone once, then refused
 
 
 @dataclass(frozen=True)
@@ -67,29 +81,115 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
     set_meta(conn, "features_computed_at", datetime.now().isoformat(timespec="seconds"))
 
 
-def _build_new(conn: sqlite3.Connection, as_of: date) -> None:
-    """Steps 1–5 of the pipeline (docs/architecture.md) into features_new / user_tags_new."""
-    conn.execute("DROP TABLE IF EXISTS user_tags_new")
-    compute_features(conn, "features_new", as_of, with_predictions=True)  # RFM + models
-    layers.apply_layers(conn, "features_new", as_of)
-    conn.execute(USER_TAGS_NEW_DDL)
-    tags.apply_tags(conn, "features_new", "user_tags_new", as_of)
+def _build_new(conn: sqlite3.Connection, as_of: date, features: str, user_tags: str) -> None:
+    """Steps 1–5 of the pipeline (docs/architecture.md) into ``features`` / ``user_tags``."""
+    conn.execute(f"DROP TABLE IF EXISTS {user_tags}")
+    compute_features(conn, features, as_of, with_predictions=True)  # RFM + models
+    layers.apply_layers(conn, features, as_of)
+    conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", f"TABLE {user_tags}"))
+    tags.apply_tags(conn, features, user_tags, as_of)
+
+
+def _inputs(conn: sqlite3.Connection) -> tuple:
+    """What the result depends on, cheaply: the staleness mark imports set (made unique at
+    the start of each build, so a later import shows as a change), the stored as-of date, and
+    the rule tables (a few rows each)."""
+    digest = hashlib.sha256()
+    for table in RULE_TABLES:
+        for row in conn.execute(f"SELECT * FROM main.{table} ORDER BY 1"):
+            digest.update(repr(row).encode())
+    return get_meta(conn, "features_stale"), get_meta(conn, "as_of"), digest.hexdigest()
+
+
+def _watch_inputs(conn: sqlite3.Connection) -> tuple:
+    """A tiny write transaction: a staleness mark becomes this build's own value (still a
+    mark: a kill leaves the features stale, as they were), so that an import's '1' during the
+    build is seen at the swap. Returns the inputs as this build sees them."""
+    with transaction(conn):
+        if get_meta(conn, "features_stale") is not None:
+            set_meta(conn, "features_stale", f"1 recompute {uuid.uuid4().hex}")
+        return _inputs(conn)
+
+
+@contextmanager
+def _shadows(conn: sqlite3.Connection) -> Iterator[None]:
+    """TEMP copies of SHADOWED (model_fits whole; layer_history empty: the build only adds
+    one as-of date to it), dropped on the way out, whatever happens."""
+    try:
+        for table in SHADOWED:
+            (ddl,) = conn.execute(
+                "SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,)
+            ).fetchone()
+            conn.execute(ddl.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+        conn.execute("INSERT INTO temp.model_fits SELECT * FROM main.model_fits")
+        yield
+    finally:
+        for table in (*SHADOWED, "features_new", "user_tags_new"):
+            conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _install(conn: sqlite3.Connection, as_of: date) -> None:
+    """Inside the swap's write transaction: the TEMP results into the live tables."""
+    for table in ("features_new", "user_tags_new"):
+        conn.execute(f"DROP TABLE IF EXISTS main.{table}")
+    conn.execute(feature_table_ddl("main.features_new"))
+    conn.execute("INSERT INTO main.features_new SELECT * FROM temp.features_new")
+    conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", "TABLE main.user_tags_new"))
+    conn.execute("INSERT INTO main.user_tags_new SELECT * FROM temp.user_tags_new")
+    conn.execute("INSERT OR REPLACE INTO main.model_fits SELECT * FROM temp.model_fits")
+    conn.execute("DELETE FROM main.layer_history WHERE as_of = ?", (as_of.isoformat(),))
+    conn.execute("INSERT OR REPLACE INTO main.layer_history SELECT * FROM temp.layer_history")
+    for table in (*SHADOWED, "features_new", "user_tags_new"):  # unqualified names: main again
+        conn.execute(f"DROP TABLE temp.{table}")
+    _swap(conn, as_of)
+
+
+def _build_and_swap(conn: sqlite3.Connection, as_of: date) -> bool:
+    """One attempt; False when the inputs changed during the build (nothing installed)."""
+    seen = _watch_inputs(conn)
+    with _shadows(conn):
+        conn.execute("BEGIN")  # deferred: one read snapshot; the build writes only TEMP tables
+        try:
+            _build_new(conn, as_of, "temp.features_new", "temp.user_tags_new")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        with transaction(conn):  # the write lock, for the copy and the swap only
+            if _inputs(conn) != seen:
+                return False
+            _install(conn, as_of)
+    return True
 
 
 def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeReport:
     """Rebuild ``features`` and ``user_tags`` as of a date, all or nothing.
 
-    The whole pipeline runs in one write transaction: a kill or Ctrl-C half-way leaves the
-    previous features untouched and no ``features_new`` behind.
+    The build holds no write lock (marks and other small writes made meanwhile succeed); the
+    copy and swap are one short write transaction. A kill or Ctrl-C at any moment leaves the
+    previous features untouched and no ``features_new`` behind. When an import or a rule change
+    lands during the build, it is redone once; if that happens again, DatabaseError says so and
+    the previous features are kept.
     """
     as_of = resolve_as_of(conn, as_of)
     started = time.perf_counter()
     try:
-        with transaction(conn):
-            _build_new(conn, as_of)
-            _swap(conn, as_of)
+        for _ in range(BUILD_ATTEMPTS):
+            if _build_and_swap(conn, as_of):
+                break
+        else:
+            raise DatabaseError(
+                "Recompute refused, previous features kept: the data or the rules changed while "
+                "it ran (an import or a rule edit, twice); run it again when they are done."
+            )
     except sqlite3.OperationalError as exc:
         raise DatabaseError(f"Recompute failed, previous features kept: {exc}") from exc
+    except sqlite3.DatabaseError as exc:  # damaged inside: found by the build's reads
+        path = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+        raise DatabaseError(
+            f"Recompute failed, previous features kept: {describe_fault(path, exc)}"
+        ) from exc
     users, buyers = conn.execute(
         "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
     ).fetchone()

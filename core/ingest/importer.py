@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
@@ -35,6 +35,7 @@ from core.ingest.readers import (
     require_columns,
 )
 from core.store.db import set_meta, transaction
+from core.store.personal import flag_columns
 from core.store.schema import user_attribute_columns
 
 Progress = Callable[[int, int], None]
@@ -80,6 +81,7 @@ def import_files(
     tz: tzinfo | None = None,
     latest_date: date | None = None,
     max_amount: float = MAX_AMOUNT,
+    personal: Sequence[str] = (),
 ) -> ImportReport:
     """Import any subset of the three files; all or nothing.
 
@@ -91,6 +93,8 @@ def import_files(
     ``latest_date``: a later date is an error (None: no bound). ``max_amount``: the bound on
     |amount| of an order and of a line's quantity x unit price. The caller chooses these (the
     CLI from the machine's zone and today's date): core reads no clock.
+    Every user column gets a personal-data flag, by its name (core.store.personal) or, for
+    the columns in ``personal``, by the operator's word.
     Raises InputError naming file, line and column on bad input.
     """
     if returns not in RETURN_POLICIES:
@@ -115,6 +119,7 @@ def import_files(
     with _foreign_key_checks_off(conn), transaction(conn):
         _write(conn, sources, frames, report, meter)
         report.as_of = _refresh_as_of(conn)
+        flag_columns(conn, user_attribute_columns(conn), personal=personal)
     return report
 
 

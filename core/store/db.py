@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote as url_quote
 
 from core.errors import DatabaseError
-from core.store.schema import SCHEMA_VERSION, ensure_schema, schema_version
+from core.store.schema import (
+    SCHEMA_VERSION,
+    ensure_schema,
+    readable_without_upgrade,
+    schema_version,
+)
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
@@ -36,13 +43,11 @@ def open_db(
         raise DatabaseError(f"{p}: no such file")
     if p.is_dir():
         raise DatabaseError(f"{p}: is a directory, not a database file")
+    writable = create or _writable(p)
     try:
-        if readonly:
+        if readonly or not writable:
             conn = sqlite3.connect(
-                f"file:{p.resolve()}?mode=ro",
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
+                read_only_uri(p), uri=True, isolation_level=None, check_same_thread=False
             )
         else:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
@@ -50,7 +55,10 @@ def open_db(
         conn.execute("PRAGMA foreign_keys = ON")
         version = schema_version(conn)
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{p}: not a SQLite database ({exc})") from exc
+        raise DatabaseError(describe_fault(p, exc)) from exc
+    except DatabaseError as exc:  # a schema_version that is not a number
+        conn.close()
+        raise DatabaseError(f"{p}: {exc}") from exc
     if version is None:
         if not create:
             conn.close()
@@ -63,19 +71,23 @@ def open_db(
             conn.close()
             raise DatabaseError(f"{p}: cannot create the schema ({exc})") from exc
     elif version != SCHEMA_VERSION:
-        if readonly:  # upgraded once through a writable connection, then opened for reading
+        if version < SCHEMA_VERSION and not writable and readable_without_upgrade(version):
+            pass  # read-only media: read it as it is (what the upgrade adds is optional)
+        elif readonly and writable:  # upgraded once through a writable connection, then read
             conn.close()
             open_db(p).close()
             return open_db(p, readonly=True)
-        try:
-            ensure_schema(conn)  # one transaction: upgraded completely or not at all
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            raise DatabaseError(
-                f"{p}: made by an older userops (schema {version}); upgrading it to schema "
-                f"{SCHEMA_VERSION} needs write access ({explain_sqlite_error(exc)})"
-            ) from exc
-    if not readonly:
+        else:
+            try:
+                ensure_schema(conn)  # one transaction: upgraded completely or not at all
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                raise DatabaseError(
+                    f"{p}: made by an older userops (schema {version}); upgrading it to schema "
+                    f"{SCHEMA_VERSION} needs write access ({explain_sqlite_error(exc)})"
+                ) from exc
+    writable = writable and not readonly
+    if writable:
         # read-only media or a locked file: WAL is an optimisation, not a need
         with suppress(sqlite3.OperationalError):
             conn.execute("PRAGMA journal_mode = WAL")
@@ -83,6 +95,44 @@ def open_db(
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MB page cache
     return conn
+
+
+def _writable(p: Path) -> bool:
+    """Can this process change the file? Its folder must be writable too: SQLite keeps the
+    WAL and the shared-memory index beside it. (False on read-only media.)"""
+    return os.access(p, os.W_OK) and os.access(p.parent if str(p.parent) else ".", os.W_OK)
+
+
+def read_only_uri(p: Path) -> str:
+    """A read-only open. In a folder we cannot write, SQLite cannot make its WAL index: then
+    the file is opened ``immutable`` (nobody can be writing it there), unless a WAL with
+    committed pages sits beside it, which only a ``mode=ro`` reader sees."""
+    uri = "file:" + url_quote(str(p.resolve())) + "?mode=ro"
+    folder = p.parent if str(p.parent) else Path(".")
+    wal = Path(f"{p}-wal")
+    if not os.access(folder, os.W_OK) and not (wal.exists() and wal.stat().st_size > 0):
+        uri += "&immutable=1"
+    return uri
+
+
+def describe_fault(p: Path | str, exc: sqlite3.DatabaseError) -> str:
+    """One line saying which fault it is: locked by another process, read-only, not a
+    database, damaged, or a disk error."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (
+            f"{p}: locked by another process (it is writing, or holds the database "
+            f"exclusively); try again when it is done ({text})"
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return f"{p}: read-only (the file or its folder cannot be written) ({text})"
+    if "not a database" in text or "file is encrypted" in text:
+        return f"{p}: not a SQLite database ({text})"
+    if "malformed" in text or "corrupt" in text:
+        return f"{p}: the database is damaged ({text}); `userops check` says where"
+    if "disk I/O" in text or "full" in text:
+        return f"{p}: disk error, e.g. a full disk or a file-size limit ({text})"
+    return f"{p}: database error ({text})"
 
 
 @contextmanager

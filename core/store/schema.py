@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from core.errors import DatabaseError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Typed basic attributes of a user. Any other column an import brings is added as TEXT.
 USER_COLUMNS: dict[str, str] = {
@@ -226,6 +226,12 @@ CREATE TABLE IF NOT EXISTS campaign_members (
     PRIMARY KEY (campaign, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS campaign_members_user ON campaign_members(user_id, added_at);
+-- Which user columns hold personal data (masked under --mask, left out of exports unless asked):
+-- set on import by the column's name (core.store.personal) or by the operator (--personal).
+CREATE TABLE IF NOT EXISTS column_flags (
+    column_name TEXT PRIMARY KEY,
+    personal    INTEGER NOT NULL DEFAULT 0 CHECK (personal IN (0, 1))
+);
 CREATE TABLE IF NOT EXISTS campaign_audit (
     id        INTEGER PRIMARY KEY,
     campaign  TEXT NOT NULL,
@@ -340,8 +346,29 @@ def _add_days_since_last(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
 
 
+def _add_column_flags(conn: sqlite3.Connection) -> None:
+    """2 -> 3: the column_flags table, filled for the existing user columns by their names."""
+    from core.store.personal import flag_columns  # the names live there; it needs only this
+
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS column_flags (column_name TEXT PRIMARY KEY, "
+        "personal INTEGER NOT NULL DEFAULT 0 CHECK (personal IN (0, 1)))"
+    )
+    flag_columns(conn, user_attribute_columns(conn))
+
+
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_days_since_last}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _add_days_since_last,
+    2: _add_column_flags,
+}
+# Versions whose missing upgrades only add what readers can do without (read-only media opens
+# them as they are): without column_flags, personal columns are known by their names.
+READABLE_WITHOUT_UPGRADE = frozenset({2})
+
+
+def readable_without_upgrade(version: int) -> bool:
+    return all(v in READABLE_WITHOUT_UPGRADE for v in range(version, SCHEMA_VERSION))
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -359,7 +386,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
             f"{SCHEMA_VERSION}. Upgrade userops."
         )
     if version is None:
-        script = ";\n".join([DDL, feature_table_ddl(), *feature_index_ddl()])
+        script = ";\n".join([DDL, feature_table_ddl(), *feature_index_ddl(), *_builtin_flags()])
         conn.executescript(
             "BEGIN IMMEDIATE;\n" + script + ";\n"
             f"INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\n"
@@ -379,6 +406,16 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         raise
 
 
+def _builtin_flags() -> list[str]:
+    from core.store.personal import is_personal_name
+
+    return [
+        f"INSERT OR IGNORE INTO column_flags(column_name, personal) VALUES ('{c}', 1)"
+        for c in USER_COLUMNS
+        if is_personal_name(c)
+    ]
+
+
 def schema_version(conn: sqlite3.Connection) -> int | None:
     """The stored schema version, or None for an empty database (no meta table)."""
     row = conn.execute(
@@ -387,7 +424,15 @@ def schema_version(conn: sqlite3.Connection) -> int | None:
     if row is None:
         return None
     got = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(got[0]) if got else None
+    if not got:
+        return None
+    try:
+        return int(got[0])
+    except (TypeError, ValueError):
+        raise DatabaseError(
+            f"meta.schema_version is {got[0]!r}, not a number: the database was edited by "
+            "hand or is damaged"
+        ) from None
 
 
 def user_attribute_columns(conn: sqlite3.Connection) -> list[str]:

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from core.errors import CoreError, NotFound
+from core.store.personal import personal_columns
 from core.store.sql import run
 from core.views.users import TAG_DIMENSIONS, layer_rules
 
@@ -62,6 +63,7 @@ class UserProfile:
     monthly_activity: list[tuple[str, int]]  # ('YYYY-MM', orders + events), oldest first
     segments: list[str]
     campaigns: list[tuple[str, str, str]]  # (campaign, role, added_at)
+    personal: frozenset[str] = frozenset()  # attributes holding personal data (masked by --mask)
 
 
 def profile(
@@ -91,6 +93,7 @@ def profile(
         monthly_activity=monthly_activity(conn, user_id, as_of),
         segments=_segments_of(conn, user_id, as_of),
         campaigns=[tuple(r) for r in run(conn, _CAMPAIGNS_SQL, (user_id,))],
+        personal=personal_columns(conn),
     )
 
 

@@ -9,11 +9,18 @@ direction is exactly the reverse of the other and "jump to the end" is a reverse
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.errors import CoreError
+from core.store.personal import (  # noqa: F401 (the masks are used from here too)
+    is_personal_name,
+    mask_email,
+    mask_phone,
+    mask_value,
+)
 from core.store.sql import run
 
 if TYPE_CHECKING:  # the lists only read .where and .params; the language is not loaded for them
@@ -271,32 +278,14 @@ def search(conn: sqlite3.Connection, text: str, *, limit: int = 50) -> list[User
     return rows_for(conn, list(found))
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """138****1234: keep the first 3 and last 4 digits of a mobile number, hide the rest."""
-    if not phone:
-        return phone
-    if len(phone) <= 4:
-        return "*" * len(phone)
-    if len(phone) < 8:
-        return phone[0] + "*" * (len(phone) - 3) + phone[-2:]
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def mask_email(email: str | None) -> str | None:
-    """a***@x.com: the first letter of the local part, the domain kept."""
-    if not email:
-        return email
-    local, at, domain = email.partition("@")
-    return (local[:1] + "***" + at + domain) if at else local[:1] + "***"
-
-
-def masked(attributes: dict[str, Any]) -> dict[str, Any]:
-    """The attributes with phone and email masked (privacy mode, for demos)."""
+def masked(attributes: dict[str, Any], personal: Iterable[str] | None = None) -> dict[str, Any]:
+    """The attributes with every personal column masked (privacy mode, for demos). ``personal``
+    is core.store.personal.personal_columns(conn); without it, the columns personal by name."""
+    kinds = set(personal) if personal is not None else set()
     out = dict(attributes)
-    if "phone" in out:
-        out["phone"] = mask_phone(out["phone"])
-    if "email" in out:
-        out["email"] = mask_email(out["email"])
+    for column, value in out.items():
+        if column in kinds or is_personal_name(column):
+            out[column] = mask_value(value)
     return out
 
 

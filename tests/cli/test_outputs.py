@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.audience import campaigns as cmp
 from core.errors import CoreError
@@ -254,3 +256,53 @@ def test_visible_stream_on_a_terminal_keeps_newlines_escapes_the_rest():
     real = io.StringIO()
     VisibleStream(real).write("x\x1b[2J\ty\n")
     assert real.getvalue() == "x\\x1b[2J\ty\n"
+
+
+# --- the standing output-safety properties (hypothesis) ------------------------------------
+
+HOSTILE_TEXT = st.text(
+    alphabet=st.sampled_from(list("=+-@\t\r\n\x1b\x07\x9b\u202e'\",;aZ0 9.e王")), max_size=12
+) | st.text(max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(HOSTILE_TEXT | st.floats(allow_nan=False) | st.integers(), min_size=1, max_size=5))
+def test_no_csv_cell_reads_back_as_a_formula_and_nothing_is_lost(row):
+    from core.store.outputs import _PLAIN_NUMBER, FORMULA_START
+
+    out = io.StringIO()
+    csv_writer(out, lineterminator="\n").writerow(row)
+    (back,) = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert len(back) == len(row)
+    for value, cell in zip(row, back, strict=True):
+        if not isinstance(value, str):
+            assert cell == str(value)  # numbers stay numbers
+        elif cell.startswith(FORMULA_START):
+            assert _PLAIN_NUMBER.fullmatch(cell) and cell == value
+        else:
+            assert cell in (value, "'" + value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_visible_text_holds_no_control_character(text):
+    from core.views.text import _CONTROL, visible
+
+    shown = visible(text)
+    assert not _CONTROL.search(shown)
+    assert visible(shown) == shown  # already visible: unchanged
+
+
+def test_escapes_stay_visible_on_an_ascii_terminal(db):
+    """click re-wraps an ASCII stdout through its byte buffer: the filter must not be bypassed."""
+    conn = open_db(db)
+    cmp.create_campaign(conn, "王" + ESCAPES, who="t")
+    conn.close()
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0"}
+    code = "import sys; from tui.cli import cli; sys.exit(cli(sys.argv[1:]))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "campaign", "list", db], capture_output=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"\\u738b\\x1b]0;owned\\x07\\u009b2J\\u202e" in result.stdout
+    assert not any(ch in result.stdout for ch in (b"\x1b", b"\x07", b"\x9b"))

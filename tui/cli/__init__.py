@@ -18,6 +18,12 @@ import click
 # fails until the table matches the modules).
 COMMANDS: dict[str, tuple[str, str]] = {
     "open": ("app_cmd", "Open the app on DB (default ./demo.db)."),
+    "backup": (
+        "store_cmd",
+        "Copy DB to FILE with SQLite's online backup: a consistent copy of the last committed "
+        "state, safe while the app or another command is using DB.",
+    ),
+    "check": ("store_cmd", "Check the database file page by page (SQLite's integrity check)."),
     "campaign": (
         "campaign_cmd",
         "Campaigns: targets, a seeded control group, export, and the effect report.",

@@ -6,6 +6,7 @@ import json
 import math
 import sqlite3
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date
 from typing import IO
@@ -18,6 +19,7 @@ from core.pipeline import RecomputeReport, recompute
 from core.rules.tags import install_defaults_once
 from core.store.db import get_meta, transaction
 from core.store.outputs import csv_writer
+from core.store.personal import mask_value, personal_columns
 from core.store.schema import FEATURE_COLUMNS
 from tui.cli import cli
 from tui.cli.common import (
@@ -217,35 +219,65 @@ def threshold_table(thresholds: dict):
     help="File to write (default: standard output); written whole or not at all.",
 )
 @click.option("--raw", is_flag=True, help="CSV: write cells as they are (no ' before =, +, -, @).")
-def users_cmd(db: str, query: str | None, fmt: str, output: str, raw: bool) -> None:
+@click.option("--mask", is_flag=True, help="Write personal columns masked (138****1234).")
+@click.option(
+    "--include-personal",
+    "--include-contact",
+    "include_personal",
+    is_flag=True,
+    help="Write personal columns as they are (left out by default).",
+)
+def users_cmd(
+    db: str,
+    query: str | None,
+    fmt: str,
+    output: str,
+    raw: bool,
+    mask: bool,
+    include_personal: bool,
+) -> None:
     """Export every user (or those matching QUERY) with all features, streaming.
 
-    CSV cells that a spreadsheet would run as formulas get a leading ' unless --raw."""
+    CSV cells that a spreadsheet would run as formulas get a leading ' unless --raw. Columns
+    flagged personal (``userops import --personal COL``) are left out unless --include-personal,
+    or written masked with --mask."""
     with database(db, readonly=True) as conn, caret_on_error(query or ""):
-        cursor = select_users(conn, query)
+        personal = personal_columns(conn) & set(EXPORT_COLUMNS)
+        columns = [c for c in EXPORT_COLUMNS if c not in personal or include_personal or mask]
+        hide = personal if mask and not include_personal else frozenset()
+        cursor = select_users(conn, query, columns)
+        rows = (_masked(row, columns, hide) for row in cursor) if hide else cursor
         with output_file(output) as out:
             if fmt == "csv":
-                write_csv(cursor, out, raw=raw)
+                write_csv(rows, out, raw=raw, columns=columns)
             else:
-                write_json(cursor, out)
+                write_json(rows, out, columns=columns)
 
 
-def select_users(conn: sqlite3.Connection, query: str | None) -> sqlite3.Cursor:
+def _masked(row: tuple, columns: list[str], hide: frozenset[str]) -> tuple:
+    return tuple(mask_value(v) if c in hide else v for c, v in zip(columns, row, strict=True))
+
+
+def select_users(
+    conn: sqlite3.Connection, query: str | None, columns: list[str] = EXPORT_COLUMNS
+) -> sqlite3.Cursor:
     where, params = "1", {}
     if query:
         from core.query import compile_condition
 
         compiled = compile_condition(conn, query, as_of=condition_as_of(conn))
         where, params = compiled.where, compiled.params
-    cols = ", ".join(f"f.{c}" for c in EXPORT_COLUMNS)
+    cols = ", ".join(f"f.{c}" for c in columns)
     return conn.execute(
         f"SELECT {cols} FROM features AS f WHERE {where} ORDER BY f.user_id", params
     )
 
 
-def write_csv(cursor: sqlite3.Cursor, out: IO[str], *, raw: bool = False) -> None:
+def write_csv(
+    cursor: Iterable[tuple], out: IO[str], *, raw: bool = False, columns: list[str] = EXPORT_COLUMNS
+) -> None:
     writer = csv_writer(out, raw=raw, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(columns)
     for row in cursor:  # one row at a time: the export never holds every user in memory
         writer.writerow(_tidy(row))
 
@@ -255,11 +287,13 @@ def _tidy(row: tuple) -> tuple:
     return tuple(round(v, 6) if isinstance(v, float) else v for v in row)
 
 
-def write_json(cursor: sqlite3.Cursor, out: IO[str]) -> None:
+def write_json(
+    cursor: Iterable[tuple], out: IO[str], *, columns: list[str] = EXPORT_COLUMNS
+) -> None:
     out.write("[")
     for i, row in enumerate(cursor):
         out.write(",\n" if i else "\n")
-        record = dict(zip(EXPORT_COLUMNS, _tidy(row), strict=True))
+        record = dict(zip(columns, _tidy(row), strict=True))
         for key, value in record.items():  # JSON has no Infinity or NaN: they are null
             if isinstance(value, float) and not math.isfinite(value):
                 record[key] = None

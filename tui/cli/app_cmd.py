@@ -22,7 +22,11 @@ from tui.cli.common import ISO_DATE, database
 @click.option(
     "--lang", type=click.Choice(["zh", "en"]), help="Language (default: from the locale)."
 )
-@click.option("--mask", is_flag=True, help="Privacy mode: mask phone numbers and e-mail addresses.")
+@click.option(
+    "--mask",
+    is_flag=True,
+    help="Privacy mode: mask personal columns (phone, e-mail, ID, address …).",
+)
 def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
     """Open the app on DB (default ./demo.db)."""
     from tui.i18n import default_lang

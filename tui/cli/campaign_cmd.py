@@ -208,10 +208,17 @@ def _echo_audit(entries: list[cmp.AuditEntry]) -> None:
 @NAME_ARGUMENT
 @click.option("-o", "--output", required=True, help="CSV file to write ('-' for stdout).")
 @click.option("--columns", default="user_id", show_default=True, help="Comma-separated columns.")
-@click.option("--include-contact", is_flag=True, help="Allow phone and email columns.")
+@click.option(
+    "--include-personal",
+    "--include-contact",
+    "include_contact",
+    is_flag=True,
+    help="Allow personal columns (phone, e-mail, ID, address … by name or --personal flag).",
+)
+@click.option("--mask", is_flag=True, help="Allow personal columns, written masked (138****1234).")
 @click.option("--raw", is_flag=True, help="Write cells as they are (no ' before =, +, -, @).")
 def export_cmd(
-    db: str, name: str, output: str, columns: str, include_contact: bool, raw: bool
+    db: str, name: str, output: str, columns: str, include_contact: bool, mask: bool, raw: bool
 ) -> None:
     """Write the targets (never the control group) to CSV.
 
@@ -227,6 +234,7 @@ def export_cmd(
             include_contact=include_contact,
             who=_who(),
             raw=raw,
+            mask=mask,
         )
     if output != "-":
         click.echo(f"exported {n} targets to {output}")

@@ -16,7 +16,7 @@ from typing import IO
 import click
 
 from core.errors import CoreError, QueryError
-from core.store.db import features_as_of, open_db
+from core.store.db import describe_fault, features_as_of, open_db
 from core.store.outputs import atomic_output
 from core.views.text import visible
 
@@ -45,6 +45,8 @@ def database(
         fail(f"{exc.title}: {exc}")
     except sqlite3.OperationalError as exc:
         fail(f"database error: {exc}")
+    except sqlite3.DatabaseError as exc:  # damaged inside, found half-way through a command
+        fail(describe_fault(path, exc))
     finally:
         conn.close()
 
@@ -127,10 +129,17 @@ class VisibleStream:
         self.unfiltered = stream
 
     def write(self, text: str) -> int:
-        self.unfiltered.write(visible(text, keep="\n\t") if isinstance(text, str) else text)
+        shown = visible(text, keep="\n\t")
+        try:
+            self.unfiltered.write(shown)
+        except UnicodeEncodeError:  # a terminal that cannot show CJK (LANG=C): \u escapes
+            encoding = getattr(self.unfiltered, "encoding", None) or "ascii"
+            self.unfiltered.write(shown.encode(encoding, "backslashreplace").decode(encoding))
         return len(text)
 
     def __getattr__(self, name: str):  # isatty, flush, encoding, fileno … of the real stream
+        if name == "buffer":  # click would write bytes past the filter through it
+            raise AttributeError(name)
         return getattr(self.unfiltered, name)
 
 

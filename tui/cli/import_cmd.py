@@ -127,6 +127,13 @@ def one_year_after(day: date) -> date:
     show_default=True,
     help="The largest |amount| accepted (an order, or a line's quantity x unit price).",
 )
+@click.option(
+    "--personal",
+    multiple=True,
+    metavar="COLUMN",
+    help="A user column holding personal data (masked, kept out of exports); repeatable. "
+    "phone, mobile, email, id_card, address, wechat, 手机, 邮箱, 身份证, 地址 … are by name.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_cmd(
     db: str,
@@ -141,6 +148,7 @@ def import_cmd(
     latest_date: date | None,
     allow_future_dates: bool,
     max_amount: float,
+    personal: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Import users, orders and events into DB (created if missing); all or nothing.
@@ -173,6 +181,7 @@ def import_cmd(
                 tz=tz,
                 latest_date=latest_date,
                 max_amount=max_amount,
+                personal=personal,
             )
         ok = True
     finally:

@@ -8,6 +8,7 @@ from datetime import date
 
 from core.audience import campaigns as cmp
 from core.audience import segments
+from core.store.personal import personal_columns
 from tui.widgets import campaign_parts as parts
 
 
@@ -38,7 +39,7 @@ def _undo(conn: sqlite3.Connection, name: str, v: dict, as_of: date, user: str) 
 def _export(conn: sqlite3.Connection, name: str, v: dict, as_of: date, user: str) -> str:
     columns = [c.strip() for c in v["columns"].split(",") if c.strip()]
     if v["contact"]:
-        columns += [c for c in cmp.CONTACT_COLUMNS if c not in columns]
+        columns += sorted(c for c in personal_columns(conn) if c not in columns)
     n = cmp.export_targets(conn, name, v["path"].strip(), columns,
                            include_contact=bool(v["contact"]), who=user)  # fmt: skip
     return f"{name}: {n:,} targets written to {v['path'].strip()}"

@@ -66,7 +66,7 @@ def title(p: UserProfile, labels: Labels) -> Text:
 
 def attributes(p: UserProfile, labels: Labels, mask: bool) -> Table:
     grid = _grid()
-    shown = masked(p.attributes) if mask else p.attributes
+    shown = masked(p.attributes, p.personal) if mask else p.attributes
     for key, value in shown.items():
         grid.add_row(Text(visible(labels(key))), _text(value))
     return grid
