@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, cast
 
-from textual import getters, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.message_pump import MessagePump
@@ -36,8 +36,12 @@ from tui.widgets.query_input import QueryInput, Suggestion
 from tui.widgets.query_runner import reader
 from tui.widgets.segment_count import SegmentCount
 
-if TYPE_CHECKING:
-    from tui.app import UserOpsApp
+
+class _RunsInUserOps(Protocol):
+    """What this widget needs of its app (widgets never import the app module)."""
+
+    settings: Any  # tui.app.Settings: db_path, as_of
+
 
 DEBOUNCE_S = 0.2
 COUNT_GROUP, COMPLETE_GROUP = "condition.count", "condition.complete"
@@ -85,9 +89,6 @@ def plain_offer(completion) -> str:
 
 class LiveCondition(QueryInput):
     """A QueryInput that counts the users its condition matches while the operator types."""
-
-    if TYPE_CHECKING:  # for mypy: the widget runs inside the one UserOpsApp (settings)
-        app = getters.app(UserOpsApp)
 
     @dataclass
     class Counted(Message):
@@ -148,7 +149,7 @@ class LiveCondition(QueryInput):
 
     @work(thread=True, exclusive=True, group=COUNT_GROUP, exit_on_error=False)
     def count_condition(self, token: int, text: str) -> None:
-        settings = self.app.settings
+        settings = cast(_RunsInUserOps, self.app).settings
         with reader(settings.db_path) as conn:
             try:
                 compiled = compile_condition(conn, text, as_of=settings.as_of)
@@ -168,7 +169,7 @@ class LiveCondition(QueryInput):
     def complete_at(self, token: int, text: str, cursor: int) -> None:
         from core.query import complete, partial_word  # loaded on first use, as core does
 
-        with reader(self.app.settings.db_path) as conn:
+        with reader(cast(_RunsInUserOps, self.app).settings.db_path) as conn:
             found = complete(conn, text, cursor)
         start = cursor - len(partial_word(text, cursor))
         offers = tuple(Suggestion(self.offer(c), c.text, start) for c in found)
