@@ -212,3 +212,17 @@ def test_non_integer_schema_version_is_a_clear_error(shop):
     for args in (["segment", "count", str(shop), "monetary > 0"], ["recompute", str(shop)]):
         out = one_line_error(run(*args))
         assert "schema_version is 'two', not a number" in out and str(shop) in out
+
+
+def test_quick_check_and_backup_on_a_database_with_tags(shop, tmp_path):
+    """SQLite 3.40's quick_check reports "NULL value in user_tags.user_id" on a sound
+    user_tags (WITHOUT ROWID, key not in column order): not a fault to report."""
+    conn = open_db(shop)
+    conn.execute("INSERT INTO tag_rules VALUES ('big', 'result', 'monetary >= 100', '')")
+    recompute(conn)
+    assert conn.execute("SELECT count(*) FROM user_tags").fetchone()[0] > 0
+    conn.close()
+    result = run("check", str(shop), "--quick")
+    assert result.exit_code == 0 and "ok (quick_check" in result.output, result.output
+    result = run("backup", str(shop), str(tmp_path / "copy.db"))
+    assert result.exit_code == 0, result.output
