@@ -109,6 +109,8 @@ async def test_enter_on_a_group_lists_its_users(sample_db):
         assert type(app.screen).__name__ == "UsersScreen"
         assert app.screen.matching == 12
         assert app.screen.query_one("#condition").value == 'rfm = "important_retention"'
+        assert app.screen.query_one("FilterBar").completions == ()  # not typed: no popup
+        assert app.focused is app.screen.query_one("UserTable")
 
 
 async def test_c_switches_to_the_27_cells(sample_db):

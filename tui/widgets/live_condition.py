@@ -131,6 +131,7 @@ class LiveCondition(QueryInput):
         self.preview = preview  # how many matching users each count also fetches
         self.offer = offer  # a completion's label in the popup
         self.requests = Debounce(self, debounce)
+        self._set_here: str | None = None  # a text set by set_condition, not typed
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -186,7 +187,9 @@ class LiveCondition(QueryInput):
     @on(QueryInput.Changed)
     def _typed(self, message: QueryInput.Changed) -> None:
         token = self.requests.bump()  # any count still running is now stale
-        self.complete_at(token, message.text, message.cursor)
+        typed, self._set_here = message.text != self._set_here, None
+        if typed:  # nothing to offer for a condition the operator did not type
+            self.complete_at(token, message.text, message.cursor)
         try:
             if message.text.strip():
                 parse(message.text)
@@ -236,5 +239,6 @@ class LiveCondition(QueryInput):
 
     def set_condition(self, text: str) -> None:
         """Show ``text`` as if typed (it is checked and counted), without a completion popup."""
+        self._set_here = text
         self.input.value = text
         self.completions = ()
