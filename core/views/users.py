@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from core.errors import CoreError
-from core.store.sql import run
+from core.store.sql import quote, run
 
 # Columns of the users list, in display order; each is a FEATURE_COLUMNS name.
 LIST_COLUMNS = (
@@ -74,7 +74,7 @@ def _check_order(order: str) -> None:
 
 
 def _select(where: str) -> str:
-    cols = ", ".join(f"f.{c}" for c in LIST_COLUMNS)
+    cols = ", ".join(f"f.{quote(c)}" for c in LIST_COLUMNS)
     return f"SELECT {cols} FROM features AS f WHERE ({where})"
 
 
@@ -86,7 +86,8 @@ def _fetch(conn, where, params, order, descending, after, limit) -> list[tuple]:
     """
     _check_order(order)
     direction, op = ("DESC", "<") if descending else ("ASC", ">")
-    nulls = "" if order == "user_id" else f"f.{order} IS NULL"
+    column = f"f.{quote(order)}"
+    nulls = "" if order == "user_id" else f"{column} IS NULL"
     rows: list[tuple] = []
     for part in _parts(order, descending, after):
         sql, args = _select(where), dict(params)
@@ -98,15 +99,15 @@ def _fetch(conn, where, params, order, descending, after, limit) -> list[tuple]:
             sql += f" ORDER BY f.user_id {direction}"
         else:
             if nulls:
-                sql += f" AND f.{order} IS NOT NULL"
+                sql += f" AND {column} IS NOT NULL"
             if after is not None and after[0] is not None:
-                sql += f" AND (f.{order}, f.user_id) {op} (:_after_v, :_after_id)"
+                sql += f" AND ({column}, f.user_id) {op} (:_after_v, :_after_id)"
                 args.update(_after_v=after[0], _after_id=after[1])
             elif after is not None and order == "user_id":
                 sql += f" AND f.user_id {op} :_after_id"
                 args["_after_id"] = after[1]
             tie = "" if order == "user_id" else f", f.user_id {direction}"
-            sql += f" ORDER BY f.{order} {direction}{tie}"
+            sql += f" ORDER BY {column} {direction}{tie}"
         sql += " LIMIT :_limit"
         args["_limit"] = limit - len(rows)
         rows += run(conn, sql, args).fetchall()
@@ -207,7 +208,7 @@ def rows_for(conn: sqlite3.Connection, user_ids: list[str]) -> list[UserRow]:
     if not user_ids:
         return []
     marks = ",".join("?" * len(user_ids))
-    cols = ", ".join(f"f.{c}" for c in LIST_COLUMNS)
+    cols = ", ".join(f"f.{quote(c)}" for c in LIST_COLUMNS)
     sql = f"SELECT {cols} FROM features AS f WHERE f.user_id IN ({marks})"
     by_id = {r[0]: r for r in run(conn, sql, tuple(user_ids))}
     return _to_rows(conn, [by_id[u] for u in user_ids if u in by_id])

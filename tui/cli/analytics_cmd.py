@@ -18,6 +18,7 @@ from core.pipeline import RecomputeReport, recompute
 from core.rules.tags import install_defaults_once
 from core.store.db import get_meta, transaction
 from core.store.schema import FEATURE_COLUMNS
+from core.store.sql import quote
 from tui.cli import cli
 from tui.cli.common import (
     DB_ARGUMENT,
@@ -226,7 +227,7 @@ def select_users(conn: sqlite3.Connection, query: str | None) -> sqlite3.Cursor:
 
         compiled = compile_condition(conn, query, as_of=condition_as_of(conn))
         where, params = compiled.where, compiled.params
-    cols = ", ".join(f"f.{c}" for c in EXPORT_COLUMNS)
+    cols = ", ".join(f"f.{quote(c)}" for c in EXPORT_COLUMNS)
     return conn.execute(
         f"SELECT {cols} FROM features AS f WHERE {where} ORDER BY f.user_id", params
     )

@@ -13,6 +13,7 @@ from typing import IO
 from core.audience.campaigns.records import CampaignError, get_campaign, log_json
 from core.store.db import transaction
 from core.store.schema import FEATURE_COLUMNS, user_attribute_columns
+from core.store.sql import quote
 
 CONTACT_COLUMNS = ("phone", "email")
 
@@ -38,7 +39,7 @@ def export_targets(
     get_campaign(conn, campaign)
     cols = _export_columns(conn, columns, include_contact)
     users = set(user_attribute_columns(conn))
-    select = ", ".join(f"{'u' if c in users else 'f'}.{c}" for c in cols)
+    select = ", ".join(f"{'u' if c in users else 'f'}.{quote(c)}" for c in cols)
     rows = conn.execute(
         f"SELECT {select} FROM campaign_members m JOIN users u ON u.user_id = m.user_id"
         " LEFT JOIN features f ON f.user_id = m.user_id"
