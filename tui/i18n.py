@@ -241,6 +241,12 @@ class Labels:
         pair = self.layer_names.get(key)
         return pair[self._i] if pair else key
 
+    def column(self, name: str) -> str:
+        """A column's header: the registry's for a built-in column, else its own name (an
+        imported attribute named ``group`` is not the UI's word "group")."""
+        pair = COLUMN_HEADERS.get(name)
+        return pair[self._i] if pair else name
+
     def field(self, column: str) -> str:
         """A features column by the name the condition language gives it (core.query.fields)."""
         pair = FIELD_LABELS.get(column)

@@ -30,6 +30,15 @@ def test_users_table_headers() -> None:
     assert en("tags") == "Tags" and en("城市等级") == "城市等级"  # words; unknown: as written
 
 
+def test_an_imported_attribute_is_shown_by_its_own_name() -> None:
+    # "group" is also a word of the UI (客户群, the RFM screen's column): not for a column
+    for lang in ("zh", "en"):
+        assert Labels(lang).column("group") == "group"
+        assert Labels(lang).column("用户等级") == "用户等级"
+    assert Labels("zh").column("signup_at") == "注册时间"
+    assert Labels("en").column("email") == "E-mail"
+
+
 def test_profile_prediction_rows() -> None:
     en, zh = Labels("en"), Labels("zh")
     rows = [(column, en(key), zh(key), fmt) for column, key, fmt in user_profile.PREDICTIONS]
@@ -65,3 +74,29 @@ def test_profile_behaviour_rows() -> None:
     assert user_profile.BEHAVIOUR_FORMAT == {"spent_90d": "{:,.2f}", "night_order_share": "{:.0%}"}
     assert Labels("zh").field("carts_open") == "未付款加购数"
     assert Labels("en").field("days_since_login") == "days since last login"
+
+
+def test_profile_attributes_name_imported_columns_as_imported() -> None:
+    from rich.console import Console
+
+    from core.views.profile import UserProfile
+
+    p = UserProfile(
+        user_id="u1",
+        attributes={"user_id": "u1", "city": "上海", "group": "a", "a b": "q"},
+        features={},
+        layer=None,
+        layer_rule=None,
+        rules_not_met=[],
+        rfm_percentiles={},
+        tags={},
+        orders=[],
+        events=[],
+        monthly_activity=[],
+        segments=[],
+        campaigns=[],
+    )
+    console = Console(width=40, record=True)
+    console.print(user_profile.attributes(p, Labels("zh"), mask=False))
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert lines == ["用户ID u1", "城市   上海", "group  a", "a b    q"]

@@ -52,7 +52,7 @@ def attributes(p: UserProfile, labels: Labels, mask: bool) -> Table:
     grid = _grid()
     shown = masked(p.attributes) if mask else p.attributes
     for key, value in shown.items():
-        grid.add_row(Text(labels(key)), _text(value))
+        grid.add_row(Text(labels.column(key)), _text(value))
     return grid
 
 
