@@ -12,8 +12,10 @@ headers and profile rows (tui) are all derived from :data:`COLUMNS`.
 Adding a feature column is one entry here plus, when the recompute fills it, its SQL (``sql``,
 over the aliases of the recompute's INSERT: users ``u``, uo_rfm ``o``, uo_ord_win ``w``, uo_night
 ``n``, uo_ev_last ``e``, uo_ev_win ``k``, uo_cart_agg ``c``, uo_fav ``v``, the predictions ``p``).
-The invariants (names unique, hot positions unique, windows and sources consistent) are checked
-by tests/core/test_columns.py.
+A database made before gets the column at its next recompute (the table is rebuilt from
+core.store.schema.feature_table_ddl); add a migration there if readers must find it sooner. The
+invariants (names unique, hot positions unique, windows and sources consistent) are checked by
+tests/core/test_columns.py, which also pins the stored order of the columns.
 """
 
 from __future__ import annotations
