@@ -6,29 +6,15 @@ import os
 
 from core.analytics.rfm import GROUPS_BY_KEY
 from core.query.fields import LABELS as FIELD_LABELS
+from core.store.columns import HEADERS as COLUMN_HEADERS
 from core.views.text import visible
 
 LANGS = ("zh", "en")
 
-LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
-    "user_id": ("用户ID", "ID"),
-    "name": ("姓名", "Name"),
-    "layer": ("分层", "Layer"),
-    "rfm_group": ("RFM分组", "RFM group"),
-    "r_score": ("R", "R"),
-    "f_score": ("F", "F"),
-    "m_score": ("M", "M"),
-    "monetary": ("消费金额", "Monetary"),
-    "last_order_at": ("最近下单", "Last order"),
-    "city": ("城市", "City"),
+# The words of the UI; a column's header comes from the column registry (COLUMN_HEADERS).
+WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "tags": ("标签", "Tags"),
     "users": ("用户", "users"),
-    "gender": ("性别", "Gender"),
-    "channel": ("渠道", "Channel"),
-    "device": ("设备", "Device"),
-    "signup_at": ("注册时间", "Signed up"),
-    "phone": ("手机", "Phone"),
-    "email": ("邮箱", "E-mail"),
     "timeline": ("订单与事件", "Orders and events"),
     "profile": ("用户画像", "User profile"),
     "of": ("/", "of"),
@@ -59,7 +45,6 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "unclassified": ("未分类", "unclassified"),
     "rfm": ("RFM", "RFM"),
     "recency": ("最近一次消费", "recency"),
-    "frequency": ("消费频次", "frequency"),
     "beats": ("优于买家", "at or above buyers"),
     "not_buyer": ("尚未购买", "has not bought yet"),
     "tag_dims": ("标签", "Tags"),
@@ -69,11 +54,6 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "predictive": ("预测标签", "predictive"),
     "predictions": ("预测", "Predictions"),
     "behaviour": ("行为", "Behaviour"),
-    "p_alive": ("仍活跃概率", "chance the customer is still active"),
-    "expected_30d": ("未来30天预计购买", "expected purchases in 30 days"),
-    "expected_90d": ("未来90天预计购买", "expected purchases in 90 days"),
-    "expected_order_value": ("预计客单价", "expected order value"),
-    "clv": ("客户终身价值", "customer lifetime value"),
     "no_model": ("模型未拟合", "no model output"),
     "activity": ("月度活跃（订单+事件，24个月）", "Monthly activity (orders + events, 24 months)"),
     "orders": ("订单", "Orders"),
@@ -161,6 +141,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "key_action": ("操作", "action"),
     "key_what": ("说明", "what it does"),
 }
+
+# key: (zh, en). Columns by name (their short header), then the UI's words (no key is both).
+LABELS: dict[str, tuple[str, str]] = {**COLUMN_HEADERS, **WORDS}
 
 # The footer's words for each key, by binding id; English is the Binding's own description.
 BINDING_LABELS_ZH: dict[str, str] = {
@@ -258,6 +241,12 @@ class Labels:
             return self("unclassified")
         pair = self.layer_names.get(key)  # the operator's names: shown as text
         return visible(pair[self._i] if pair else key)
+
+    def column(self, name: str) -> str:
+        """A column's header: the registry's for a built-in column, else its own name (an
+        imported attribute named ``group`` is not the UI's word "group")."""
+        pair = COLUMN_HEADERS.get(name)
+        return pair[self._i] if pair else name
 
     def field(self, column: str) -> str:
         """A features column by the name the condition language gives it (core.query.fields)."""

@@ -23,9 +23,11 @@ from datetime import date, timedelta
 
 from core.analytics import predict, rfm
 from core.errors import CoreError
+from core.store import columns
+from core.store.columns import days_before_as_of
 from core.store.db import beside
-from core.store.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, feature_table_ddl
-from core.store.sql import table_name
+from core.store.schema import DAYS_SINCE_LAST, feature_table_ddl
+from core.store.sql import quote, table_name
 
 
 def _bounds(as_of: date) -> dict[str, str]:
@@ -40,11 +42,6 @@ def _bounds(as_of: date) -> dict[str, str]:
     }
 
 
-def _days_before_as_of(stamp: str) -> str:
-    """SQL: whole days from the date of ``stamp`` (ISO text) to the as-of date; NULL stays NULL."""
-    return f"CAST(julianday(:as_of) - julianday(substr({stamp}, 1, 10)) AS INTEGER)"
-
-
 # The RFM inputs: one GROUP BY pass over the covering index orders(user_id, created_at, amount),
 # the same shape as the bare aggregate (per-row work kept to the as-of cut). The first order
 # comes with the model inputs (core.analytics.predict.purchase_history): a min() here costs +20 %.
@@ -57,7 +54,7 @@ CREATE TEMP TABLE uo_rfm (
 """,
     f"""
 INSERT INTO uo_rfm
-SELECT user_id, max(created_at), {_days_before_as_of("max(created_at)")}, count(*), total(amount)
+SELECT user_id, max(created_at), {days_before_as_of("max(created_at)")}, count(*), total(amount)
 FROM orders INDEXED BY orders_user_time_amount
 {{cut}}
 GROUP BY user_id
@@ -218,51 +215,12 @@ SELECT max((SELECT max(created_at) FROM events WHERE kind = k.kind)) FROM k""",
 
 
 # Column -> SQL expression over users u, uo_rfm o, uo_ord_win w, uo_night n, uo_ev_last e,
-# uo_ev_win k, uo_cart_agg c, uo_fav v. The RFM score columns come from core.analytics.rfm.score_plan.
-_LAST_ACTIVE = "nullif(max(coalesce(o.last_at, ''), coalesce(e.last_at, '')), '')"
-_SELECT_EXPR = {
-    "user_id": "u.user_id",
-    "name": "u.name",
-    "gender": "u.gender",
-    "city": "u.city",
-    "channel": "u.channel",
-    "device": "u.device",
-    "signup_at": "u.signup_at",
-    "recency_days": "o.recency_days",
-    "frequency": "coalesce(o.frequency, 0)",
-    "monetary": "coalesce(o.monetary, 0.0)",
-    "first_order_at": "p.first_order_at",
-    "last_order_at": "o.last_at",
-    "orders_30d": "coalesce(w.o30, 0)",
-    "orders_90d": "coalesce(w.o90, 0)",
-    "spent_30d": "coalesce(w.s30, 0.0)",
-    "spent_90d": "coalesce(w.s90, 0.0)",
-    **{
-        col: f"coalesce(k.{col}, 0)"
-        for col in (
-            "logins_7d",
-            "logins_30d",
-            "posts_7d",
-            "posts_30d",
-            "checkins_7d",
-            "checkins_30d",
-            "views_30d",
-            "shares_30d",
-            "coupon_uses_90d",
-        )
-    },
-    "carts_open": "coalesce(c.open, 0)",
-    "night_order_share": "CAST(n.night AS REAL) / nullif(n.timed, 0)",
-    "favourite_category": "v.category",
-    "last_active_at": _LAST_ACTIVE,
-    "days_since_active": _days_before_as_of(_LAST_ACTIVE),
-    **{column: _days_before_as_of(f"e.last_{kind}") for kind, column in DAYS_SINCE_LAST.items()},
-}
-assert set(_SELECT_EXPR) <= set(FEATURE_COLUMNS), "feature expressions must be schema columns"
-
+# uo_ev_win k, uo_cart_agg c, uo_fav v: declared with each column in core.store.columns. The RFM
+# score columns come from core.analytics.rfm.score_plan.
+_SELECT_EXPR = columns.SELECT_EXPR
 
 # The model outputs (NULL when not fitted), from temp.uo_predict, alias p.
-_PREDICTION_EXPR = {col: f"p.{col}" for col in predict.OUTPUT_COLUMNS}
+_PREDICTION_EXPR = columns.MODEL_OUTPUT_EXPR
 
 
 def _insert_sql(table: str, scores: dict[str, str]) -> str:
@@ -270,7 +228,7 @@ def _insert_sql(table: str, scores: dict[str, str]) -> str:
     select = ",\n       ".join(exprs.values())
     # Users who signed up after the as-of date did not exist yet (unless they already acted).
     return f"""
-INSERT INTO {table} ({", ".join(exprs)})
+INSERT INTO {table} ({", ".join(quote(c) for c in exprs)})
 SELECT {select}
 FROM users AS u
 LEFT JOIN uo_rfm AS o ON o.user_id = u.user_id

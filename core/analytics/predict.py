@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from core.errors import DatabaseError, ModelFitError
 from core.store.db import transaction
 from core.store.schema import MODEL_OUTPUT_COLUMNS
+from core.store.sql import quote
 
 if TYPE_CHECKING:  # numpy, pandas and scipy (~0.4 s) load in the functions that use them
     import pandas as pd
@@ -259,10 +260,11 @@ def apply_predictions(conn: sqlite3.Connection, table: str, as_of: date) -> Pred
 
 def _update_from_temp(conn: sqlite3.Connection, table: str) -> None:
     """Clear stale outputs (users no longer buyers), then one UPDATE … FROM (SQLite ≥ 3.33)."""
-    nulls = ", ".join(f"{c} = NULL" for c in OUTPUT_COLUMNS)
-    stale = " OR ".join(f"{c} IS NOT NULL" for c in OUTPUT_COLUMNS)
+    columns = [quote(c) for c in OUTPUT_COLUMNS]
+    nulls = ", ".join(f"{c} = NULL" for c in columns)
+    stale = " OR ".join(f"{c} IS NOT NULL" for c in columns)
     conn.execute(f"UPDATE {table} SET {nulls} WHERE {stale}")
-    sets = ", ".join(f"{c} = o.{c}" for c in OUTPUT_COLUMNS)
+    sets = ", ".join(f"{c} = o.{c}" for c in columns)
     conn.execute(
         f"UPDATE {table} AS f SET {sets} FROM temp.{PREDICTIONS_TABLE} AS o "
         "WHERE f.user_id = o.user_id"

@@ -21,6 +21,7 @@ from core.errors import CoreError
 from core.ingest import demo_data as dd
 from core.store.db import set_meta, transaction
 from core.store.schema import EVENT_KINDS, user_attribute_columns
+from core.store.sql import quote
 
 DEMO_AS_OF = date(2025, 11, 30)
 FOLLOW_UP_DAYS = 31  # orders after the as-of date, for measuring a campaign (see docs/demo.md)
@@ -196,7 +197,7 @@ def _add_extra_columns(conn: sqlite3.Connection) -> None:
     present = set(user_attribute_columns(conn))
     for column in EXTRA_COLUMNS:
         if column not in present:  # identifiers from EXTRA_COLUMNS only
-            conn.execute(f"ALTER TABLE users ADD COLUMN {column} TEXT")
+            conn.execute(f"ALTER TABLE users ADD COLUMN {quote(column)} TEXT")
 
 
 # --- time ------------------------------------------------------------------------------------------

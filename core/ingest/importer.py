@@ -37,6 +37,7 @@ from core.ingest.readers import (
 from core.store.db import set_meta, transaction
 from core.store.personal import flag_columns
 from core.store.schema import user_attribute_columns
+from core.store.sql import quote
 
 Progress = Callable[[int, int], None]
 RETURN_POLICIES = ("skip", "net")
@@ -44,7 +45,10 @@ WRITE_BATCH = 50_000
 BULK_ROWS = 50_000  # a load this big into a table half its size rebuilds indexes instead
 
 
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# An extra attribute may have any name (group, 用户等级, a b: it is always quoted in SQL) except
+# one with control characters, a backquote (a condition writes an unusual name between
+# backquotes) or a comma (export column lists are comma-separated), or with spaces at either end.
+_UNUSABLE_IN_NAME = re.compile(r"[\x00-\x1f\x7f`,]")
 _RESERVED = {"rowid", "oid", "_rowid_"}
 
 
@@ -414,7 +418,7 @@ def _executemany(
 
 
 def _count(conn: sqlite3.Connection, table: str) -> int:
-    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
 
 
 def _create_users(conn: sqlite3.Connection, user_ids: pd.Series, report: ImportReport) -> None:
@@ -437,7 +441,7 @@ def _upsert_users(
     report.columns_added += _add_user_columns(conn, src, attrs)
     known = set(user_attribute_columns(conn))  # the whitelist every identifier below is from
     cols = ["user_id", *(c for c in attrs if c in known)]
-    quoted = [f'"{c}"' for c in cols]
+    quoted = [quote(c) for c in cols]
     sql = f"INSERT INTO users({', '.join(quoted)}) VALUES ({', '.join('?' * len(cols))})"
     if len(cols) > 1:
         new = {q: f"coalesce(excluded.{q}, users.{q})" for q in quoted[1:]}
@@ -462,13 +466,15 @@ def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -
         if col in existing.values():
             continue
         if (
-            not _ATTRIBUTE_NAME.fullmatch(col)
+            not col
+            or col != col.strip()
+            or _UNUSABLE_IN_NAME.search(col)
             or col.lower() in _RESERVED
             or col.lower().startswith("sqlite_")
         ):
             raise src.error(
-                "not a usable attribute name (letters, digits and _, not starting with a digit); "
-                "rename it with --map",
+                "not a usable attribute name (no control characters, backquotes or commas, no "
+                "spaces at either end, not rowid or sqlite_…); rename it with --map",
                 column=col,
             )
         if col.lower() in existing:
@@ -477,7 +483,7 @@ def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -
                 f"case); rename it with --map {printable(src.display(col))}={existing[col.lower()]}",
                 column=col,
             )
-        conn.execute(f'ALTER TABLE users ADD COLUMN "{col}" TEXT')
+        conn.execute(f"ALTER TABLE users ADD COLUMN {quote(col)} TEXT")
         existing[col.lower()] = col
         added.append(col)
     return added

@@ -16,6 +16,7 @@ from core.query.comparisons import NEGATIONS, as_date, date_predicate, predicate
 from core.query.context import Ctx, Part, closest, did_you_mean
 from core.query.words import sentence, show
 from core.store.schema import DAYS_SINCE_LAST, EVENT_KINDS
+from core.store.sql import quote
 
 CALLS = ("count", "orders", "spent", "last")
 ORDER_WORDS = ("order", "orders")
@@ -62,7 +63,7 @@ def _aggregate(ctx: Ctx, call: Call, node: Compare) -> Part:
     zh, en = sentence(_call_label(call, kind, window), node.op, "number", node.values)
     column = windows.column_for(ctx, call.name, kind, window)
     if column is not None:
-        return Part(_on_column(ctx, f"f.{column}", "number", node.op, nums), zh, en)
+        return Part(_on_column(ctx, f"f.{quote(column)}", "number", node.op, nums), zh, en)
     return Part(_aggregate_subquery(ctx, call.name, kind, window, node.op, nums), zh, en)
 
 
@@ -146,7 +147,9 @@ def _last(ctx: Ctx, call: Call, node: Compare) -> Part:
     zh, en = sentence(_call_label(call, kind, None), node.op, "date", node.values)
     if kind is None and windows.features_are_as_of(ctx):
         days = tuple(as_date(ctx, "last(…)", v) for v in node.values)
-        return Part(_on_column(ctx, f"f.{windows.LAST_ORDER}", "date", node.op, days), zh, en)
+        return Part(
+            _on_column(ctx, f"f.{quote(windows.LAST_ORDER)}", "date", node.op, days), zh, en
+        )
     if (
         kind in DAYS_SINCE_LAST
         and windows.features_are_as_of(ctx)
@@ -193,7 +196,7 @@ def _on_days_since(ctx: Ctx, column: str, node: Compare) -> str:
     if positive == "between":  # a later date is fewer days ago
         since = since[::-1]
     op = positive if positive == "is empty" else windows.DAYS_OP[positive]
-    return _negated_if(node.op, predicate(ctx, f"f.{column}", "number", op, since))
+    return _negated_if(node.op, predicate(ctx, f"f.{quote(column)}", "number", op, since))
 
 
 def _kind(ctx: Ctx, call: Call) -> str | None:

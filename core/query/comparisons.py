@@ -10,6 +10,7 @@ from core.query.ast import Compare, Field, Value
 from core.query.context import Ctx, Part, closest, did_you_mean, shift_back
 from core.query.fields import FieldDef, field_names, lookup
 from core.query.words import sentence
+from core.store.sql import quote
 
 NEGATIONS = {"!=": "=", "not in": "in", "is not empty": "is empty"}
 ORDERING = ("<", "<=", ">", ">=", "between")
@@ -26,7 +27,7 @@ def compile_compare(ctx: Ctx, node: Compare) -> Part:
     values = tuple(coerce(ctx, fd, node.op, v) for v in node.values)
     _check_op(fd, node, values)
     positive = NEGATIONS.get(node.op, node.op)
-    column = f"f.{fd.column}" if fd.source == "features" else fd.column
+    column = f"f.{quote(fd.column)}" if fd.source == "features" else quote(fd.column)
     sql = predicate(ctx, column, fd.type, positive, values)
     if fd.source == "users":
         sql = f"f.user_id IN (SELECT user_id FROM users WHERE {sql})"

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from lark.exceptions import LarkError
 
 from core.query.fields import FieldDef, field_names, lookup
-from core.query.parser import lark_parser
+from core.query.parser import field_name, field_text, lark_parser
+from core.store.sql import quote
 
 VALUE_LIMIT = 20
 OPERATORS = {
@@ -47,6 +48,8 @@ TERM_KEYWORDS = [
     "last(",
 ]
 SUBJECT_OPS = {"CMP", "IN", "NOT", "BETWEEN", "CONTAINS", "STARTSWITH", "IS"}
+FIELD_TOKENS = {"NAME", "QNAME"}  # group, `a b`
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 
 
 @dataclass(frozen=True)
@@ -68,17 +71,21 @@ def complete(conn: sqlite3.Connection, text: str, cursor: int) -> list[Completio
     except LarkError:
         return []
     found = _candidates(conn, accepts, tokens)
-    word = partial.lstrip("\"'").lower()
-    return [c for c in found if c.text.lstrip("\"'").lower().startswith(word)]
+    word = partial.lstrip("\"'`").lower()
+    return [c for c in found if c.text.lstrip("\"'`").lower().startswith(word)]
 
 
 def partial_word(text: str, cursor: int) -> str:
-    """The word a completion replaces: an unclosed "quoted value" (with its opening quote), or
-    the letters just before the cursor. Editors replace text[cursor - len(word):cursor]."""
+    """The word a completion replaces: an unclosed "quoted value" (with its opening quote), an
+    unclosed `backquoted field (with its backquote), or the letters just before the cursor.
+    Editors replace text[cursor - len(word):cursor]."""
     before = text[: max(0, min(cursor, len(text)))]
     quotes = [m.start() for m in re.finditer(r'(?<!\\)"', before)]
     if len(quotes) % 2 == 1:
         return before[quotes[-1] :]
+    outside = _STRINGS.sub("", before)  # a backquote inside a quoted value is text
+    if outside.count("`") % 2 == 1:
+        return before[before.rindex("`") :]
     return re.search(r"\w*$", before).group(0)  # type: ignore[union-attr]
 
 
@@ -91,8 +98,8 @@ def _accepts(prefix: str) -> set[str]:
 def _candidates(conn: sqlite3.Connection, accepts: set[str], tokens: list) -> list[Completion]:
     if "STRING" in accepts and tokens:
         return _values_after(conn, tokens)
-    if "CMP" in accepts and tokens and tokens[-1].type == "NAME":
-        fd = lookup(conn, str(tokens[-1]))
+    if "CMP" in accepts and tokens and tokens[-1].type in FIELD_TOKENS:
+        fd = lookup(conn, field_name(tokens[-1]))
         return _operators(fd) if fd else []
     if "NAME" in accepts:
         return _fields(conn) + [Completion(k, "keyword", k) for k in TERM_KEYWORDS]
@@ -104,7 +111,7 @@ def _fields(conn: sqlite3.Connection) -> list[Completion]:
     for name in field_names(conn):
         fd = lookup(conn, name)
         if fd is not None:
-            out.append(Completion(name, "field", f"{fd.label_zh} · {fd.label_en}"))
+            out.append(Completion(field_text(name), "field", f"{fd.label_zh} · {fd.label_en}"))
     return out
 
 
@@ -125,8 +132,8 @@ def _values_after(conn: sqlite3.Connection, tokens: list) -> list[Completion]:
     if kinds[-1:] == ["CAMPAIGN"]:
         return _listed(conn, "SELECT name, NULL FROM campaigns ORDER BY created_at DESC")
     for i in range(len(tokens) - 2, -1, -1):
-        if tokens[i].type == "NAME" and kinds[i + 1] in SUBJECT_OPS:
-            fd = lookup(conn, str(tokens[i]))
+        if tokens[i].type in FIELD_TOKENS and kinds[i + 1] in SUBJECT_OPS:
+            fd = lookup(conn, field_name(tokens[i]))
             if fd is not None and fd.categorical:
                 return _category_values(conn, fd)
             return []
@@ -135,7 +142,7 @@ def _values_after(conn: sqlite3.Connection, tokens: list) -> list[Completion]:
 
 def _category_values(conn: sqlite3.Connection, fd: FieldDef) -> list[Completion]:
     table = "features" if fd.source == "features" else "users"
-    col = fd.column  # whitelisted by fields.lookup
+    col = quote(fd.column)  # whitelisted by fields.lookup
     return _listed(
         conn,
         f"SELECT {col}, count(*) FROM {table} WHERE {col} IS NOT NULL AND {col} != '' "

@@ -12,6 +12,7 @@ from core.errors import QueryError
 from core.query.ast import Value
 from core.query.context import Ctx, closest, did_you_mean, table_exists
 from core.query.fields import FieldDef
+from core.store.sql import quote
 
 DISTINCT_LIMIT = 5000
 
@@ -24,7 +25,7 @@ def known_value(ctx: Ctx, fd: FieldDef, v: Value) -> str:
     if fd.column == "rfm_group":
         return _closed_set(ctx, v, "RFM group", rfm_names())
     table = "features" if fd.source == "features" else "users"
-    col = fd.column  # whitelisted by fields.lookup
+    col = quote(fd.column)  # whitelisted by fields.lookup
     if ctx.conn.execute(f"SELECT 1 FROM {table} WHERE {col} = ? LIMIT 1", (text,)).fetchone():
         return text
     seen = [

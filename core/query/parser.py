@@ -38,6 +38,7 @@ GRAMMAR = Path(__file__).with_name("grammar.lark")
 # How each terminal is named to an operator in "expected ..." messages.
 TERMINAL_WORDS = {
     "NAME": "a field",
+    "QNAME": "a field",
     "CMP": "a comparison (= != < <= > >=)",
     "STRING": 'a quoted value ("…")',
     "NUMBER": "a number",
@@ -82,6 +83,30 @@ def parse(text: str) -> Node:
         raise
 
 
+def field_name(token: Token) -> str:
+    """The field a NAME or QNAME token names (`a b` -> a b)."""
+    text = str(token)
+    return text[1:-1] if token.type == "QNAME" else text
+
+
+@cache
+def _keywords() -> frozenset[str]:
+    """The language's words (and, in, tag, ...): a field named so is written between backquotes."""
+    return frozenset(
+        t.pattern.value.lower()
+        for t in lark_parser().terminals
+        if t.pattern.type == "str" and t.pattern.value.isalpha()
+    )
+
+
+def field_text(name: str) -> str:
+    """How a field is written in a condition: as is, or between backquotes when it is not a plain
+    word (``a b``, ``1st``) or is one of the language's words (``tag``)."""
+    if re.fullmatch(r"(?!\d)\w+", name) and name.lower() not in _keywords():
+        return name
+    return f"`{name}`"
+
+
 def expected_words(terminals: set[str] | frozenset[str]) -> list[str]:
     """Operator words for a set of lark terminal names, in a stable order."""
     words = {TERMINAL_WORDS.get(t, t.strip("_").lower()) for t in terminals}
@@ -114,6 +139,12 @@ def _query_error(text: str, exc: UnexpectedInput) -> QueryError:
             f"Unterminated quoted value starting at column {pos + 1}",
             pos=pos,
             expected=["a closing quote"],
+        )
+    if char == "`":
+        return QueryError(
+            f"Unterminated backquoted field name starting at column {pos + 1}",
+            pos=pos,
+            expected=["a closing backquote"],
         )
     hint = None
     word = re.match(r"[^\s()\",']+", text[pos:])
@@ -170,7 +201,7 @@ class _ToAst(Transformer):
         return Not(items[1], meta.start_pos)
 
     def field(self, meta, items):
-        return Field(str(items[0]), items[0].start_pos)
+        return Field(field_name(items[0]), items[0].start_pos)
 
     def call(self, meta, items):
         name, *args = items

@@ -19,28 +19,12 @@ import sqlite3
 
 from core.query.ast import Value
 from core.query.context import Ctx
-from core.store.schema import FEATURE_COLUMNS
+from core.store import columns
 
-# (behaviour, event kind or None for orders, window in days or None for "up to D") -> column
-MATERIALISED: dict[tuple[str, str | None, int | None], str] = {
-    ("count", "login", 7): "logins_7d",
-    ("count", "login", 30): "logins_30d",
-    ("count", "post", 7): "posts_7d",
-    ("count", "post", 30): "posts_30d",
-    ("count", "checkin", 7): "checkins_7d",
-    ("count", "checkin", 30): "checkins_30d",
-    ("count", "view", 30): "views_30d",
-    ("count", "share", 30): "shares_30d",
-    ("count", "coupon_use", 90): "coupon_uses_90d",
-    ("orders", None, 30): "orders_30d",
-    ("orders", None, 90): "orders_90d",
-    ("spent", None, 30): "spent_30d",
-    ("spent", None, 90): "spent_90d",
-    # no window: every order up to D, i.e. the RFM inputs (0 and 0.0 for non-buyers)
-    ("orders", None, None): "frequency",
-    ("spent", None, None): "monetary",
-}
-assert set(MATERIALISED.values()) <= set(FEATURE_COLUMNS), "materialised windows are columns"
+# (behaviour, event kind or None for orders, window in days or None for "up to D") -> column:
+# each column declares the window it holds (Column.window in core.store.columns). No window:
+# every order up to D, i.e. the RFM inputs (0 and 0.0 for non-buyers).
+MATERIALISED = columns.MATERIALISED
 
 # last(order): the latest order up to D, NULL for users who never bought.
 LAST_ORDER = "last_order_at"

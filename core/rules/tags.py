@@ -20,7 +20,7 @@ from core.rules.conditions import atomic, compile_rule, forbid, walk
 from core.rules.layers import apply_layers, install_default_rules
 from core.store.db import get_meta, set_meta, stored_as_of
 from core.store.schema import MODEL_OUTPUT_COLUMNS
-from core.store.sql import table_name
+from core.store.sql import quote, table_name
 
 DIMENSIONS = ("basic", "behavioural", "result", "predictive")
 DIMENSION_NAMES = {
@@ -259,16 +259,17 @@ def value_distribution(conn: sqlite3.Connection, field: str, bins: int = 10) -> 
         )
     if bins < 1:
         raise CoreError(f"bins must be at least 1, got {bins}", title="Bad histogram")
+    column = quote(field)
     low, high, missing = conn.execute(
-        f"SELECT min({field}), max({field}), sum({field} IS NULL) FROM features"
+        f"SELECT min({column}), max({column}), sum({column} IS NULL) FROM features"
     ).fetchone()
     if low is None:
         return ValueDistribution(field, [], [], missing or 0)
     width = (high - low) / bins or 1.0  # all equal: one bin holds everyone
     got = dict(
         conn.execute(
-            f"SELECT min(:last, CAST(({field} - :low) / :width AS INTEGER)), count(*) "
-            f"FROM features WHERE {field} IS NOT NULL GROUP BY 1",
+            f"SELECT min(:last, CAST(({column} - :low) / :width AS INTEGER)), count(*) "
+            f"FROM features WHERE {column} IS NOT NULL GROUP BY 1",
             {"last": bins - 1, "low": low, "width": width},
         ).fetchall()
     )

@@ -1,7 +1,9 @@
 """The database schema: table and column names, DDL, versioned migrations.
 
 This module is the whitelist of identifiers: any SQL identifier that is not a literal in core's
-own code must come from here (``USER_COLUMNS``, ``FEATURE_COLUMNS``, ``user_attribute_columns``).
+own code must come from here (``USER_COLUMNS``, ``FEATURE_COLUMNS``, ``user_attribute_columns``;
+the built-in columns are declared once in core.store.columns) and reaches SQL through
+core.store.sql.quote.
 """
 
 from __future__ import annotations
@@ -10,21 +12,14 @@ import sqlite3
 from collections.abc import Callable
 
 from core.errors import DatabaseError
+from core.store import columns
+from core.store.sql import quote
 
 SCHEMA_VERSION = 3
 
-# Typed basic attributes of a user. Any other column an import brings is added as TEXT.
-USER_COLUMNS: dict[str, str] = {
-    "user_id": "TEXT",
-    "name": "TEXT",
-    "gender": "TEXT",
-    "city": "TEXT",
-    "channel": "TEXT",
-    "device": "TEXT",
-    "signup_at": "TEXT",  # ISO date or datetime
-    "phone": "TEXT",
-    "email": "TEXT",
-}
+# Typed basic attributes of a user (core.store.columns). Any other column an import brings is
+# added as TEXT.
+USER_COLUMNS = columns.USER_COLUMNS
 
 ORDER_COLUMNS: dict[str, str] = {
     "order_id": "TEXT",
@@ -42,66 +37,16 @@ EVENT_COLUMNS: dict[str, str] = {
 
 EVENT_KINDS = ("login", "view", "post", "checkin", "cart_add", "share", "coupon_use")
 
-# The wide per-user table every screen and every segment count reads (one row per user).
-# Basic attributes are copied in at recompute so counts never join on a text key.
-FEATURE_COLUMNS: dict[str, str] = {
-    "user_id": "TEXT",
-    # copies of the user's basic attributes (as of the recompute)
-    "name": "TEXT",
-    "gender": "TEXT",
-    "city": "TEXT",
-    "channel": "TEXT",
-    "device": "TEXT",
-    "signup_at": "TEXT",
-    # RFM inputs, as of the as-of date; NULL recency for users who never bought
-    "recency_days": "INTEGER",
-    "frequency": "INTEGER",
-    "monetary": "REAL",
-    "first_order_at": "TEXT",
-    "last_order_at": "TEXT",
-    "orders_30d": "INTEGER",
-    "orders_90d": "INTEGER",
-    "spent_30d": "REAL",
-    "spent_90d": "REAL",
-    # event aggregates
-    "logins_7d": "INTEGER",
-    "logins_30d": "INTEGER",
-    "posts_7d": "INTEGER",
-    "posts_30d": "INTEGER",
-    "checkins_7d": "INTEGER",
-    "checkins_30d": "INTEGER",
-    "views_30d": "INTEGER",
-    "shares_30d": "INTEGER",
-    "carts_open": "INTEGER",  # cart_add events not followed by an order
-    "coupon_uses_90d": "INTEGER",  # events of kind coupon_use
-    "night_order_share": "REAL",  # share of orders placed 22:00-05:59
-    "favourite_category": "TEXT",  # most frequent event value of view/cart_add in 90 days
-    "last_active_at": "TEXT",  # latest order or event
-    "days_since_active": "INTEGER",
-    # D - date of the latest event of each standard kind (NULL if none): see DAYS_SINCE_LAST
-    **{f"days_since_{kind}": "INTEGER" for kind in EVENT_KINDS},
-    # RFM scores and groups (NULL for users who never bought)
-    "r_score": "INTEGER",
-    "f_score": "INTEGER",
-    "m_score": "INTEGER",
-    "rfm_group": "TEXT",  # important_value, ... (see core.analytics.rfm.GROUPS)
-    "rfm_cell27": "TEXT",  # e.g. 'HML' = R high, F mid, M low
-    # predictive model outputs (NULL when not fitted or not a buyer)
-    "p_alive": "REAL",
-    "expected_purchases_30d": "REAL",
-    "expected_purchases_90d": "REAL",
-    "expected_order_value": "REAL",
-    "clv": "REAL",
-    # lifecycle layer (layer key; 'unclassified' when no rule matched)
-    "layer": "TEXT",
-}
+# The wide per-user table every screen and every segment count reads (one row per user), declared
+# column by column in core.store.columns. Basic attributes are copied in at recompute so counts
+# never join on a text key.
+FEATURE_COLUMNS = columns.FEATURE_COLUMNS
 
 # The latest date of each standard event kind, stored as days before D, so that
 # `last(kind) < X` is a column test (~150 ms on 1M users) instead of a GROUP BY over all of
 # that kind's events (1.1-1.8 s on 10M events for any kind with a tenth of them or more).
 # Cost: ~0.9 s of recompute per kind on 20M events, ~20 KB per kind in demo.db.
-DAYS_SINCE_LAST: dict[str, str] = {kind: f"days_since_{kind}" for kind in EVENT_KINDS}
-assert set(DAYS_SINCE_LAST.values()) <= set(FEATURE_COLUMNS)
+DAYS_SINCE_LAST = columns.DAYS_SINCE_LAST
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -246,15 +191,9 @@ CREATE TABLE IF NOT EXISTS campaign_audit (
 # Indexes on the wide table, for the access paths of the users screen and segment counts.
 # Each ends in user_id: the users screen pages by keyset on (column, user_id), which is then
 # one index range scan for any sort column (core/users.py).
-# The feature columns that predictive models fill (core.analytics.predict); listed here, not imported from
-# there, so that modules reading them don't load scipy.
-MODEL_OUTPUT_COLUMNS = (
-    "p_alive",
-    "expected_purchases_30d",
-    "expected_purchases_90d",
-    "expected_order_value",
-    "clv",
-)
+# The feature columns that predictive models fill (core.analytics.predict); declared in
+# core.store.columns, not in predict, so that modules reading them don't load scipy.
+MODEL_OUTPUT_COLUMNS = columns.MODEL_OUTPUT_COLUMNS
 
 # Filter indexes: an equality on these answers from an index range (4 ms on 1M users, where a
 # read of every row takes ~180 ms).
@@ -284,41 +223,14 @@ INDEX_MIN_USERS = 100_000
 # row's header up to the last column a query needs (a test on the last columns of the wide
 # row cost +45 % over one on the first columns, on 1M users). The rest follow in
 # FEATURE_COLUMNS order; readers always name columns, so the order is invisible to them.
-HOT_FEATURE_COLUMNS = tuple(
-    dict.fromkeys(  # in this order, each once
-        (
-            "user_id",
-            "city",
-            "gender",
-            "channel",
-            "signup_at",
-            "rfm_group",
-            "layer",
-            "r_score",
-            "f_score",
-            "m_score",
-            "recency_days",
-            "frequency",
-            "monetary",
-            "p_alive",
-            "clv",
-            "days_since_active",
-            "days_since_login",
-            "logins_30d",
-            "orders_30d",
-            "orders_90d",
-            "spent_90d",
-            *DAYS_SINCE_LAST.values(),
-        )
-    )
-)
-assert set(HOT_FEATURE_COLUMNS) <= set(FEATURE_COLUMNS)
+# (Column.hot in core.store.columns gives each hot column its place.)
+HOT_FEATURE_COLUMNS = columns.HOT_FEATURE_COLUMNS
 
 
 def feature_table_ddl(table: str = "features") -> str:
     order = dict.fromkeys([*HOT_FEATURE_COLUMNS, *FEATURE_COLUMNS])
     cols = ",\n".join(
-        f"    {name} {FEATURE_COLUMNS[name]}{' PRIMARY KEY' if name == 'user_id' else ''}"
+        f"    {quote(name)} {FEATURE_COLUMNS[name]}{' PRIMARY KEY' if name == 'user_id' else ''}"
         for name in order
     )
     # WITHOUT ROWID: the table is its own user_id index (no second copy of every key)
@@ -342,7 +254,7 @@ def _add_days_since_last(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
     for column in DAYS_SINCE_LAST.values():
         if column not in columns:
-            conn.execute(f"ALTER TABLE features ADD COLUMN {column} INTEGER")
+            conn.execute(f"ALTER TABLE features ADD COLUMN {quote(column)} INTEGER")
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
 
 

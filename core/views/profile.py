@@ -13,16 +13,11 @@ from typing import Any
 
 from core.errors import CoreError, NotFound
 from core.store.personal import personal_columns
+from core.store.schema import MODEL_OUTPUT_COLUMNS
 from core.store.sql import run
 from core.views.users import TAG_DIMENSIONS, layer_rules
 
-PREDICTIVE_FIELDS = (
-    "p_alive",
-    "expected_purchases_30d",
-    "expected_purchases_90d",
-    "expected_order_value",
-    "clv",
-)
+PREDICTIVE_FIELDS = MODEL_OUTPUT_COLUMNS  # what a predictive tag's reason shows
 TIMELINE_LIMIT = 50
 ACTIVITY_MONTHS = 24
 

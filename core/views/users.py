@@ -21,7 +21,7 @@ from core.store.personal import (  # noqa: F401 (the masks are used from here to
     mask_phone,
     mask_value,
 )
-from core.store.sql import run
+from core.store.sql import quote, run
 
 if TYPE_CHECKING:  # the lists only read .where and .params; the language is not loaded for them
     from core.query import Compiled
@@ -91,7 +91,7 @@ def _where(condition: Compiled | None) -> tuple[str, dict[str, object]]:
 
 
 def _select(where: str) -> str:
-    cols = ", ".join(f"f.{c}" for c in LIST_COLUMNS)
+    cols = ", ".join(f"f.{quote(c)}" for c in LIST_COLUMNS)
     return f"SELECT {cols} FROM features AS f WHERE ({where})"
 
 
@@ -104,7 +104,8 @@ def _fetch(conn, condition, order, descending, after, limit) -> list[tuple]:
     _check_order(order)
     where, params = _where(condition)
     direction, op = ("DESC", "<") if descending else ("ASC", ">")
-    nulls = "" if order == "user_id" else f"f.{order} IS NULL"
+    column = f"f.{quote(order)}"
+    nulls = "" if order == "user_id" else f"{column} IS NULL"
     rows: list[tuple] = []
     for part in _parts(order, descending, after):
         sql, args = _select(where), dict(params)
@@ -116,15 +117,15 @@ def _fetch(conn, condition, order, descending, after, limit) -> list[tuple]:
             sql += f" ORDER BY f.user_id {direction}"
         else:
             if nulls:
-                sql += f" AND f.{order} IS NOT NULL"
+                sql += f" AND {column} IS NOT NULL"
             if after is not None and after[0] is not None:
-                sql += f" AND (f.{order}, f.user_id) {op} (:_after_v, :_after_id)"
+                sql += f" AND ({column}, f.user_id) {op} (:_after_v, :_after_id)"
                 args.update(_after_v=after[0], _after_id=after[1])
             elif after is not None and order == "user_id":
                 sql += f" AND f.user_id {op} :_after_id"
                 args["_after_id"] = after[1]
             tie = "" if order == "user_id" else f", f.user_id {direction}"
-            sql += f" ORDER BY f.{order} {direction}{tie}"
+            sql += f" ORDER BY {column} {direction}{tie}"
         sql += " LIMIT :_limit"
         args["_limit"] = limit - len(rows)
         rows += run(conn, sql, args).fetchall()
@@ -225,7 +226,7 @@ def rows_for(conn: sqlite3.Connection, user_ids: list[str]) -> list[UserRow]:
     if not user_ids:
         return []
     marks = ",".join("?" * len(user_ids))
-    cols = ", ".join(f"f.{c}" for c in LIST_COLUMNS)
+    cols = ", ".join(f"f.{quote(c)}" for c in LIST_COLUMNS)
     sql = f"SELECT {cols} FROM features AS f WHERE f.user_id IN ({marks})"
     by_id = {r[0]: r for r in run(conn, sql, tuple(user_ids))}
     return _to_rows(conn, [by_id[u] for u in user_ids if u in by_id])

@@ -244,7 +244,8 @@ def test_count(small: sqlite3.Connection, text: str, expected: int) -> None:
 
 def test_params_are_named_and_values_never_in_sql(small: sqlite3.Connection) -> None:
     c = compile_condition(small, 'city = "上海" and recency_days > 30', as_of=AS_OF)
-    assert c.where == "(f.city = :p0) AND (+f.recency_days > :p1)"  # + : a scan, see predicate()
+    # identifiers quoted (core.store.sql.quote); + : a scan, see predicate()
+    assert c.where == '(f."city" = :p0) AND (+f."recency_days" > :p1)'
     assert c.params == {"p0": "上海", "p1": 30}
 
 

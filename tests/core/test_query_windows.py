@@ -250,5 +250,5 @@ def test_days_since_login_by_hand(conn: sqlite3.Connection) -> None:
     got = dict(conn.execute("SELECT user_id, days_since_view FROM features").fetchall())
     assert got == {"u001": 0, "u002": None, "u003": 1}
     c = compile_condition(conn, "last(login) < -3d", as_of=AS_OF)
-    assert c.where.startswith("+f.days_since_login >")
+    assert c.where.startswith('+f."days_since_login" >')
     assert _members(conn, c) == {"u001"}

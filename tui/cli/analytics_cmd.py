@@ -21,6 +21,7 @@ from core.store.db import get_meta, transaction
 from core.store.outputs import csv_writer
 from core.store.personal import mask_value, personal_columns
 from core.store.schema import FEATURE_COLUMNS
+from core.store.sql import quote
 from tui.cli import cli
 from tui.cli.common import (
     DB_ARGUMENT,
@@ -267,7 +268,7 @@ def select_users(
 
         compiled = compile_condition(conn, query, as_of=condition_as_of(conn))
         where, params = compiled.where, compiled.params
-    cols = ", ".join(f"f.{c}" for c in columns)
+    cols = ", ".join(f"f.{quote(c)}" for c in columns)
     return conn.execute(
         f"SELECT {cols} FROM features AS f WHERE {where} ORDER BY f.user_id", params
     )

@@ -11,36 +11,21 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from core.store.schema import DAYS_SINCE_LAST
+from core.store import columns
 from core.views.profile import UserProfile
 from core.views.text import visible, visible_value
 from core.views.users import masked
 from tui.i18n import Labels
 
-PREDICTIONS = (
-    ("p_alive", "p_alive", "{:.0%}"),
-    ("expected_purchases_30d", "expected_30d", "{:.2f}"),
-    ("expected_purchases_90d", "expected_90d", "{:.2f}"),
-    ("expected_order_value", "expected_order_value", "{:,.2f}"),
-    ("clv", "clv", "{:,.2f}"),
-)
+# (column, label key, format) of the predictions section: the model columns, in the order and
+# with the header and format the column registry gives them (core.store.columns).
+PREDICTIONS = tuple((c.name, c.name, c.fmt) for c in columns.profile_rows("predictions"))
 
 # What the user did, newest signals first: the behavioural tag dimension's inputs, named as the
-# condition language names them (so what is read here can be typed in a filter).
-BEHAVIOUR = (
-    "days_since_active",
-    *DAYS_SINCE_LAST.values(),
-    "logins_7d",
-    "logins_30d",
-    "orders_30d",
-    "orders_90d",
-    "spent_90d",
-    "carts_open",
-    "coupon_uses_90d",
-    "favourite_category",
-    "night_order_share",
-)
-BEHAVIOUR_FORMAT = {"spent_90d": "{:,.2f}", "night_order_share": "{:.0%}"}
+# condition language names them (so what is read here can be typed in a filter). Which columns,
+# in which order: Column.profile in the registry.
+BEHAVIOUR = tuple(c.name for c in columns.profile_rows("behaviour"))
+BEHAVIOUR_FORMAT = {c.name: c.fmt for c in columns.profile_rows("behaviour") if c.fmt != "{}"}
 
 
 def _grid() -> Table:
@@ -68,7 +53,7 @@ def attributes(p: UserProfile, labels: Labels, mask: bool) -> Table:
     grid = _grid()
     shown = masked(p.attributes, p.personal) if mask else p.attributes
     for key, value in shown.items():
-        grid.add_row(Text(visible(labels(key))), _text(value))
+        grid.add_row(Text(visible(labels.column(key))), _text(value))
     return grid
 
 

@@ -112,7 +112,7 @@ class UserTable(DataTable):
         labels, order, descending = self._header
         heads = []
         for column in (*LIST_COLUMNS, "tags"):
-            label = labels(column)
+            label = labels.column(column) if column in LIST_COLUMNS else labels(column)
             if column == order:
                 label += " ▼" if descending else " ▲"
             heads.append(Text(label))
