@@ -253,7 +253,7 @@ def test_a_prefix_names_the_parameters_so_conditions_share_a_statement(
     small: sqlite3.Connection,
 ) -> None:
     c = compile_condition(small, 'city = "上海" and recency_days > 30', as_of=AS_OF, prefix="r0_")
-    assert c.where == "(f.city = :r0_p0) AND (+f.recency_days > :r0_p1)"
+    assert c.where == '(f."city" = :r0_p0) AND (+f."recency_days" > :r0_p1)'
     assert c.params == {"r0_p0": "上海", "r0_p1": 30}
     d = compile_condition(small, 'city = "北京"', as_of=AS_OF, prefix="r1_")
     sql = f"SELECT count(*) FROM features AS f WHERE ({c.where}) OR ({d.where})"

@@ -142,7 +142,7 @@ def test_keyword_and_non_ascii_columns(tmp_path_factory: pytest.TempPathFactory,
             compiled = compile_condition(conn, f"{field} = {_string(value)}", as_of=AS_OF)
             assert segments.count(conn, compiled) == held[value]
             want = [u for u, v in zip(ids, column, strict=True) if v == value]
-            page = users.page(conn, where=compiled.where, params=compiled.params, limit=10)
+            page = users.page(conn, condition=compiled, limit=10)
             assert [r.user_id for r in page.rows] == want
             compiled = compile_condition(conn, f"{field} != {_string(value)}", as_of=AS_OF)
             assert segments.count(conn, compiled) == len(rows) - held[value]

@@ -64,7 +64,7 @@ async def test_typing_updates_the_count(sample_db):
         assert "city =" in [m.text for m in app.seen if isinstance(m, LiveCondition.Invalid)]
         assert counted.matching == 10
         assert counted.condition.text == "city = '上海'"
-        assert counted.condition.where == "f.city = :p0"  # the value is bound, never in the SQL
+        assert counted.condition.where == 'f."city" = :p0'  # the value is bound, never in the SQL
         assert counted.condition.params == {"p0": "上海"}
         assert [r.user_id for r in counted.preview] == ["u006", "u012", "u018"]
         await typed(app, pilot, " or city = '北京'")
