@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from core.errors import DatabaseError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Typed basic attributes of a user. Any other column an import brings is added as TEXT.
 USER_COLUMNS: dict[str, str] = {
@@ -41,6 +41,15 @@ EVENT_COLUMNS: dict[str, str] = {
 }
 
 EVENT_KINDS = ("login", "view", "post", "checkin", "cart_add", "share", "coupon_use")
+
+# f-models: the interval columns of the model outputs (core.analytics.predict._intervals);
+# added to existing databases by migration 2 -> 3.
+MODEL_INTERVAL_COLUMNS: dict[str, str] = {
+    "expected_purchases_90d_low": "REAL",
+    "expected_purchases_90d_high": "REAL",
+    "clv_low": "REAL",
+    "clv_high": "REAL",
+}
 
 # The wide per-user table every screen and every segment count reads (one row per user).
 # Basic attributes are copied in at recompute so counts never join on a text key.
@@ -92,6 +101,8 @@ FEATURE_COLUMNS: dict[str, str] = {
     "expected_purchases_90d": "REAL",
     "expected_order_value": "REAL",
     "clv": "REAL",
+    # f-models: 90 % intervals (parameter uncertainty) of expected 90-day purchases and CLV
+    **MODEL_INTERVAL_COLUMNS,
     # lifecycle layer (layer key; 'unclassified' when no rule matched)
     "layer": "TEXT",
 }
@@ -153,14 +164,15 @@ CREATE TABLE IF NOT EXISTS rfm_settings (
     value     REAL                  -- the fixed value or score cut, when method needs one
 );
 CREATE TABLE IF NOT EXISTS model_fits (
-    model      TEXT PRIMARY KEY,    -- bgnbd | gamma_gamma
+    model      TEXT PRIMARY KEY,    -- bgnbd | pareto_nbd | mbgnbd | gamma_gamma
     params     TEXT,                -- JSON
     time_unit  TEXT,
     log_lik    REAL,
     n_customers INTEGER,
     error      TEXT,                -- why it could not be fitted, else NULL
     as_of      TEXT,
-    fitted_at  TEXT
+    fitted_at  TEXT,
+    diagnostics TEXT                -- JSON: convergence, gradient, standard errors (f-models)
 );
 CREATE TABLE IF NOT EXISTS segments (
     name        TEXT PRIMARY KEY,
@@ -248,6 +260,7 @@ MODEL_OUTPUT_COLUMNS = (
     "expected_purchases_90d",
     "expected_order_value",
     "clv",
+    *MODEL_INTERVAL_COLUMNS,  # f-models
 )
 
 # Filter indexes: an equality on these answers from an index range (4 ms on 1M users, where a
@@ -340,8 +353,23 @@ def _add_days_since_last(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
 
 
+def _add_model_intervals(conn: sqlite3.Connection) -> None:
+    """2 -> 3 (f-models): the MODEL_INTERVAL_COLUMNS and model_fits.diagnostics. Empty until
+    the next recompute / ``userops model``."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
+    for column, kind in MODEL_INTERVAL_COLUMNS.items():
+        if column not in columns:
+            conn.execute(f"ALTER TABLE features ADD COLUMN {column} {kind}")
+    fit_columns = {row[1] for row in conn.execute("PRAGMA table_info(model_fits)")}
+    if "diagnostics" not in fit_columns:
+        conn.execute("ALTER TABLE model_fits ADD COLUMN diagnostics TEXT")
+
+
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_days_since_last}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _add_days_since_last,
+    2: _add_model_intervals,
+}
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:

@@ -42,7 +42,7 @@ def test_model_json_shape_and_stored_fits(db_path: Path) -> None:
     result = CliRunner().invoke(cli, ["model", str(db_path), "--json"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.output)
-    assert set(got) == {"bgnbd", "gamma_gamma"}
+    assert set(got) == {"bgnbd", "gamma_gamma", "pareto_nbd", "mbgnbd", "chosen", "diagnostics"}
     assert set(got["bgnbd"]) == {
         "r",
         "alpha",
@@ -60,7 +60,7 @@ def test_model_json_shape_and_stored_fits(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     stored = dict(conn.execute("SELECT model, as_of FROM model_fits").fetchall())
     conn.close()
-    assert stored == {"bgnbd": "2024-10-01", "gamma_gamma": "2024-10-01"}
+    assert stored == dict.fromkeys(["bgnbd", "pareto_nbd", "mbgnbd", "gamma_gamma"], "2024-10-01")
 
 
 def test_model_human_output_names_time_unit(db_path: Path) -> None:

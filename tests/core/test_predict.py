@@ -25,7 +25,7 @@ from core.analytics.models import (
     fit_gamma_gamma,
     p_alive,
 )
-from core.analytics.predict import apply_predictions, summarise
+from core.analytics.predict import apply_predictions, record_choice, summarise
 from core.errors import ModelFitError
 
 CDNOW = Path(__file__).parent.parent / "data" / "cdnow_summary.csv"
@@ -245,7 +245,9 @@ def test_apply_predictions_fills_columns_and_stores_fits(
     _orders(conn, _cdnow_orders(cdnow, 300))
     conn.execute("INSERT INTO users(user_id) VALUES ('never')")
     conn.execute("INSERT INTO features(user_id) VALUES ('never')")
+    record_choice(conn, "bgnbd", "test", "explicit")  # BG/NBD: a one-time buyer is alive
     report = apply_predictions(conn, "features", date(2024, 10, 1))
+    assert report.chosen == "bgnbd"
     assert report.bgnbd is not None and report.gamma_gamma is not None
     assert report.n_buyers == 300
     never = conn.execute("SELECT p_alive, clv FROM features WHERE user_id = 'never'").fetchone()
@@ -269,6 +271,7 @@ def test_apply_predictions_values_match_the_formulas(
 ) -> None:
     _orders(conn, _cdnow_orders(cdnow, 300))
     as_of = date(2024, 10, 1)
+    record_choice(conn, "bgnbd", "test", "explicit")
     report = apply_predictions(conn, "features", as_of)
     bg, gg = report.bgnbd, report.gamma_gamma
     summary = summarise(conn, as_of).set_index("user_id")
@@ -357,6 +360,8 @@ def test_apply_predictions_with_no_orders_records_both_errors(conn: sqlite3.Conn
     errors = dict(conn.execute("SELECT model, error FROM model_fits").fetchall())
     assert errors == {
         "bgnbd": "only 0 customer(s) with orders; BG/NBD needs at least 10",
+        "pareto_nbd": "only 0 customer(s) with orders; Pareto/NBD needs at least 10",
+        "mbgnbd": "only 0 customer(s) with orders; MBG/NBD needs at least 10",
         "gamma_gamma": "only 0 repeat buyer(s) with a positive spend; Gamma-Gamma needs at least 5",
     }
     assert conn.execute("SELECT p_alive FROM features").fetchall() == [(None,)]
@@ -388,6 +393,7 @@ def test_recompute_joins_the_same_predictions_as_apply_predictions(
 
     _orders(conn, _cdnow_orders(cdnow, 300))
     conn.execute("INSERT INTO users(user_id) VALUES ('never')")
+    record_choice(conn, "bgnbd", "test", "explicit")
     as_of = date(2024, 10, 1)
     cols = "user_id, p_alive, expected_purchases_30d, expected_purchases_90d, " + (
         "expected_order_value, clv"
