@@ -74,6 +74,19 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "expected_order_value": ("预计客单价", "expected order value"),
     "clv": ("客户终身价值", "customer lifetime value"),
     "no_model": ("模型未拟合", "no model output"),
+    # f-models: predictions in words
+    "alive_unknown": (
+        "仅一次购买：无法判断（模型尚无复购节奏可依）",
+        "one purchase only: the model cannot tell yet",
+    ),
+    "over_99": ("高于99%", "over 99%"),
+    "one_purchase": ("仅一次购买，信息很少", "one purchase only: little information"),
+    "short_history": (
+        "首购不足30天，信息很少",
+        "first purchase under 30 days ago: little information",
+    ),
+    "model": ("模型", "model"),
+    "interval_note": ("括号内为90%区间", "90% intervals in brackets"),
     "activity": ("月度活跃（订单+事件，24个月）", "Monthly activity (orders + events, 24 months)"),
     "orders": ("订单", "Orders"),
     "events": ("事件", "Events"),

@@ -206,13 +206,38 @@ def choose(fits: dict[str, object], choice: dict[str, str] | None) -> tuple[str 
     fitted = {n: fits[n] for n in PURCHASE_MODELS if fits.get(n) is not None}
     if not fitted:
         return None, "no purchase model could be fitted"
+    n_fitted = len(fitted)
+    fitted = {n: f for n, f in fitted.items() if n in automatic_candidates(fitted)}
     best = max(fitted, key=lambda n: fitted[n].log_lik)  # type: ignore[attr-defined]
     why = "lowest BIC on the whole history (no holdout validation recorded)"
+    if "bgnbd" in fits and best != "bgnbd" and fits.get("bgnbd") is not None:
+        why += f"; {BG_ONLY_EXPLICIT}"
     if choice:
         why = f"{MODEL_TITLES[choice['model']]} (the recorded choice) could not be fitted; {why}"
-    if len(fitted) == 1:
+    if n_fitted == 1:
         why = "the only purchase model fitted"
     return best, why
+
+
+BG_ONLY_EXPLICIT = (
+    "BG/NBD is left out of automatic choices: it calls every one-time buyer certainly alive "
+    "(use --use bgnbd to choose it)"
+)
+
+
+def automatic_candidates(fitted: dict[str, object]) -> list[str]:
+    """The models an automatic choice (validation or BIC) picks from: the converged fits, and
+    BG/NBD only when neither model that lets a one-time buyer be gone converged."""
+    converged = [n for n, f in fitted.items() if _converged(f)] or list(fitted)
+    others = [n for n in converged if n != "bgnbd"]
+    return others or converged
+
+
+def _converged(fit: object) -> bool:
+    info = getattr(fit, "info", None)
+    if info is None and hasattr(fit, "fit"):  # a validation check wraps its fit
+        info = getattr(fit.fit, "info", None)  # type: ignore[attr-defined]
+    return info is None or bool(info.converged)
 
 
 def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame:
@@ -440,8 +465,6 @@ def record_choice(conn: sqlite3.Connection, model: str, reason: str, by: str) ->
     """Record which purchase model the database uses (``by``: 'validation' or 'explicit') and
     why; the next recompute fits and uses it. In the caller's transaction, if any."""
     if model not in PURCHASE_MODELS:
-        raise ModelFitError(
-            f"unknown model {model!r}; choose one of {', '.join(PURCHASE_MODELS)}"
-        )
+        raise ModelFitError(f"unknown model {model!r}; choose one of {', '.join(PURCHASE_MODELS)}")
     value = json.dumps({"model": model, "reason": reason, "by": by})
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (CHOICE_KEY, value))

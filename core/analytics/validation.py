@@ -30,7 +30,7 @@ from core.analytics.models import (
     params_of,
     purchases_if_alive,
 )
-from core.analytics.predict import summarise
+from core.analytics.predict import BG_ONLY_EXPLICIT, automatic_candidates, summarise
 from core.errors import ModelFitError
 
 CONDITIONAL_MAX = 7  # calibration purchase buckets 0, 1, ..., 6, 7+ (the paper's figure 4)
@@ -211,10 +211,15 @@ def _choose(checks: dict[str, ModelCheck], cut: date, end: date) -> tuple[str | 
     fitted = [c for c in checks.values() if c.fit is not None and c.mae is not None]
     if not fitted:
         return None, "no purchase model could be fitted on the calibration period"
-    best = min(fitted, key=lambda c: (round(c.mae or 0.0, 6), c.bic))
+    allowed = automatic_candidates({c.name: c for c in fitted})
+    best = min(
+        (c for c in fitted if c.name in allowed), key=lambda c: (round(c.mae or 0.0, 6), c.bic)
+    )
     others = ", ".join(f"{MODEL_TITLES[c.name]} {c.mae:.4f}" for c in fitted if c.name != best.name)
     reason = (
         f"lowest per-customer error on the holdout {cut.isoformat()}..{end.isoformat()}: "
         f"MAE {best.mae:.4f}" + (f" (others: {others})" if others else "")
     )
+    if best.name != "bgnbd" and "bgnbd" in checks and checks["bgnbd"].fit is not None:
+        reason += f"; {BG_ONLY_EXPLICIT}"
     return best.name, reason
