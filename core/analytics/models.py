@@ -437,7 +437,7 @@ def _optimise(
         method="L-BFGS-B",
         jac=True,
         bounds=bounds,
-        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000, "maxcor": 20},
+        options={"ftol": 1e-11, "gtol": 1e-9, "maxiter": 2000, "maxcor": 20},
     )
     x, iterations = res.x, int(res.nit)
     value, grad = neg_mean_ll(x)
@@ -457,7 +457,7 @@ def _optimise(
     _check_edges(x, model, names)
     hessian = _hessian(neg_mean_ll, x)
     for _ in range(50):  # Newton polish: quadratic convergence near the maximum
-        if np.abs(grad).max() * n < GRADIENT_TOLERANCE * 1e-3:
+        if np.abs(grad).max() * n < GRADIENT_TOLERANCE * 1e-2:
             break
         try:
             step = np.linalg.solve(hessian, grad)
