@@ -24,6 +24,7 @@ from tui.providers import UserJumpProvider
 from tui.screens.campaigns import CampaignsScreen
 from tui.screens.layers import LayersScreen
 from tui.screens.modals import HelpModal, TooSmall
+from tui.screens.models import ModelsScreen
 from tui.screens.profile import ProfileScreen
 from tui.screens.rfm import RfmScreen
 from tui.screens.segments import SegmentsScreen
@@ -84,6 +85,13 @@ class UserOpsApp(App):
             "Segments",
             id="app.segments",
             tooltip="Build, count, save and compare segments",
+        ),
+        Binding(
+            "P",
+            "analytics('models')",
+            "Models",
+            id="app.models",
+            tooltip="Predictive models: fits, the model in use, holdout validation charts",
         ),
         Binding(
             "c",
@@ -162,6 +170,7 @@ ANALYTICS = {
     "tags": TagsScreen,
     "segments": SegmentsScreen,
     "campaigns": CampaignsScreen,
+    "models": ModelsScreen,
 }
 ANALYTICS_COMMANDS = (
     ("layers: Open", "The layer pyramid, MECE report and transitions", "layers"),
@@ -169,6 +178,7 @@ ANALYTICS_COMMANDS = (
     ("tags: Open", "Tags by dimension, their users and model values", "tags"),
     ("segment: Open builder", "Build, count, save and compare segments", "segments"),
     ("campaign: Open", "Campaigns: targets, control group, export, effect", "campaigns"),
+    ("models: Open", "Predictive models, the one in use, holdout validation", "models"),
     ("campaign: Set current", "Open the campaigns; Enter makes one current", "campaigns"),
 )
 USERS_COMMANDS = (

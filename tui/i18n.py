@@ -183,6 +183,8 @@ BINDING_LABELS_ZH: dict[str, str] = {
     "app.tags": "标签",
     "app.segments": "分群",
     "app.campaigns": "活动",
+    "app.models": "模型",
+    "models.back": "返回",
     "query.cancel": "取消查询",
     "users.search": "搜索",
     "users.filter": "筛选",

@@ -223,3 +223,38 @@ def _choose(checks: dict[str, ModelCheck], cut: date, end: date) -> tuple[str | 
     if best.name != "bgnbd" and "bgnbd" in checks and checks["bgnbd"].fit is not None:
         reason += f"; {BG_ONLY_EXPLICIT}"
     return best.name, reason
+
+
+@dataclass(frozen=True)
+class StoredModels:
+    """What the Models view shows: the stored fits, the last validation, the choice."""
+
+    fits: list[tuple[str, dict[str, float], float | None, str | None, dict[str, object]]]
+    validation: dict[str, object] | None  # ValidationReport.as_json() of the last --validate
+    used: dict[str, str] | None  # meta model_used: {model, reason}
+    choice: dict[str, str] | None  # meta model_choice: {model, reason, by}
+
+
+def stored_models(conn: sqlite3.Connection) -> StoredModels:
+    """The fits (model, params, log-lik, error, diagnostics) in PURCHASE_MODELS order, then
+    Gamma-Gamma; the last validation; which model the outputs use and the recorded choice."""
+    import json
+
+    from core.analytics.predict import VALIDATION_KEY, model_in_use, recorded_choice
+    from core.store.db import get_meta
+
+    order = {name: i for i, name in enumerate((*PURCHASE_MODELS, "gamma_gamma"))}
+    rows = conn.execute("SELECT model, params, log_lik, error, diagnostics FROM model_fits")
+    fits = []
+    for model, params, log_lik, error, diagnostics in sorted(
+        rows.fetchall(), key=lambda r: order.get(r[0], 99)
+    ):
+        fits.append(
+            (model, json.loads(params or "{}"), log_lik, error, json.loads(diagnostics or "{}"))
+        )
+    raw = get_meta(conn, VALIDATION_KEY)
+    try:
+        validation = json.loads(raw) if raw else None
+    except ValueError:
+        validation = None
+    return StoredModels(fits, validation, model_in_use(conn), recorded_choice(conn))
