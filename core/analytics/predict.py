@@ -206,16 +206,20 @@ def choose(fits: dict[str, object], choice: dict[str, str] | None) -> tuple[str 
     fitted = {n: fits[n] for n in PURCHASE_MODELS if fits.get(n) is not None}
     if not fitted:
         return None, "no purchase model could be fitted"
+    n_converged = sum(_converged(f) for f in fitted.values())
     n_fitted = len(fitted)
     fitted = {n: f for n, f in fitted.items() if n in automatic_candidates(fitted)}
     best = max(fitted, key=lambda n: fitted[n].log_lik)  # type: ignore[attr-defined]
-    why = "lowest BIC on the whole history (no holdout validation recorded)"
-    if "bgnbd" in fits and best != "bgnbd" and fits.get("bgnbd") is not None:
-        why += f"; {BG_ONLY_EXPLICIT}"
-    if choice:
-        why = f"{MODEL_TITLES[choice['model']]} (the recorded choice) could not be fitted; {why}"
     if n_fitted == 1:
         why = "the only purchase model fitted"
+    elif n_converged == 1:
+        why = "the only fit that converged to a usable maximum (the others did not)"
+    else:
+        why = "lowest BIC on the whole history (no holdout validation recorded)"
+        if best != "bgnbd" and fits.get("bgnbd") is not None:
+            why += f"; {BG_ONLY_EXPLICIT}"
+    if choice:
+        why = f"{MODEL_TITLES[choice['model']]} (the recorded choice) could not be fitted; {why}"
     return best, why
 
 
