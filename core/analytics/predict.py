@@ -296,6 +296,10 @@ def _intervals(
     customers, so memory stays at draws × chunk."""
     draws = sample_params(fit, INTERVAL_DRAWS, INTERVAL_SEED)
     gg_draws = sample_params(gg, INTERVAL_DRAWS, INTERVAL_SEED + 1) if gg is not None else None
+    if gg_draws is not None:
+        gg_draws = gg_draws[gg_draws[:, 1] > 1]  # a draw with q <= 1 has no finite mean spend
+        if len(gg_draws) == 0:
+            gg_draws = None
     px, pT = pairs
     n_hist = len(hist[0])
     alive = np.empty((INTERVAL_DRAWS, n_hist), dtype="float32")
@@ -317,16 +321,16 @@ def _intervals(
         h = back[start : start + chunk]
         a = alive[:, h]
         purchases = rate[:, pair_of[h]] * a
-        low[0, start : start + chunk], high[0, start : start + chunk] = np.nanpercentile(
+        low[0, start : start + chunk], high[0, start : start + chunk] = np.percentile(
             purchases, INTERVAL_LEVELS, axis=0
         )
         if gg_draws is not None:
             p, q, v = (gg_draws[:, [k]] for k in range(3))
             xc, zc = xs[start : start + chunk], zs[start : start + chunk]
             value = p * (v + xc * zc) / (p * xc + q - 1)
-            value = np.where(q > 1, value, np.nan)  # a draw with no finite mean spend
-            lifetime = factor[:, pair_of[h]] * a * value
-            low[1, start : start + chunk], high[1, start : start + chunk] = np.nanpercentile(
+            k = len(value)  # CLV pairs purchase draw i with spend draw i (the first k of each)
+            lifetime = factor[:k, pair_of[h]] * a[:k] * value
+            low[1, start : start + chunk], high[1, start : start + chunk] = np.percentile(
                 lifetime, INTERVAL_LEVELS, axis=0
             )
     return low, high
