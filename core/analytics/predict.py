@@ -46,7 +46,7 @@ FEATURE_TABLES = ("features", "features_new")
 OUTPUT_COLUMNS = MODEL_OUTPUT_COLUMNS
 # Per-customer intervals: the 5th and 95th percentiles over parameter vectors drawn from the
 # fits' asymptotic distribution (core.analytics.models.sample_params), with a fixed seed.
-INTERVAL_DRAWS = 100
+INTERVAL_DRAWS = 50
 INTERVAL_SEED = 20070101
 INTERVAL_LEVELS = (5.0, 95.0)
 # meta keys: the operator's choice (by validation or explicit) and what produced the outputs
@@ -313,26 +313,30 @@ def _intervals(
             factor[d] = discounted_purchases_if_alive(sampled, px, pT)
     n = len(back)
     low, high = np.full((2, n), np.nan), np.full((2, n), np.nan)
+    # expected purchases depend on the history only: percentiles once per distinct history
+    h_low, h_high = np.empty(n_hist), np.empty(n_hist)
+    chunk = 20_000
+    for start in range(0, n_hist, chunk):
+        part = slice(start, start + chunk)
+        purchases = rate[:, pair_of[part]] * alive[:, part]
+        h_low[part], h_high[part] = np.percentile(purchases, INTERVAL_LEVELS, axis=0)
+    low[0], high[0] = h_low[back], h_high[back]
+    if gg_draws is None:
+        return low, high
     xs = np.where(x > 0, x, 0.0)
     zs = np.nan_to_num(zbar, nan=0.0).clip(min=0.0)
     zs = np.where(x > 0, zs, 0.0)
-    chunk = 20_000
+    p, q, v = (gg_draws[:, [k]] for k in range(3))
+    k = len(gg_draws)  # CLV pairs purchase draw i with spend draw i (the first k of each)
+    lifetime_factor = factor[:k, pair_of] * alive[:k]  # (k, distinct histories)
     for start in range(0, n, chunk):
         h = back[start : start + chunk]
-        a = alive[:, h]
-        purchases = rate[:, pair_of[h]] * a
-        low[0, start : start + chunk], high[0, start : start + chunk] = np.percentile(
-            purchases, INTERVAL_LEVELS, axis=0
+        xc, zc = xs[start : start + chunk], zs[start : start + chunk]
+        value = p * (v + xc * zc) / (p * xc + q - 1)
+        lifetime = lifetime_factor[:, h] * value
+        low[1, start : start + chunk], high[1, start : start + chunk] = np.percentile(
+            lifetime, INTERVAL_LEVELS, axis=0
         )
-        if gg_draws is not None:
-            p, q, v = (gg_draws[:, [k]] for k in range(3))
-            xc, zc = xs[start : start + chunk], zs[start : start + chunk]
-            value = p * (v + xc * zc) / (p * xc + q - 1)
-            k = len(value)  # CLV pairs purchase draw i with spend draw i (the first k of each)
-            lifetime = factor[:k, pair_of[h]] * a[:k] * value
-            low[1, start : start + chunk], high[1, start : start + chunk] = np.percentile(
-                lifetime, INTERVAL_LEVELS, axis=0
-            )
     return low, high
 
 
