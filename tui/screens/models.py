@@ -91,7 +91,7 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="body"):
             table = DataTable(id="fits", cursor_type="row", zebra_stripes=True)
-            table.border_title = "Fits"
+            table.border_title = self.app.labels("fits")
             yield table
             yield Static("", id="choice", markup=False)
             with Horizontal(id="charts"):
@@ -102,7 +102,9 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
 
     def on_mount(self) -> None:
         table = self.query_one("#fits", DataTable)
-        table.add_columns("model", "parameters", "log-lik", "calib. BIC", "holdout MAE", "fit")
+        lab = self.app.labels
+        keys = ("model", "parameters", "log_lik", "calib_bic", "holdout_mae", "fit_state")
+        table.add_columns(*(lab(k) for k in keys))
         table.focus()
         self.refresh_status()
         self.load()
@@ -121,6 +123,7 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
         checks = (stored.validation or {}).get("models", {})
         table = self.query_one("#fits", DataTable)
         table.clear()
+        lab = self.app.labels
         for model, params, log_lik, error, diagnostics in stored.fits:
             title = MODEL_TITLES.get(model, "Gamma-Gamma" if model == "gamma_gamma" else model)
             if error:
@@ -128,7 +131,7 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
                 continue
             shown = " ".join(f"{k} {v:.4g}" for k, v in params.items())
             check = checks.get(model, {})
-            fit = "converged" if diagnostics.get("converged") else "NOT converged"
+            fit = lab("converged") if diagnostics.get("converged") else lab("not_converged")
             table.add_row(
                 Text(title),
                 Text(shown),
@@ -140,17 +143,16 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
         lines = []
         if stored.used:
             used = MODEL_TITLES.get(stored.used["model"], stored.used["model"])
-            lines.append(f"Predictions use {used}: {stored.used.get('reason', '')}")
+            lines.append(f"{lab('predictions_use')} {used}: {stored.used.get('reason', '')}")
         v = stored.validation
         if v:
             lines.append(
-                f"Validation: calibration to {v['calibration_end']}, holdout to "
-                f"{v['holdout_end']}: {v['actual_repeat_purchases']:,} actual repeat purchases"
+                lab("validation_line").format(
+                    cal=v["calibration_end"], hold=v["holdout_end"], n=v["actual_repeat_purchases"]
+                )
             )
         else:
-            lines.append(
-                "No validation yet: userops model DB --validate --calibration-end YYYY-MM-DD"
-            )
+            lines.append(lab("no_validation"))
         self.query_one("#choice", Static).update(Text("\n".join(lines)))
         for chart in self.query(ValidationChart):
             chart.show(v)
@@ -158,5 +160,10 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
 
     def refresh_status(self) -> None:
         settings = self.app.settings
-        parts = ["Models", Path(settings.db_path).name, f"as of {settings.as_of}"]
+        lab = self.app.labels
+        parts = [
+            lab("models_title"),
+            Path(settings.db_path).name,
+            f"{lab('as_of')} {settings.as_of}",
+        ]
         self.query_one(StatusLine).text = " · ".join(parts)
