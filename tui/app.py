@@ -83,6 +83,13 @@ class UserOpsApp(App):
             tooltip="Build, count, save and compare segments",
         ),
         Binding(
+            "P",
+            "analytics('models')",
+            "Models",
+            id="app.models",
+            tooltip="Predictive models: fits, the model in use, holdout validation charts",
+        ),
+        Binding(
             "c",
             "analytics('campaigns')",
             "Campaigns",
@@ -185,6 +192,7 @@ ANALYTICS = LazyScreens(
         "tags": "tui.screens.tags.TagsScreen",
         "segments": "tui.screens.segments.SegmentsScreen",
         "campaigns": "tui.screens.campaigns.CampaignsScreen",
+        "models": "tui.screens.models.ModelsScreen",
     }
 )
 ANALYTICS_COMMANDS = (
@@ -193,6 +201,7 @@ ANALYTICS_COMMANDS = (
     ("tags: Open", "Tags by dimension, their users and model values", "tags"),
     ("segment: Open builder", "Build, count, save and compare segments", "segments"),
     ("campaign: Open", "Campaigns: targets, control group, export, effect", "campaigns"),
+    ("models: Open", "Predictive models, the one in use, holdout validation", "models"),
     ("campaign: Set current", "Open the campaigns; Enter makes one current", "campaigns"),
 )
 USERS_COMMANDS = (

@@ -12,27 +12,44 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from core.errors import DatabaseError, ModelFitError
-from core.store.db import transaction
+from core.store.db import get_meta, transaction
 from core.store.schema import MODEL_OUTPUT_COLUMNS
 from core.store.sql import quote
 
 if TYPE_CHECKING:  # numpy, pandas and scipy (~0.4 s) load in the functions that use them
+    import numpy as np
     import pandas as pd
 
-    from core.analytics.models import BgNbdFit, GammaGammaFit
+    from core.analytics.models import (
+        BgNbdFit,
+        GammaGammaFit,
+        MbgNbdFit,
+        ParetoNbdFit,
+        PurchaseFit,
+    )
 
 FEATURE_TABLES = ("features", "features_new")
 OUTPUT_COLUMNS = MODEL_OUTPUT_COLUMNS
+# Per-customer intervals: the 5th and 95th percentiles over parameter vectors drawn from the
+# fits' asymptotic distribution (core.analytics.models.sample_params), with a fixed seed.
+INTERVAL_DRAWS = 50
+INTERVAL_SEED = 20070101
+INTERVAL_LEVELS = (5.0, 95.0)
+# meta keys: the operator's choice (by validation or explicit) and what produced the outputs
+CHOICE_KEY = "model_choice"
+USED_KEY = "model_used"
+VALIDATION_KEY = "model_validation"
 
 
 @dataclass(frozen=True)
 class PredictionReport:
-    """What a fit produced as of a date: each model's fit, or the reason it could not be fitted."""
+    """What a fit produced as of a date: each model's fit, or the reason it could not be fitted,
+    and which purchase model the outputs come from (``chosen``) and why."""
 
     as_of: date
     n_buyers: int
@@ -40,6 +57,22 @@ class PredictionReport:
     gamma_gamma: GammaGammaFit | None
     bgnbd_error: str | None = None
     gamma_gamma_error: str | None = None
+    pareto_nbd: ParetoNbdFit | None = None
+    mbgnbd: MbgNbdFit | None = None
+    pareto_nbd_error: str | None = None
+    mbgnbd_error: str | None = None
+    chosen: str | None = None
+    chosen_because: str = ""
+
+    def fit_of(self, name: str) -> PurchaseFit | GammaGammaFit | None:
+        return getattr(self, name)
+
+    def error_of(self, name: str) -> str | None:
+        return getattr(self, f"{name}_error")
+
+    @property
+    def chosen_fit(self) -> PurchaseFit | None:
+        return None if self.chosen is None else getattr(self, self.chosen)
 
 
 # ---------------------------------------------------------------- purchase history summary
@@ -77,9 +110,11 @@ def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
     Orders count when created_at < as_of + 1 day. Aggregated in SQL (10M orders become one row
     per buyer), converted to weeks in pandas.
     """
-    import pandas as pd  # deferred: pandas costs ~0.2 s, and light commands import this module
+    import pandas as pd  # deferred: ~0.2 s
 
-    from core.analytics.models import DAYS_PER_UNIT  # deferred: scipy costs ~0.15 s
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        DAYS_PER_UNIT,
+    )
 
     params = {"cut": (as_of + timedelta(days=1)).isoformat(), "as_of": as_of.isoformat()}
     raw = pd.read_sql_query(_SUMMARY_SQL, conn, params=params)
@@ -97,84 +132,301 @@ def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
     )
 
 
-def fit_models(conn: sqlite3.Connection, as_of: date) -> tuple[PredictionReport, pd.DataFrame]:
-    """Fit both models on the orders up to ``as_of``; a model that cannot be fitted is reported."""
-    from core.analytics.models import fit_bgnbd, fit_gamma_gamma  # deferred: scipy
+def recorded_choice(conn: sqlite3.Connection) -> dict[str, str] | None:
+    """The operator's recorded model choice ({model, reason, by}), or None."""
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        PURCHASE_MODELS,
+    )
+
+    try:
+        raw = get_meta(conn, CHOICE_KEY)
+    except sqlite3.OperationalError:
+        return None
+    try:
+        choice = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if not isinstance(choice, dict) or choice.get("model") not in PURCHASE_MODELS:
+        return None
+    return choice
+
+
+def model_in_use(conn: sqlite3.Connection) -> dict[str, str] | None:
+    """Which purchase model produced the stored outputs and why ({model, reason}), or None."""
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        PURCHASE_MODELS,
+    )
+
+    raw = get_meta(conn, USED_KEY)
+    try:
+        used = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return used if isinstance(used, dict) and used.get("model") in PURCHASE_MODELS else None
+
+
+def fit_models(
+    conn: sqlite3.Connection, as_of: date, *, models: tuple[str, ...] | None = None
+) -> tuple[PredictionReport, pd.DataFrame]:
+    """Fit the purchase models and Gamma-Gamma on the orders up to ``as_of``; a model that
+    cannot be fitted is reported. ``models``: which purchase models to fit; by default the
+    recorded choice only (``userops model --validate`` / ``--use``), or all three when none is
+    recorded."""
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        FITTERS,
+        PURCHASE_MODELS,
+        fit_gamma_gamma,
+    )
 
     summary = summarise(conn, as_of)
-    bg = gg = None
-    bg_error = gg_error = None
+    choice = recorded_choice(conn)
+    if models is None:
+        models = (choice["model"],) if choice else PURCHASE_MODELS
+    x, t_x, T = (summary[c].to_numpy(dtype="float64") for c in ("x", "t_x", "T"))
+    fits: dict[str, object] = {}
+    for name in PURCHASE_MODELS:
+        if name not in models:
+            continue
+        try:
+            fits[name] = FITTERS[name](x, t_x, T)
+        except ModelFitError as exc:
+            fits[f"{name}_error"] = str(exc)
     try:
-        bg = fit_bgnbd(summary["x"].to_numpy(), summary["t_x"].to_numpy(), summary["T"].to_numpy())
+        fits["gamma_gamma"] = fit_gamma_gamma(x, summary["monetary"].to_numpy())
     except ModelFitError as exc:
-        bg_error = str(exc)
-    try:
-        gg = fit_gamma_gamma(summary["x"].to_numpy(), summary["monetary"].to_numpy())
-    except ModelFitError as exc:
-        gg_error = str(exc)
-    report = PredictionReport(as_of, len(summary), bg, gg, bg_error, gg_error)
+        fits["gamma_gamma_error"] = str(exc)
+    chosen, because = choose(fits, choice)
+    fits.setdefault("bgnbd", None)
+    fits.setdefault("gamma_gamma", None)
+    report = PredictionReport(
+        as_of,
+        len(summary),
+        **cast(dict[str, Any], fits),
+        chosen=chosen,
+        chosen_because=because,
+    )
     return report, summary
 
 
-def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame:
-    """The per-buyer model outputs (OUTPUT_COLUMNS); NaN where a model was not fitted."""
-    import numpy as np  # deferred with pandas and scipy (see summarise)
-    import pandas as pd
+def choose(fits: dict[str, object], choice: dict[str, str] | None) -> tuple[str | None, str]:
+    """The purchase model the outputs come from, and why: the recorded choice when it could be
+    fitted, else the fitted model with the highest likelihood (lowest BIC: each model has four
+    parameters and the same customers)."""
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        MODEL_TITLES,
+        PURCHASE_MODELS,
+    )
 
-    from core.analytics.models import (
+    if choice and fits.get(choice["model"]) is not None:
+        return choice["model"], choice.get("reason", "")
+    fitted = {n: fits[n] for n in PURCHASE_MODELS if fits.get(n) is not None}
+    if not fitted:
+        return None, "no purchase model could be fitted"
+    n_converged = sum(_converged(f) for f in fitted.values())
+    n_fitted = len(fitted)
+    fitted = {n: f for n, f in fitted.items() if n in automatic_candidates(fitted)}
+    best = max(fitted, key=lambda n: fitted[n].log_lik)  # type: ignore[attr-defined]
+    if n_fitted == 1:
+        why = "the only purchase model fitted"
+    elif n_converged == 1:
+        why = "the only fit that converged to a usable maximum (the others did not)"
+    else:
+        why = "lowest BIC on the whole history (no holdout validation recorded)"
+        if best != "bgnbd" and fits.get("bgnbd") is not None:
+            why += f"; {BG_ONLY_EXPLICIT}"
+    if choice:
+        why = f"{MODEL_TITLES[choice['model']]} (the recorded choice) could not be fitted; {why}"
+    return best, why
+
+
+BG_ONLY_EXPLICIT = (
+    "BG/NBD is left out of automatic choices: it calls every one-time buyer certainly alive "
+    "(use --use bgnbd to choose it)"
+)
+
+
+def automatic_candidates(fitted: dict[str, object]) -> list[str]:
+    """The models an automatic choice (validation or BIC) picks from: the converged fits, and
+    BG/NBD only when neither model that lets a one-time buyer be gone converged."""
+    converged = [n for n, f in fitted.items() if _converged(f)] or list(fitted)
+    others = [n for n in converged if n != "bgnbd"]
+    return others or converged
+
+
+def _converged(fit: object) -> bool:
+    info = getattr(fit, "info", None)
+    if info is None and hasattr(fit, "fit"):  # a validation check wraps its fit
+        info = getattr(fit.fit, "info", None)
+    return info is None or bool(info.converged)
+
+
+def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame:
+    """The per-buyer model outputs (OUTPUT_COLUMNS) of the chosen purchase model and
+    Gamma-Gamma; NaN where a model was not fitted."""
+    import numpy as np  # deferred: light commands import this module
+    import pandas as pd  # deferred: ~0.2 s
+
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
         DAYS_PER_UNIT,
-        clv,
+        discounted_purchases_if_alive,
         distinct_rows,
         expected_order_value,
-        expected_purchases,
         p_alive,
+        purchases_if_alive,
     )
 
     x = summary["x"].to_numpy(dtype="float64")
     out = pd.DataFrame({"user_id": summary["user_id"]})
     for column in OUTPUT_COLUMNS:
         out[column] = np.nan
-    gg, bg = report.gamma_gamma, report.bgnbd
+    gg, fit = report.gamma_gamma, report.chosen_fit
+    zbar = summary["monetary"].to_numpy()
     if gg is not None:
-        out["expected_order_value"] = expected_order_value(gg, x, summary["monetary"].to_numpy())
-    if bg is None:
+        out["expected_order_value"] = expected_order_value(gg, x, zbar)
+    if fit is None:
         return out
-    # BG/NBD outputs depend on (x, t_x, T) only: compute each distinct history once
-    history = (summary[c].to_numpy(dtype="float64") for c in ("x", "t_x", "T"))
+    # the outputs depend on (x, t_x, T) only: compute each distinct history once, and the parts
+    # that depend on (x, T) once per distinct pair
+    history = [summary[c].to_numpy(dtype="float64") for c in ("x", "t_x", "T")]
     rows, back, _ = distinct_rows(*history)
     hist = (rows[:, 0], rows[:, 1], rows[:, 2])
-    out["p_alive"] = p_alive(bg, *hist)[back]
-    out["expected_purchases_30d"] = expected_purchases(bg, 30 / DAYS_PER_UNIT, *hist)[back]
-    out["expected_purchases_90d"] = expected_purchases(bg, 90 / DAYS_PER_UNIT, *hist)[back]
+    pair_rows, pair_of, _ = distinct_rows(hist[0], hist[2])
+    px, pT = pair_rows[:, 0], pair_rows[:, 1]
+    alive = p_alive(fit, *hist)
+    out["p_alive"] = alive[back]
+    for days, column in ((30, "expected_purchases_30d"), (90, "expected_purchases_90d")):
+        rate = purchases_if_alive(fit, days / DAYS_PER_UNIT, px, pT)
+        out[column] = (rate[pair_of] * alive)[back]
+    factor = discounted_purchases_if_alive(fit, px, pT)[pair_of] * alive
     if gg is not None:
-        purchases = clv(bg, np.ones(len(rows)), *hist)[back]  # discounted expected purchases
-        out["clv"] = purchases * out["expected_order_value"].to_numpy()
+        out["clv"] = factor[back] * out["expected_order_value"].to_numpy()
+    low, high = _intervals(fit, gg, hist, (px, pT), pair_of, back, x, zbar)
+    out["expected_purchases_90d_low"], out["expected_purchases_90d_high"] = low[0], high[0]
+    if gg is not None:
+        out["clv_low"], out["clv_high"] = low[1], high[1]
     return out
 
 
+def _intervals(
+    fit: PurchaseFit,
+    gg: GammaGammaFit | None,
+    hist: tuple[np.ndarray, ...],
+    pairs: tuple[np.ndarray, np.ndarray],
+    pair_of: np.ndarray,
+    back: np.ndarray,
+    x: np.ndarray,
+    zbar: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer, the INTERVAL_LEVELS percentiles of expected 90-day purchases and CLV over
+    INTERVAL_DRAWS parameter vectors drawn from the fits' asymptotic distribution: (2, n)
+    lows and highs (CLV NaN without Gamma-Gamma). Per draw, the (x, T) parts are evaluated on
+    the distinct pairs and P(alive) on the distinct histories; percentiles in chunks of
+    customers, so memory stays at draws × chunk."""
+    import numpy as np  # deferred: light commands import this module
+
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        DAYS_PER_UNIT,
+        discounted_purchases_if_alive,
+        p_alive,
+        purchases_if_alive,
+        sample_params,
+        with_params,
+    )
+
+    draws = sample_params(fit, INTERVAL_DRAWS, INTERVAL_SEED)
+    gg_draws = sample_params(gg, INTERVAL_DRAWS, INTERVAL_SEED + 1) if gg is not None else None
+    if gg_draws is not None:
+        gg_draws = gg_draws[gg_draws[:, 1] > 1]  # a draw with q <= 1 has no finite mean spend
+        if len(gg_draws) == 0:
+            gg_draws = None
+    px, pT = pairs
+    n_hist = len(hist[0])
+    alive = np.empty((INTERVAL_DRAWS, n_hist), dtype="float32")
+    rate = np.empty((INTERVAL_DRAWS, len(px)), dtype="float32")
+    factor = np.empty_like(rate)
+    with np.errstate(all="ignore"):
+        for d, params in enumerate(draws):
+            sampled = with_params(fit, params)
+            alive[d] = p_alive(sampled, *hist)
+            rate[d] = purchases_if_alive(sampled, 90 / DAYS_PER_UNIT, px, pT)
+            factor[d] = discounted_purchases_if_alive(sampled, px, pT)
+    n = len(back)
+    low, high = np.full((2, n), np.nan), np.full((2, n), np.nan)
+    # expected purchases depend on the history only: percentiles once per distinct history
+    h_low, h_high = np.empty(n_hist), np.empty(n_hist)
+    chunk = 20_000
+    for start in range(0, n_hist, chunk):
+        part = slice(start, start + chunk)
+        purchases = rate[:, pair_of[part]] * alive[:, part]
+        h_low[part], h_high[part] = np.percentile(purchases, INTERVAL_LEVELS, axis=0)
+    low[0], high[0] = h_low[back], h_high[back]
+    if gg_draws is None:
+        return low, high
+    xs = np.where(x > 0, x, 0.0)
+    zs = np.nan_to_num(zbar, nan=0.0).clip(min=0.0)
+    zs = np.where(x > 0, zs, 0.0)
+    p, q, v = (gg_draws[:, [k]] for k in range(3))
+    k = len(gg_draws)  # CLV pairs purchase draw i with spend draw i (the first k of each)
+    lifetime_factor = factor[:k, pair_of] * alive[:k]  # (k, distinct histories)
+    for start in range(0, n, chunk):
+        h = back[start : start + chunk]
+        xc, zc = xs[start : start + chunk], zs[start : start + chunk]
+        value = p * (v + xc * zc) / (p * xc + q - 1)
+        lifetime = lifetime_factor[:, h] * value
+        low[1, start : start + chunk], high[1, start : start + chunk] = np.percentile(
+            lifetime, INTERVAL_LEVELS, axis=0
+        )
+    return low, high
+
+
 def store_fits(conn: sqlite3.Connection, report: PredictionReport) -> None:
-    """One model_fits row per model (params as JSON, or the reason it could not be fitted)."""
-    rows = [
-        _fit_row("bgnbd", report.bgnbd, report.bgnbd_error, report.as_of),
-        _fit_row("gamma_gamma", report.gamma_gamma, report.gamma_gamma_error, report.as_of),
-    ]
+    """One model_fits row per model fitted or tried (params as JSON, or the reason it could not
+    be fitted; the fit's convergence and standard errors in ``diagnostics``), and which
+    purchase model the outputs come from (meta ``model_used``)."""
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        PURCHASE_MODELS,
+    )
+
+    rows = []
+    for name in (*PURCHASE_MODELS, "gamma_gamma"):
+        fit, error = report.fit_of(name), report.error_of(name)
+        if fit is not None or error is not None:
+            rows.append(_fit_row(name, fit, error, report.as_of))
     conn.executemany(
         "INSERT OR REPLACE INTO model_fits"
-        "(model, params, time_unit, log_lik, n_customers, error, as_of, fitted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+        "(model, params, time_unit, log_lik, n_customers, error, as_of, fitted_at, diagnostics)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'), ?)",
         rows,
+    )
+    used = {"model": report.chosen, "reason": report.chosen_because}
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+        (USED_KEY, json.dumps(used) if report.chosen else ""),
     )
 
 
 def _fit_row(
-    model: str, fit: BgNbdFit | GammaGammaFit | None, error: str | None, as_of: date
+    model: str, fit: PurchaseFit | GammaGammaFit | None, error: str | None, as_of: date
 ) -> tuple[object, ...]:
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        params_of,
+    )
+
     if fit is None:
-        return (model, None, None, None, None, error, as_of.isoformat())
-    params = asdict(fit)
-    log_lik, n_customers = params.pop("log_lik"), params.pop("n_customers")
-    time_unit = params.pop("time_unit", None)
-    return (model, json.dumps(params), time_unit, log_lik, n_customers, None, as_of.isoformat())
+        return (model, None, None, None, None, error, as_of.isoformat(), None)
+    params = dict(zip(fit.PARAMS, params_of(fit).tolist(), strict=True))
+    time_unit = getattr(fit, "time_unit", None)
+    info = json.dumps(fit.info.as_dict()) if fit.info is not None else None
+    return (
+        model,
+        json.dumps(params),
+        time_unit,
+        fit.log_lik,
+        fit.n_customers,
+        None,
+        as_of.isoformat(),
+        info,
+    )
 
 
 PREDICTIONS_TABLE = (
@@ -191,8 +443,8 @@ def purchase_history(
     """Per buyer as of ``as_of``: user_id and HISTORY_COLUMNS (model outputs NaN unless ``fit``),
     and the fits (None unless ``fit``). Reads orders only and writes nothing, so the recompute
     runs it on a second connection beside its own passes (core.store.db.beside)."""
-    import numpy as np  # deferred with pandas (see summarise)
-    import pandas as pd
+    import numpy as np  # deferred: light commands import this module
+    import pandas as pd  # deferred: ~0.2 s
 
     if fit:
         report, summary = fit_models(conn, as_of)
@@ -270,3 +522,16 @@ def _update_from_temp(conn: sqlite3.Connection, table: str) -> None:
         "WHERE f.user_id = o.user_id"
     )
     conn.execute(f"DROP TABLE temp.{PREDICTIONS_TABLE}")
+
+
+def record_choice(conn: sqlite3.Connection, model: str, reason: str, by: str) -> None:
+    """Record which purchase model the database uses (``by``: 'validation' or 'explicit') and
+    why; the next recompute fits and uses it. In the caller's transaction, if any."""
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        PURCHASE_MODELS,
+    )
+
+    if model not in PURCHASE_MODELS:
+        raise ModelFitError(f"unknown model {model!r}; choose one of {', '.join(PURCHASE_MODELS)}")
+    value = json.dumps({"model": model, "reason": reason, "by": by})
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (CHOICE_KEY, value))

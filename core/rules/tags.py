@@ -71,7 +71,12 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
         "high basket: about 400 or more per order (from 5 orders on: 2,000 spent in total)",
     ),
     TagRule(
-        "流失预警", "predictive", "p_alive < 0.3", "churn warning: likely no longer a customer"
+        "流失预警",
+        "predictive",
+        "p_alive < 0.3",
+        "churn warning: the purchase model gives under 30 % that the buyer is still a customer"
+        " (the churned layer is a recency rule: no order for 90 days; a model needs repeat"
+        " purchases to judge, so the two differ)",
     ),
     TagRule("高价值潜力", "predictive", "clv >= 2000", "high predicted lifetime value"),
     TagRule(

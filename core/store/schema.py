@@ -15,7 +15,7 @@ from core.errors import DatabaseError
 from core.store import columns
 from core.store.sql import quote
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Typed basic attributes of a user (core.store.columns). Any other column an import brings is
 # added as TEXT.
@@ -41,6 +41,13 @@ EVENT_KINDS = ("login", "view", "post", "checkin", "cart_add", "share", "coupon_
 # column by column in core.store.columns. Basic attributes are copied in at recompute so counts
 # never join on a text key.
 FEATURE_COLUMNS = columns.FEATURE_COLUMNS
+
+# The interval columns of the model outputs (core.analytics.predict), added to existing
+# databases by migration 3 -> 4.
+MODEL_INTERVAL_COLUMNS: dict[str, str] = {
+    name: FEATURE_COLUMNS[name]
+    for name in ("expected_purchases_90d_low", "expected_purchases_90d_high", "clv_low", "clv_high")
+}
 
 # The latest date of each standard event kind, stored as days before D, so that
 # `last(kind) < X` is a column test (~150 ms on 1M users) instead of a GROUP BY over all of
@@ -98,14 +105,15 @@ CREATE TABLE IF NOT EXISTS rfm_settings (
     value     REAL                  -- the fixed value or score cut, when method needs one
 );
 CREATE TABLE IF NOT EXISTS model_fits (
-    model      TEXT PRIMARY KEY,    -- bgnbd | gamma_gamma
+    model      TEXT PRIMARY KEY,    -- bgnbd | pareto_nbd | mbgnbd | gamma_gamma
     params     TEXT,                -- JSON
     time_unit  TEXT,
     log_lik    REAL,
     n_customers INTEGER,
     error      TEXT,                -- why it could not be fitted, else NULL
     as_of      TEXT,
-    fitted_at  TEXT
+    fitted_at  TEXT,
+    diagnostics TEXT                -- JSON: convergence, gradient, standard errors (f-models)
 );
 CREATE TABLE IF NOT EXISTS segments (
     name        TEXT PRIMARY KEY,
@@ -269,10 +277,23 @@ def _add_column_flags(conn: sqlite3.Connection) -> None:
     flag_columns(conn, user_attribute_columns(conn))
 
 
+def _add_model_intervals(conn: sqlite3.Connection) -> None:
+    """3 -> 4: the MODEL_INTERVAL_COLUMNS and model_fits.diagnostics. Empty until
+    the next recompute / ``userops model``."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
+    for column, kind in MODEL_INTERVAL_COLUMNS.items():
+        if column not in columns:
+            conn.execute(f"ALTER TABLE features ADD COLUMN {quote(column)} {kind}")
+    fit_columns = {row[1] for row in conn.execute("PRAGMA table_info(model_fits)")}
+    if "diagnostics" not in fit_columns:
+        conn.execute("ALTER TABLE model_fits ADD COLUMN diagnostics TEXT")
+
+
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_days_since_last,
     2: _add_column_flags,
+    3: _add_model_intervals,
 }
 # Versions whose missing upgrades only add what readers can do without (read-only media opens
 # them as they are): without column_flags, personal columns are known by their names.

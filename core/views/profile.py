@@ -59,6 +59,8 @@ class UserProfile:
     segments: list[str]
     campaigns: list[tuple[str, str, str]]  # (campaign, role, added_at)
     personal: frozenset[str] = frozenset()  # attributes holding personal data (masked by --mask)
+    prediction_model: str | None = None  # the purchase model behind the predictions (f-models)
+    prediction_note: str | None = None  # 'one_purchase' | 'short_history' | None (f-models)
 
 
 def profile(
@@ -89,7 +91,40 @@ def profile(
         segments=_segments_of(conn, user_id, as_of),
         campaigns=[tuple(r) for r in run(conn, _CAMPAIGNS_SQL, (user_id,))],
         personal=personal_columns(conn),
+        prediction_model=_prediction_model(conn) if feats.get("p_alive") is not None else None,
+        prediction_note=prediction_note(feats, as_of),
     )
+
+
+SHORT_HISTORY_DAYS = 30  # a first purchase this recent tells the models little
+
+
+def prediction_note(feats: dict[str, Any], as_of: date) -> str | None:
+    """How much the user's history tells the models: 'one_purchase' (a single purchase day:
+    nothing yet on their rhythm), 'short_history' (first purchase under SHORT_HISTORY_DAYS
+    days before the as-of date), else None."""
+    first, last = feats.get("first_order_at"), feats.get("last_order_at")
+    if feats.get("p_alive") is None or not first or not last:
+        return None
+    if str(first)[:10] == str(last)[:10]:
+        return "one_purchase"
+    try:
+        age = (as_of - date.fromisoformat(str(first)[:10])).days
+    except ValueError:
+        return None
+    return "short_history" if age < SHORT_HISTORY_DAYS else None
+
+
+def _prediction_model(conn: sqlite3.Connection) -> str | None:
+    """The purchase model recorded as behind the stored outputs (meta model_used)."""
+    import json
+
+    row = run(conn, "SELECT value FROM meta WHERE key = 'model_used'", ()).fetchone()
+    try:
+        used = json.loads(row[0]) if row and row[0] else None
+    except ValueError:
+        return None
+    return used.get("model") if isinstance(used, dict) else None
 
 
 _CAMPAIGNS_SQL = (

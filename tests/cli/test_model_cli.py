@@ -42,7 +42,7 @@ def test_model_json_shape_and_stored_fits(db_path: Path) -> None:
     result = CliRunner().invoke(cli, ["model", str(db_path), "--json"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.output)
-    assert set(got) == {"bgnbd", "gamma_gamma"}
+    assert set(got) == {"bgnbd", "gamma_gamma", "pareto_nbd", "mbgnbd", "chosen", "diagnostics"}
     assert set(got["bgnbd"]) == {
         "r",
         "alpha",
@@ -60,7 +60,7 @@ def test_model_json_shape_and_stored_fits(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     stored = dict(conn.execute("SELECT model, as_of FROM model_fits").fetchall())
     conn.close()
-    assert stored == {"bgnbd": "2024-10-01", "gamma_gamma": "2024-10-01"}
+    assert stored == dict.fromkeys(["bgnbd", "pareto_nbd", "mbgnbd", "gamma_gamma"], "2024-10-01")
 
 
 def test_model_human_output_names_time_unit(db_path: Path) -> None:
@@ -106,3 +106,31 @@ def test_model_bad_input_exits_2(tmp_path: Path, args: list[str]) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_model_validate_json_and_recorded_choice(db_path: Path) -> None:
+    _fill(db_path, 300)
+    args = ["model", str(db_path), "--validate", "--calibration-end", "2024-06-30", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert got["calibration_end"] == "2024-06-30" and got["holdout_end"] == "2024-10-01"
+    assert set(got["models"]) == {"bgnbd", "pareto_nbd", "mbgnbd"}
+    assert got["chosen"] in ("pareto_nbd", "mbgnbd")  # BG/NBD only when chosen explicitly
+    conn = sqlite3.connect(db_path)
+    choice = json.loads(
+        conn.execute("SELECT value FROM meta WHERE key = 'model_choice'").fetchone()[0]
+    )
+    assert choice["model"] == got["chosen"] and choice["by"] == "validation"
+    conn.close()
+    text = CliRunner().invoke(cli, ["model", str(db_path), "--use", "bgnbd", "--json"])
+    assert json.loads(text.output)["chosen"]["model"] == "bgnbd"
+
+
+def test_model_validate_bad_dates_exit_2(db_path: Path) -> None:
+    _fill(db_path, 30)
+    missing = CliRunner().invoke(cli, ["model", str(db_path), "--validate"])
+    assert missing.exit_code == 2 and "--calibration-end" in missing.output
+    args = ["model", str(db_path), "--validate", "--calibration-end", "2024-12-01"]
+    reversed_ = CliRunner().invoke(cli, args)
+    assert reversed_.exit_code == 2 and "must come after" in reversed_.output

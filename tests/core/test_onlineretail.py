@@ -84,3 +84,21 @@ def test_online_retail_rfm_matches_pandas(conn):
     assert (got["f_score"] == expected_scores(per["frequency"])).all()
     assert (got["m_score"] == expected_scores(per["monetary"].round(4))).all()
     assert got["rfm_group"].value_counts().to_dict() == expected_groups(per)
+
+
+@pytest.mark.skipif(not CSV.exists(), reason="shared/real-data/onlineretail is not present")
+def test_online_retail_bgnbd_fit_reaches_the_maximum(conn):
+    """Issue 15: the optimiser's default tolerance stopped at a 0.00755, b 23.1 (LL 0.047
+    lower); the fit now reaches the maximum, as an independent fit from elsewhere does."""
+    from core.analytics.models import fit_bgnbd
+    from core.analytics.predict import summarise
+
+    import_files(conn, orders=CSV, mapping=MAPPING, cancelled_prefix="C")
+    s = summarise(conn, pd.Timestamp("2011-12-09").date())
+    x, t_x, T = s["x"].to_numpy(float), s["t_x"].to_numpy(), s["T"].to_numpy()
+    fit = fit_bgnbd(x, t_x, T)
+    other = fit_bgnbd(x, t_x, T, start=np.array([2.0, 20.0, 0.05, 50.0]))
+    assert fit.info.converged and fit.info.gradient_norm < 1e-3
+    assert fit.a == pytest.approx(0.00344, rel=0.01) and fit.b == pytest.approx(6.75, rel=0.01)
+    assert other.log_lik == pytest.approx(fit.log_lik, abs=1e-6)
+    assert (other.a, other.b) == pytest.approx((fit.a, fit.b), rel=1e-3)

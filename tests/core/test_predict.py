@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sqlite3
@@ -17,6 +18,7 @@ from core.analytics.models import (
     WEEKS_PER_MONTH,
     BgNbdFit,
     GammaGammaFit,
+    _levels,
     bgnbd_log_lik,
     clv,
     expected_order_value,
@@ -25,7 +27,7 @@ from core.analytics.models import (
     fit_gamma_gamma,
     p_alive,
 )
-from core.analytics.predict import apply_predictions, summarise
+from core.analytics.predict import apply_predictions, record_choice, summarise
 from core.errors import ModelFitError
 
 CDNOW = Path(__file__).parent.parent / "data" / "cdnow_summary.csv"
@@ -245,7 +247,9 @@ def test_apply_predictions_fills_columns_and_stores_fits(
     _orders(conn, _cdnow_orders(cdnow, 300))
     conn.execute("INSERT INTO users(user_id) VALUES ('never')")
     conn.execute("INSERT INTO features(user_id) VALUES ('never')")
+    record_choice(conn, "bgnbd", "test", "explicit")  # BG/NBD: a one-time buyer is alive
     report = apply_predictions(conn, "features", date(2024, 10, 1))
+    assert report.chosen == "bgnbd"
     assert report.bgnbd is not None and report.gamma_gamma is not None
     assert report.n_buyers == 300
     never = conn.execute("SELECT p_alive, clv FROM features WHERE user_id = 'never'").fetchone()
@@ -269,6 +273,7 @@ def test_apply_predictions_values_match_the_formulas(
 ) -> None:
     _orders(conn, _cdnow_orders(cdnow, 300))
     as_of = date(2024, 10, 1)
+    record_choice(conn, "bgnbd", "test", "explicit")
     report = apply_predictions(conn, "features", as_of)
     bg, gg = report.bgnbd, report.gamma_gamma
     summary = summarise(conn, as_of).set_index("user_id")
@@ -357,6 +362,8 @@ def test_apply_predictions_with_no_orders_records_both_errors(conn: sqlite3.Conn
     errors = dict(conn.execute("SELECT model, error FROM model_fits").fetchall())
     assert errors == {
         "bgnbd": "only 0 customer(s) with orders; BG/NBD needs at least 10",
+        "pareto_nbd": "only 0 customer(s) with orders; Pareto/NBD needs at least 10",
+        "mbgnbd": "only 0 customer(s) with orders; MBG/NBD needs at least 10",
         "gamma_gamma": "only 0 repeat buyer(s) with a positive spend; Gamma-Gamma needs at least 5",
     }
     assert conn.execute("SELECT p_alive FROM features").fetchall() == [(None,)]
@@ -388,6 +395,7 @@ def test_recompute_joins_the_same_predictions_as_apply_predictions(
 
     _orders(conn, _cdnow_orders(cdnow, 300))
     conn.execute("INSERT INTO users(user_id) VALUES ('never')")
+    record_choice(conn, "bgnbd", "test", "explicit")
     as_of = date(2024, 10, 1)
     cols = "user_id, p_alive, expected_purchases_30d, expected_purchases_90d, " + (
         "expected_order_value, clv"
@@ -415,3 +423,172 @@ def test_fit_on_distinct_histories_equals_the_sum_over_every_customer(
     every = bgnbd_log_lik(np.array([fit.r, fit.alpha, fit.a, fit.b]), x, t_x, T).sum()
     assert fit.log_lik == pytest.approx(every, rel=1e-12)
     assert fit.n_customers == 2357
+
+
+# ---------------------------------------------------------------- Pareto/NBD, MBG/NBD (issue 15)
+
+TRANSACTIONS = Path(__file__).parent.parent / "data" / "cdnow_transactions.csv"
+
+
+def _xtT(cdnow: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()
+
+
+def test_pareto_nbd_reproduces_published_cdnow_estimates(cdnow: pd.DataFrame) -> None:
+    from core.analytics.models import fit_pareto_nbd
+
+    # Fader, Hardie & Lee (2005), "A note on implementing the Pareto/NBD model in MATLAB"
+    fit = fit_pareto_nbd(*_xtT(cdnow))
+    assert fit.r == pytest.approx(0.553, rel=0.01)
+    assert fit.alpha == pytest.approx(10.578, rel=0.01)
+    assert fit.s == pytest.approx(0.606, rel=0.01)
+    assert fit.beta == pytest.approx(11.669, rel=0.01)
+    assert fit.log_lik == pytest.approx(-9595.0, abs=0.5)
+    assert fit.info is not None and fit.info.converged
+    assert fit.info.gradient_norm < 1e-3 and fit.info.gradient_check < 1e-3
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_fit_from_another_start_reaches_the_same_maximum(cdnow: pd.DataFrame, name: str) -> None:
+    from core.analytics.models import FITTERS
+
+    default = FITTERS[name](*_xtT(cdnow))
+    other = FITTERS[name](*_xtT(cdnow), start=np.array([3.0, 0.5, 5.0, 0.2]))
+    assert other.log_lik == pytest.approx(default.log_lik, abs=1e-6)
+    from core.analytics.models import params_of
+
+    assert params_of(other) == pytest.approx(params_of(default), rel=1e-4)
+    assert default.info.converged and other.info.converged
+    assert set(default.info.standard_errors) == set(default.PARAMS)
+
+
+def test_pareto_and_mbg_gradients_match_finite_differences(cdnow: pd.DataFrame) -> None:
+    from scipy.optimize import approx_fprime
+
+    from core.analytics.models import _mbgnbd_terms, _pareto_pairs, _pareto_terms
+
+    x, t_x, T = _xtT(cdnow)
+    lx = _levels(x)
+    p0 = np.array([0.5, 9.0, 0.7, 12.0])
+    pairs = _pareto_pairs(x, t_x, T)
+    numeric = approx_fprime(p0, lambda p: _pareto_terms(p, x, t_x, T, pairs, lx)[0].sum(), 1e-7)
+    assert _pareto_terms(p0, x, t_x, T, pairs, lx)[1].sum(axis=1) == pytest.approx(
+        numeric, rel=1e-4
+    )
+    p1 = np.array([0.5, 6.0, 0.9, 1.6])
+    numeric = approx_fprime(p1, lambda p: _mbgnbd_terms(p, x, t_x, T, lx)[0].sum(), 1e-7)
+    assert _mbgnbd_terms(p1, x, t_x, T, lx)[1].sum(axis=1) == pytest.approx(numeric, rel=1e-4)
+
+
+@pytest.mark.parametrize("params", [(0.55, 10.5, 0.6, 11.7), (0.55, 12, 0.6, 3), (2, 1, 0.3, 50)])
+def test_pareto_tail_matches_numerical_integration(params: tuple[float, ...]) -> None:
+    from scipy.integrate import quad
+
+    from core.analytics.models import pareto_tail_log
+
+    r, alpha, s, beta = params
+    for x, t in [(0, 0.0), (3, 20.0), (40, 38.0), (60, 70.0)]:
+        integral = quad(
+            lambda u, x=x: (alpha + u) ** -(r + x) * (beta + u) ** -(s + 1),
+            t,
+            np.inf,
+            epsabs=0,
+            epsrel=1e-12,
+            limit=500,
+        )[0]
+        got = pareto_tail_log(r, alpha, s, beta, np.array([float(x)]), np.array([t]))[0]
+        assert got == pytest.approx(np.log((r + s + x) * integral), abs=1e-9)
+
+
+def test_one_time_buyers_can_be_gone_except_under_bgnbd(cdnow: pd.DataFrame) -> None:
+    from core.analytics.models import fit_mbgnbd, fit_pareto_nbd
+
+    x, t_x, T = np.zeros(3), np.zeros(3), np.array([1.0, 20.0, 60.0])
+    assert p_alive(fit_bgnbd(*_xtT(cdnow)), x, t_x, T).tolist() == [1.0, 1.0, 1.0]
+    for fit in (fit_pareto_nbd(*_xtT(cdnow)), fit_mbgnbd(*_xtT(cdnow))):
+        alive = p_alive(fit, x, t_x, T)
+        assert (alive < 1).all() and alive[0] > alive[1] > alive[2]  # longer silence, less alive
+        # a buyer whose last purchase was just now is more likely alive than a silent one
+        assert p_alive(fit, np.array([3.0]), np.array([60.0]), np.array([60.0]))[0] > alive[2]
+
+
+def test_pareto_expected_purchases_start_at_the_posterior_rate(cdnow: pd.DataFrame) -> None:
+    from core.analytics.models import fit_pareto_nbd, purchases_if_alive
+
+    fit = fit_pareto_nbd(*_xtT(cdnow))
+    x, T = np.array([2.0]), np.array([38.86])
+    # d/dt E[Y(t) | alive] at t = 0 is the posterior mean rate (r + x) / (α + T)
+    rate = purchases_if_alive(fit, 1e-6, x, T)[0] / 1e-6
+    assert rate == pytest.approx((fit.r + 2) / (fit.alpha + 38.86), rel=1e-5)
+    # s = 1 is the continuous limit, ln(1 + t / (β + T))
+    one = dataclasses.replace(fit, s=1.0)
+    near = dataclasses.replace(fit, s=1.0 + 1e-7)
+    assert purchases_if_alive(one, 39, x, T) == pytest.approx(
+        purchases_if_alive(near, 39, x, T), rel=1e-6
+    )
+
+
+def _cdnow_db(conn: sqlite3.Connection) -> None:
+    t = pd.read_csv(TRANSACTIONS)
+    users = sorted(t["ID"].unique())
+    conn.executemany("INSERT INTO users(user_id) VALUES (?)", [(f"c{i}",) for i in users])
+    conn.executemany(
+        "INSERT INTO orders(order_id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
+        [(f"o{k}", f"c{r.ID}", float(r.amount), r.date) for k, r in enumerate(t.itertuples())],
+    )
+
+
+def test_validation_on_the_cdnow_holdout(conn: sqlite3.Connection, cdnow: pd.DataFrame) -> None:
+    from core.analytics.validation import validate
+
+    _cdnow_db(conn)
+    summary = summarise(conn, date(1997, 9, 30))
+    assert len(summary) == 2357
+    assert summary["x"].sum() == cdnow["x"].sum()  # the same calibration histories
+    report = validate(conn, date(1997, 9, 30), date(1998, 6, 30))
+    assert report.actual_repeat_purchases == 1882  # purchase days in weeks 40-78
+    assert report.bucket_customers == [1411, 439, 214, 100, 62, 38, 29, 64]
+    assert len(report.weeks) == 39 and report.actual_tracking[-1] == 1882
+    checks = report.models
+    assert checks["bgnbd"].predicted_repeat_purchases == pytest.approx(1653.4, abs=0.1)
+    assert checks["pareto_nbd"].predicted_repeat_purchases == pytest.approx(1665.5, abs=0.1)
+    assert checks["mbgnbd"].predicted_repeat_purchases == pytest.approx(1576.7, abs=0.1)
+    assert checks["pareto_nbd"].mae == pytest.approx(0.7545, abs=1e-4)
+    assert checks["pareto_nbd"].tracking[-1] == pytest.approx(1665.5, abs=0.1)
+    assert report.chosen == "pareto_nbd" and "MAE 0.7545" in report.reason
+    got = report.as_json()
+    assert {"calibration_end", "holdout_end", "actual_repeat_purchases", "models", "chosen"} <= set(
+        got
+    )
+    assert {"params", "log_likelihood", "bic", "predicted_repeat_purchases", "mae"} <= set(
+        got["models"]["bgnbd"]
+    )
+
+
+def test_silent_buyers_are_not_called_certainly_alive(conn: sqlite3.Connection) -> None:
+    """A small database shaped like the complaint: many one-time buyers, silent for months."""
+    from core.pipeline import recompute
+
+    _cdnow_db(conn)
+    recompute(conn, date(1997, 12, 31))  # no choice recorded: BG/NBD is not picked
+    used = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'model_used'").fetchone()[0])
+    assert used["model"] in ("pareto_nbd", "mbgnbd")
+    silent, certain = conn.execute(
+        "SELECT count(*), coalesce(sum(p_alive >= 0.999), 0) FROM features "
+        "WHERE recency_days > 90 AND p_alive IS NOT NULL"
+    ).fetchone()
+    assert silent > 1000 and certain == 0
+    low, mid, high = conn.execute(
+        "SELECT expected_purchases_90d_low, expected_purchases_90d, expected_purchases_90d_high "
+        "FROM features WHERE user_id = 'c1'"
+    ).fetchone()
+    assert low < mid < high
+    clv_low, clv_mid, clv_high = conn.execute(
+        "SELECT clv_low, clv, clv_high FROM features WHERE user_id = 'c1'"
+    ).fetchone()
+    assert clv_low < clv_mid < clv_high
+    first = conn.execute("SELECT clv_low, clv_high FROM features ORDER BY user_id").fetchall()
+    recompute(conn, date(1997, 12, 31))  # seeded: the same intervals again
+    assert (
+        conn.execute("SELECT clv_low, clv_high FROM features ORDER BY user_id").fetchall() == first
+    )

@@ -109,12 +109,43 @@ def tags(p: UserProfile, labels: Labels) -> Table:
     return grid
 
 
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+# the 90 % interval columns shown after a value (parameter uncertainty)
+INTERVALS = {
+    "expected_purchases_90d": ("expected_purchases_90d_low", "expected_purchases_90d_high"),
+    "clv": ("clv_low", "clv_high"),
+}
+
+
+def chance_alive(value: float, note: str | None, labels: Labels) -> str:
+    """P(alive) in words that match the maths: never a flat "100 %" (a percentage that rounds
+    to 100 says "over 99 %"); for a single purchase day, the model has nothing on the buyer's
+    rhythm yet, and BG/NBD's 1 for them means "not estimated", not "certainly active"."""
+    if note == "one_purchase" and value >= 0.995:
+        return labels("alive_unknown")
+    shown = labels("over_99") if value >= 0.995 else f"{value:.0%}"
+    if note:
+        shown += f" ({labels(note)})"
+    return shown
+
+
 def predictions(p: UserProfile, labels: Labels) -> Table | Text:
     grid = _grid()
     for column, label, fmt in PREDICTIONS:
         value = p.features.get(column)
-        if value is not None:
-            grid.add_row(Text(labels(label)), Text(fmt.format(value)))
+        if value is None:
+            continue
+        if column == "p_alive":
+            shown = chance_alive(value, p.prediction_note, labels)
+        else:
+            shown = fmt.format(value)
+            low, high = (p.features.get(c) for c in INTERVALS.get(column, ("", "")))
+            if low is not None and high is not None:
+                shown += f" ({fmt.format(low)}–{fmt.format(high)})"
+        grid.add_row(Text(labels(label)), Text(shown))
+    if grid.rows and p.prediction_model:
+        name = MODEL_NAMES.get(p.prediction_model, p.prediction_model)
+        grid.add_row(Text(labels("model")), Text(f"{name} · {labels('interval_note')}"))
     return grid if grid.rows else Text(labels("no_model"))
 
 

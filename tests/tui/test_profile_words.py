@@ -1,0 +1,41 @@
+"""Predictions in words (issue 15): never a flat 100 %, a single purchase day said as such."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from core.views.profile import prediction_note
+from tui.i18n import Labels
+from tui.widgets.user_profile import chance_alive
+
+EN = Labels("en")
+
+
+def test_a_one_time_buyer_is_not_called_certainly_alive() -> None:
+    # BG/NBD gives exactly 1 to every buyer without a repeat purchase
+    assert chance_alive(1.0, "one_purchase", EN) == "one purchase only: the model cannot tell yet"
+    assert chance_alive(0.42, "one_purchase", EN) == "42% (one purchase only: little information)"
+
+
+def test_a_percentage_that_rounds_to_100_says_over_99() -> None:
+    assert chance_alive(0.9996, None, EN) == "over 99%"
+    assert chance_alive(0.994, None, EN) == "99%"
+    assert chance_alive(0.9, "short_history", EN) == (
+        "90% (first purchase under 30 days ago: little information)"
+    )
+    assert "100" not in chance_alive(0.99999, None, Labels("zh"))
+
+
+def test_prediction_note_from_the_purchase_days() -> None:
+    as_of = date(2024, 6, 30)
+    one_day = {
+        "p_alive": 1.0,
+        "first_order_at": "2024-01-05 10:00",
+        "last_order_at": "2024-01-05 18:00",
+    }
+    assert prediction_note(one_day, as_of) == "one_purchase"
+    recent = {"p_alive": 0.9, "first_order_at": "2024-06-10", "last_order_at": "2024-06-20"}
+    assert prediction_note(recent, as_of) == "short_history"
+    settled = {"p_alive": 0.9, "first_order_at": "2024-01-10", "last_order_at": "2024-06-20"}
+    assert prediction_note(settled, as_of) is None
+    assert prediction_note({"p_alive": None}, as_of) is None  # no model output: nothing to say

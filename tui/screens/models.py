@@ -1,0 +1,171 @@
+"""The Models view: the stored fits (parameters, log-likelihood, convergence), which model the
+predictions use and why, and the last holdout validation as two charts — cumulative repeat
+purchases by week and mean holdout purchases by calibration purchases, actual vs each model.
+
+Read-only; the validation is run by ``userops model DB --validate --calibration-end D``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Static
+from textual_plotext import PlotextPlot
+
+from core.analytics.models import MODEL_TITLES
+from core.analytics.validation import StoredModels, stored_models
+from tui.screens import WorkingScreen, reader
+from tui.widgets.status_line import StatusLine
+
+COLOURS = {"actual": "white", "bgnbd": "cyan", "pareto_nbd": "orange", "mbgnbd": "green"}
+
+
+@dataclass
+class ModelsLoaded(Message):
+    stored: StoredModels
+
+
+class ValidationChart(PlotextPlot):
+    """Actual against each model's prediction: ``kind`` 'tracking' or 'conditional'."""
+
+    def __init__(self, kind: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.kind = kind
+        self.validation: dict | None = None
+
+    def show(self, validation: dict | None) -> None:
+        self.validation = validation
+        self.redraw()
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        v = self.validation
+        if not v:
+            plt.title("no validation stored")
+            self.refresh()
+            return
+        tracking = self.kind == "tracking"
+        xs = v["weeks"] if tracking else list(range(len(v["buckets"])))
+        plt.title("cumulative holdout purchases" if tracking else "mean holdout purchases by x")
+        plt.plot(xs, v["actual_tracking" if tracking else "actual_conditional"], label="actual",
+                 color=COLOURS["actual"], marker="dot")  # fmt: skip
+        for name, check in v["models"].items():
+            if "error" in check:
+                continue
+            plt.plot(xs, check["tracking" if tracking else "conditional"],
+                     label=MODEL_TITLES.get(name, name), color=COLOURS.get(name, "red"))  # fmt: skip
+        if not tracking:
+            plt.xticks(xs, v["buckets"])
+        plt.xlabel("weeks after calibration" if tracking else "calibration repeat purchases")
+        self.refresh()
+
+
+class ModelsScreen(WorkingScreen):
+    CSS_PATH = "models.tcss"
+    HELP = """
+## Models
+The purchase models fitted on this database (BG/NBD, Pareto/NBD, MBG/NBD) and Gamma-Gamma,
+with their log-likelihood and whether the fit reached the maximum; which one the predictions
+use, and why. The charts show the last holdout validation: actual against predicted repeat
+purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to make one.
+"""
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="models.back", tooltip="Back to the users list"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: StoredModels | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="body"):
+            table: DataTable[object] = DataTable(id="fits", cursor_type="row", zebra_stripes=True)
+            table.border_title = self.app.labels("fits")
+            yield table
+            yield Static("", id="choice", markup=False)
+            with Horizontal(id="charts"):
+                yield ValidationChart("tracking", id="tracking")
+                yield ValidationChart("conditional", id="conditional")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#fits", DataTable)
+        lab = self.app.labels
+        keys = ("model", "parameters", "log_lik", "calib_bic", "holdout_mae", "fit_state")
+        table.add_columns(*(lab(k) for k in keys))
+        table.focus()
+        self.refresh_status()
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @work(thread=True, exclusive=True, group="models.load", exit_on_error=False)
+    def load(self) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            stored = stored_models(conn)
+        self.post_message(ModelsLoaded(stored))
+
+    def on_models_loaded(self, message: ModelsLoaded) -> None:
+        self.stored = stored = message.stored
+        checks = cast(dict[str, Any], (stored.validation or {}).get("models", {}))
+        table = self.query_one("#fits", DataTable)
+        table.clear()
+        lab = self.app.labels
+        for model, params, log_lik, error, stored_diagnostics in stored.fits:
+            diagnostics = cast(dict[str, Any], stored_diagnostics or {})
+            title = MODEL_TITLES.get(model, "Gamma-Gamma" if model == "gamma_gamma" else model)
+            if error:
+                table.add_row(Text(title), Text(error, style="red"), "", "", "", "")
+                continue
+            shown = " ".join(f"{k} {v:.4g}" for k, v in params.items())
+            check = cast(dict[str, Any], checks.get(model, {}))
+            fit = lab("converged") if diagnostics.get("converged") else lab("not_converged")
+            table.add_row(
+                Text(title),
+                Text(shown),
+                f"{log_lik:,.1f}" if log_lik is not None else "",
+                f"{check['bic']:,.1f}" if "bic" in check else "",
+                f"{check['mae']:.4f}" if "mae" in check else "",
+                Text(fit, style="" if diagnostics.get("converged") else "red"),
+            )
+        lines = []
+        if stored.used:
+            used = MODEL_TITLES.get(stored.used["model"], stored.used["model"])
+            lines.append(f"{lab('predictions_use')} {used}: {stored.used.get('reason', '')}")
+        v = stored.validation
+        if v:
+            lines.append(
+                lab("validation_line").format(
+                    cal=v["calibration_end"], hold=v["holdout_end"], n=v["actual_repeat_purchases"]
+                )
+            )
+        else:
+            lines.append(lab("no_validation"))
+        self.query_one("#choice", Static).update(Text("\n".join(lines)))
+        for chart in self.query(ValidationChart):
+            chart.show(v)
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        settings = self.app.settings
+        lab = self.app.labels
+        parts = [
+            lab("models_title"),
+            Path(settings.db_path).name,
+            f"{lab('as_of')} {settings.as_of}",
+        ]
+        self.query_one(StatusLine).text = " · ".join(parts)
