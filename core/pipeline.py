@@ -32,7 +32,9 @@ USER_TAGS_NEW_DDL = (
 USER_TAGS_INDEX_DDL = "CREATE INDEX IF NOT EXISTS user_tags_user ON user_tags(user_id)"
 # Tables the build writes besides its own: shadowed by TEMP tables of the same name during the
 # build (unqualified names find TEMP first), copied into the live ones at the swap.
-SHADOWED = ("model_fits", "layer_history")
+SHADOWED = ("model_fits", "layer_history", "meta")
+# meta is shadowed whole (the build records which model made the outputs); at the swap only the
+# keys the build changed are copied back, so a concurrent write to another key is kept.
 # What a recompute reads besides the data (whose imports set meta.features_stale): a change to
 # any of them during the build makes its result stale.
 RULE_TABLES = ("layer_rules", "tag_rules", "rfm_settings")
@@ -98,7 +100,11 @@ def _inputs(conn: sqlite3.Connection) -> tuple:
     for table in RULE_TABLES:
         for row in conn.execute(f"SELECT * FROM main.{table} ORDER BY 1"):
             digest.update(repr(row).encode())
-    return get_meta(conn, "features_stale"), get_meta(conn, "as_of"), digest.hexdigest()
+    # main.meta: during the build, unqualified meta is the build's TEMP shadow
+    stored = dict(
+        conn.execute("SELECT key, value FROM main.meta WHERE key IN ('features_stale', 'as_of')")
+    )
+    return stored.get("features_stale"), stored.get("as_of"), digest.hexdigest()
 
 
 def _watch_inputs(conn: sqlite3.Connection) -> tuple:
@@ -122,9 +128,11 @@ def _shadows(conn: sqlite3.Connection) -> Iterator[None]:
             ).fetchone()
             conn.execute(ddl.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
         conn.execute("INSERT INTO temp.model_fits SELECT * FROM main.model_fits")
+        conn.execute("INSERT INTO temp.meta SELECT * FROM main.meta")
+        conn.execute("CREATE TEMP TABLE meta_before AS SELECT * FROM main.meta")
         yield
     finally:
-        for table in (*SHADOWED, "features_new", "user_tags_new"):
+        for table in (*SHADOWED, "meta_before", "features_new", "user_tags_new"):
             conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
@@ -139,7 +147,12 @@ def _install(conn: sqlite3.Connection, as_of: date) -> None:
     conn.execute("INSERT OR REPLACE INTO main.model_fits SELECT * FROM temp.model_fits")
     conn.execute("DELETE FROM main.layer_history WHERE as_of = ?", (as_of.isoformat(),))
     conn.execute("INSERT OR REPLACE INTO main.layer_history SELECT * FROM temp.layer_history")
-    for table in (*SHADOWED, "features_new", "user_tags_new"):  # unqualified names: main again
+    conn.execute(
+        "INSERT OR REPLACE INTO main.meta SELECT t.key, t.value FROM temp.meta AS t "
+        "LEFT JOIN temp.meta_before AS b ON b.key = t.key WHERE b.value IS NOT t.value"
+    )
+    for table in (*SHADOWED, "meta_before", "features_new", "user_tags_new"):
+        # unqualified names: main again
         conn.execute(f"DROP TABLE temp.{table}")
     _swap(conn, as_of)
 

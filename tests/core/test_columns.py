@@ -64,6 +64,11 @@ STORED_ORDER = [
     ("expected_purchases_30d", "REAL", 0),
     ("expected_purchases_90d", "REAL", 0),
     ("expected_order_value", "REAL", 0),
+    # the model intervals (issue 15) come after every column of before, not among the hot ones
+    ("expected_purchases_90d_low", "REAL", 0),
+    ("expected_purchases_90d_high", "REAL", 0),
+    ("clv_low", "REAL", 0),
+    ("clv_high", "REAL", 0),
 ]
 
 
@@ -75,7 +80,7 @@ def test_the_feature_table_stores_its_columns_in_the_same_order_as_before() -> N
     conn = sqlite3.connect(":memory:")
     conn.execute(schema.feature_table_ddl("scratch_features"))
     assert _table_info(conn, "scratch_features") == STORED_ORDER
-    assert len(STORED_ORDER) == len(FEATURE_COLUMNS) == 48
+    assert len(STORED_ORDER) == len(FEATURE_COLUMNS) == 52  # 48 + the 4 model intervals
 
 
 def test_names_are_unique_plain_identifiers() -> None:
@@ -137,6 +142,11 @@ def test_model_outputs_are_the_predicted_columns() -> None:
         "expected_purchases_90d",
         "expected_order_value",
         "clv",
+        # their 90 % intervals (issue 15)
+        "expected_purchases_90d_low",
+        "expected_purchases_90d_high",
+        "clv_low",
+        "clv_high",
     )
     assert predict.OUTPUT_COLUMNS == schema.MODEL_OUTPUT_COLUMNS
     assert dict(features._PREDICTION_EXPR) == {c: f"p.{c}" for c in schema.MODEL_OUTPUT_COLUMNS}
@@ -221,6 +231,7 @@ def test_profile_sections_have_one_place_per_row() -> None:
     for section in columns.PROFILE_SECTIONS:
         places = sorted(c.profile[1] for c in COLUMNS if c.profile and c.profile[0] == section)
         assert places == list(range(len(places))), section
-    assert [c.name for c in columns.profile_rows("predictions")] == list(
-        schema.MODEL_OUTPUT_COLUMNS
-    )
+    # the intervals are shown inside the rows of their figures, not as rows of their own
+    assert [c.name for c in columns.profile_rows("predictions")] == [
+        c for c in schema.MODEL_OUTPUT_COLUMNS if c not in schema.MODEL_INTERVAL_COLUMNS
+    ]

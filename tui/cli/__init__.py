@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "layers": ("rules_cmd", "The MECE report of the layer rules: pyramid, overlapping pairs, gap."),
     "model": (
         "model_cmd",
-        "Fit the predictive models (BG/NBD, Gamma-Gamma) and store them in the database.",
+        "Fit the predictive models and store them in the database.",
     ),
     "recompute": (
         "analytics_cmd",
