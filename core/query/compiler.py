@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.errors import QueryError
-from core.query import behaviour
+from core.query import arith, behaviour, sequences
 from core.query.ast import (
     And,
+    Calc,
     Call,
     Compare,
     HasTag,
@@ -19,7 +20,9 @@ from core.query.ast import (
     Node,
     Not,
     Or,
+    Sequence,
     TargetedWithin,
+    Transition,
 )
 from core.query.comparisons import compile_compare
 from core.query.context import Ctx, Part, closest, did_you_mean
@@ -70,6 +73,12 @@ def compile_node(ctx: Ctx, node: Node) -> Part:
         if isinstance(node.subject, Call):
             return behaviour.compile_call(ctx, node)
         return compile_compare(ctx, node)
+    if isinstance(node, Calc):
+        return arith.compile_calc(ctx, node)
+    if isinstance(node, Sequence):
+        return sequences.compile_sequence(ctx, node)
+    if isinstance(node, Transition):
+        return sequences.compile_transition(ctx, node)
     if isinstance(node, HasTag):
         return behaviour.compile_tag(ctx, node)
     if isinstance(node, InCampaign):
@@ -84,10 +93,19 @@ def compile_node(ctx: Ctx, node: Node) -> Part:
 def _boolean(ctx: Ctx, node: And | Or) -> Part:
     kind = "and" if isinstance(node, And) else "or"
     parts = [compile_node(ctx, item) for item in node.items]
-    sql = f" {kind.upper()} ".join(f"({p.sql})" for p in parts)
+    sql = _balanced(f" {kind.upper()} ", [f"({p.sql})" for p in parts])
     words = [_wrap(p, kind) for p in parts]
     zh_join, en_join = (" 且 ", " and ") if kind == "and" else (" 或 ", " or ")
     return Part(sql, zh_join.join(w[0] for w in words), en_join.join(w[1] for w in words), kind)
+
+
+def _balanced(joiner: str, items: list[str]) -> str:
+    """a OR b OR c … as a balanced tree of parentheses: SQLite's expression depth (1,000) then
+    grows with log2 of the terms, not with their number."""
+    if len(items) <= 8:
+        return joiner.join(items)
+    mid = len(items) // 2
+    return f"({_balanced(joiner, items[:mid])}){joiner}({_balanced(joiner, items[mid:])})"
 
 
 def _wrap(part: Part, context: str) -> tuple[str, str]:
