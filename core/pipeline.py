@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
-from core.rules import layers, tags
+from core.rules import history, layers, tags
 from core.store.db import set_meta, stored_as_of, transaction
 from core.store.schema import feature_index_ddl
 
@@ -74,6 +74,7 @@ def _build_new(conn: sqlite3.Connection, as_of: date) -> None:
     layers.apply_layers(conn, "features_new", as_of)
     conn.execute(USER_TAGS_NEW_DDL)
     tags.apply_tags(conn, "features_new", "user_tags_new", as_of)
+    history.record(conn, "features_new", "user_tags_new", as_of)
 
 
 def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeReport:

@@ -203,6 +203,18 @@ CREATE TABLE IF NOT EXISTS layer_history (
     layer   TEXT NOT NULL,
     PRIMARY KEY (as_of, user_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rfm_history (
+    as_of     TEXT NOT NULL,
+    user_id   TEXT NOT NULL,
+    rfm_group TEXT NOT NULL,
+    PRIMARY KEY (as_of, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tag_history (
+    as_of   TEXT NOT NULL,
+    tag     TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (as_of, tag, user_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tag_rules (
     name      TEXT PRIMARY KEY,
     dimension TEXT NOT NULL CHECK (dimension IN ('basic', 'behavioural', 'result', 'predictive')),
@@ -338,6 +350,16 @@ def _add_days_since_last(conn: sqlite3.Connection) -> None:
         if column not in columns:
             conn.execute(f"ALTER TABLE features ADD COLUMN {column} INTEGER")
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
+
+
+# The per-date histories of RFM groups and tags (``entered rfm|tag "X" within Nd``), beside
+# layer_history. Also created by the recompute that writes them (core/rules/history.py), so a
+# database made before them needs no schema version step.
+HISTORY_DDL = [
+    stmt.strip() + ";"
+    for stmt in DDL.split(";")
+    if "rfm_history (" in stmt or "tag_history (" in stmt
+]
 
 
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
