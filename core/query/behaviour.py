@@ -197,7 +197,7 @@ def _filter_sql(ctx: Ctx, table: str, flt: Filter) -> str:
     """value = "美妆" on events, amount >= 200 on orders: a test on each row."""
     name, kind = FILTER_FIELDS[table]
     if flt.field != name:
-        guess = closest(flt.field, [name])
+        guess = name  # the one property of this kind of row
         where = "an event" if table == "events" else "an order"
         raise QueryError(
             f"Unknown property '{flt.field}' of {where} at column {flt.pos + 1}"

@@ -48,13 +48,31 @@ def compile_condition(
     """
     ctx = Ctx(conn, as_of, materialised=materialised)
     part = compile_text(ctx, text)
+    _prepare(conn, part.sql, ctx.params)
     return Compiled(text, part.sql, dict(ctx.params), part.zh, part.en)
+
+
+def _prepare(conn: sqlite3.Connection, where: str, params: dict[str, object]) -> None:
+    """Let SQLite prepare the condition (LIMIT 0 reads nothing): its own limits (parser stack,
+    expression depth, number of terms) become a QueryError instead of an error at count time."""
+    try:
+        conn.execute(f"SELECT 1 FROM features AS f WHERE {where} LIMIT 0", params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return  # a database without features yet: nothing to prepare against
+        raise QueryError(
+            f"The condition is too complex for SQLite ({exc}): fewer nested parentheses or "
+            "terms, or split it into saved segments",
+            pos=0,
+            expected=["a simpler condition"],
+        ) from None
 
 
 def compile_for_segment(conn: sqlite3.Connection, name: str, text: str, *, as_of: date) -> Compiled:
     """Compile the definition of saved segment ``name`` (so it may not contain itself)."""
     ctx = Ctx(conn, as_of, segments=(name,))
     part = compile_text(ctx, text)
+    _prepare(conn, part.sql, ctx.params)
     return Compiled(text, part.sql, dict(ctx.params), part.zh, part.en)
 
 
@@ -65,6 +83,12 @@ def compile_text(ctx: Ctx, text: str) -> Part:
 def compile_node(ctx: Ctx, node: Node) -> Part:
     if isinstance(node, And | Or):
         return _boolean(ctx, node)
+    if isinstance(node, Not) and isinstance(node.item, Not):
+        # not not X is X (a user matches or not: no value counts as no on both sides); keeps
+        # SQLite's parser stack (about 25 nested NOT ifnull( ) out of a chain of nots
+        inner = compile_node(ctx, node.item.item)
+        zh, en = _wrap(inner, "atom")
+        return Part(inner.sql, f"并非 并非 {zh}", f"not not {en}")
     if isinstance(node, Not):
         inner = compile_node(ctx, node.item)
         zh, en = _wrap(inner, "atom")
@@ -93,19 +117,10 @@ def compile_node(ctx: Ctx, node: Node) -> Part:
 def _boolean(ctx: Ctx, node: And | Or) -> Part:
     kind = "and" if isinstance(node, And) else "or"
     parts = [compile_node(ctx, item) for item in node.items]
-    sql = _balanced(f" {kind.upper()} ", [f"({p.sql})" for p in parts])
+    sql = f" {kind.upper()} ".join(f"({p.sql})" for p in parts)
     words = [_wrap(p, kind) for p in parts]
     zh_join, en_join = (" 且 ", " and ") if kind == "and" else (" 或 ", " or ")
     return Part(sql, zh_join.join(w[0] for w in words), en_join.join(w[1] for w in words), kind)
-
-
-def _balanced(joiner: str, items: list[str]) -> str:
-    """a OR b OR c … as a balanced tree of parentheses: SQLite's expression depth (1,000) then
-    grows with log2 of the terms, not with their number."""
-    if len(items) <= 8:
-        return joiner.join(items)
-    mid = len(items) // 2
-    return f"({_balanced(joiner, items[:mid])}){joiner}({_balanced(joiner, items[mid:])})"
 
 
 def _wrap(part: Part, context: str) -> tuple[str, str]:

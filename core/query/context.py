@@ -31,6 +31,9 @@ class Ctx:
     # read behaviour windows from the columns the recompute stored (core/query/windows.py)
     materialised: bool = True
     features_as_of: str | None = None  # meta features_as_of, read once per compilation
+    # distinct values of a categorical column, read once per compilation (a 1,000-value in list
+    # checks each value against one read, not 1,000)
+    seen: dict[str, list[str]] = field(default_factory=dict)
 
     def bind(self, value: object) -> str:
         """A new named parameter for ``value``; the SQL text only ever holds its name."""

@@ -61,7 +61,8 @@ TERMINAL_WORDS = {
 
 # Bounds that keep every condition a quick, working query (docs/query-language.md, "Limits").
 MAX_LENGTH = 50_000  # characters of condition text
-MAX_DEPTH = 50  # nested not / parentheses / arithmetic levels (SQLite allows 1,000 in all)
+MAX_DEPTH = 24  # levels of the syntax tree: not, and/or in parentheses, arithmetic (SQLite's
+# parser stack holds about 25 nested parentheses)
 MAX_TERMS = 500  # comparisons, tags, memberships, sequences in one condition
 MAX_VALUES = 1_000  # values in one in (…) list
 MAX_DIGITS = 30  # digits of a number
@@ -180,7 +181,8 @@ def _check_size(tree: Tree) -> None:
                 pos=pos,
                 expected=[")"],
             )
-        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+        # reversed: popped in text order, so an error points at the first term beyond a limit
+        stack.extend((c, depth + 1) for c in reversed(node.children) if isinstance(c, Tree))
 
 
 def expected_words(terminals: set[str] | frozenset[str]) -> list[str]:
