@@ -21,6 +21,7 @@ EXTRA_EVENTS = [
     ("u2", "view", "2024-06-28 10:00:00", "母婴"),
     ("u3", "view", "2024-05-10 10:00:00", "美妆"),  # outside 30d
     ("u1", "cart_add", "2024-06-27 12:00:00", "美妆"),  # no order after it
+    ("u4", "login", "2024-06-30 09:00:00", ""),  # the new user logs in, never bought
 ]
 # Two history dates: 2024-06-20 and the as-of date 2024-06-30 (= the features above).
 LAYER_HISTORY = {
@@ -51,6 +52,12 @@ TAG_HISTORY = {
 def build_second_db(conn: sqlite3.Connection) -> None:
     build_small_db(conn)
     conn.executemany("INSERT INTO events VALUES (?,?,?,?)", EXTRA_EVENTS)
+    for table in ("users", "features"):
+        conn.execute(
+            f"UPDATE {table} SET device = 'android', channel = 'miniapp' WHERE user_id = 'u5'"
+        )
+    conn.execute("UPDATE features SET clv = 1500 WHERE user_id = 'u3'")
+    conn.execute("INSERT INTO user_tags VALUES ('u3', '优惠券用户')")
     for day, rows in LAYER_HISTORY.items():
         conn.executemany(
             "INSERT INTO layer_history VALUES (?,?,?)", [(day, u, x) for u, x in rows.items()]
@@ -114,8 +121,8 @@ CASES = [
     ("first(order) < 2024-04-01", 2),  # u1, u5
     ("first(order) is empty", 1),  # u4
     ("first(order) between 2024-03-01 and 2024-03-31", 2),
-    ("first(login) is empty", 2),  # u4, u5
-    ("first(login) >= 2024-06-01", 2),  # u2, u3
+    ("first(login) is empty", 1),  # u5
+    ("first(login) >= 2024-06-01", 3),  # u2, u3, u4
     ("first(login) = 2024-06-15", 1),  # u3
     ("first(view) > -7d", 2),  # u1 06-25, u2 06-28 (u3's first view is 05-10)
     ("first(view) != 2024-06-25", 4),
@@ -274,7 +281,7 @@ def test_completion_of_the_new_constructs(small: sqlite3.Connection) -> None:
     ]
     got = complete(small, 'left rfm "重要保', 13)
     assert [(c.text, c.count) for c in got] == [('"重要保持客户"', 1)]
-    assert texts(small, "entered tag ") == ['"夜猫子"', '"优惠券用户"']
+    assert texts(small, "entered tag ") == ['"优惠券用户"', '"夜猫子"']  # 2 each: by name
     assert texts(small, "monetary / fr") == ["frequency"]
     assert texts(small, "first(order) ")[:3] == ["=", "<", "<="]
     assert "between" in texts(small, "count(login, 30d) ")
