@@ -191,7 +191,27 @@ def expected_words(terminals: set[str] | frozenset[str]) -> list[str]:
     return sorted(words)
 
 
+_KIND_BEFORE = re.compile(r"(\b(did|then|no)|\b(count|first|last)\s*\()\s*$", re.I)
+KIND_WORD = "an event kind (login, view, cart_add, …) or order"
+
+
+def _name_word(text: str, pos: int, exp: list[str]) -> list[str]:
+    """After did / then / no / count( a name is an event kind, not a field."""
+    if "a field" in exp and _KIND_BEFORE.search(text[:pos]):
+        return sorted(KIND_WORD if w == "a field" else w for w in exp)
+    return exp
+
+
 def _query_error(text: str, exc: UnexpectedInput) -> QueryError:
+    err = _query_error_raw(text, exc)
+    words = _name_word(text, err.pos or 0, list(err.expected or []))
+    if words != list(err.expected or []):
+        msg = str(err).replace("a field", KIND_WORD)
+        return QueryError(msg, pos=err.pos, expected=words, suggestion=err.suggestion)
+    return err
+
+
+def _query_error_raw(text: str, exc: UnexpectedInput) -> QueryError:
     if isinstance(exc, UnexpectedEOF):
         pos = len(text.rstrip())
         exp = expected_words(set(exc.expected))
