@@ -295,7 +295,10 @@ def _first(ctx: Ctx, call: Call, node: Compare) -> Part:
     if kind is None and windows.features_are_as_of(ctx) and op != "is empty":
         days = tuple(as_date(ctx, "first(…)", v) for v in node.values)
         return Part(_on_column(ctx, "f.first_order_at", "date", node.op, days), zh, en)
-    if op == "is empty":
+    if op == "is empty" and kind in DAYS_SINCE_LAST and windows.features_are_as_of(ctx):
+        # no such event up to D: no first one and no last one, the stored days since it
+        sql = f"f.{DAYS_SINCE_LAST[kind]} IS NULL"
+    elif op == "is empty":
         rows = rows_in_window(ctx, table, kind, None)
         sql = f"f.user_id NOT IN (SELECT user_id FROM {table} WHERE {rows})"
     else:

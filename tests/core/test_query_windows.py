@@ -262,6 +262,8 @@ SECOND_EDITION = [
     "orders(90d) / orders() = 1",
     "first(order) > -30d",
     "first(order) <= 2024-04-15",
+    "first(login) is empty",  # the stored days since the last login is empty
+    "first(view) is not empty",
 ]
 
 
