@@ -1,6 +1,11 @@
 """Time ``segment count`` (compile + count) on 1M users and ~10M events.
 
     /work/venv/bin/python bench/bench_segment_count.py [--users 1000000] [--events 10000000]
+        [--only-second]
+
+The second edition's constructs (arithmetic, ranges, row filters, first(), entered/left,
+sequences) are measured after the first edition's, with their goals (issue 14): arithmetic over
+stored columns <= 200 ms; ranges, filters, first, entered <= 500 ms; sequences <= 1 s.
 
 The database is generated with set-based SQL the first time and cached as bench/segments_<users>_<events>.db.
 Baseline in the same run: ``SELECT count(*) FROM features``. Goal: p50 <= 200 ms for attribute and
@@ -61,6 +66,47 @@ FALLBACK_QUERIES = [
     "count(cart_add, 30d) >= 1",
     "last(view) > -7d",
 ]
+# (goal in ms, condition): the second edition
+SECOND_QUERIES = [
+    (200, "monetary / frequency >= 400"),
+    (200, "spent(30d) > 0.5 * spent(90d)"),
+    (200, "(monetary - 100) * 2 > recency_days"),
+    (500, "orders(-59d..-30d) >= 1"),
+    (500, "count(view, -13d..-7d) >= 1"),
+    (500, "spent(2024-06-01..2024-06-18) > 0"),
+    (500, "spent(30d) > 2 * spent(-59d..-30d)"),
+    (500, "count(login, 30d) < 0.7 * count(login, -59d..-30d)"),
+    (500, 'count(view, 30d, value = "美妆") >= 3'),
+    (500, 'count(cart_add, 7d, value in ("美妆", "母婴")) >= 1'),
+    (500, "orders(90d, amount >= 200) >= 2"),
+    (500, "first(order) > -7d"),
+    (500, "first(login) > -7d"),
+    (500, "first(login) is empty"),
+    (500, "first(cart_add) between 2024-06-01 and 2024-06-07"),
+    (500, 'entered layer "churned" within 7d'),
+    (500, 'left layer "active" within 7d'),
+    (500, 'entered rfm "重要保持客户" within 7d'),
+    (500, 'entered tag "夜猫子" within 7d'),
+    (1000, "did cart_add in 7d then no order within 1d"),
+    (1000, "did cart_add in 30d then order within 1d"),
+    (1000, "did cart_add then order within 1d"),
+    (1000, "did view in 30d then cart_add within 1d"),
+]
+# Two history dates (D - 10 and D) for entered/left: a tenth of the users moved in between.
+HISTORY_SQL = """
+INSERT INTO layer_history SELECT '2024-06-30', user_id, layer FROM features;
+INSERT INTO layer_history SELECT '2024-06-20', user_id,
+    CASE WHEN substr(user_id, -1) = '6' THEN 'active' ELSE layer END FROM features;
+INSERT INTO rfm_history SELECT '2024-06-30', user_id, rfm_group FROM features;
+INSERT INTO rfm_history SELECT '2024-06-20', user_id,
+    CASE WHEN substr(user_id, -1) = '3' THEN 'important_value' ELSE rfm_group END FROM features;
+INSERT INTO tag_rules(name, dimension, condition) VALUES ('夜猫子', 'behavioural',
+    'night_order_share > 0.5');
+INSERT INTO user_tags SELECT user_id, '夜猫子' FROM features WHERE substr(user_id, -1) IN ('1', '2');
+INSERT INTO tag_history SELECT '2024-06-30', tag, user_id FROM user_tags;
+INSERT INTO tag_history SELECT '2024-06-20', '夜猫子', user_id FROM features
+    WHERE substr(user_id, -1) = '1'
+"""
 
 # Window columns exactly as core/features.py computes them (as of AS_OF: end = D+1, the 7/30/90
 # day windows start on D-6, D-29, D-89), so the bench can check both compilations agree.
@@ -149,12 +195,17 @@ FROM n LEFT JOIN ev ON ev.user_id = 'u' || i LEFT JOIN ow ON ow.user_id = 'u' ||
 )
 EVENTS_SQL = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :events)
-INSERT OR IGNORE INTO events(user_id, kind, created_at)
-SELECT 'u' || (1 + abs(random()) % :users),
+INSERT OR IGNORE INTO events(user_id, kind, created_at, value)
+SELECT user_id, kind, created_at,
+    CASE WHEN kind IN ('view', 'cart_add') THEN
+        CASE abs(random()) % 5 WHEN 0 THEN '美妆' WHEN 1 THEN '母婴' WHEN 2 THEN '数码'
+            WHEN 3 THEN '服饰' ELSE '食品' END
+    ELSE '' END
+FROM (SELECT 'u' || (1 + abs(random()) % :users) AS user_id,
     CASE abs(random()) % 10 WHEN 0 THEN 'cart_add' WHEN 1 THEN 'post' WHEN 2 THEN 'share'
-        WHEN 3 THEN 'view' WHEN 4 THEN 'view' ELSE 'login' END,
-    datetime('2024-07-01', '-' || (abs(random()) % (365 * 86400)) || ' seconds')
-FROM n
+        WHEN 3 THEN 'view' WHEN 4 THEN 'view' ELSE 'login' END AS kind,
+    datetime('2024-07-01', '-' || (abs(random()) % (365 * 86400)) || ' seconds') AS created_at
+    FROM n)
 """
 ORDERS_SQL = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :orders)
@@ -186,6 +237,8 @@ def build(path: Path, users: int, events: int) -> None:
         if statement.strip():
             conn.execute(statement, BOUNDS)
     conn.execute(FEATURES_SQL, {"users": users})
+    for statement in HISTORY_SQL.split(";"):
+        conn.execute(statement)
     set_meta(conn, "as_of", AS_OF.isoformat())
     set_meta(conn, "features_as_of", AS_OF.isoformat())
     conn.execute("COMMIT")
@@ -225,7 +278,7 @@ def counter(conn, query: str, *, materialised: bool = True):
 
 
 def open_cached(users: int, events: int):
-    path = CACHE / f"segments_v4_{users}_{events}.db"
+    path = CACHE / f"segments_v5_{users}_{events}.db"  # v5: event values, histories
     if not path.exists():
         t = time.perf_counter()
         partial = path.with_name(path.name + ".partial")  # renamed only when complete
@@ -261,6 +314,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3, help="best p50 of this many rounds")
+    parser.add_argument(
+        "--only-second", action="store_true", help="only the second edition's constructs"
+    )
     parser.add_argument(
         "--hot-index",
         action="store_true",
@@ -305,6 +361,21 @@ def measure(conn, args) -> None:
     )
     print(f"{'baseline: SELECT count(*) FROM features':<58} {quick:8.1f} ms")
     print(f"{'baseline (ratios below): full read of every features row':<58} {base:8.1f} ms")
+    if not args.only_second:
+        measure_first(conn, args, base)
+    measure_second(conn, args, base)
+
+
+def measure_second(conn, args, base: float) -> None:
+    print(f"-- second edition{'':<41} {'p50':>8}     x scan  goal   users")
+    for goal, query in SECOND_QUERIES:
+        run = counter(conn, query)
+        ms = best_p50(run, args.rounds)
+        mark = "ok" if ms <= goal else "OVER"
+        print(f"{query:<58} {ms:8.1f} ms  x{ms / base:5.2f}  {goal:>4} {mark:<4} {run():,}")
+
+
+def measure_first(conn, args, base: float) -> None:
     print(f"-- attributes / features{'':<34} {'p50':>8}     x scan  users")
     for query in ATTRIBUTE_QUERIES:
         run = counter(conn, query)

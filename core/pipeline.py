@@ -20,9 +20,9 @@ from datetime import date, datetime
 
 from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
-from core.rules import layers, tags
+from core.rules import history, layers, tags
 from core.store.db import describe_fault, get_meta, set_meta, stored_as_of, transaction
-from core.store.schema import feature_index_ddl, feature_table_ddl
+from core.store.schema import HISTORY_DDL, feature_index_ddl, feature_table_ddl
 
 # Mirrors user_tags in core.store.schema.DDL, for the table built beside the live one.
 USER_TAGS_NEW_DDL = (
@@ -32,7 +32,9 @@ USER_TAGS_NEW_DDL = (
 USER_TAGS_INDEX_DDL = "CREATE INDEX IF NOT EXISTS user_tags_user ON user_tags(user_id)"
 # Tables the build writes besides its own: shadowed by TEMP tables of the same name during the
 # build (unqualified names find TEMP first), copied into the live ones at the swap.
-SHADOWED = ("model_fits", "layer_history", "meta")
+SHADOWED = ("model_fits", "layer_history", "rfm_history", "tag_history", "meta")
+# the per-date histories: the build adds one as-of date to each (copied in at the swap)
+HISTORIES = ("layer_history", "rfm_history", "tag_history")
 # meta is shadowed whole (the build records which model made the outputs); at the swap only the
 # keys the build changed are copied back, so a concurrent write to another key is kept.
 # What a recompute reads besides the data (whose imports set meta.features_stale): a change to
@@ -90,6 +92,7 @@ def _build_new(conn: sqlite3.Connection, as_of: date, features: str, user_tags: 
     layers.apply_layers(conn, features, as_of)
     conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", f"TABLE {user_tags}"))
     tags.apply_tags(conn, features, user_tags, as_of)
+    history.record(conn, features, user_tags, as_of)
 
 
 def _inputs(conn: sqlite3.Connection) -> tuple:
@@ -112,6 +115,8 @@ def _watch_inputs(conn: sqlite3.Connection) -> tuple:
     mark: a kill leaves the features stale, as they were), so that an import's '1' during the
     build is seen at the swap. Returns the inputs as this build sees them."""
     with transaction(conn):
+        for ddl in HISTORY_DDL:  # databases made before the RFM and tag histories
+            conn.execute(ddl)
         if get_meta(conn, "features_stale") is not None:
             set_meta(conn, "features_stale", f"1 recompute {uuid.uuid4().hex}")
         return _inputs(conn)
@@ -145,8 +150,9 @@ def _install(conn: sqlite3.Connection, as_of: date) -> None:
     conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", "TABLE main.user_tags_new"))
     conn.execute("INSERT INTO main.user_tags_new SELECT * FROM temp.user_tags_new")
     conn.execute("INSERT OR REPLACE INTO main.model_fits SELECT * FROM temp.model_fits")
-    conn.execute("DELETE FROM main.layer_history WHERE as_of = ?", (as_of.isoformat(),))
-    conn.execute("INSERT OR REPLACE INTO main.layer_history SELECT * FROM temp.layer_history")
+    for table in HISTORIES:
+        conn.execute(f"DELETE FROM main.{table} WHERE as_of = ?", (as_of.isoformat(),))
+        conn.execute(f"INSERT OR REPLACE INTO main.{table} SELECT * FROM temp.{table}")
     conn.execute(
         "INSERT OR REPLACE INTO main.meta SELECT t.key, t.value FROM temp.meta AS t "
         "LEFT JOIN temp.meta_before AS b ON b.key = t.key WHERE b.value IS NOT t.value"

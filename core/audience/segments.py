@@ -8,6 +8,7 @@ previous definition in segment_history.
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -124,9 +125,41 @@ def delete(conn: sqlite3.Connection, name: str) -> None:
         conn.execute("DELETE FROM segments WHERE name = ?", (name,))
 
 
-def count(conn: sqlite3.Connection, compiled: Compiled) -> int:
+# The setting (meta key) bounding how long one count may run, in seconds; the CLI applies it
+# (`segment count --time-limit`), the app has its cancel key.
+TIME_LIMIT_KEY = "query_time_limit_s"
+DEFAULT_TIME_LIMIT_S = 60.0
+
+
+def time_limit(conn: sqlite3.Connection) -> float:
+    """The database's setting for query_time_limit_s, else DEFAULT_TIME_LIMIT_S."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (TIME_LIMIT_KEY,)).fetchone()
+        return float(row[0]) if row and float(row[0]) > 0 else DEFAULT_TIME_LIMIT_S
+    except (sqlite3.Error, ValueError):
+        return DEFAULT_TIME_LIMIT_S
+
+
+def count(conn: sqlite3.Connection, compiled: Compiled, *, limit_s: float | None = None) -> int:
+    """How many users match; with ``limit_s``, stop after that many seconds with a CoreError
+    saying so (instead of running on)."""
     sql = f"SELECT count(*) FROM features AS f WHERE {compiled.where}"
-    return int(conn.execute(sql, compiled.params).fetchone()[0])
+    if limit_s is None:
+        return int(conn.execute(sql, compiled.params).fetchone()[0])
+    deadline = time.monotonic() + limit_s
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 20_000)
+    try:
+        return int(conn.execute(sql, compiled.params).fetchone()[0])
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        raise CoreError(
+            f"The count ran longer than the time limit of {limit_s:g} s and was stopped "
+            f"(setting {TIME_LIMIT_KEY}, or --time-limit)",
+            title="Condition too slow",
+        ) from None
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 def total_users(conn: sqlite3.Connection) -> int:
@@ -139,6 +172,12 @@ def condition_for(
     """A saved segment's condition, a snapshot's frozen list, or else the text as a query.
 
     Parameter names start with ``prefix`` (see core.query.compile_condition)."""
+    try:
+        name_or_query.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of an argument: never a name; the parser
+        return compile_condition(
+            conn, name_or_query, as_of=as_of, prefix=prefix
+        )  # says where they are
     seg = _row(conn, name_or_query)
     if seg is not None:
         return compile_for_segment(conn, seg.name, seg.query, as_of=as_of, prefix=prefix)

@@ -23,12 +23,39 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Filter:
+    """A filter on the rows a behaviour counts: ``value = "美妆"``, ``amount >= 200``.
+    op is one of = != < <= > >= in."""
+
+    field: str
+    op: str
+    values: tuple[Value, ...]
+    pos: int
+
+
+@dataclass(frozen=True)
 class Call:
-    """A behaviour window such as count(login, 30d) or spent(90d)."""
+    """A behaviour window such as count(login, 30d), spent(-59d..-30d) or
+    count(view, 30d, value = "美妆"). A range window is a Value of kind 'range' whose value is
+    (start, end), each a 'reldate' or 'date' Value."""
 
     name: str
     args: tuple[Value, ...]
     pos: int
+    filter: Filter | None = None
+
+
+@dataclass(frozen=True)
+class Arith:
+    """left op right with op one of + - * /; operands are fields, behaviours, numbers or Arith."""
+
+    op: str
+    left: Expr
+    right: Expr
+    pos: int
+
+
+Expr = Union[Field, Call, Value, Arith]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -36,7 +63,7 @@ class Compare:
     """subject op values. op is one of = != < <= > >= in, not in, between, contains,
     startswith, is empty, is not empty."""
 
-    subject: Field | Call
+    subject: Field | Call | Arith
     op: str
     values: tuple[Value, ...]
     pos: int
@@ -88,4 +115,41 @@ class TargetedWithin:
     pos: int
 
 
-Node = Union[Compare, And, Or, Not, HasTag, InSegment, InCampaign, TargetedWithin]  # noqa: UP007
+@dataclass(frozen=True)
+class Calc:
+    """An arithmetic comparison: ``monetary / frequency >= 400``, ``spent(30d) > 2 * spent(…)``.
+    right holds one expression for = != < <= > >=, the literal values for in / between."""
+
+    left: Expr
+    op: str
+    right: tuple[Expr, ...]
+    pos: int
+    op_pos: int
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """did first [in window] then [no] then within N: first/then are event kinds or 'order'."""
+
+    first: Value
+    window: Value | None
+    negated: bool
+    then: Value
+    within: Value
+    pos: int
+
+
+@dataclass(frozen=True)
+class Transition:
+    """entered|left layer|rfm|tag "name" within N."""
+
+    direction: str  # 'entered' | 'left'
+    what: str  # 'layer' | 'rfm' | 'tag'
+    name: Value
+    within: Value
+    pos: int
+
+
+Node = Union[  # noqa: UP007
+    Compare, Calc, And, Or, Not, HasTag, InSegment, InCampaign, TargetedWithin, Sequence, Transition
+]

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.errors import QueryError
-from core.query import behaviour
+from core.query import arith, behaviour, sequences
 from core.query.ast import (
     And,
+    Calc,
     Call,
     Compare,
     HasTag,
@@ -19,7 +20,9 @@ from core.query.ast import (
     Node,
     Not,
     Or,
+    Sequence,
     TargetedWithin,
+    Transition,
 )
 from core.query.comparisons import compile_compare
 from core.query.context import Ctx, Part, closest, did_you_mean
@@ -60,7 +63,24 @@ def compile_condition(
     """
     ctx = Ctx(conn, as_of, materialised=materialised, prefix=prefix)
     part = compile_text(ctx, text)
+    _prepare(conn, part.sql, ctx.params)
     return Compiled(text, part.sql, dict(ctx.params), part.zh, part.en)
+
+
+def _prepare(conn: sqlite3.Connection, where: str, params: dict[str, object]) -> None:
+    """Let SQLite prepare the condition (LIMIT 0 reads nothing): its own limits (parser stack,
+    expression depth, number of terms) become a QueryError instead of an error at count time."""
+    try:
+        conn.execute(f"SELECT 1 FROM features AS f WHERE {where} LIMIT 0", params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return  # a database without features yet: nothing to prepare against
+        raise QueryError(
+            f"The condition is too complex for SQLite ({exc}): fewer nested parentheses or "
+            "terms, or split it into saved segments",
+            pos=0,
+            expected=["a simpler condition"],
+        ) from None
 
 
 def compile_for_segment(
@@ -69,6 +89,7 @@ def compile_for_segment(
     """Compile the definition of saved segment ``name`` (so it may not contain itself)."""
     ctx = Ctx(conn, as_of, segments=(name,), prefix=prefix)
     part = compile_text(ctx, text)
+    _prepare(conn, part.sql, ctx.params)
     return Compiled(text, part.sql, dict(ctx.params), part.zh, part.en)
 
 
@@ -79,6 +100,12 @@ def compile_text(ctx: Ctx, text: str) -> Part:
 def compile_node(ctx: Ctx, node: Node) -> Part:
     if isinstance(node, And | Or):
         return _boolean(ctx, node)
+    if isinstance(node, Not) and isinstance(node.item, Not):
+        # not not X is X (a user matches or not: no value counts as no on both sides); keeps
+        # SQLite's parser stack (about 25 nested NOT ifnull( ) out of a chain of nots
+        inner = compile_node(ctx, node.item.item)
+        zh, en = _wrap(inner, "atom")
+        return Part(inner.sql, f"并非 并非 {zh}", f"not not {en}")
     if isinstance(node, Not):
         inner = compile_node(ctx, node.item)
         zh, en = _wrap(inner, "atom")
@@ -87,6 +114,12 @@ def compile_node(ctx: Ctx, node: Node) -> Part:
         if isinstance(node.subject, Call):
             return behaviour.compile_call(ctx, node)
         return compile_compare(ctx, node)
+    if isinstance(node, Calc):
+        return arith.compile_calc(ctx, node)
+    if isinstance(node, Sequence):
+        return sequences.compile_sequence(ctx, node)
+    if isinstance(node, Transition):
+        return sequences.compile_transition(ctx, node)
     if isinstance(node, HasTag):
         return behaviour.compile_tag(ctx, node)
     if isinstance(node, InCampaign):

@@ -46,10 +46,22 @@ TERM_KEYWORDS = [
     "orders(",
     "spent(",
     "last(",
+    "first(",
+    "did",
+    "entered layer",
+    "left layer",
+    "entered rfm",
+    "left rfm",
+    "entered tag",
+    "left tag",
 ]
 SUBJECT_OPS = {"CMP", "IN", "NOT", "BETWEEN", "CONTAINS", "STARTSWITH", "IS"}
 FIELD_TOKENS = {"NAME", "QNAME"}  # group, `a b`
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+KIND_CALLS = {"count", "first", "last"}
+# value = … lists the values of the latest this many events of the kind (an index range)
+VALUE_SAMPLE = 100_000
+WINDOW_WORDS = ["7d", "30d", "90d", "-59d..-30d"]
 
 
 @dataclass(frozen=True)
@@ -96,14 +108,125 @@ def _accepts(prefix: str) -> set[str]:
 
 
 def _candidates(conn: sqlite3.Connection, accepts: set[str], tokens: list) -> list[Completion]:
+    kinds = [t.type for t in tokens]
+    call = _open_call(tokens)
+    if "STRING" in accepts and len(kinds) >= 2 and kinds[-2] in ("ENTERED", "LEFT"):
+        return _history_names(conn, kinds[-1])
+    if "STRING" in accepts and call is not None and call[2] is not None:
+        return _event_values(conn, call[1]) if call[2] == "value" else []
+    if kinds[-1:] in (["ADD"], ["MUL"]):
+        numbers = [c for c in _fields(conn) if _is_number(conn, c.text)]
+        return numbers + [Completion(k, "keyword", k) for k in ("count(", "orders(", "spent(")]
     if "STRING" in accepts and tokens:
         return _values_after(conn, tokens)
     if "CMP" in accepts and tokens and tokens[-1].type in FIELD_TOKENS:
         fd = lookup(conn, field_name(tokens[-1]))
+    if kinds[-1:] in (["DID"], ["THEN"], ["NO"]):
+        return _event_kinds(conn, with_order=True)
+    if call is not None:
+        name, kind, _prop = call
+        if kinds[-1] == "LPAR" and name in KIND_CALLS:
+            return _event_kinds(conn, with_order=name != "count")
+        if kinds[-1] in ("LPAR", "COMMA") and "NAME" in accepts:
+            prop = "value =" if name == "count" else "amount >="
+            return [Completion(w, "keyword", w) for w in [*WINDOW_WORDS, prop]]
+        return []
+    if kinds[-1:] == ["CMP"]:
+        return []  # numbers and dates are typed, not listed
+    if kinds[-1:] == ["RPAR"] and "CMP" in accepts:
+        closed = _open_call(tokens[:-1])
+        if closed is not None:
+            kind = "date" if closed[0] in ("first", "last") else "number"
+            return [Completion(op, "operator", f"{closed[0]}(…) {op}") for op in OPERATORS[kind]]
+    if "CMP" in accepts and tokens and tokens[-1].type == "NAME":
+        fd = lookup(conn, str(tokens[-1]))
         return _operators(fd) if fd else []
     if "NAME" in accepts:
         return _fields(conn) + [Completion(k, "keyword", k) for k in TERM_KEYWORDS]
     return [Completion(k, "keyword", k) for k in ("and", "or") if f"_{k.upper()}" in accepts]
+
+
+def _open_call(tokens: list) -> tuple[str, str | None, str | None] | None:
+    """(behaviour, its event kind, the filter property being written) when the cursor is inside
+    an unclosed count(…) / first(…) / …, else None."""
+    depth = 0
+    for i in range(len(tokens) - 1, 0, -1):
+        t = tokens[i].type
+        if t == "RPAR":
+            depth += 1
+        elif t == "LPAR":
+            if depth == 0:
+                if tokens[i - 1].type == "IN":  # value in ( … inside the call
+                    continue
+                if tokens[i - 1].type != "NAME":
+                    return None
+                name = str(tokens[i - 1]).lower()
+                args = tokens[i + 1 :]
+                kind = str(args[0]) if args and args[0].type == "NAME" else None
+                prop = None
+                names = [a for a in args[1:] if a.type == "NAME"]
+                if names:
+                    prop = str(names[-1]).lower()
+                return name, kind, prop
+            depth -= 1
+    return None
+
+
+def _is_number(conn: sqlite3.Connection, name: str) -> bool:
+    fd = lookup(conn, name)
+    return fd is not None and fd.type == "number" and fd.source == "features"
+
+
+def _event_kinds(conn: sqlite3.Connection, *, with_order: bool) -> list[Completion]:
+    """Every event kind in the data (a skip-scan of the kind index: one seek per kind), plus the
+    standard ones, and order where it fits."""
+    from core.store.schema import EVENT_KINDS
+
+    rows = conn.execute(
+        "WITH RECURSIVE k(kind) AS (SELECT min(kind) FROM events UNION ALL "
+        "SELECT (SELECT min(kind) FROM events WHERE kind > k.kind) FROM k "
+        "WHERE k.kind IS NOT NULL) SELECT kind FROM k WHERE kind IS NOT NULL"
+    ).fetchall()
+    kinds = list(EVENT_KINDS) + sorted({r[0] for r in rows} - set(EVENT_KINDS))
+    out = [Completion(k, "value", k) for k in kinds]
+    if with_order:
+        out.append(Completion("order", "value", "order · 订单"))
+    return out
+
+
+def _event_values(conn: sqlite3.Connection, kind: str | None) -> list[Completion]:
+    """value = …: the values of the latest events of that kind, most frequent first."""
+    if kind is None:
+        return []
+    return _listed(
+        conn,
+        f"SELECT value, count(*) FROM (SELECT value FROM events WHERE kind = ? "
+        f"ORDER BY created_at DESC LIMIT {VALUE_SAMPLE}) WHERE value != '' "
+        f"GROUP BY value ORDER BY 2 DESC, 1 LIMIT {VALUE_LIMIT}",
+        (kind,),
+    )
+
+
+def _history_names(conn: sqlite3.Connection, what: str) -> list[Completion]:
+    """Names after entered/left layer|rfm|tag, with how many users are in each now."""
+    if what == "TAG":
+        return _listed(conn, "SELECT tag, count(*) FROM user_tags GROUP BY tag ORDER BY 2 DESC, 1")
+    if what == "LAYER":
+        return _listed(
+            conn,
+            "SELECT r.name_zh, (SELECT count(*) FROM features WHERE layer = r.key) "
+            "FROM layer_rules AS r ORDER BY r.position",
+        )
+    from core.analytics.rfm import GROUPS
+
+    counts = dict(
+        conn.execute("SELECT rfm_group, count(*) FROM features GROUP BY rfm_group").fetchall()
+    )
+    out = []
+    for g in GROUPS:
+        quoted = '"' + g.name_zh + '"'
+        out.append(Completion(quoted, "value", f"{g.name_zh} · {g.name_en}", counts.get(g.key, 0)))
+    return out
 
 
 def _fields(conn: sqlite3.Connection) -> list[Completion]:
@@ -150,9 +273,9 @@ def _category_values(conn: sqlite3.Connection, fd: FieldDef) -> list[Completion]
     )
 
 
-def _listed(conn: sqlite3.Connection, sql: str) -> list[Completion]:
+def _listed(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[Completion]:
     out = []
-    for value, n in conn.execute(sql):
+    for value, n in conn.execute(sql, params):
         quoted = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
         out.append(Completion(quoted, "value", str(value), n))
     return out

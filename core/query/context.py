@@ -6,7 +6,7 @@ import difflib
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import cast
+from typing import Any, cast
 
 from core.errors import QueryError
 from core.query.ast import Value
@@ -40,6 +40,10 @@ class Ctx:
         if self.prefix and not self.prefix.isidentifier():
             raise ValueError(f"parameter prefix {self.prefix!r} is not a name")
 
+    # distinct values of a categorical column, read once per compilation (a 1,000-value in list
+    # checks each value against one read, not 1,000)
+    seen: dict[str, list[str]] = field(default_factory=dict)
+
     def bind(self, value: object) -> str:
         """A new named parameter for ``value``; the SQL text only ever holds its name."""
         name = f"{self.prefix}p{len(self.params)}"
@@ -52,6 +56,27 @@ class Ctx:
     def window_start(self, duration: Value) -> date:
         """First day of the window 'Nd' ending on as_of, both ends included (30d: D-29 .. D)."""
         return shift_back(self.as_of, duration) + timedelta(days=1)
+
+    def point(self, v: Value) -> date:
+        """A range end: a date, or a relative date counted back from as_of (-30d: D-30)."""
+        return v.value if v.kind == "date" else shift_back(self.as_of, v)  # type: ignore[return-value]
+
+    def window_range(self, window: Value | None) -> tuple[date | None, date]:
+        """First and last day (both included) of a window: Nd ends on as_of; A..B is the range
+        of days A to B, its end cut at as_of (nothing after D is known). None: no start."""
+        if window is None:
+            return None, self.as_of
+        if window.kind != "range":
+            return self.window_start(window), self.as_of
+        start_v, end_v = cast(tuple[Any, Any], window.value)
+        start, end = self.point(start_v), self.point(end_v)
+        if start > end:
+            raise QueryError(
+                f"The range {window.raw} at column {window.pos + 1} ends before it starts",
+                pos=window.pos,
+                expected=["a range from the earlier day to the later (-59d..-30d)"],
+            )
+        return start, min(end, self.as_of)
 
     def end(self) -> str:
         """Bound parameter for the exclusive end of as_of: everything before D + 1 day counts."""

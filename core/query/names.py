@@ -26,15 +26,23 @@ def known_value(ctx: Ctx, fd: FieldDef, v: Value) -> str:
         return _closed_set(ctx, v, "RFM group", rfm_names())
     table = "features" if fd.source == "features" else "users"
     col = quote(fd.column)  # whitelisted by fields.lookup
-    if ctx.conn.execute(f"SELECT 1 FROM {table} WHERE {col} = ? LIMIT 1", (text,)).fetchone():
+    key = f"{table}.{fd.column}"
+    if key not in ctx.seen:
+        ctx.seen[key] = [
+            str(r[0])
+            for r in ctx.conn.execute(
+                f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL LIMIT {DISTINCT_LIMIT}"
+            )
+        ]
+    seen = ctx.seen[key]
+    if text in seen:
         return text
-    seen = [
-        r[0]
-        for r in ctx.conn.execute(
-            f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL LIMIT {DISTINCT_LIMIT}"
-        )
-    ]
-    guess = closest(text, [str(s) for s in seen])
+    if (
+        len(seen) >= DISTINCT_LIMIT
+        and ctx.conn.execute(f"SELECT 1 FROM {table} WHERE {col} = ? LIMIT 1", (text,)).fetchone()
+    ):  # more values than were read: ask the column itself
+        return text
+    guess = closest(text, seen)
     if guess is not None:
         raise QueryError(
             f'No user has {fd.written} "{text}" (column {v.pos + 1}){did_you_mean(guess, chr(34))}',

@@ -43,12 +43,18 @@ def window_days(ctx: Ctx, window: Value | None) -> int | None:
     """The window's length in calendar days (30d -> 30, 1w -> 7), None for no window."""
     if window is None:
         return None
-    return (ctx.as_of - ctx.window_start(window)).days + 1
+    start, end = ctx.window_range(window)
+    if end != ctx.as_of or start is None:
+        return -1  # a range ending before D is never stored
+    return (ctx.as_of - start).days + 1
 
 
-def column_for(ctx: Ctx, call: str, kind: str | None, window: Value | None) -> str | None:
-    """The features column holding this behaviour for the query's as-of date, else None."""
-    if not features_are_as_of(ctx):
+def column_for(
+    ctx: Ctx, call: str, kind: str | None, window: Value | None, filtered: bool = False
+) -> str | None:
+    """The features column holding this behaviour for the query's as-of date, else None
+    (always None for a filtered behaviour: the stored windows count every row)."""
+    if filtered or not features_are_as_of(ctx):
         return None
     return MATERIALISED.get((call, kind, window_days(ctx, window)))
 

@@ -64,11 +64,9 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
     TagRule(
         "高客单",
         "result",
-        # no arithmetic in the language: average order >= 400 written per purchase count
-        "(frequency = 1 and monetary >= 400) or (frequency = 2 and monetary >= 800)"
-        " or (frequency = 3 and monetary >= 1200) or (frequency = 4 and monetary >= 1600)"
-        " or (frequency >= 5 and monetary >= 2000)",
-        "high basket: about 400 or more per order (from 5 orders on: 2,000 spent in total)",
+        # average order value; non-buyers have no value (0 / 0) and never match
+        "monetary / frequency >= 400",
+        "high basket: 400 or more per order on average",
     ),
     TagRule(
         "流失预警",

@@ -156,6 +156,18 @@ CREATE TABLE IF NOT EXISTS layer_history (
     layer   TEXT NOT NULL,
     PRIMARY KEY (as_of, user_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rfm_history (
+    as_of     TEXT NOT NULL,
+    user_id   TEXT NOT NULL,
+    rfm_group TEXT NOT NULL,
+    PRIMARY KEY (as_of, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tag_history (
+    as_of   TEXT NOT NULL,
+    tag     TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (as_of, tag, user_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tag_rules (
     name      TEXT PRIMARY KEY,
     dimension TEXT NOT NULL CHECK (dimension IN ('basic', 'behavioural', 'result', 'predictive')),
@@ -287,6 +299,16 @@ def _add_model_intervals(conn: sqlite3.Connection) -> None:
     fit_columns = {row[1] for row in conn.execute("PRAGMA table_info(model_fits)")}
     if "diagnostics" not in fit_columns:
         conn.execute("ALTER TABLE model_fits ADD COLUMN diagnostics TEXT")
+
+
+# The per-date histories of RFM groups and tags (``entered rfm|tag "X" within Nd``), beside
+# layer_history. Also created by the recompute that writes them (core/rules/history.py), so a
+# database made before them needs no schema version step.
+HISTORY_DDL = [
+    stmt.strip() + ";"
+    for stmt in DDL.split(";")
+    if "rfm_history (" in stmt or "tag_history (" in stmt
+]
 
 
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().

@@ -252,3 +252,35 @@ def test_days_since_login_by_hand(conn: sqlite3.Connection) -> None:
     c = compile_condition(conn, "last(login) < -3d", as_of=AS_OF)
     assert c.where.startswith('+f."days_since_login" >')
     assert _members(conn, c) == {"u001"}
+
+
+SECOND_EDITION = [
+    "monetary / frequency >= 150",
+    "spent(30d) > 2 * spent(-59d..-30d)",
+    "count(login, 30d) < 0.7 * count(login, -59d..-30d)",
+    "count(login, -29d..-0d) >= 2",  # the same days as 30d: the stored column
+    "orders(90d) / orders() = 1",
+    "first(order) > -30d",
+    "first(order) <= 2024-04-15",
+    "first(login) is empty",  # the stored days since the last login is empty
+    "first(view) is not empty",
+]
+
+
+@pytest.mark.parametrize("text", SECOND_EDITION)
+def test_second_edition_stored_and_raw_agree(computed, text) -> None:
+    fast = compile_condition(computed, text, as_of=AS_OF)
+    slow = compile_condition(computed, text, as_of=AS_OF, materialised=False)
+    assert fast.human_en == slow.human_en
+    assert _members(computed, fast) == _members(computed, slow)
+
+
+def test_recompute_writes_the_rfm_and_tag_histories(computed) -> None:
+    day = AS_OF.isoformat()
+    rfm = computed.execute("SELECT count(*) FROM rfm_history WHERE as_of = ?", (day,)).fetchone()
+    buyers = computed.execute(
+        "SELECT count(*) FROM features WHERE rfm_group IS NOT NULL"
+    ).fetchone()
+    assert rfm == buyers and rfm[0] > 0
+    tags = computed.execute("SELECT count(*) FROM tag_history WHERE as_of = ?", (day,)).fetchone()
+    assert tags == computed.execute("SELECT count(*) FROM user_tags").fetchone()

@@ -34,11 +34,20 @@ def segment() -> None:
 @DB_ARGUMENT
 @click.argument("query")
 @AS_OF
-def count_cmd(db: str, query: str, as_of: date | None) -> None:
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.001),
+    default=None,
+    help="Stop a count running longer than this many seconds (default: the database's "
+    "query_time_limit_s setting, else 60).",
+)
+def count_cmd(db: str, query: str, as_of: date | None, time_limit: float | None) -> None:
     """Count the users matching QUERY (or a saved segment / snapshot name)."""
     with database(db, readonly=True) as conn, caret_on_error(query):
         compiled = segments.condition_for(conn, query, as_of=condition_as_of(conn, as_of))
-        click.echo(share_line(segments.count(conn, compiled), segments.total_users(conn)))
+        limit = time_limit if time_limit is not None else segments.time_limit(conn)
+        n = segments.count(conn, compiled, limit_s=limit)
+        click.echo(share_line(n, segments.total_users(conn)))
 
 
 @segment.command("save")

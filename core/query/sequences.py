@@ -1,0 +1,113 @@
+"""Sequences (``did A [in W] then [no] B within N``) and transitions (``entered|left layer|rfm|tag
+"X" within N``), each one ``f.user_id IN (subquery)``.
+
+Sequences: some A row in the window W (default: the whole history up to D) followed, by the
+same user, by a B row strictly after it and at most N after it (B also up to D). ``then no``:
+no such B, counted only once the N after A has fully passed by the end of D (an A an hour
+before the end of D with N = 1d is pending: it does not match yet).
+
+Transitions read the per-date histories the recompute writes (``layer_history``,
+``rfm_history``, ``tag_history``): "now" is the latest history date up to D, "before" the latest
+history date before the window's first day. A user entered X when they are in X now and were
+not in X before; left X when they were in X before and are not now. Without a history date
+before the window nothing can be told apart, and no one matches.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import cast
+
+from core.errors import QueryError
+from core.query import behaviour, names
+from core.query.ast import Call, Sequence, Transition, Value
+from core.query.context import Ctx, Part, shift_back, table_exists
+from core.query.words import show
+
+# what -> (history table, its column, zh, en)
+HISTORIES = {
+    "layer": ("layer_history", "layer", "分层", "layer"),
+    "rfm": ("rfm_history", "rfm_group", "RFM分组", "RFM group"),
+    "tag": ("tag_history", "tag", "标签", "tag"),
+}
+
+
+def _kind(ctx: Ctx, v: Value) -> str | None:
+    """An event kind, or None for orders (order / orders)."""
+    return behaviour._kind(ctx, Call("did", (v,), v.pos))  # noqa: SLF001
+
+
+def _modifier(within: Value) -> str:
+    n, unit = cast(tuple[int, str], within.value)
+    if unit in ("d", "w"):
+        return f"+{n * (7 if unit == 'w' else 1)} days"
+    return f"+{n} {'months' if unit == 'm' else 'years'}"
+
+
+def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
+    kind_a, kind_b = _kind(ctx, node.first), _kind(ctx, node.then)
+    table_a, table_b = behaviour.table_of(kind_a), behaviour.table_of(kind_b)
+    where_a = behaviour.rows_in_window(ctx, table_a, kind_a, node.window, alias="a.")
+    end = ctx.end()
+    kind_b_sql = "" if kind_b is None else f" AND b.kind = {ctx.bind(kind_b)}"
+    follow = (
+        f"SELECT 1 FROM {table_b} AS b WHERE b.user_id = a.user_id{kind_b_sql} "
+        f"AND b.created_at > a.created_at "
+        f"AND b.created_at <= datetime(a.created_at, {ctx.bind(_modifier(node.within))}) "
+        f"AND b.created_at < {end}"
+    )
+    if node.negated:
+        # the N after A has passed by the end of D: A <= (D + 1 day) - N
+        end_of_d = datetime.combine(ctx.as_of + timedelta(days=1), time())
+        n, unit = cast(tuple[int, str], node.within.value)
+        if unit in ("d", "w"):
+            cutoff = end_of_d - timedelta(days=n * (7 if unit == "w" else 1))
+        else:
+            cutoff = datetime.combine(shift_back(end_of_d.date(), node.within), time())
+        where_a += f" AND a.created_at <= {ctx.bind(cutoff.isoformat(sep=' '))}"
+        sql = (
+            f"f.user_id IN (SELECT a.user_id FROM {table_a} AS a WHERE {where_a} "
+            f"AND NOT EXISTS ({follow}))"
+        )
+    else:
+        sql = (
+            f"f.user_id IN (SELECT a.user_id FROM {table_a} AS a WHERE {where_a} "
+            f"AND EXISTS ({follow}))"
+        )
+    a, b = kind_a or "order", kind_b or "order"
+    zh_w, en_w = behaviour.window_words(node.window) if node.window else ("曾", "")
+    zh_n, en_n = show(node.within)
+    zh = f"{zh_w}有 {a} 且其后 {zh_n}内{'没有' if node.negated else '有'} {b}"
+    en = f"did {a}{en_w} then {'no ' if node.negated else ''}{b} within {en_n}"
+    return Part(sql, zh, en)
+
+
+def compile_transition(ctx: Ctx, node: Transition) -> Part:
+    table, column, zh_what, en_what = HISTORIES[node.what]
+    if node.what == "layer":
+        key = names._closed_set(ctx, node.name, "layer", names.layer_names(ctx))  # noqa: SLF001
+    elif node.what == "rfm":
+        key = names._closed_set(ctx, node.name, "RFM group", names.rfm_names())  # noqa: SLF001
+    else:
+        key = names.check_tag(ctx, node.name)
+    if node.name.kind != "string":  # the grammar only lets a STRING through
+        raise QueryError("A name is quoted", pos=node.name.pos)
+    zh_n, en_n = show(node.within)
+    shown = str(node.name.value)
+    if node.direction == "entered":
+        zh = f"近{zh_n}内进入{zh_what} {shown}"
+        en = f"entered {en_what} {shown} in the last {en_n}"
+    else:
+        zh = f"近{zh_n}内离开{zh_what} {shown}"
+        en = f"left {en_what} {shown} in the last {en_n}"
+    if not table_exists(ctx.conn, table):
+        return Part("0", zh, en)  # no history kept yet: no one can be seen moving
+    start = ctx.window_start(node.within)
+    now_date = f"(SELECT max(as_of) FROM {table} WHERE as_of <= {ctx.day(ctx.as_of)})"
+    before_date = f"(SELECT max(as_of) FROM {table} WHERE as_of < {ctx.day(start)})"
+    x = ctx.bind(key)
+    now = f"SELECT user_id FROM {table} WHERE as_of = {now_date} AND {column} = {x}"
+    before = f"SELECT user_id FROM {table} WHERE as_of = {before_date} AND {column} = {x}"
+    into, out_of = (now, before) if node.direction == "entered" else (before, now)
+    sql = f"(f.user_id IN ({into}) AND f.user_id NOT IN ({out_of}) AND {before_date} IS NOT NULL)"
+    return Part(sql, zh, en)
