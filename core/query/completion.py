@@ -118,9 +118,10 @@ def _candidates(conn: sqlite3.Connection, accepts: set[str], tokens: list) -> li
         numbers = [c for c in _fields(conn) if _is_number(conn, c.text)]
         return numbers + [Completion(k, "keyword", k) for k in ("count(", "orders(", "spent(")]
     if "STRING" in accepts and tokens:
-        return _values_after(conn, tokens)
-    if "CMP" in accepts and tokens and tokens[-1].type in FIELD_TOKENS:
-        fd = lookup(conn, field_name(tokens[-1]))
+        values = _values_after(conn, tokens)
+        # after and / or / not / "(" a value could start a calculation, but a field is meant
+        if values or kinds[-1] not in ("_AND", "_OR", "NOT", "LPAR"):
+            return values
     if kinds[-1:] in (["DID"], ["THEN"], ["NO"]):
         return _event_kinds(conn, with_order=True)
     if call is not None:
@@ -138,8 +139,8 @@ def _candidates(conn: sqlite3.Connection, accepts: set[str], tokens: list) -> li
         if closed is not None:
             kind = "date" if closed[0] in ("first", "last") else "number"
             return [Completion(op, "operator", f"{closed[0]}(…) {op}") for op in OPERATORS[kind]]
-    if "CMP" in accepts and tokens and tokens[-1].type == "NAME":
-        fd = lookup(conn, str(tokens[-1]))
+    if "CMP" in accepts and tokens and tokens[-1].type in FIELD_TOKENS:
+        fd = lookup(conn, field_name(tokens[-1]))
         return _operators(fd) if fd else []
     if "NAME" in accepts:
         return _fields(conn) + [Completion(k, "keyword", k) for k in TERM_KEYWORDS]
@@ -254,7 +255,11 @@ def _values_after(conn: sqlite3.Connection, tokens: list) -> list[Completion]:
         )
     if kinds[-1:] == ["CAMPAIGN"]:
         return _listed(conn, "SELECT name, NULL FROM campaigns ORDER BY created_at DESC")
-    for i in range(len(tokens) - 2, -1, -1):
+    for i in range(len(tokens) - 1, -1, -1):
+        if kinds[i] in ("_AND", "_OR"):  # the subject belongs to an earlier comparison
+            return []
+        if i == len(tokens) - 1:
+            continue
         if tokens[i].type in FIELD_TOKENS and kinds[i + 1] in SUBJECT_OPS:
             fd = lookup(conn, field_name(tokens[i]))
             if fd is not None and fd.categorical:
