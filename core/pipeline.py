@@ -22,7 +22,12 @@ from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
 from core.rules import history, layers, tags
 from core.store.db import describe_fault, get_meta, set_meta, stored_as_of, transaction
-from core.store.schema import HISTORY_DDL, feature_index_ddl, feature_table_ddl
+from core.store.schema import (
+    HISTORY_DDL,
+    INDEX_MIN_USERS,
+    feature_index_ddl,
+    feature_table_ddl,
+)
 
 # Mirrors user_tags in core.store.schema.DDL, for the table built beside the live one.
 USER_TAGS_NEW_DDL = (
@@ -77,7 +82,10 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
     conn.execute("ALTER TABLE features_new RENAME TO features")
     conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
     n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
-    for ddl in [*feature_index_ddl("features", n_users=n_users), USER_TAGS_INDEX_DDL]:
+    # like the features indexes, the per-user tag index only pays from INDEX_MIN_USERS users:
+    # below, reading user_tags whole takes a few ms (and the index is 0.5 MB of demo.db)
+    tag_index = [USER_TAGS_INDEX_DDL] if n_users >= INDEX_MIN_USERS else []
+    for ddl in [*feature_index_ddl("features", n_users=n_users), *tag_index]:
         conn.execute(ddl)
     set_meta(conn, "features_as_of", as_of.isoformat())
     conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
