@@ -6,6 +6,7 @@ line on stderr and exit code 2. Textual is imported only here, inside the comman
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import click
 
 from core.store.db import stored_as_of
 from tui.cli import cli
-from tui.cli.common import ISO_DATE, database
+from tui.cli.common import ISO_DATE, database, fail
 
 
 @cli.command("open")
@@ -33,6 +34,13 @@ def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
 
     with database(db, readonly=True) as conn:
         as_of = as_of or stored_as_of(conn) or date.today()  # no stored date: an empty database
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # without a terminal the app can neither read keys nor draw (it used to spin until
+        # killed): say so at once and point at the scriptable commands
+        fail(
+            "the app needs a terminal (stdin and stdout are not one); for a list of users "
+            f"without it: userops users {db} --format csv"
+        )
 
     from tui.app import Settings, UserOpsApp  # textual loads only when the app really starts
 
