@@ -52,3 +52,15 @@ def test_help_version_and_a_good_command_still_work():
     counted = userops("segment", "count", "demo.db", "r >= 4")
     assert counted.returncode == 0
     assert counted.stdout.strip() == "4,945 users · 24.7% of 20,000"
+
+
+def test_a_mistyped_command_is_named_not_opened_as_a_database():
+    """`userops recompte demo.db` used to be `open recompte demo.db`: "unexpected extra argument"."""
+    out = userops("recompte", "demo.db")
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        "userops: No such command 'recompte'. Did you mean 'recompute'? (see `userops --help`)"
+    ]
+    missing = userops("missing.db")  # one word that is no command: still a database to open
+    assert missing.returncode == 2
+    assert missing.stderr.splitlines() == ["userops: missing.db: no such file"]

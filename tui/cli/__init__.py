@@ -9,7 +9,9 @@ checks the table against the real modules. Modules here must not import textual 
 
 from __future__ import annotations
 
+import difflib
 import importlib
+from pathlib import Path
 
 import click
 
@@ -103,6 +105,13 @@ class LazyDefaultGroup(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         if args and args[0] not in self.list_commands(ctx):
+            # `userops DB` opens DB; `userops word DB` with no file named `word` is a mistyped
+            # command, which should be said as such (not "unexpected extra argument")
+            first, rest = args[0], args[1:]
+            if rest and not rest[0].startswith("-") and not Path(first).exists():
+                close = difflib.get_close_matches(first, self.list_commands(ctx), n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise click.UsageError(f"No such command '{first}'.{hint}", ctx)
             args = [self.default, *args]
         return super().resolve_command(ctx, args)
 
