@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
@@ -61,10 +61,52 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
     n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
     for ddl in [*feature_index_ddl("features", n_users=n_users), USER_TAGS_INDEX_DDL]:
         conn.execute(ddl)
-    set_meta(conn, "features_as_of", as_of.isoformat())
-    conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
+    mark_computed(conn, as_of)
     # Wall-clock time is metadata only (when the numbers were made), never a result input.
     set_meta(conn, "features_computed_at", datetime.now().isoformat(timespec="seconds"))
+
+
+# Rows dated before the end of the features' date change what those features should be: these
+# triggers note their users in refresh_dirty (a string test per row: imports of later days
+# pay next to nothing). The date is our own ISO text (date.isoformat), not user input.
+_DIRTY_TRIGGERS = {
+    "orders": ("INSERT", "UPDATE", "DELETE"),
+    "events": ("INSERT", "UPDATE", "DELETE"),
+}
+
+
+def install_dirty_triggers(conn: sqlite3.Connection, as_of: date) -> None:
+    """(Re)create the triggers that keep refresh_dirty for features as of ``as_of``."""
+    end = (as_of + timedelta(days=1)).isoformat()
+    for table, actions in _DIRTY_TRIGGERS.items():
+        for action in actions:
+            name = f"uo_dirty_{table}_{action.lower()}"
+            rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[action]
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+            when = " OR ".join(f"{r}.created_at < '{end}'" for r in rows)
+            body = " ".join(
+                f"INSERT OR IGNORE INTO refresh_dirty VALUES ({r}.user_id);" for r in rows
+            )
+            conn.execute(
+                f"CREATE TRIGGER {name} AFTER {action} ON {table} WHEN {when} BEGIN {body} END"
+            )
+    for action, row in (("INSERT", "NEW"), ("UPDATE", "NEW")):  # attributes are copied in
+        name = f"uo_dirty_users_{action.lower()}"
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        conn.execute(
+            f"CREATE TRIGGER {name} AFTER {action} ON users BEGIN "
+            f"INSERT OR IGNORE INTO refresh_dirty VALUES ({row}.user_id); END"
+        )
+
+
+def mark_computed(conn: sqlite3.Connection, as_of: date) -> None:
+    """The features now describe ``as_of``: it becomes the database's as-of date (inside the
+    caller's transaction); nothing is dirty any more."""
+    set_meta(conn, "features_as_of", as_of.isoformat())
+    set_meta(conn, "as_of", as_of.isoformat())
+    conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
+    conn.execute("DELETE FROM refresh_dirty")
+    install_dirty_triggers(conn, as_of)
 
 
 def _build_new(conn: sqlite3.Connection, as_of: date) -> None:

@@ -37,9 +37,10 @@ MIN_WIDTH, MIN_HEIGHT = 60, 16
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
-    as_of: date
+    as_of: date  # the date the figures describe: the features' own (docs/architecture.md)
     lang: str = "en"
     mask: bool = False
+    latest: date | None = None  # the latest date in the data (imports move it, not as_of)
 
 
 class UserOpsApp(App):
@@ -99,6 +100,14 @@ class UserOpsApp(App):
         self.settings = settings
         self.labels = Labels(settings.lang)
         self.current_campaign: str | None = None  # where space marks users (campaign screen)
+
+    def as_of_label(self) -> str:
+        """ "as of D" for every status line, with the latest data date when it is later."""
+        lab, settings = self.labels, self.settings
+        text = f"{lab('as_of')} {settings.as_of}"
+        if settings.latest is not None and settings.latest > settings.as_of:
+            text += f" ({lab('data_to')} {settings.latest}: {lab('refresh_hint')})"
+        return text
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpModal):

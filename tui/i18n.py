@@ -33,10 +33,12 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "of": ("/", "of"),
     "showing": ("显示", "showing"),
     "as_of": ("截至", "as of"),
+    "data_to": ("数据至", "data to"),
+    "refresh_hint": ("运行 userops refresh", "run userops refresh"),
     "computed": ("特征计算于", "features computed"),
     "stale": (
-        "导入后特征已过期：运行 userops recompute",
-        "features out of date: run userops recompute",
+        "导入后特征已过期：运行 userops refresh",
+        "features out of date: run userops refresh",
     ),
     "not_computed": (
         "特征未计算：先运行 userops recompute DB",

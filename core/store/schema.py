@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from core.errors import DatabaseError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Typed basic attributes of a user. Any other column an import brings is added as TEXT.
 USER_COLUMNS: dict[str, str] = {
@@ -153,15 +153,35 @@ CREATE TABLE IF NOT EXISTS rfm_settings (
     value     REAL                  -- the fixed value or score cut, when method needs one
 );
 CREATE TABLE IF NOT EXISTS model_fits (
-    model      TEXT PRIMARY KEY,    -- bgnbd | gamma_gamma
+    model      TEXT NOT NULL,       -- bgnbd | gamma_gamma
     params     TEXT,                -- JSON
     time_unit  TEXT,
     log_lik    REAL,
     n_customers INTEGER,
     error      TEXT,                -- why it could not be fitted, else NULL
-    as_of      TEXT,
-    fitted_at  TEXT
+    as_of      TEXT NOT NULL,       -- a fit belongs to the as-of date of the orders it saw
+    fitted_at  TEXT,
+    PRIMARY KEY (model, as_of)
 );
+-- Users whose rows changed on or before the features' date since they were computed (kept by
+-- triggers the recompute installs: core.pipeline), which the refresh recomputes.
+CREATE TABLE IF NOT EXISTS refresh_dirty (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
+-- Per buyer, the purchase history the models score (x, t_x, and T from the date), kept
+-- with the features so that a refresh re-scores every buyer without reading every order.
+CREATE TABLE IF NOT EXISTS model_inputs (
+    user_id        TEXT PRIMARY KEY,
+    first_order_at TEXT NOT NULL,
+    x              INTEGER NOT NULL,
+    t_x_days       REAL NOT NULL,
+    repeat_amount  REAL
+) WITHOUT ROWID;
+-- RFM group of every buyer per as-of date, like layer_history for layers.
+CREATE TABLE IF NOT EXISTS rfm_history (
+    as_of     TEXT NOT NULL,
+    user_id   TEXT NOT NULL,
+    rfm_group TEXT NOT NULL,
+    PRIMARY KEY (as_of, user_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments (
     name        TEXT PRIMARY KEY,
     query       TEXT NOT NULL,
@@ -340,8 +360,28 @@ def _add_days_since_last(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
 
 
+def _fits_per_date(conn: sqlite3.Connection) -> None:
+    """2 -> 3: model_fits keyed by (model, as_of); the refresh's tables (refresh_dirty,
+    model_inputs, rfm_history). model_inputs fills at the next recompute, which a refresh
+    falls back to while it is empty."""
+    conn.execute("ALTER TABLE model_fits RENAME TO model_fits_v2")
+    start = DDL.index("CREATE TABLE IF NOT EXISTS model_fits")
+    end = DDL.index("CREATE TABLE IF NOT EXISTS segments")
+    for statement in DDL[start:end].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(
+        "INSERT OR REPLACE INTO model_fits SELECT model, params, time_unit, log_lik, n_customers,"
+        " error, coalesce(as_of, ''), fitted_at FROM model_fits_v2"
+    )
+    conn.execute("DROP TABLE model_fits_v2")
+
+
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_days_since_last}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _add_days_since_last,
+    2: _fits_per_date,
+}
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from core.errors import CoreError, QueryError
-from core.store.db import features_as_of, open_db
+from core.store.db import check_as_of, open_db
 
 EXIT_USAGE = 2
 
@@ -64,9 +64,10 @@ DB_ARGUMENT = click.argument("db", type=click.Path(dir_okay=False))
 
 
 def condition_as_of(conn: sqlite3.Connection, given: date | None = None) -> date:
-    """The as-of date a condition is compiled at: the option, else the features' own date, else
-    the stored one; a database with none of them is a one-line error."""
-    when = given or features_as_of(conn)
+    """The as-of date a condition is compiled at: the features' own date (an option naming
+    another date is refused: core.store.db.check_as_of), else the stored one; a database with
+    none of them is a one-line error."""
+    when = check_as_of(conn, given)
     if when is None:
         fail("no as-of date stored in the database; pass --as-of YYYY-MM-DD")
         raise AssertionError  # unreachable: fail() exits
