@@ -241,8 +241,9 @@ CREATE TABLE IF NOT EXISTS campaign_members (
     campaign  TEXT NOT NULL REFERENCES campaigns(name) ON DELETE CASCADE,
     user_id   TEXT NOT NULL,
     role      TEXT NOT NULL CHECK (role IN ('target', 'control')),
-    added_at  TEXT NOT NULL,
+    added_at  TEXT NOT NULL,        -- wall-clock time: metadata only
     source    TEXT NOT NULL DEFAULT '',
+    added_on  TEXT,                 -- the data date (the database's as-of date) it happened on
     PRIMARY KEY (campaign, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS campaign_members_user ON campaign_members(user_id, added_at);
@@ -253,7 +254,8 @@ CREATE TABLE IF NOT EXISTS campaign_audit (
     who       TEXT NOT NULL,
     action    TEXT NOT NULL,
     detail    TEXT NOT NULL DEFAULT '',
-    n_users   INTEGER NOT NULL DEFAULT 0
+    n_users   INTEGER NOT NULL DEFAULT 0,
+    as_of     TEXT                  -- the data date; `at` and `who` are wall clock and OS user
 );
 """
 
@@ -375,6 +377,13 @@ def _fits_per_date(conn: sqlite3.Connection) -> None:
         " error, coalesce(as_of, ''), fitted_at FROM model_fits_v2"
     )
     conn.execute("DROP TABLE model_fits_v2")
+    for table, column in (("campaign_members", "added_on"), ("campaign_audit", "as_of")):
+        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+    # before schema 3 only the wall-clock day was kept: the best guess of the data date
+    conn.execute(
+        "UPDATE campaign_members SET added_on = substr(added_at, 1, 10) WHERE added_on IS NULL"
+    )
 
 
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().

@@ -61,7 +61,7 @@ class UserProfile:
     events: list[tuple[str, str, str | None]]  # (kind, created_at, value), latest first
     monthly_activity: list[tuple[str, int]]  # ('YYYY-MM', orders + events), oldest first
     segments: list[str]
-    campaigns: list[tuple[str, str, str]]  # (campaign, role, added_at)
+    campaigns: list[tuple[str, str, str]]  # (campaign, role, data date added on)
 
 
 def profile(
@@ -95,8 +95,8 @@ def profile(
 
 
 _CAMPAIGNS_SQL = (
-    "SELECT campaign, role, added_at FROM campaign_members WHERE user_id = ? "
-    "ORDER BY added_at DESC, campaign"
+    "SELECT campaign, role, coalesce(added_on, substr(added_at, 1, 10)) FROM campaign_members"
+    " WHERE user_id = ? ORDER BY added_on DESC, added_at DESC, campaign"
 )
 
 

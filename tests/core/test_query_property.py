@@ -102,6 +102,16 @@ SQL_WORDS = {
     "added_at",
     "snapshot_id",
     "0",
+    # targeted within: campaign_members m JOIN campaigns c, on the data date (TARGETED_ON)
+    "join",
+    "on",
+    "coalesce",
+    "campaigns",
+    "name",
+    "start_date",
+    "added_on",
+    "m",
+    "c",
 }
 
 
