@@ -47,8 +47,10 @@ def resolve_as_of(conn: sqlite3.Connection, as_of: date | None) -> date:
     return stored
 
 
-def _model_status(conn: sqlite3.Connection) -> dict[str, str]:
-    rows = conn.execute("SELECT model, error FROM model_fits ORDER BY model").fetchall()
+def _model_status(conn: sqlite3.Connection, as_of: date) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT model, error FROM model_fits WHERE as_of = ? ORDER BY model", (as_of.isoformat(),)
+    ).fetchall()
     return {model: ("fitted" if error is None else error) for model, error in rows}
 
 
@@ -140,5 +142,5 @@ def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeR
         users=users,
         buyers=buyers,
         seconds=time.perf_counter() - started,
-        models=_model_status(conn),
+        models=_model_status(conn, as_of),
     )

@@ -333,7 +333,7 @@ def compute_features(
             _run_script(conn, _EVENT_LAST, params, _cut_clauses(conn, "events", params))
             for script in (_EVENT_WINDOWS, _CART_AGG, _FAVOURITE):
                 _run_script(conn, script, params)
-            predict.write_history(conn, *history())
+            predict.write_history(conn, *history(), inputs=with_predictions)
         scores = plan.exprs if plan else {}
         cursor = conn.execute(
             _insert_sql(table, scores), {**params, **(plan.params if plan else {})}

@@ -173,7 +173,7 @@ CREATE TABLE IF NOT EXISTS model_inputs (
     first_order_at TEXT NOT NULL,
     x              INTEGER NOT NULL,
     t_x_days       REAL NOT NULL,
-    repeat_amount  REAL
+    repeat_mean    REAL           -- mean spend of the repeat purchase days (NULL: none)
 ) WITHOUT ROWID;
 -- RFM group of every buyer per as-of date, like layer_history for layers.
 CREATE TABLE IF NOT EXISTS rfm_history (

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 
 import click
 
 from core.analytics.models import TIME_UNIT, BgNbdFit, GammaGammaFit
-from core.analytics.predict import PredictionReport, fit_models, store_fits
-from core.store.db import stored_as_of, transaction
+from core.analytics.predict import (
+    PredictionReport,
+    apply_predictions,
+    fit_models,
+    load_fits,
+    store_fits,
+)
+from core.store.db import get_meta, stored_as_of, transaction
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
 
@@ -20,27 +27,52 @@ from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
     "--as-of",
     "as_of",
     type=ISO_DATE,
-    help="Fit on orders up to this date (default: the stored as-of date).",
+    help="Fit on orders up to this date (default: the database's as-of date).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the fits as JSON.")
-def model(db: str, as_of: date | None, as_json: bool) -> None:
-    """Fit the predictive models (BG/NBD, Gamma-Gamma) and store them in the database.
+@click.option("--refit", is_flag=True, help="Fit again even when a fit of the date is stored.")
+def model(db: str, as_of: date | None, as_json: bool, refit: bool) -> None:
+    """Show the predictive models (BG/NBD, Gamma-Gamma) of the database's as-of date.
 
+    A fit belongs to a date: the recompute stores the fit of the features' date and writes
+    the predictions from it; this command shows that fit (fitting and storing it when there is
+    none, or with --refit, together with the predictions, in one transaction). With --as-of
+    another date the models are fitted on the orders up to it and reported, not stored.
     A model that cannot be fitted is reported with the reason; the other is still fitted.
-    The features' model columns are filled by ``userops recompute``.
     """
     with database(db) as conn:
+        computed = get_meta(conn, "features_as_of")
         when = as_of or stored_as_of(conn)
         if when is None:
             fail("no as-of date stored in the database; pass --as-of YYYY-MM-DD")
             return
-        report, _ = fit_models(conn, when)
-        with transaction(conn):
-            store_fits(conn, report)
+        if computed is not None and when.isoformat() != computed[:10]:
+            report, _ = fit_models(conn, when)  # a look at another date: nothing changes
+            click.echo(
+                f"not stored: the features are as of {computed[:10]} (`userops refresh DB "
+                f"--as-of {when.isoformat()}` moves them, fit included)",
+                err=True,
+            )
+        else:
+            found = None if refit else load_fits(conn, when)
+            report = found or _fit_and_store(conn, when, with_features=computed is not None)
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2))
     else:
         click.echo(report_text(report))
+
+
+def _fit_and_store(
+    conn: sqlite3.Connection, when: date, *, with_features: bool
+) -> PredictionReport:
+    """Fit on the orders up to ``when`` and store the fit; with computed features, their
+    predictions are rewritten from it in the same transaction (never one without the other)."""
+    if with_features:
+        return apply_predictions(conn, "features", when)
+    report, _ = fit_models(conn, when)
+    with transaction(conn):
+        store_fits(conn, report)
+    return report
 
 
 def report_json(report: PredictionReport) -> dict[str, dict[str, object]]:
