@@ -15,7 +15,7 @@ from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
 from core.rules import layers, tags
 from core.store.db import set_meta, stored_as_of, transaction
-from core.store.schema import feature_index_ddl
+from core.store.schema import SCHEMA_VERSION, feature_index_ddl
 
 # Mirrors user_tags in core.store.schema.DDL, for the table built beside the live one.
 USER_TAGS_NEW_DDL = (
@@ -64,6 +64,9 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
     for ddl in [*feature_index_ddl("features", n_users=n_users), USER_TAGS_INDEX_DDL]:
         conn.execute(ddl)
     mark_computed(conn, as_of)
+    set_meta(conn, "fit_as_of", as_of.isoformat())  # the predictions come from this date's fit
+    set_meta(conn, "features_schema", str(SCHEMA_VERSION))
+    record_rfm_history(conn, as_of)
     # Wall-clock time is metadata only (when the numbers were made), never a result input.
     set_meta(conn, "features_computed_at", datetime.now().isoformat(timespec="seconds"))
 
@@ -99,6 +102,18 @@ def install_dirty_triggers(conn: sqlite3.Connection, as_of: date) -> None:
             f"CREATE TRIGGER {name} AFTER {action} ON users BEGIN "
             f"INSERT OR IGNORE INTO refresh_dirty VALUES ({row}.user_id); END"
         )
+
+
+def record_rfm_history(conn: sqlite3.Connection, as_of: date) -> None:
+    """Every buyer's RFM group as of ``as_of`` (in the caller's transaction), so that moves
+    between groups from one computed date to another need no recompute."""
+    day = as_of.isoformat()
+    conn.execute("DELETE FROM rfm_history WHERE as_of = ?", (day,))
+    conn.execute(
+        "INSERT INTO rfm_history(as_of, user_id, rfm_group) "
+        "SELECT ?, user_id, rfm_group FROM features WHERE rfm_group IS NOT NULL",
+        (day,),
+    )
 
 
 def mark_computed(conn: sqlite3.Connection, as_of: date) -> None:
