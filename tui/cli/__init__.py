@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "demo_cmd",
     "analytics_cmd",
     "model_cmd",
+    "refresh_cmd",
     "segment_cmd",
     "rules_cmd",
     "campaign_cmd",

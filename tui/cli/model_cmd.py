@@ -16,7 +16,7 @@ from core.analytics.predict import (
     load_fits,
     store_fits,
 )
-from core.store.db import get_meta, stored_as_of, transaction
+from core.store.db import get_meta, set_meta, stored_as_of, transaction
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
 
@@ -54,7 +54,10 @@ def model(db: str, as_of: date | None, as_json: bool, refit: bool) -> None:
                 err=True,
             )
         else:
-            found = None if refit else load_fits(conn, when)
+            # the fit the stored predictions come from (a refresh may keep one a few days)
+            fit_day = get_meta(conn, "fit_as_of") if computed else None
+            shown = date.fromisoformat(fit_day[:10]) if fit_day else when
+            found = None if refit else load_fits(conn, shown)
             report = found or _fit_and_store(conn, when, with_features=computed is not None)
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2))
@@ -68,7 +71,10 @@ def _fit_and_store(
     """Fit on the orders up to ``when`` and store the fit; with computed features, their
     predictions are rewritten from it in the same transaction (never one without the other)."""
     if with_features:
-        return apply_predictions(conn, "features", when)
+        with transaction(conn):
+            report = apply_predictions(conn, "features", when)
+            set_meta(conn, "fit_as_of", when.isoformat())
+        return report
     report, _ = fit_models(conn, when)
     with transaction(conn):
         store_fits(conn, report)
