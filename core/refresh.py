@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -67,10 +68,13 @@ def refresh(
     *,
     refit: bool = False,
     refit_after_days: int = REFIT_AFTER_DAYS,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> RefreshReport:
     """Bring everything to ``as_of`` (default: the latest date in the data), incrementally
-    when it can; else the full recompute, with the reason in ``report.full``."""
+    when it can; else the full recompute, with the reason in ``report.full``. ``progress``
+    (step, of steps, what) is called before each step, for a progress bar."""
     started = time.perf_counter()
+    step = _stepper(progress)
     target = as_of or latest_data_date(conn)
     if target is None:
         raise CoreError("No data to refresh: import orders or events first.", title="Refresh")
@@ -78,7 +82,9 @@ def refresh(
     d0 = date.fromisoformat(previous[:10]) if previous else None
     why = _why_full(conn, d0, target)
     if why:
+        step("full recompute")
         report = recompute(conn, target)
+        step("done")
         return RefreshReport(
             d0, target, report.users, report.users, report.buyers,
             time.perf_counter() - started, why, target, True,
@@ -86,12 +92,18 @@ def refresh(
     assert d0 is not None
     try:
         with transaction(conn):
+            step("changed users")
             touched = _collect_touched(conn, d0, target)
+            step("their features")
             _recompute_touched(conn, d0, target)
             mark_computed(conn, target)  # rules below read the features as of their own date
+            step("predictions")
             fit_as_of, refitted = _predict(conn, target, refit, refit_after_days)
+            step("RFM scores")
             rfm.apply_rfm(conn, "features")
+            step("layers and tags")
             _apply_rules(conn, target)
+        step("done")
     except sqlite3.OperationalError as exc:
         raise DatabaseError(f"Refresh failed, previous features kept: {exc}") from exc
     finally:
@@ -103,6 +115,21 @@ def refresh(
     return RefreshReport(
         d0, target, touched, users, buyers, time.perf_counter() - started, "", fit_as_of, refitted
     )
+
+
+STEPS = 6  # the calls of step() on the incremental path, "done" included
+
+
+def _stepper(progress: Callable[[int, int, str], None] | None) -> Callable[[str], None]:
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(STEPS if what == "done" else done, STEPS, what)
+
+    return step
 
 
 def _why_full(conn: sqlite3.Connection, d0: date | None, target: date) -> str:

@@ -8,7 +8,7 @@ screens read them (attributes down). Worker failures from every screen end up in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -19,16 +19,19 @@ from textual.events import Resize
 from textual.screen import Screen
 
 from core.errors import CoreError
+from core.refresh import RefreshReport
 from tui.i18n import Labels
 from tui.providers import UserJumpProvider
 from tui.screens.campaigns import CampaignsScreen
 from tui.screens.layers import LayersScreen
 from tui.screens.modals import HelpModal, TooSmall
 from tui.screens.profile import ProfileScreen
+from tui.screens.refresh import RefreshModal
 from tui.screens.rfm import RfmScreen
 from tui.screens.segments import SegmentsScreen
 from tui.screens.tags import TagsScreen
 from tui.screens.users import UsersScreen
+from tui.widgets.dialogs import Field, FormModal
 from tui.widgets.query_input import QueryInput
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
@@ -93,6 +96,14 @@ class UserOpsApp(App):
             id="app.campaigns",
             tooltip="Campaigns: targets, control group, export, effect",
         ),
+        Binding(
+            "f5",
+            "refresh_data",
+            "Refresh",
+            id="app.refresh",
+            tooltip="Refresh the figures to the latest date in the data (userops refresh)",
+            show=False,  # in the help, the palette and the status line's hint; the footer is full
+        ),
     ]
 
     def __init__(self, settings: Settings) -> None:
@@ -108,6 +119,49 @@ class UserOpsApp(App):
         if settings.latest is not None and settings.latest > settings.as_of:
             text += f" ({lab('data_to')} {settings.latest}: {lab('refresh_hint')})"
         return text
+
+    def action_refresh_data(self, ask: bool = False) -> None:
+        """Refresh to the latest date in the data, or (``ask``) to a date typed in a form."""
+        if not ask:
+            self.push_screen(RefreshModal(None), self._refreshed)
+            return
+        latest = self.settings.latest or self.settings.as_of
+        fields = [Field("as_of", self.labels("refresh_to"), latest.isoformat())]
+
+        def chosen(values: dict | None) -> None:
+            if values is None:
+                return
+            try:
+                day = date.fromisoformat(values["as_of"].strip())
+            except ValueError:
+                self.notify(f"Not a date like 2025-12-01: {values['as_of']}", markup=False)
+                return
+            self.push_screen(RefreshModal(day), self._refreshed)
+
+        self.push_screen(FormModal("data: Refresh to a date…", fields, "Refresh"), chosen)
+
+    def _refreshed(self, report: RefreshReport | None) -> None:
+        """New figures: every open screen reloads (a fresh copy of the top one, the users)."""
+        if report is None:
+            return
+        latest = max(self.settings.latest or report.as_of, report.as_of)
+        self.settings = replace(self.settings, as_of=report.as_of, latest=latest)
+        how = f"full recompute: {report.full}" if report.full else "incremental"
+        self.notify(
+            f"{self.labels('as_of')} {report.as_of} ({how}; {report.touched:,} users recomputed)",
+            markup=False,
+        )
+        stack = self.screen_stack
+        base = stack[0] if stack else None
+        if isinstance(base, UsersScreen):
+            base.load_overview()
+        top = self.screen
+        if isinstance(top, ProfileScreen):
+            self.pop_screen()
+            self.push_screen(ProfileScreen(top.user_id))
+        elif type(top) in ANALYTICS.values():
+            self.pop_screen()
+            self.push_screen(type(top)())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpModal):
@@ -161,6 +215,16 @@ class UserOpsApp(App):
             yield SystemCommand("profile: Back", "Back to the users list", self.pop_screen)
         for title, help_text, name in ANALYTICS_COMMANDS:
             yield SystemCommand(title, help_text, partial(self.action_analytics, name))
+        yield SystemCommand(
+            "data: Refresh to the latest date",
+            "Bring the figures to the latest date in the data (F5)",
+            self.action_refresh_data,
+        )
+        yield SystemCommand(
+            "data: Refresh to a date…",
+            "Bring the figures to a date you type",
+            partial(self.action_refresh_data, True),
+        )
         for title, help_text, action in getattr(screen, "PALETTE", ()):
             yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
 

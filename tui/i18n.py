@@ -34,7 +34,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "showing": ("显示", "showing"),
     "as_of": ("截至", "as of"),
     "data_to": ("数据至", "data to"),
-    "refresh_hint": ("运行 userops refresh", "run userops refresh"),
+    "refresh_hint": ("按 F5 刷新", "F5 refreshes"),
+    "refreshing": ("正在刷新至", "Refreshing to"),
+    "latest_date": ("数据最新日期", "the latest date in the data"),
+    "refresh_to": ("刷新至日期 (YYYY-MM-DD)", "Refresh to the date (YYYY-MM-DD)"),
     "computed": ("特征计算于", "features computed"),
     "stale": (
         "导入后特征已过期：运行 userops refresh",
@@ -166,6 +169,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
 # The footer's words for each key, by binding id; English is the Binding's own description.
 BINDING_LABELS_ZH: dict[str, str] = {
     "app.quit": "退出",
+    "app.refresh": "刷新",
     "app.help": "帮助",
     "app.layers": "分层",
     "app.rfm": "RFM",
