@@ -357,14 +357,16 @@ _SHADOW_DDL = (
     " created_at TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',"
     " PRIMARY KEY (user_id, kind, created_at, value)) WITHOUT ROWID",
 )
+# CROSS JOIN keeps the (small) list of users outside: without statistics on it the planner
+# would scan every order or event and probe the list (0.7 s instead of a few ms at 20k users).
 _SHADOW_FILL = (
-    "INSERT INTO temp.users SELECT u.* FROM main.users AS u"
-    " JOIN {users} AS t ON t.user_id = u.user_id",
+    "INSERT INTO temp.users SELECT u.* FROM {users} AS t CROSS JOIN main.users AS u"
+    " ON u.user_id = t.user_id",
     "INSERT INTO temp.orders SELECT o.order_id, o.user_id, o.amount, o.created_at"
-    " FROM {users} AS t JOIN main.orders AS o INDEXED BY orders_user_time_amount"
+    " FROM {users} AS t CROSS JOIN main.orders AS o INDEXED BY orders_user_time_amount"
     " ON o.user_id = t.user_id",
     "INSERT INTO temp.events SELECT e.user_id, e.kind, e.created_at, e.value"
-    " FROM {users} AS t JOIN main.events AS e ON e.user_id = t.user_id",
+    " FROM {users} AS t CROSS JOIN main.events AS e ON e.user_id = t.user_id",
     "CREATE INDEX temp.orders_user_time_amount ON orders(user_id, created_at, amount)",
     "CREATE INDEX temp.events_kind_time ON events(kind, created_at, user_id)",
 )
