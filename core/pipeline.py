@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
@@ -25,6 +25,7 @@ from core.store.db import describe_fault, get_meta, set_meta, stored_as_of, tran
 from core.store.schema import (
     HISTORY_DDL,
     INDEX_MIN_USERS,
+    SCHEMA_VERSION,
     feature_index_ddl,
     feature_table_ddl,
 )
@@ -37,7 +38,7 @@ USER_TAGS_NEW_DDL = (
 USER_TAGS_INDEX_DDL = "CREATE INDEX IF NOT EXISTS user_tags_user ON user_tags(user_id)"
 # Tables the build writes besides its own: shadowed by TEMP tables of the same name during the
 # build (unqualified names find TEMP first), copied into the live ones at the swap.
-SHADOWED = ("model_fits", "layer_history", "rfm_history", "tag_history", "meta")
+SHADOWED = ("model_fits", "model_inputs", "layer_history", "rfm_history", "tag_history", "meta")
 # the per-date histories: the build adds one as-of date to each (copied in at the swap)
 HISTORIES = ("layer_history", "rfm_history", "tag_history")
 # meta is shadowed whole (the build records which model made the outputs); at the swap only the
@@ -70,9 +71,22 @@ def resolve_as_of(conn: sqlite3.Connection, as_of: date | None) -> date:
     return stored
 
 
-def _model_status(conn: sqlite3.Connection) -> dict[str, str]:
-    rows = conn.execute("SELECT model, error FROM model_fits ORDER BY model").fetchall()
+def _model_status(conn: sqlite3.Connection, as_of: date) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT model, error FROM model_fits WHERE as_of = ? ORDER BY model", (as_of.isoformat(),)
+    ).fetchall()
     return {model: ("fitted" if error is None else error) for model, error in rows}
+
+
+def index_user_tags(conn: sqlite3.Connection, n_users: int | None = None) -> None:
+    """Like the features indexes, the per-user tag index only pays from INDEX_MIN_USERS users:
+    below, reading user_tags whole takes a few ms (and the index is 0.5 MB of demo.db)."""
+    if n_users is None:
+        n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
+    if n_users >= INDEX_MIN_USERS:
+        conn.execute(USER_TAGS_INDEX_DDL)
+    else:
+        conn.execute("DROP INDEX IF EXISTS user_tags_user")
 
 
 def _swap(conn: sqlite3.Connection, as_of: date) -> None:
@@ -82,15 +96,57 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
     conn.execute("ALTER TABLE features_new RENAME TO features")
     conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
     n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
-    # like the features indexes, the per-user tag index only pays from INDEX_MIN_USERS users:
-    # below, reading user_tags whole takes a few ms (and the index is 0.5 MB of demo.db)
-    tag_index = [USER_TAGS_INDEX_DDL] if n_users >= INDEX_MIN_USERS else []
-    for ddl in [*feature_index_ddl("features", n_users=n_users), *tag_index]:
+    for ddl in feature_index_ddl("features", n_users=n_users):
         conn.execute(ddl)
-    set_meta(conn, "features_as_of", as_of.isoformat())
-    conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
+    index_user_tags(conn, n_users)
+    mark_computed(conn, as_of)
+    set_meta(conn, "fit_as_of", as_of.isoformat())  # the predictions come from this date's fit
+    set_meta(conn, "features_schema", str(SCHEMA_VERSION))
     # Wall-clock time is metadata only (when the numbers were made), never a result input.
     set_meta(conn, "features_computed_at", datetime.now().isoformat(timespec="seconds"))
+
+
+# Rows dated before the end of the features' date change what those features should be: these
+# triggers note their users in refresh_dirty (a string test per row: imports of later days
+# pay next to nothing). The date is our own ISO text (date.isoformat), not user input.
+_DIRTY_TRIGGERS = {
+    "orders": ("INSERT", "UPDATE", "DELETE"),
+    "events": ("INSERT", "UPDATE", "DELETE"),
+}
+
+
+def install_dirty_triggers(conn: sqlite3.Connection, as_of: date) -> None:
+    """(Re)create the triggers that keep refresh_dirty for features as of ``as_of``."""
+    end = (as_of + timedelta(days=1)).isoformat()
+    for table, actions in _DIRTY_TRIGGERS.items():
+        for action in actions:
+            name = f"uo_dirty_{table}_{action.lower()}"
+            rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[action]
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+            when = " OR ".join(f"{r}.created_at < '{end}'" for r in rows)
+            body = " ".join(
+                f"INSERT OR IGNORE INTO refresh_dirty VALUES ({r}.user_id);" for r in rows
+            )
+            conn.execute(
+                f"CREATE TRIGGER {name} AFTER {action} ON {table} WHEN {when} BEGIN {body} END"
+            )
+    for action, row in (("INSERT", "NEW"), ("UPDATE", "NEW")):  # attributes are copied in
+        name = f"uo_dirty_users_{action.lower()}"
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        conn.execute(
+            f"CREATE TRIGGER {name} AFTER {action} ON users BEGIN "
+            f"INSERT OR IGNORE INTO refresh_dirty VALUES ({row}.user_id); END"
+        )
+
+
+def mark_computed(conn: sqlite3.Connection, as_of: date) -> None:
+    """The features now describe ``as_of``: it becomes the database's as-of date (inside the
+    caller's transaction); nothing is dirty any more."""
+    set_meta(conn, "features_as_of", as_of.isoformat())
+    set_meta(conn, "as_of", as_of.isoformat())
+    conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
+    conn.execute("DELETE FROM refresh_dirty")
+    install_dirty_triggers(conn, as_of)
 
 
 def _build_new(conn: sqlite3.Connection, as_of: date, features: str, user_tags: str) -> None:
@@ -132,8 +188,9 @@ def _watch_inputs(conn: sqlite3.Connection) -> tuple:
 
 @contextmanager
 def _shadows(conn: sqlite3.Connection) -> Iterator[None]:
-    """TEMP copies of SHADOWED (model_fits whole; layer_history empty: the build only adds
-    one as-of date to it), dropped on the way out, whatever happens."""
+    """TEMP copies of SHADOWED (model_fits and meta whole; model_inputs and the histories
+    empty: the build writes all of the one and one as-of date of the others), dropped on the
+    way out, whatever happens."""
     try:
         for table in SHADOWED:
             (ddl,) = conn.execute(
@@ -158,6 +215,8 @@ def _install(conn: sqlite3.Connection, as_of: date) -> None:
     conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", "TABLE main.user_tags_new"))
     conn.execute("INSERT INTO main.user_tags_new SELECT * FROM temp.user_tags_new")
     conn.execute("INSERT OR REPLACE INTO main.model_fits SELECT * FROM temp.model_fits")
+    conn.execute("DELETE FROM main.model_inputs")  # the build writes every buyer's
+    conn.execute("INSERT INTO main.model_inputs SELECT * FROM temp.model_inputs")
     for table in HISTORIES:
         conn.execute(f"DELETE FROM main.{table} WHERE as_of = ?", (as_of.isoformat(),))
         conn.execute(f"INSERT OR REPLACE INTO main.{table} SELECT * FROM temp.{table}")
@@ -225,5 +284,5 @@ def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeR
         users=users,
         buyers=buyers,
         seconds=time.perf_counter() - started,
-        models=_model_status(conn),
+        models=_model_status(conn, as_of),
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -28,15 +29,19 @@ from tui.providers import UserJumpProvider
 from tui.screens.modals import HelpModal, TooSmall
 from tui.screens.users import UsersScreen
 
+if TYPE_CHECKING:
+    from core.refresh import RefreshReport
+
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 
 
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
-    as_of: date
+    as_of: date  # the date the figures describe: the features' own (docs/architecture.md)
     lang: str = "en"
     mask: bool = False
+    latest: date | None = None  # the latest date in the data (imports move it, not as_of)
 
 
 class UserOpsApp(App):
@@ -96,6 +101,14 @@ class UserOpsApp(App):
             id="app.campaigns",
             tooltip="Campaigns: targets, control group, export, effect",
         ),
+        Binding(
+            "f5",
+            "refresh_data",
+            "Refresh",
+            id="app.refresh",
+            tooltip="Refresh the figures to the latest date in the data (userops refresh)",
+            show=False,  # in the help, the palette and the status line's hint; the footer is full
+        ),
     ]
 
     def __init__(self, settings: Settings) -> None:
@@ -103,6 +116,62 @@ class UserOpsApp(App):
         self.settings = settings
         self.labels = Labels(settings.lang)
         self.current_campaign: str | None = None  # where space marks users (campaign screen)
+
+    def as_of_label(self) -> str:
+        """ "as of D" for every status line, with the latest data date when it is later."""
+        lab, settings = self.labels, self.settings
+        text = f"{lab('as_of')} {settings.as_of}"
+        if settings.latest is not None and settings.latest > settings.as_of:
+            text += f" ({lab('data_to')} {settings.latest}: {lab('refresh_hint')})"
+        return text
+
+    def action_refresh_data(self, ask: bool = False) -> None:
+        """Refresh to the latest date in the data, or (``ask``) to a date typed in a form."""
+        from tui.screens.refresh import RefreshModal  # core.refresh loads when first used
+        from tui.widgets.dialogs import Field, FormModal
+
+        if not ask:
+            self.push_screen(RefreshModal(None), self._refreshed)
+            return
+        latest = self.settings.latest or self.settings.as_of
+        fields = [Field("as_of", self.labels("refresh_to"), latest.isoformat())]
+
+        def chosen(values: dict | None) -> None:
+            if values is None:
+                return
+            try:
+                day = date.fromisoformat(values["as_of"].strip())
+            except ValueError:
+                self.notify(f"Not a date like 2025-12-01: {values['as_of']}", markup=False)
+                return
+            self.push_screen(RefreshModal(day), self._refreshed)
+
+        self.push_screen(FormModal("data: Refresh to a date…", fields, "Refresh"), chosen)
+
+    def _refreshed(self, report: RefreshReport | None) -> None:
+        """New figures: every open screen reloads (a fresh copy of the top one, the users)."""
+        if report is None:
+            return
+        latest = max(self.settings.latest or report.as_of, report.as_of)
+        self.settings = replace(self.settings, as_of=report.as_of, latest=latest)
+        how = f"full recompute: {report.full}" if report.full else "incremental"
+        self.notify(
+            f"{self.labels('as_of')} {report.as_of} ({how}; {report.touched:,} users recomputed)",
+            markup=False,
+        )
+        from tui.screens.profile import ProfileScreen
+
+        stack = self.screen_stack
+        base = stack[0] if stack else None
+        if isinstance(base, UsersScreen):
+            base.load_overview()
+        top = self.screen
+        if isinstance(top, ProfileScreen):
+            self.pop_screen()
+            self.push_screen(ProfileScreen(top.user_id))
+        elif ANALYTICS.name_of(top) is not None:
+            self.pop_screen()
+            self.push_screen(type(top)())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpModal):
@@ -163,6 +232,16 @@ class UserOpsApp(App):
             yield SystemCommand("profile: Back", "Back to the users list", self.pop_screen)
         for title, help_text, name in ANALYTICS_COMMANDS:
             yield SystemCommand(title, help_text, partial(self.action_analytics, name))
+        yield SystemCommand(
+            "data: Refresh to the latest date",
+            "Bring the figures to the latest date in the data (F5)",
+            self.action_refresh_data,
+        )
+        yield SystemCommand(
+            "data: Refresh to a date…",
+            "Bring the figures to a date you type",
+            partial(self.action_refresh_data, True),
+        )
         for title, help_text, action in getattr(screen, "PALETTE", ()):
             yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
 
@@ -183,6 +262,11 @@ class LazyScreens(Mapping[str, type[Screen]]):
 
     def __len__(self) -> int:
         return len(self._where)
+
+    def name_of(self, screen: Screen) -> str | None:
+        """The name of an open analytics screen (by its class's path: imports nothing)."""
+        where = f"{type(screen).__module__}.{type(screen).__qualname__}"
+        return next((name for name, path in self._where.items() if path == where), None)
 
 
 ANALYTICS = LazyScreens(

@@ -20,10 +20,15 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "of": ("/", "of"),
     "showing": ("显示", "showing"),
     "as_of": ("截至", "as of"),
+    "data_to": ("数据至", "data to"),
+    "refresh_hint": ("按 F5 刷新", "F5 refreshes"),
+    "refreshing": ("正在刷新至", "Refreshing to"),
+    "latest_date": ("数据最新日期", "the latest date in the data"),
+    "refresh_to": ("刷新至日期 (YYYY-MM-DD)", "Refresh to the date (YYYY-MM-DD)"),
     "computed": ("特征计算于", "features computed"),
     "stale": (
-        "导入后特征已过期：运行 userops recompute",
-        "features out of date: run userops recompute",
+        "导入后特征已过期：运行 userops refresh",
+        "features out of date: run userops refresh",
     ),
     "not_computed": (
         "特征未计算：先运行 userops recompute DB",
@@ -180,6 +185,7 @@ LABELS: dict[str, tuple[str, str]] = {**COLUMN_HEADERS, **WORDS}
 # The footer's words for each key, by binding id; English is the Binding's own description.
 BINDING_LABELS_ZH: dict[str, str] = {
     "app.quit": "退出",
+    "app.refresh": "刷新",
     "app.help": "帮助",
     "app.layers": "分层",
     "app.rfm": "RFM",

@@ -55,7 +55,21 @@ class FitInfo:
             "gradient_norm": self.gradient_norm,
             "gradient_check": self.gradient_check,
             "standard_errors": dict(self.standard_errors),
+            "cov_log": [list(row) for row in self.cov_log],
         }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> FitInfo:
+        """The inverse of ``as_dict`` (model_fits.diagnostics): floats round-trip exactly
+        through JSON, so a stored fit scores to the same bits as the fit itself."""
+        return cls(
+            converged=bool(raw["converged"]),
+            iterations=int(raw["iterations"]),
+            gradient_norm=float(raw["gradient_norm"]),
+            gradient_check=float(raw["gradient_check"]),
+            standard_errors=dict(raw.get("standard_errors", {})),
+            cov_log=tuple(tuple(float(v) for v in row) for row in raw.get("cov_log", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -377,6 +391,13 @@ def fit_mbgnbd(
     return _fit_counts(MbgNbdFit, x, t_x, T, start)  # type: ignore[return-value]
 
 
+# model_fits.model -> the fit's class (reading stored fits back: core.analytics.predict)
+FIT_CLASSES: dict[str, type] = {
+    "bgnbd": BgNbdFit,
+    "pareto_nbd": ParetoNbdFit,
+    "mbgnbd": MbgNbdFit,
+    "gamma_gamma": GammaGammaFit,
+}
 FITTERS: dict[str, Callable[..., PurchaseFit]] = {
     "bgnbd": fit_bgnbd,
     "pareto_nbd": fit_pareto_nbd,

@@ -172,14 +172,24 @@ def fit_models(
     cannot be fitted is reported. ``models``: which purchase models to fit; by default the
     recorded choice only (``userops model --validate`` / ``--use``), or all three when none is
     recorded."""
+    summary = summarise(conn, as_of)
+    return fit_summary(summary, as_of, recorded_choice(conn), models), summary
+
+
+def fit_summary(
+    summary: pd.DataFrame,
+    as_of: date,
+    choice: dict[str, str] | None,
+    models: tuple[str, ...] | None = None,
+) -> PredictionReport:
+    """The fits on a purchase-history summary (from the orders, or from model_inputs in the
+    refresh: the same numbers) and the model chosen, as ``fit_models`` describes."""
     from core.analytics.models import (  # deferred: scipy ~0.15 s
         FITTERS,
         PURCHASE_MODELS,
         fit_gamma_gamma,
     )
 
-    summary = summarise(conn, as_of)
-    choice = recorded_choice(conn)
     if models is None:
         models = (choice["model"],) if choice else PURCHASE_MODELS
     x, t_x, T = (summary[c].to_numpy(dtype="float64") for c in ("x", "t_x", "T"))
@@ -205,7 +215,7 @@ def fit_models(
         chosen=chosen,
         chosen_because=because,
     )
-    return report, summary
+    return report
 
 
 def choose(fits: dict[str, object], choice: dict[str, str] | None) -> tuple[str | None, str]:
@@ -455,17 +465,25 @@ def purchase_history(
         for column in OUTPUT_COLUMNS:
             out[column] = np.nan
     out["first_order_at"] = summary["first_order_at"]
+    for column, values in model_input_columns(summary).items():
+        out[column] = values
     return report, out
 
 
 def write_history(
-    conn: sqlite3.Connection, report: PredictionReport | None, out: pd.DataFrame
+    conn: sqlite3.Connection,
+    report: PredictionReport | None,
+    out: pd.DataFrame,
+    *,
+    inputs: bool = False,
 ) -> None:
     """Store the fits (when fitted) and write ``out`` into temp.uo_predict, in the caller's
-    transaction."""
+    transaction; with ``inputs`` (the recompute) also replace model_inputs."""
     if report is not None:
         store_fits(conn, report)
     _write_temp(conn, out)
+    if inputs:
+        write_model_inputs(conn, out)
 
 
 def predict_into_temp(conn: sqlite3.Connection, as_of: date) -> PredictionReport:
@@ -535,3 +553,161 @@ def record_choice(conn: sqlite3.Connection, model: str, reason: str, by: str) ->
         raise ModelFitError(f"unknown model {model!r}; choose one of {', '.join(PURCHASE_MODELS)}")
     value = json.dumps({"model": model, "reason": reason, "by": by})
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (CHOICE_KEY, value))
+
+
+# ---------------------------------------------------------------- fits per date, scoring
+
+# model_inputs: what scoring a buyer needs besides the date (T = D - first day).
+MODEL_INPUT_COLUMNS = ("first_order_at", "x", "t_x_days", "repeat_mean")
+
+
+def model_input_columns(summary: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The summary's x, t_x (in whole days, as the orders give it) and mean repeat spend, as
+    model_inputs stores them: a summary read back from it is the same to the last bit."""
+    import numpy as np  # deferred: light commands import this module
+
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        DAYS_PER_UNIT,
+    )
+
+    return {
+        "x": summary["x"].to_numpy(dtype="int64"),
+        "t_x_days": np.rint(summary["t_x"].to_numpy(dtype="float64") * DAYS_PER_UNIT),
+        "repeat_mean": summary["monetary"].to_numpy(dtype="float64"),
+    }
+
+
+def write_model_inputs(
+    conn: sqlite3.Connection, out: pd.DataFrame, users_table: str | None = None
+) -> None:
+    """Replace model_inputs with ``out``'s rows (all of them, or only the users listed in
+    ``users_table``, a temp table of user_id), in the caller's transaction."""
+    import numpy as np  # deferred: light commands import this module
+
+    if users_table is None:
+        conn.execute("DELETE FROM model_inputs")
+    else:
+        conn.execute(
+            f"DELETE FROM model_inputs WHERE user_id IN (SELECT user_id FROM {users_table})"
+        )
+    repeat = out["repeat_mean"].to_numpy(dtype="float64")
+    conn.executemany(
+        "INSERT INTO model_inputs(user_id, first_order_at, x, t_x_days, repeat_mean)"
+        " VALUES (?, ?, ?, ?, ?)",
+        zip(
+            out["user_id"].tolist(),
+            out["first_order_at"].tolist(),
+            out["x"].astype("int64").tolist(),
+            out["t_x_days"].astype("float64").tolist(),
+            [None if np.isnan(v) else float(v) for v in repeat],
+            strict=True,
+        ),
+    )
+
+
+def load_fits(conn: sqlite3.Connection, as_of: date) -> PredictionReport | None:
+    """The fits stored for ``as_of`` (each model fitted or its reason) and the model the outputs
+    come from, chosen as the fit chose it; None when there is no usable stored fit: none for
+    that date, or the recorded choice was not tried then (the refresh then refits)."""
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        FIT_CLASSES,
+        FitInfo,
+    )
+
+    rows = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT model, params, time_unit, log_lik, n_customers, error, diagnostics"
+            " FROM model_fits WHERE as_of = ?",
+            (as_of.isoformat(),),
+        )
+    }
+    if "gamma_gamma" not in rows:
+        return None
+    fits: dict[str, object] = {}
+    n_buyers = 0
+    for name, (params, time_unit, log_lik, n, error, diagnostics) in rows.items():
+        cls = FIT_CLASSES.get(name)
+        if cls is None:
+            continue
+        if params is None:
+            fits[f"{name}_error"] = error
+            continue
+        info = FitInfo.from_dict(json.loads(diagnostics)) if diagnostics else None
+        extra = {"time_unit": time_unit} if name != "gamma_gamma" else {}
+        fits[name] = cls(**json.loads(params), log_lik=log_lik, n_customers=n, info=info, **extra)
+        if name != "gamma_gamma":
+            n_buyers = n
+    choice = recorded_choice(conn)
+    if choice and choice["model"] not in rows:  # chosen since: that date's fit lacks it
+        return None
+    chosen, because = choose(fits, choice)
+    fits.setdefault("bgnbd", None)
+    fits.setdefault("gamma_gamma", None)
+    return PredictionReport(
+        as_of, n_buyers, **cast(dict[str, Any], fits), chosen=chosen, chosen_because=because
+    )
+
+
+def fit_age_days(conn: sqlite3.Connection, as_of: date) -> int | None:
+    """Days from the latest stored fit on or before ``as_of`` to it; None without one."""
+    row = conn.execute(
+        "SELECT max(as_of) FROM model_fits WHERE as_of <= ? AND as_of <> ''",
+        (as_of.isoformat(),),
+    ).fetchone()
+    return None if row[0] is None else (as_of - date.fromisoformat(row[0][:10])).days
+
+
+def stored_summary(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
+    """The summary (as ``summarise`` returns it) of every buyer from model_inputs, with T as of
+    ``as_of``: one read of a table of one row per buyer, no pass over the orders."""
+    import pandas as pd  # deferred: ~0.2 s
+
+    from core.analytics.models import (  # deferred: scipy ~0.15 s
+        DAYS_PER_UNIT,
+    )
+
+    raw = pd.read_sql_query(
+        "SELECT user_id, first_order_at, x, t_x_days, repeat_mean,"
+        " julianday(:as_of) - julianday(substr(first_order_at, 1, 10)) AS t_days"
+        " FROM model_inputs ORDER BY user_id",
+        conn,
+        params={"as_of": as_of.isoformat()},
+    )
+    x = raw["x"].astype("int64")
+    return pd.DataFrame(
+        {
+            "user_id": raw["user_id"].astype("object"),
+            "x": x,
+            "t_x": raw["t_x_days"].astype("float64") / DAYS_PER_UNIT,
+            "T": raw["t_days"].astype("float64") / DAYS_PER_UNIT,
+            "monetary": raw["repeat_mean"].astype("float64"),
+            "first_order_at": raw["first_order_at"].astype("object"),
+        }
+    )
+
+
+def score_from_fit(
+    conn: sqlite3.Connection, report: PredictionReport, as_of: date, table: str
+) -> None:
+    """Every buyer's outputs as of ``as_of`` from the given (stored) fit, vectorised, written
+    into the model columns of ``table`` (a features table), in the caller's transaction."""
+    if table not in FEATURE_TABLES:
+        raise DatabaseError(f"score_from_fit: {table!r} is not a features table")
+    summary = stored_summary(conn, as_of)
+    out = predictions(report, summary)
+    out["first_order_at"] = summary["first_order_at"]
+    _write_temp(conn, out)
+    _update_from_temp(conn, table)
+
+
+def refit_and_score(conn: sqlite3.Connection, as_of: date, table: str) -> PredictionReport:
+    """Fit the models on the stored purchase histories as of ``as_of`` (the same inputs a
+    fit on the orders sees, and the same models: ``fit_summary``), store the fits for that date
+    and re-score every buyer of ``table``: fit and outputs change together, in the caller's
+    transaction."""
+    summary = stored_summary(conn, as_of)
+    report = fit_summary(summary, as_of, recorded_choice(conn))
+    store_fits(conn, report)
+    score_from_fit(conn, report, as_of, table)
+    return report

@@ -1,6 +1,6 @@
 """Effect report of a campaign: did the targets do better than the control group?
 
-Window: the ``window_days`` calendar days starting on the campaign's start date, both ends
+Window: the ``window_days`` calendar days starting the day after the campaign's start date (its send), both ends
 included (orders with start ≤ created_at < start + window_days). When the data's as-of date falls
 inside the window, the report uses the days observed so far and says the window is incomplete;
 when it falls before the start, there is nothing to compare yet.
@@ -89,7 +89,10 @@ def effect_report(
             f"Campaign {campaign!r} has no start date yet: send it (or create it with a start date)."
         )
     as_of = as_of or stored_as_of(conn) or _latest_order_day(conn)
-    start, end = found.start_date, found.start_date + timedelta(days=window_days - 1)
+    # the window starts the day after the send: orders of the send day may precede it (a
+    # campaign's date is a data date, without a time of day)
+    start = found.start_date + timedelta(days=1)
+    end = found.start_date + timedelta(days=window_days)
     observed_end = min(end, as_of) if as_of >= start else None
     until = observed_end or start - timedelta(days=1)  # empty window when not started
     per_user = _per_user(conn, campaign, start, until)

@@ -96,6 +96,9 @@ def build_demo(
             _insert_orders(conn, n_users, origin, o_user, o_secs, o_amount)
             _insert_events(conn, n_users, origin, e_user, e_secs, e_kind, e_value)
         set_meta(conn, "as_of", as_of.isoformat())
+        # the follow-up month lies after the as-of date: `userops refresh` walks into it
+        latest = conn.execute("SELECT max(created_at) FROM orders").fetchone()[0]
+        set_meta(conn, "data_latest", max(latest or "", as_of.isoformat())[:10])
         set_meta(conn, "demo", f"seed={seed} users={n_users}")
     counts = np.bincount(plan.archetype, minlength=len(ARCHETYPES))
     return DemoReport(

@@ -34,7 +34,7 @@ from core.ingest.readers import (
     read_source,
     require_columns,
 )
-from core.store.db import set_meta, transaction
+from core.store.db import get_meta, set_meta, transaction
 from core.store.personal import flag_columns
 from core.store.schema import user_attribute_columns
 from core.store.sql import quote
@@ -62,7 +62,8 @@ class ImportReport:
     events_ignored: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> lines or rows
     columns_added: list[str] = field(default_factory=list)
-    as_of: date | None = None
+    as_of: date | None = None  # the latest order or event date in the database
+    features_as_of: date | None = None  # the database's as-of date, which an import never moves
     time_zone: str | None = None  # the zone times are stored in (None: not given)
     times_converted: int = 0  # values with a UTC offset, converted to time_zone
 
@@ -124,6 +125,8 @@ def import_files(
         _write(conn, sources, frames, report, meter)
         report.as_of = _refresh_as_of(conn)
         flag_columns(conn, user_attribute_columns(conn), personal=personal)
+        computed = get_meta(conn, "features_as_of")
+        report.features_as_of = date.fromisoformat(computed[:10]) if computed else None
     return report
 
 
@@ -490,15 +493,25 @@ def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -
 
 
 def _refresh_as_of(conn: sqlite3.Connection) -> date | None:
-    """meta.as_of = the date of the latest order or event in the database."""
+    """The date of the latest order or event in the database, kept as meta ``data_latest``.
+
+    The database's as-of date does not move (docs/architecture.md, "One clock"): once features
+    are computed it is their date, and only ``userops refresh``/``recompute`` move it; before
+    that, it follows the data. Rows dated on or after the features' date's end leave them
+    valid; earlier ones (refresh_dirty, kept by triggers) mark them stale.
+    """
     latest = conn.execute(
         "SELECT max(t) FROM (SELECT max(created_at) AS t FROM orders "
         "UNION ALL SELECT max(created_at) FROM events)"
     ).fetchone()[0]
     if latest is None:
         return None
-    set_meta(conn, "as_of", latest[:10])
-    # features no longer reflect every row until the next recompute (core.query then counts
-    # behaviour windows from the raw rows, not from the stored window columns)
-    set_meta(conn, "features_stale", "1")
+    set_meta(conn, "data_latest", latest[:10])
+    if get_meta(conn, "features_as_of") is None:
+        set_meta(conn, "as_of", latest[:10])
+        set_meta(conn, "features_stale", "1")
+    elif conn.execute("SELECT 1 FROM refresh_dirty LIMIT 1").fetchone() is not None:
+        # features no longer reflect every row of their date until the next refresh (core.query
+        # then counts behaviour windows from the raw rows, not from the stored window columns)
+        set_meta(conn, "features_stale", "1")
     return date.fromisoformat(latest[:10])

@@ -469,11 +469,19 @@ def compile_campaign(ctx: Ctx, node: InCampaign) -> Part:
     return Part(sql, f"是活动 {name} 的{zh_role}", f"{node.role} of campaign {name}")
 
 
+# The data date a member ``m`` of campaign ``c`` is "targeted on": the campaign's start date
+# (its send), else the data date the user was added. `targeted within Nd` and the campaigns'
+# frequency cap (core.audience.campaigns.members) both test it, so they always agree. A start
+# date after D (a scheduled send) counts too: those users are about to be contacted.
+TARGETED_ON = "coalesce(c.start_date, m.added_on)"
+
+
 def compile_targeted(ctx: Ctx, node: TargetedWithin) -> Part:
     start = ctx.day(ctx.window_start(node.duration))
     sql = (
-        f"f.user_id IN (SELECT user_id FROM campaign_members WHERE role = {ctx.bind('target')} "
-        f"AND added_at >= {start} AND added_at < {ctx.end()})"
+        "f.user_id IN (SELECT m.user_id FROM campaign_members AS m "
+        "JOIN campaigns AS c ON c.name = m.campaign "
+        f"WHERE m.role = {ctx.bind('target')} AND {TARGETED_ON} >= {start})"
     )
     zh_w, en_w = show(node.duration)
     return Part(sql, f"近{zh_w}内被活动触达", f"targeted by a campaign in the last {en_w}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote as url_quote
 
-from core.errors import DatabaseError
+from core.errors import CoreError, DatabaseError
 from core.store.schema import (
     SCHEMA_VERSION,
     ensure_schema,
@@ -264,9 +264,21 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def stored_as_of(conn: sqlite3.Connection) -> date | None:
-    """The as-of date stored in the database (set on import to the latest order/event date)."""
-    value = get_meta(conn, "as_of")
-    return date.fromisoformat(value) if value else None
+    """The database's as-of date, "today" for the data and the single default of every command
+    and screen: the date the features were computed for; before the first recompute, the
+    date set by the demo or by the first import (docs/architecture.md, "One clock")."""
+    value = get_meta(conn, "features_as_of") or get_meta(conn, "as_of")
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def latest_data_date(conn: sqlite3.Connection) -> date | None:
+    """The date of the latest order or event any import brought (meta ``data_latest``, kept by
+    the importer and the demo), else the stored as-of date. Imports move this, never the
+    as-of date: ``userops refresh`` brings the features up to it."""
+    value = get_meta(conn, "data_latest")
+    if value:
+        return date.fromisoformat(value[:10])
+    return stored_as_of(conn)
 
 
 def features_as_of(conn: sqlite3.Connection) -> date | None:
@@ -274,3 +286,18 @@ def features_as_of(conn: sqlite3.Connection) -> date | None:
     stored as-of date (no recompute yet), else None."""
     value = get_meta(conn, "features_as_of")
     return date.fromisoformat(value[:10]) if value else stored_as_of(conn)
+
+
+def check_as_of(conn: sqlite3.Connection, given: date | None) -> date | None:
+    """The date a command reads the stored features at: ``given`` when it is the features' own
+    date (or none was given), else a CoreError. Stored columns (RFM, layers, tags, windows,
+    predictions) describe one date only; mixing them with windows of another date would give
+    two answers to one question, so another date must first be computed (refresh/recompute)."""
+    computed = get_meta(conn, "features_as_of")
+    if given is None or computed is None or given.isoformat() == computed[:10]:
+        return given or features_as_of(conn)
+    raise CoreError(
+        f"The features are computed as of {computed[:10]}, not {given.isoformat()}: run "
+        f"`userops refresh DB --as-of {given.isoformat()}` first (or drop --as-of).",
+        title="Another as-of date",
+    )

@@ -15,7 +15,7 @@ from core.errors import DatabaseError
 from core.store import columns
 from core.store.sql import quote
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Typed basic attributes of a user (core.store.columns). Any other column an import brings is
 # added as TEXT.
@@ -105,16 +105,29 @@ CREATE TABLE IF NOT EXISTS rfm_settings (
     value     REAL                  -- the fixed value or score cut, when method needs one
 );
 CREATE TABLE IF NOT EXISTS model_fits (
-    model      TEXT PRIMARY KEY,    -- bgnbd | pareto_nbd | mbgnbd | gamma_gamma
+    model      TEXT NOT NULL,       -- bgnbd | pareto_nbd | mbgnbd | gamma_gamma
     params     TEXT,                -- JSON
     time_unit  TEXT,
     log_lik    REAL,
     n_customers INTEGER,
     error      TEXT,                -- why it could not be fitted, else NULL
-    as_of      TEXT,
+    as_of      TEXT NOT NULL,       -- a fit belongs to the as-of date of the orders it saw
     fitted_at  TEXT,
-    diagnostics TEXT                -- JSON: convergence, gradient, standard errors (f-models)
+    diagnostics TEXT,               -- JSON: convergence, gradient, standard errors
+    PRIMARY KEY (model, as_of)
 );
+-- Users whose rows changed on or before the features' date since they were computed (kept by
+-- triggers the recompute installs: core.pipeline), which the refresh recomputes.
+CREATE TABLE IF NOT EXISTS refresh_dirty (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
+-- Per buyer, the purchase history the models score (x, t_x, and T from the date), kept
+-- with the features so that a refresh re-scores every buyer without reading every order.
+CREATE TABLE IF NOT EXISTS model_inputs (
+    user_id        TEXT PRIMARY KEY,
+    first_order_at TEXT NOT NULL,
+    x              INTEGER NOT NULL,
+    t_x_days       REAL NOT NULL,
+    repeat_mean    REAL           -- mean spend of the repeat purchase days (NULL: none)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments (
     name        TEXT PRIMARY KEY,
     query       TEXT NOT NULL,
@@ -186,8 +199,9 @@ CREATE TABLE IF NOT EXISTS campaign_members (
     campaign  TEXT NOT NULL REFERENCES campaigns(name) ON DELETE CASCADE,
     user_id   TEXT NOT NULL,
     role      TEXT NOT NULL CHECK (role IN ('target', 'control')),
-    added_at  TEXT NOT NULL,
+    added_at  TEXT NOT NULL,        -- wall-clock time: metadata only
     source    TEXT NOT NULL DEFAULT '',
+    added_on  TEXT,                 -- the data date (the database's as-of date) it happened on
     PRIMARY KEY (campaign, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS campaign_members_user ON campaign_members(user_id, added_at);
@@ -204,7 +218,8 @@ CREATE TABLE IF NOT EXISTS campaign_audit (
     who       TEXT NOT NULL,
     action    TEXT NOT NULL,
     detail    TEXT NOT NULL DEFAULT '',
-    n_users   INTEGER NOT NULL DEFAULT 0
+    n_users   INTEGER NOT NULL DEFAULT 0,
+    as_of     TEXT                  -- the data date; `at` and `who` are wall clock and OS user
 );
 """
 
@@ -311,11 +326,36 @@ HISTORY_DDL = [
 ]
 
 
+def _fits_per_date(conn: sqlite3.Connection) -> None:
+    """4 -> 5: model_fits keyed by (model, as_of); the refresh's tables (refresh_dirty,
+    model_inputs); campaign dates in data time. model_inputs fills at the next recompute, which a refresh
+    falls back to while it is empty."""
+    conn.execute("ALTER TABLE model_fits RENAME TO model_fits_v2")
+    start = DDL.index("CREATE TABLE IF NOT EXISTS model_fits")
+    end = DDL.index("CREATE TABLE IF NOT EXISTS segments")
+    for statement in DDL[start:end].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(
+        "INSERT OR REPLACE INTO model_fits SELECT model, params, time_unit, log_lik, n_customers,"
+        " error, coalesce(as_of, ''), fitted_at, diagnostics FROM model_fits_v2"
+    )
+    conn.execute("DROP TABLE model_fits_v2")
+    for table, column in (("campaign_members", "added_on"), ("campaign_audit", "as_of")):
+        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+    # before schema 5 only the wall-clock day was kept: the best guess of the data date
+    conn.execute(
+        "UPDATE campaign_members SET added_on = substr(added_at, 1, 10) WHERE added_on IS NULL"
+    )
+
+
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_days_since_last,
     2: _add_column_flags,
     3: _add_model_intervals,
+    4: _fits_per_date,
 }
 # Versions whose missing upgrades only add what readers can do without (read-only media opens
 # them as they are): without column_flags, personal columns are known by their names.

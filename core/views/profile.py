@@ -57,7 +57,7 @@ class UserProfile:
     events: list[tuple[str, str, str | None]]  # (kind, created_at, value), latest first
     monthly_activity: list[tuple[str, int]]  # ('YYYY-MM', orders + events), oldest first
     segments: list[str]
-    campaigns: list[tuple[str, str, str]]  # (campaign, role, added_at)
+    campaigns: list[tuple[str, str, str]]  # (campaign, role, data date added on)
     personal: frozenset[str] = frozenset()  # attributes holding personal data (masked by --mask)
     prediction_model: str | None = None  # the purchase model behind the predictions (f-models)
     prediction_note: str | None = None  # 'one_purchase' | 'short_history' | None (f-models)
@@ -128,8 +128,8 @@ def _prediction_model(conn: sqlite3.Connection) -> str | None:
 
 
 _CAMPAIGNS_SQL = (
-    "SELECT campaign, role, added_at FROM campaign_members WHERE user_id = ? "
-    "ORDER BY added_at DESC, campaign"
+    "SELECT campaign, role, coalesce(added_on, substr(added_at, 1, 10)) FROM campaign_members"
+    " WHERE user_id = ? ORDER BY added_on DESC, added_at DESC, campaign"
 )
 
 

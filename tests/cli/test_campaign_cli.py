@@ -118,7 +118,8 @@ def test_report_json(db):
     ok("create", db, "c", "--start", "2024-06-01")
     conn = open_db(db)
     conn.executemany(
-        "INSERT INTO campaign_members VALUES ('c', ?, ?, '2024-06-01', '')",
+        "INSERT INTO campaign_members(campaign, user_id, role, added_at, source)"
+        " VALUES ('c', ?, ?, '2024-06-01', '')",
         [(f"u{i:02d}", "target" if i < 30 else "control") for i in range(60)],
     )
     # 12 of 30 targets and 6 of 30 control order 10.0 each inside the window
@@ -128,7 +129,8 @@ def test_report_json(db):
         [(f"o{u}", u) for u in buyers],
     )
     conn.close()
-    got = json.loads(ok("report", db, "c", "--window", "30", "--json"))
+    # the window starts the day after the send: 29 days end on the as-of date
+    got = json.loads(ok("report", db, "c", "--window", "29", "--json"))
     assert (got["targets"]["conversion"], got["control"]["conversion"]) == (0.4, 0.2)
     assert got["conversion_uplift"]["absolute"] == pytest.approx(0.2)
     assert got["revenue_per_user_uplift"]["absolute"] == pytest.approx(2.0)

@@ -40,7 +40,7 @@ def test_creates_database_and_prints_report(tmp_path):
     db = tmp_path / "new.db"
     result = run(db, "--orders", tmp_path / "o.csv")
     assert result.exit_code == 0, result.output
-    assert "as-of date 2024-06-02" in result.output
+    assert "latest date in the data 2024-06-02" in result.output
     assert "2 created" in result.output and "2 inserted" in result.output
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT user_id FROM users ORDER BY 1").fetchall() == [

@@ -334,3 +334,45 @@ def test_export_unknown_column(conn):
     create(conn)
     with pytest.raises(cmp.CampaignError, match="Unknown export column.*nope"):
         cmp.export_targets(conn, "c1", io.StringIO(), ["nope"])
+
+
+# --- data dates ---------------------------------------------------------------------------
+
+
+def _count(conn, text: str, as_of: date) -> int:
+    from core.query import compile_condition
+
+    c = compile_condition(conn, text, as_of=as_of)
+    return conn.execute(f"SELECT count(*) FROM features AS f WHERE {c.where}", c.params).fetchone()[
+        0
+    ]
+
+
+def test_members_and_audit_carry_the_data_date_not_the_wall_clock(conn):
+    users(conn, 20)
+    conn.execute("INSERT INTO meta VALUES ('as_of', '2024-06-30')")
+    create(conn, "c1")
+    add(conn, "c1", Cond("first 5", "f.monetary < 5"), holdout_pct=0)
+    cmp.mark(conn, "c1", ["u00010"], who="ana", at=AT)  # no as_of: the database's date
+    got = set(conn.execute("SELECT added_on, substr(added_at, 1, 10) FROM campaign_members"))
+    assert got == {("2024-06-30", "2024-07-01")}  # data date; the wall clock AT as metadata
+    audit = set(conn.execute("SELECT as_of, who FROM campaign_audit"))
+    assert audit == {("2024-06-30", "ana")}
+
+
+@pytest.mark.parametrize(("start", "days"), [(date(2024, 6, 24), 7), (date(2024, 6, 24), 6)])
+def test_targeted_within_equals_the_cap_exclusions(conn, start, days):
+    users(conn, 300)
+    _earlier_campaign(conn, start=start)
+    # a campaign without a start date: targeted on the data date its users were added
+    create(conn, "unsent")
+    add(
+        conn, "unsent", Cond("last 50", "f.monetary >= 250"), holdout_pct=0, as_of=date(2024, 6, 26)
+    )
+    within = _count(conn, f"targeted within {days}d", AS_OF)
+    create(conn, "now")
+    got = add(conn, "now", exclude_targeted_within_days=days, holdout_pct=0)
+    assert got.excluded_recently_targeted == within
+    assert within == (50 + sum(r == "target" for r in roles(conn, "earlier").values())) * (
+        days == 7
+    ) + 50 * (days == 6)

@@ -34,7 +34,11 @@ def build(conn, n_t: int, x_t: int, n_c: int, x_c: int, *, day: str = "2024-07-0
         for g, n, _, _ in groups
         for i in range(n)
     ]
-    conn.executemany("INSERT INTO campaign_members VALUES (?, ?, ?, ?, ?)", members)
+    conn.executemany(
+        "INSERT INTO campaign_members(campaign, user_id, role, added_at, source)"
+        " VALUES (?, ?, ?, ?, ?)",
+        members,
+    )
     orders = [
         (f"o{g}{i}", f"{g}{i:03d}", base + i, f"{day} 12:00:00")
         for g, _, x, base in groups
@@ -87,17 +91,18 @@ def test_report_revenue_per_user_is_welch(conn):
     assert "Welch" in rpu.method
 
 
-def test_window_bounds_start_included_end_excluded(conn):
+def test_window_starts_the_day_after_the_send_and_has_window_days(conn):
     build(conn, 40, 0, 40, 0)
     rows = [
-        ("a", "t000", 1.0, "2024-06-30 23:59:59"),  # the day before: out
-        ("b", "t001", 1.0, "2024-07-01 00:00:00"),  # start day: in
-        ("c", "t002", 1.0, "2024-07-10 23:59:59"),  # last day of a 10-day window: in
-        ("d", "t003", 1.0, "2024-07-11 00:00:00"),  # day after: out
+        ("a", "t000", 1.0, "2024-06-30 23:59:59"),  # before the send: out
+        ("b", "t001", 1.0, "2024-07-01 08:00:00"),  # the send day (maybe before it): out
+        ("c", "t002", 1.0, "2024-07-02 00:00:00"),  # the day after the send: in
+        ("d", "t003", 1.0, "2024-07-11 23:59:59"),  # last day of a 10-day window: in
+        ("e", "t004", 1.0, "2024-07-12 00:00:00"),  # day after: out
     ]
     conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", rows)
     r = effect_report(conn, "c", window_days=10, as_of=date(2024, 8, 1))
-    assert (r.targets.converted, r.end) == (2, date(2024, 7, 10))
+    assert (r.targets.converted, r.start, r.end) == (2, date(2024, 7, 2), date(2024, 7, 11))
 
 
 def test_not_enough_data_when_a_group_is_small(conn):

@@ -170,10 +170,12 @@ def test_a_rule_change_during_the_build_is_seen(db_path, monkeypatch):
 KILL_CHILD = """
 import sys
 from core import pipeline
+from datetime import date
 from core.store.db import open_db
 
 print("started", flush=True)
-pipeline.recompute(open_db(sys.argv[1]))
+# to the fill's date: the features are as of an earlier one (one clock: the default)
+pipeline.recompute(open_db(sys.argv[1]), date.fromisoformat(sys.argv[2]))
 print("done", flush=True)
 """
 
@@ -206,7 +208,7 @@ def _kill_at(db_path: Path, delays: tuple[float, ...]) -> list[str]:
     done = db_path.with_suffix(".new")  # what a recompute left to finish leaves
     shutil.copy(saved, done)
     conn = open_db(done)
-    recompute(conn)
+    recompute(conn, AS_OF)  # one clock: the default would be the features' date
     new = _state(conn)
     conn.close()
     assert previous != new
@@ -216,7 +218,7 @@ def _kill_at(db_path: Path, delays: tuple[float, ...]) -> list[str]:
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         shutil.copy(saved, db_path)
         child = subprocess.Popen(
-            [sys.executable, "-c", KILL_CHILD, str(db_path)],
+            [sys.executable, "-c", KILL_CHILD, str(db_path), AS_OF.isoformat()],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert child.stdout.readline().strip() == "started"

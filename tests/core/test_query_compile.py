@@ -156,11 +156,12 @@ def build_small_db(conn: sqlite3.Connection) -> None:
     )
     conn.execute("INSERT INTO campaigns(name, created_at) VALUES ('双11召回', '2024-06-01')")
     conn.executemany(
-        "INSERT INTO campaign_members(campaign, user_id, role, added_at) VALUES (?,?,?,?)",
-        [
-            ("双11召回", "u1", "target", "2024-06-28 10:00:00"),
-            ("双11召回", "u3", "control", "2024-06-28 10:00:00"),
-            ("双11召回", "u5", "target", "2024-06-01 10:00:00"),
+        "INSERT INTO campaign_members(campaign, user_id, role, added_at, added_on)"
+        " VALUES (?,?,?,?,?)",
+        [  # added_at is the wall clock (2026), added_on the data date: only that one counts
+            ("双11召回", "u1", "target", "2026-12-01 10:00:00", "2024-06-28"),
+            ("双11召回", "u3", "control", "2026-12-01 10:00:00", "2024-06-28"),
+            ("双11召回", "u5", "target", "2026-12-01 10:00:00", "2024-06-01"),
         ],
     )
 

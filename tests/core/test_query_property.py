@@ -145,6 +145,15 @@ SQL_WORDS = {
     "rfm_history",
     "tag_history",
     "1",
+    # targeted within: campaign_members m JOIN campaigns c, on the data date (TARGETED_ON)
+    "join",
+    "on",
+    "campaigns",
+    "name",
+    "start_date",
+    "added_on",
+    "m",
+    "c",
 }
 
 

@@ -206,7 +206,7 @@ def with_history(people):
         people.execute("INSERT INTO segments VALUES ('r5', 'r_score = 5', '', 'x', 'x')")
         people.execute("INSERT INTO campaigns(name, created_at) VALUES ('c1', 'x')")
         people.execute(
-            "INSERT INTO campaign_members VALUES ('c1', 'a', 'control', '2024-06-01', '')"
+            "INSERT INTO campaign_members VALUES ('c1', 'a', 'control', '2024-06-01', '', '2024-06-01')"
         )
     return people
 

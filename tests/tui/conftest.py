@@ -97,7 +97,7 @@ def build_sample_db(path: Path) -> Path:
         )
         conn.execute("INSERT INTO campaigns(name, created_at) VALUES ('summer', '2024-06-01')")
         conn.execute(
-            "INSERT INTO campaign_members VALUES ('summer', 'u001', 'target', '2024-06-02', 'manual')"
+            "INSERT INTO campaign_members VALUES ('summer', 'u001', 'target', '2024-06-02', 'manual', '2024-06-02')"
         )
         set_meta(conn, "as_of", AS_OF.isoformat())
         set_meta(conn, "features_as_of", AS_OF.isoformat())

@@ -121,7 +121,7 @@ async def test_effect_report_says_not_enough_data(sample_db):
         screen = await open_campaigns(app, pilot)
         await create_and_add(app, pilot, screen)
         effect = text_of(screen.query_one("#effect"))
-        assert "2024-06-01 – 2024-06-30 (30 days)" in effect
+        assert "2024-06-02 – 2024-07-01 (30 days)" in effect  # from the day after the send
         assert "Not enough data: the target group has 7 users" in effect
 
 

@@ -30,7 +30,7 @@ async def test_status_says_when_an_import_made_the_features_out_of_date(sample_d
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         status = app.screen.query_one("StatusLine").text
-        assert status.startswith("showing 1–60 of 60 · features out of date: run userops recompute")
+        assert status.startswith("showing 1–60 of 60 · features out of date: run userops refresh")
 
 
 async def test_paging_down_end_and_home(sample_db, monkeypatch):

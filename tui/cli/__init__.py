@@ -43,13 +43,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Lifecycle layers (用户分层): ordered rules, first match wins, else 'unclassified'.",
     ),
     "layers": ("rules_cmd", "The MECE report of the layer rules: pyramid, overlapping pairs, gap."),
-    "model": (
-        "model_cmd",
-        "Fit the predictive models and store them in the database.",
-    ),
+    "model": ("model_cmd", "Show the predictive models of the database's as-of date."),
     "recompute": (
         "analytics_cmd",
         "Rebuild every user's features, RFM groups, predictions, layers and tags as of a date.",
+    ),
+    "refresh": (
+        "refresh_cmd",
+        "Bring every user's features, RFM group, predictions, layer and tags to a date.",
     ),
     "rfm": (
         "analytics_cmd",

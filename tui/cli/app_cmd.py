@@ -12,14 +12,19 @@ from pathlib import Path
 
 import click
 
-from core.store.db import stored_as_of
+from core.store.db import check_as_of, latest_data_date
 from tui.cli import cli
 from tui.cli.common import ISO_DATE, database, fail
 
 
 @cli.command("open")
 @click.argument("db", type=click.Path(dir_okay=False), default="demo.db")
-@click.option("--as-of", "as_of", type=ISO_DATE, help="As-of date (default: the database's own).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=ISO_DATE,
+    help="As-of date: the features' own (another one is refused).",
+)
 @click.option(
     "--lang", type=click.Choice(["zh", "en"]), help="Language (default: from the locale)."
 )
@@ -33,7 +38,9 @@ def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
     from tui.i18n import default_lang
 
     with database(db, readonly=True) as conn:
-        as_of = as_of or stored_as_of(conn) or date.today()  # no stored date: an empty database
+        # the features' own date; another one is refused (core.store.db.check_as_of)
+        as_of = check_as_of(conn, as_of) or date.today()  # no stored date: an empty database
+        latest = latest_data_date(conn)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # without a terminal the app can neither read keys nor draw (it used to spin until
         # killed): say so at once and point at the scriptable commands
@@ -44,5 +51,5 @@ def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
 
     from tui.app import Settings, UserOpsApp  # textual loads only when the app really starts
 
-    settings = Settings(Path(db), as_of, lang or default_lang(), mask)
+    settings = Settings(Path(db), as_of, lang or default_lang(), mask, latest)
     UserOpsApp(settings).run()

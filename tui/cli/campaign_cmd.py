@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from core.audience import campaigns as cmp
-from core.store.db import stored_as_of
+from core.store.db import check_as_of
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail, real_user
 
@@ -29,7 +29,7 @@ def _who() -> str:
 
 
 def _as_of(conn: sqlite3.Connection, given: date | None) -> date:
-    found = given or stored_as_of(conn)
+    found = check_as_of(conn, given)  # the data's date: conditions, caps and sends agree on it
     if found is None:
         fail("the database has no as-of date: pass --as-of YYYY-MM-DD")
         raise AssertionError  # unreachable

@@ -16,7 +16,7 @@ from typing import IO
 import click
 
 from core.errors import CoreError, QueryError
-from core.store.db import describe_fault, features_as_of, open_db
+from core.store.db import check_as_of, describe_fault, open_db
 from core.store.outputs import atomic_output
 from core.views.text import visible
 
@@ -71,9 +71,10 @@ DB_ARGUMENT = click.argument("db", type=click.Path(dir_okay=False))
 
 
 def condition_as_of(conn: sqlite3.Connection, given: date | None = None) -> date:
-    """The as-of date a condition is compiled at: the option, else the features' own date, else
-    the stored one; a database with none of them is a one-line error."""
-    when = given or features_as_of(conn)
+    """The as-of date a condition is compiled at: the features' own date (an option naming
+    another date is refused: core.store.db.check_as_of), else the stored one; a database with
+    none of them is a one-line error."""
+    when = check_as_of(conn, given)
     if when is None:
         fail("no as-of date stored in the database; pass --as-of YYYY-MM-DD")
         raise AssertionError  # unreachable: fail() exits

@@ -191,6 +191,9 @@ def import_cmd(
     if as_json:
         data = asdict(report)
         data["as_of"] = report.as_of.isoformat() if report.as_of else None
+        data["features_as_of"] = (
+            report.features_as_of.isoformat() if report.features_as_of else None
+        )
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(
@@ -201,7 +204,13 @@ def import_cmd(
 def describe(report: ImportReport, db: str, *, users: bool, orders: bool, events: bool) -> str:
     """The report in a few aligned lines, only for the files that were given."""
     as_of = report.as_of.isoformat() if report.as_of else "none (no orders or events yet)"
-    lines = [f"Imported into {db}; as-of date {as_of}"]
+    lines = [f"Imported into {db}; latest date in the data {as_of}"]
+    computed = report.features_as_of
+    if computed is not None and report.as_of is not None and report.as_of != computed:
+        lines.append(
+            f"  features stay as of {computed.isoformat()}: "
+            f"`userops refresh {db}` brings them to {as_of}"
+        )
     lines.append(
         f"  users    {report.users_created:>10,} created  {report.users_updated:>10,} updated"
     )

@@ -5,6 +5,7 @@ holdout period and records the best; ``--use NAME`` records a choice explicitly.
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 
 import click
@@ -20,13 +21,15 @@ from core.analytics.models import (
 from core.analytics.predict import (
     VALIDATION_KEY,
     PredictionReport,
+    apply_predictions,
     fit_models,
+    load_fits,
     record_choice,
     recorded_choice,
     store_fits,
 )
 from core.analytics.validation import ValidationReport, validate
-from core.store.db import set_meta, stored_as_of, transaction
+from core.store.db import get_meta, set_meta, stored_as_of, transaction
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
 
@@ -51,7 +54,7 @@ DESCRIPTIONS = {
     "--as-of",
     "as_of",
     type=ISO_DATE,
-    help="Fit on orders up to this date (default: the stored as-of date).",
+    help="Fit on orders up to this date (default: the database's as-of date).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the fits as JSON.")
 @click.option(
@@ -74,8 +77,10 @@ DESCRIPTIONS = {
     "--use",
     "use",
     type=click.Choice(PURCHASE_MODELS),
-    help="Record this purchase model as the database's choice (overrides the validation).",
+    help="Record this purchase model as the database's choice (overrides the validation) "
+    "and rewrite the predictions with it.",
 )
+@click.option("--refit", is_flag=True, help="Fit again even when a fit of the date is stored.")
 def model(
     db: str,
     as_of: date | None,
@@ -84,13 +89,17 @@ def model(
     calibration_end: date | None,
     holdout_end: date | None,
     use: str | None,
+    refit: bool,
 ) -> None:
-    """Fit the predictive models and store them in the database.
+    """Show the predictive models of the database's as-of date.
 
-    The purchase model the features use is the recorded choice (``--validate`` or ``--use``),
-    else the one with the lowest BIC. A model that cannot be fitted is reported with the
-    reason; the others are still fitted. The features' model columns are filled by
-    ``userops recompute``.
+    A fit belongs to a date: the recompute stores the fit of the features' date and writes
+    the predictions from it; this command shows that fit (fitting and storing it when there is
+    none, or with --refit or --use, together with the predictions, in one transaction). With
+    --as-of another date the models are fitted on the orders up to it and reported, not
+    stored. The purchase model the predictions use is the recorded choice (--validate or
+    --use), else the one with the lowest BIC. A model that cannot be fitted is reported with
+    the reason; the others are still fitted.
     """
     if do_validate:
         _validate(db, calibration_end, holdout_end, as_json, use)
@@ -99,6 +108,7 @@ def model(
         fail("--calibration-end and --holdout-end go with --validate")
         return
     with database(db) as conn:
+        computed = get_meta(conn, "features_as_of")
         when = as_of or stored_as_of(conn)
         if when is None:
             fail("no as-of date stored in the database; pass --as-of YYYY-MM-DD")
@@ -106,9 +116,20 @@ def model(
         if use:
             with transaction(conn):
                 record_choice(conn, use, f"chosen by the operator (--use {use})", "explicit")
-        report, _ = fit_models(conn, when, models=PURCHASE_MODELS)
-        with transaction(conn):
-            store_fits(conn, report)
+        if computed is not None and when.isoformat() != computed[:10]:
+            # a look at another date: nothing changes
+            report, _ = fit_models(conn, when, models=PURCHASE_MODELS)
+            click.echo(
+                f"not stored: the features are as of {computed[:10]} (`userops refresh DB "
+                f"--as-of {when.isoformat()}` moves them, fit included)",
+                err=True,
+            )
+        else:
+            # the fit the stored predictions come from (a refresh may keep one a few days)
+            fit_day = get_meta(conn, "fit_as_of") if computed else None
+            shown = date.fromisoformat(fit_day[:10]) if fit_day else when
+            found = None if refit or use else load_fits(conn, shown)
+            report = found or _fit_and_store(conn, when, with_features=computed is not None)
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2))
     else:
@@ -148,6 +169,22 @@ def _validate(
         click.echo(json.dumps(report.as_json(), indent=2))
     else:
         click.echo(validation_text(report, choice))
+
+
+def _fit_and_store(
+    conn: sqlite3.Connection, when: date, *, with_features: bool
+) -> PredictionReport:
+    """Fit on the orders up to ``when`` and store the fit; with computed features, their
+    predictions are rewritten from it in the same transaction (never one without the other)."""
+    if with_features:
+        with transaction(conn):
+            report = apply_predictions(conn, "features", when)
+            set_meta(conn, "fit_as_of", when.isoformat())
+        return report
+    report, _ = fit_models(conn, when)
+    with transaction(conn):
+        store_fits(conn, report)
+    return report
 
 
 def _fit_json(fit: PurchaseFit | GammaGammaFit | None, error: str | None) -> dict[str, object]:

@@ -383,7 +383,7 @@ makes it the current campaign: **space** in the users table then marks users int
     def refresh_status(self) -> None:
         lab, settings = self.app.labels, self.app.settings
         items = [lab("campaigns_title"), Path(settings.db_path).name]
-        items.append(f"{lab('as_of')} {settings.as_of}")
+        items.append(self.app.as_of_label())
         current = current_campaign(self.app)
         items.append(f"{lab('current_campaign')}: {current or lab('none')}")
         self.query_one(StatusLine).text = " · ".join(items)

@@ -188,7 +188,7 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
         parts = [
             lab("layers_title"),
             Path(settings.db_path).name,
-            f"{lab('as_of')} {settings.as_of}",
+            self.app.as_of_label(),
         ]
         if self.report is not None:
             parts.append(f"{self.report.total:,} {lab('users')}")

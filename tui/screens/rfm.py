@@ -211,7 +211,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
 
     def refresh_status(self) -> None:
         lab, settings = self.app.labels, self.app.settings
-        parts = [lab("rfm_title"), Path(settings.db_path).name, f"{lab('as_of')} {settings.as_of}"]
+        parts = [lab("rfm_title"), Path(settings.db_path).name, self.app.as_of_label()]
         if self.loaded is not None:
             buyers = sum(g.count for g in self.loaded.groups if g.key != rfm.NON_BUYER_KEY)
             parts.append(f"{buyers:,} buyers")

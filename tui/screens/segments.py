@@ -325,7 +325,7 @@ deletes the highlighted segment (after a confirmation).
     def refresh_status(self) -> None:
         lab, settings = self.app.labels, self.app.settings
         parts = [lab("segments_title"), Path(settings.db_path).name]
-        parts.append(f"{lab('as_of')} {settings.as_of}")
+        parts.append(self.app.as_of_label())
         parts.append(f"{len(self.saved)} {lab('saved')}")
         if self.picked:
             parts.append(f"{lab('picked')}: {' · '.join(self.picked)}")

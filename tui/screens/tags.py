@@ -162,7 +162,7 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
 
     def refresh_status(self) -> None:
         lab, settings = self.app.labels, self.app.settings
-        parts = [lab("tags_title"), Path(settings.db_path).name, f"{lab('as_of')} {settings.as_of}"]
+        parts = [lab("tags_title"), Path(settings.db_path).name, self.app.as_of_label()]
         if self.rules:
             parts.append(f"{len(self.rules)} {lab('tags')} · {self.total:,} {lab('users')}")
         self.query_one(StatusLine).text = " · ".join(parts)

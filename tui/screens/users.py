@@ -239,7 +239,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         elif rows:
             window = f"{self.window_start + 1:,}–{self.window_start + rows:,}"
             parts.append(f"{lab('showing')} {window} {lab('of')} {self.matching or 0:,}")
-        parts += [Path(settings.db_path).name, f"{lab('as_of')} {settings.as_of}"]
+        parts += [Path(settings.db_path).name, self.app.as_of_label()]
         if ov is not None and ov.features_computed_at:
             parts.append(f"{lab('computed')} {ov.features_computed_at[:16]}")
             if ov.features_stale:

@@ -16,11 +16,13 @@ from core.audience.campaigns.records import (
     AuditEntry,
     CampaignError,
     check_unlocked,
+    data_date,
     log_change,
     log_json,
     stamp,
 )
 from core.errors import NotFound
+from core.query.behaviour import TARGETED_ON
 from core.store.db import transaction
 
 _CHUNK = 500  # user ids per IN (...) list, well under SQLite's variable limit
@@ -95,7 +97,7 @@ def add_from_segment(
             (uid, "control" if control_draw(seed, uid) < holdout_pct / 100 else "target")
             for uid in fresh
         ]
-        _insert(conn, campaign, members, at, source or compiled.text)
+        _insert(conn, campaign, members, at, source or compiled.text, as_of)
         text = f"segment {source or compiled.text!r}, holdout {holdout_pct}%, seed {seed}"
         if exclude_targeted_within_days:
             text += f", excluding targeted within {exclude_targeted_within_days} days of {as_of}"
@@ -118,6 +120,7 @@ def _candidates(
     within_days: int | None,
 ) -> list[tuple[str, int, int]]:
     since = (as_of - timedelta(days=within_days - 1)).isoformat() if within_days else None
+    # the same test as `targeted within Nd` (core.query.behaviour.TARGETED_ON): one answer
     sql = (
         "SELECT f.user_id,"
         " EXISTS (SELECT 1 FROM campaign_members m"
@@ -125,7 +128,7 @@ def _candidates(
         " :_cmp_since IS NOT NULL AND EXISTS (SELECT 1 FROM campaign_members m"
         "         JOIN campaigns c ON c.name = m.campaign"
         "         WHERE m.user_id = f.user_id AND m.role = 'target' AND m.campaign <> :_cmp_name"
-        "           AND coalesce(c.start_date, substr(m.added_at, 1, 10)) >= :_cmp_since)"
+        f"           AND {TARGETED_ON} >= :_cmp_since)"
         f" FROM features AS f WHERE ({compiled.where}) ORDER BY f.user_id"
     )
     params = {**compiled.params, "_cmp_name": campaign, "_cmp_since": since}
@@ -140,8 +143,10 @@ def mark(
     who: str,
     source: str = "key",
     at: datetime | None = None,
+    as_of: date | None = None,
 ) -> MarkResult:
-    """Make users targets (idempotent). Unknown ids or control-group users: nothing is written."""
+    """Make users targets (idempotent). Unknown ids or control-group users: nothing is written.
+    They are added on ``as_of``, by default the database's as-of date (the data's "today")."""
     ids = _unique(user_ids)
     with transaction(conn):
         check_unlocked(conn, campaign)
@@ -149,7 +154,7 @@ def mark(
         roles = _roles(conn, campaign, ids)
         _refuse_control(campaign, roles, "mark")
         new = [(uid, "target") for uid in ids if uid not in roles]
-        _insert(conn, campaign, new, at, source)
+        _insert(conn, campaign, new, at, source, as_of)
         if new:
             log_change(conn, campaign, who, at, "mark", source, new)
     return MarkResult(tuple(u for u, _ in new), tuple(u for u in ids if u in roles))
@@ -274,12 +279,13 @@ def _insert(
     members: Sequence[tuple[str, str]],
     at: datetime | None,
     source: str,
+    as_of: date | None = None,
 ) -> None:
-    added_at = stamp(at)
+    added_at, added_on = stamp(at), data_date(conn, as_of)
     conn.executemany(
-        "INSERT OR IGNORE INTO campaign_members(campaign, user_id, role, added_at, source)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(campaign, uid, role, added_at, source) for uid, role in members],
+        "INSERT OR IGNORE INTO campaign_members"
+        "(campaign, user_id, role, added_at, source, added_on) VALUES (?, ?, ?, ?, ?, ?)",
+        [(campaign, uid, role, added_at, source, added_on) for uid, role in members],
     )
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from core.errors import CoreError, LockedError, NotFound
-from core.store.db import transaction
+from core.store.db import stored_as_of, transaction
 
 CHANNELS = ("push", "sms", "coupon", "email")  # suggestions; any non-empty channel is accepted
 STATUSES = ("draft", "sent", "closed")
@@ -213,11 +213,19 @@ def log_json(
     detail: dict[str, Any],
     n_users: int,
 ) -> None:
+    on = data_date(conn)
     conn.execute(
-        "INSERT INTO campaign_audit(campaign, at, who, action, detail, n_users)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (campaign, stamp(at), who, action, json.dumps(detail, ensure_ascii=False), n_users),
+        "INSERT INTO campaign_audit(campaign, at, who, action, detail, n_users, as_of)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (campaign, stamp(at), who, action, json.dumps(detail, ensure_ascii=False), n_users, on),
     )
+
+
+def data_date(conn: sqlite3.Connection, as_of: date | None = None) -> str | None:
+    """The data date a campaign change happens on: ``as_of``, else the database's as-of date
+    (docs/architecture.md, "One clock"); the wall clock is only the audit's metadata."""
+    when = as_of or stored_as_of(conn)
+    return when.isoformat() if when else None
 
 
 # --- helpers ------------------------------------------------------------------------------

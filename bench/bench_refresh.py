@@ -1,0 +1,306 @@
+"""Benchmark: one day's import + ``refresh`` against the full recompute and against DuckDB.
+
+    .venv/bin/pip install -e '.[bench]'                 # duckdb + pyarrow, only for this bench
+    .venv/bin/python bench/bench_refresh.py --users 100000
+    .venv/bin/python bench/bench_refresh.py             # 1M users / 10M orders / 20M events
+
+The history (2 years to 2024-12-31: 70 % of users buy, ~10 orders and ~20 events per user) is
+generated once (numpy, seeded), recomputed as of 2024-12-31 and cached as
+bench/bench_refresh_<users>.db. Then, in one run on a copy of it, side by side:
+1. the next day, 2025-01-01: ``--day-share`` (default 1 %) of the orders and of the events,
+   for random users, inserted as an import does (one transaction; the refresh triggers fire);
+2. ``refresh`` to 2025-01-01 (incremental);
+3. the full recompute to 2025-01-01 of the same database (the same result: checked);
+4. DuckDB computing the same per-user aggregates from a Parquet export of users, orders and
+   events (the export is made once, untimed), into an in-memory table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.pipeline import recompute  # noqa: E402
+from core.refresh import refresh  # noqa: E402
+from core.rules.tags import install_defaults_once  # noqa: E402
+from core.store.db import open_db, set_meta  # noqa: E402
+from core.store.schema import DDL, FEATURE_COLUMNS, MODEL_OUTPUT_COLUMNS  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+AS_OF, NEXT = date(2024, 12, 31), date(2025, 1, 1)
+START = np.datetime64("2023-01-01T00:00:00")
+SPAN_S = 730 * 86400
+KINDS = np.array(["login", "view", "post", "checkin", "cart_add", "share", "coupon_use"])
+KIND_P = [0.35, 0.3, 0.08, 0.1, 0.1, 0.05, 0.02]
+CATEGORIES = np.array(["bags", "beauty", "books", "food", "home", "kids", "shoes", "sport"])
+BULK_INDEXES = ("orders_user_time_amount", "orders_time", "events_kind_time")
+CHUNK = 100_000
+
+
+def uid(ix: np.ndarray) -> list[str]:
+    return [f"u{i:08d}" for i in ix.tolist()]
+
+
+def as_text(start: np.datetime64, secs: np.ndarray) -> list[str]:
+    t = start + secs.astype("timedelta64[s]")
+    return np.char.replace(np.datetime_as_string(t, unit="s"), "T", " ").tolist()
+
+
+def orders_rows(rng, users: np.ndarray, start, span_s: int, first_no: int) -> list[tuple]:
+    n = len(users)
+    amounts = np.round(rng.gamma(2.0, 30.0, n), 2).tolist()
+    times = as_text(start, rng.integers(0, span_s, n))
+    ids = [f"o{i:010d}" for i in range(first_no, first_no + n)]
+    return list(zip(ids, uid(users), amounts, times, strict=True))
+
+
+def events_rows(rng, users: np.ndarray, start, span_s: int) -> list[tuple]:
+    n = len(users)
+    kinds = rng.choice(len(KINDS), n, p=KIND_P)
+    values = np.where(np.isin(kinds, [1, 4]), CATEGORIES[rng.integers(0, len(CATEGORIES), n)], "")
+    times = as_text(start, rng.integers(0, span_s, n))
+    return list(zip(uid(users), KINDS[kinds].tolist(), times, values.tolist(), strict=True))
+
+
+def build(path: Path, n_users: int, seed: int) -> None:
+    """The history to AS_OF, recomputed as of AS_OF (default rules installed)."""
+    started = time.perf_counter()
+    tmp = path.with_suffix(".building")
+    tmp.unlink(missing_ok=True)
+    conn = open_db(tmp, create=True)
+    conn.execute("PRAGMA journal_mode = OFF")
+    for name in BULK_INDEXES:  # rebuilt after the load, from the schema's own DDL
+        conn.execute(f"DROP INDEX {name}")
+    rng = np.random.default_rng(seed)
+    order_no = 0
+    conn.execute("BEGIN")
+    for first in range(0, n_users, CHUNK):
+        ids = np.arange(first, min(first + CHUNK, n_users))
+        cities = rng.choice(["Shanghai", "Beijing", "Shenzhen"], len(ids)).tolist()
+        conn.executemany(
+            "INSERT INTO users(user_id, city, signup_at) VALUES (?, ?, '2023-01-01')",
+            zip(uid(ids), cities, strict=True),
+        )
+        buyers = ids[ids % 10 < 7]
+        rows = orders_rows(rng, np.sort(rng.choice(buyers, 10 * len(ids))), START, SPAN_S, order_no)
+        order_no += len(rows)
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
+            events_rows(rng, rng.choice(ids, 20 * len(ids)), START, SPAN_S),
+        )
+        print(f"  generated {ids[-1] + 1:,} users", file=sys.stderr)
+    conn.execute("COMMIT")
+    conn.executescript(DDL)
+    conn.execute("PRAGMA journal_mode = WAL")
+    set_meta(conn, "as_of", AS_OF.isoformat())
+    set_meta(conn, "data_latest", AS_OF.isoformat())
+    install_defaults_once(conn, as_of=AS_OF)
+    recompute(conn, AS_OF)
+    conn.close()
+    tmp.rename(path)
+    print(f"built {path.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def next_day(conn, n_users: int, share: float, seed: int) -> tuple[float, int, int]:
+    """Import the next day: share of the orders and of the events, one transaction."""
+    n_orders = conn.execute("SELECT max(rowid) FROM orders").fetchone()[0]
+    n_events = round(20 * n_users * share)
+    rng = np.random.default_rng([seed, 1])
+    start = np.datetime64(f"{NEXT.isoformat()}T00:00:00")
+    orders = orders_rows(
+        rng, rng.integers(0, n_users, round(n_orders * share)), start, 86400, n_orders
+    )
+    events = events_rows(rng, rng.integers(0, n_users, n_events), start, 86400)
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", orders)
+    conn.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)", events)
+    set_meta(conn, "data_latest", NEXT.isoformat())
+    conn.execute("COMMIT")
+    return time.perf_counter() - started, len(orders), len(events)
+
+
+# The refresh scores with the stored fit (a day old); the recompute refits on the day: the model
+# outputs differ by design (tests/core/test_refresh_property.py compares them with refit=True).
+COMPARED = [c for c in FEATURE_COLUMNS if c not in MODEL_OUTPUT_COLUMNS]
+
+
+def snapshot(conn) -> int:
+    """A checksum of every column of features but the model outputs, the tags, layer and RFM
+    history of NEXT."""
+    rows = conn.execute(f"SELECT {', '.join(COMPARED)} FROM features ORDER BY user_id")
+    digest = hash(tuple(rows))
+    for query in (
+        "SELECT user_id, tag FROM user_tags ORDER BY 1, 2",
+        "SELECT user_id, layer FROM layer_history WHERE as_of = '2025-01-01' ORDER BY 1",
+        "SELECT user_id, rfm_group FROM rfm_history WHERE as_of = '2025-01-01' ORDER BY 1",
+    ):
+        digest ^= hash(tuple(conn.execute(query)))
+    return digest
+
+
+DUCKDB_FEATURES = """
+CREATE TABLE f AS
+WITH o AS (SELECT * FROM read_parquet('{orders}') WHERE created_at < '{end}'),
+     e AS (SELECT * FROM read_parquet('{events}') WHERE created_at < '{end}'),
+ro AS (
+  SELECT user_id, max(created_at) AS last_at, count(*) AS frequency, sum(amount) AS monetary,
+         min(created_at) AS first_at,
+         count(*) FILTER (WHERE created_at >= '{d30}') AS o30, count(*) FILTER (WHERE created_at >= '{d90}') AS o90,
+         coalesce(sum(amount) FILTER (WHERE created_at >= '{d30}'), 0) AS s30,
+         coalesce(sum(amount) FILTER (WHERE created_at >= '{d90}'), 0) AS s90,
+         count(*) FILTER (WHERE length(created_at) >= 13 AND substr(created_at, 12, 2) NOT BETWEEN '06' AND '21') AS night,
+         count(*) FILTER (WHERE length(created_at) >= 13) AS timed
+  FROM o GROUP BY user_id),
+re AS (
+  SELECT user_id, max(created_at) AS last_at,
+         {last_kinds},
+         count(*) FILTER (WHERE kind = 'login' AND created_at >= '{d7}') AS logins_7d,
+         count(*) FILTER (WHERE kind = 'login' AND created_at >= '{d30}') AS logins_30d,
+         count(*) FILTER (WHERE kind = 'post' AND created_at >= '{d7}') AS posts_7d,
+         count(*) FILTER (WHERE kind = 'post' AND created_at >= '{d30}') AS posts_30d,
+         count(*) FILTER (WHERE kind = 'checkin' AND created_at >= '{d7}') AS checkins_7d,
+         count(*) FILTER (WHERE kind = 'checkin' AND created_at >= '{d30}') AS checkins_30d,
+         count(*) FILTER (WHERE kind = 'view' AND created_at >= '{d30}') AS views_30d,
+         count(*) FILTER (WHERE kind = 'share' AND created_at >= '{d30}') AS shares_30d,
+         count(*) FILTER (WHERE kind = 'coupon_use' AND created_at >= '{d90}') AS coupon_uses_90d
+  FROM e GROUP BY user_id),
+carts AS (
+  SELECT e.user_id, count(*) AS open FROM e LEFT JOIN ro ON ro.user_id = e.user_id
+  WHERE e.kind = 'cart_add' AND e.created_at >= '{d30}' AND (ro.last_at IS NULL OR e.created_at > ro.last_at)
+  GROUP BY e.user_id),
+fav AS (
+  SELECT user_id, arg_min(value, (-n, value)) AS category FROM (
+    SELECT user_id, value, count(*) AS n FROM e
+    WHERE kind IN ('view', 'cart_add') AND created_at >= '{d90}' AND value <> ''
+    GROUP BY user_id, value) GROUP BY user_id)
+SELECT u.user_id, u.city, date_diff('day', CAST(ro.last_at AS DATE), DATE '{as_of}') AS recency_days,
+       coalesce(ro.frequency, 0) AS frequency, coalesce(ro.monetary, 0) AS monetary,
+       ro.first_at, ro.last_at, coalesce(o30, 0), coalesce(o90, 0), coalesce(s30, 0), coalesce(s90, 0),
+       re.* EXCLUDE (user_id), coalesce(carts.open, 0) AS carts_open,
+       night / nullif(timed, 0) AS night_order_share, fav.category AS favourite_category,
+       ntile(5) OVER (ORDER BY ro.frequency) AS f_score
+FROM read_parquet('{users}') AS u
+LEFT JOIN ro USING (user_id) LEFT JOIN re USING (user_id)
+LEFT JOIN carts USING (user_id) LEFT JOIN fav USING (user_id)
+"""
+
+
+def duckdb_features(folder: Path, as_of: date) -> tuple[float, int]:
+    import duckdb  # the bench extra
+
+    def day(n: int) -> str:
+        return date.fromordinal(as_of.toordinal() - n).isoformat()
+
+    sql = DUCKDB_FEATURES.format(
+        orders=folder / "orders.parquet",
+        events=folder / "events.parquet",
+        users=folder / "users.parquet",
+        end=date.fromordinal(as_of.toordinal() + 1).isoformat(),
+        as_of=as_of.isoformat(),
+        d7=day(6),
+        d30=day(29),
+        d90=day(89),
+        last_kinds=", ".join(
+            f"max(created_at) FILTER (WHERE kind = '{k}') AS last_{k}" for k in KINDS
+        ),
+    )
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    started = time.perf_counter()
+    con.execute(sql)
+    seconds = time.perf_counter() - started
+    return seconds, con.execute("SELECT count(*) FROM f").fetchone()[0]
+
+
+def export_parquet(conn, folder: Path) -> None:
+    """users, orders, events as Parquet (untimed), through pyarrow in batches."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for table, cols in (
+        ("users", "user_id, city, signup_at"),
+        ("orders", "order_id, user_id, amount, created_at"),
+        ("events", "user_id, kind, created_at, value"),
+    ):
+        cursor = conn.execute(f"SELECT {cols} FROM {table}")
+        names = [c.strip() for c in cols.split(",")]
+        writer = None
+        while rows := cursor.fetchmany(500_000):
+            batch = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+            writer = writer or pq.ParquetWriter(folder / f"{table}.parquet", batch.schema)
+            writer.write_table(batch)
+        if writer:
+            writer.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--users", type=int, default=1_000_000)
+    ap.add_argument("--day-share", type=float, default=0.01, help="the day's share of the rows")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    cached = HERE / f"bench_refresh_{args.users}.db"
+    if not cached.exists():
+        build(cached, args.users, args.seed)
+    with tempfile.TemporaryDirectory(dir=HERE) as folder:
+        work = Path(folder) / "work.db"
+        shutil.copy(cached, work)
+        conn = open_db(work)
+        counts = [conn.execute(f"SELECT max(rowid) FROM {t}").fetchone()[0] for t in ("orders",)]
+        n_events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        t_import, n_o, n_e = next_day(conn, args.users, args.day_share, args.seed)
+        report_steps: dict[str, float] = {}
+        clock = [time.perf_counter(), ""]
+
+        def progress(done: int, total: int, what: str) -> None:
+            now = time.perf_counter()
+            if clock[1]:
+                report_steps[str(clock[1])] = now - float(clock[0])
+            clock[:] = [now, what]
+
+        report = refresh(conn, NEXT, progress=progress)
+        assert report.full == "", report.full
+        refreshed = snapshot(conn)
+        started = time.perf_counter()
+        recompute(conn, NEXT)
+        t_full = time.perf_counter() - started
+        same = snapshot(conn) == refreshed
+        export_parquet(conn, Path(folder))
+        conn.close()
+        t_duck, n_duck = duckdb_features(Path(folder), NEXT)
+    new_rows = n_o + n_e
+    t_day = t_import + report.seconds
+    print(f"data: {args.users:,} users, {counts[0]:,} orders, {n_events:,} events to {AS_OF}")
+    print(f"next day {NEXT}: {n_o:,} orders + {n_e:,} events ({args.day_share:.1%} of each)")
+    print(f"  import of the day          {t_import:8.2f} s")
+    print(
+        f"  refresh (incremental)      {report.seconds:8.2f} s  ({report.touched:,} users touched)"
+    )
+    print(
+        f"  import + refresh           {t_day:8.2f} s  = {t_day / t_full:.1%} of the full recompute"
+    )
+    print(f"  full recompute             {t_full:8.2f} s")
+    print(
+        f"  DuckDB, same aggregates    {t_duck:8.2f} s  ({n_duck:,} users, from Parquet, 2 threads)"
+    )
+    print(f"  refresh per new row        {report.seconds / new_rows * 1e6:8.1f} µs")
+    print(
+        f"  refresh == full recompute (all but model outputs): {'identical' if same else 'DIFFERENT'}"
+    )
+    for name, seconds in report_steps.items():
+        print(f"    refresh step {name:<18} {seconds:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()

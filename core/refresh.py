@@ -1,0 +1,243 @@
+"""The daily refresh: bring the features, RFM, predictions, layers and tags from their date D0 to
+a later date D1 touching only the users whose rows say they changed, with exactly the result a
+full recompute to D1 gives (tests/core/test_refresh_property.py). docs/architecture.md, "The
+refresh".
+
+Which users change as D moves from D0 to D1 (every definition in core.analytics.features):
+* users with orders or events dated D0+1 … D1 (new activity), and users listed in
+  ``refresh_dirty`` (rows dated on or before D0 that arrived, changed or went since, and
+  attribute changes: triggers the recompute installs);
+* users with rows that leave a window: a window "Nd" holds D-(N-1) … D, so as of D1 the rows
+  dated D0-(N-1) … D1-N drop out, for N = 7, 30 and 90 (every windowed count and sum, open
+  carts over 30 days, the favourite category over 90 days);
+* users who signed up D0+1 … D1 (they exist from D1 on).
+Every other user keeps every column but the day counts — recency, days since active and since
+each kind — which are D minus a fixed date, so they move by D1-D0 in one set-wise UPDATE.
+Then, over every user as before: the RFM scores (the quantile cuts move with everyone's
+recency), every buyer's predictions from the stored fit (refitted when older than
+``refit_after_days`` or on request), the layer and tag rules, and the per-date history of
+layers and RFM groups. All in one write transaction, like the recompute.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from core.analytics import predict, rfm
+from core.analytics.features import compute_features_of, drop_shadows
+from core.errors import CoreError, DatabaseError
+from core.pipeline import (
+    USER_TAGS_NEW_DDL,
+    index_user_tags,
+    mark_computed,
+    recompute,
+)
+from core.rules import history, layers, tags
+from core.store.db import get_meta, latest_data_date, set_meta, transaction
+from core.store.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, SCHEMA_VERSION, feature_table_ddl
+
+REFIT_AFTER_DAYS = 7  # a stored fit older than this is refitted by the refresh
+WINDOWS = (7, 30, 90)  # every window length a feature column uses (core.analytics.features)
+# Columns that are D minus a fixed date: they move with D for users whose rows did not change.
+DAY_COUNTS = ("recency_days", "days_since_active", *DAYS_SINCE_LAST.values())
+assert set(DAY_COUNTS) <= set(FEATURE_COLUMNS)
+TOUCHED = "temp.uo_touched"
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    from_as_of: date | None
+    as_of: date
+    touched: int  # users whose rows were recomputed
+    users: int
+    buyers: int
+    seconds: float
+    full: str  # why the full recompute ran instead; "" for an incremental refresh
+    fit_as_of: date | None  # the date of the fit the predictions come from
+    refitted: bool
+
+
+def refresh(
+    conn: sqlite3.Connection,
+    as_of: date | None = None,
+    *,
+    refit: bool = False,
+    refit_after_days: int = REFIT_AFTER_DAYS,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> RefreshReport:
+    """Bring everything to ``as_of`` (default: the latest date in the data), incrementally
+    when it can; else the full recompute, with the reason in ``report.full``. ``progress``
+    (step, of steps, what) is called before each step, for a progress bar."""
+    started = time.perf_counter()
+    step = _stepper(progress)
+    target = as_of or latest_data_date(conn)
+    if target is None:
+        raise CoreError("No data to refresh: import orders or events first.", title="Refresh")
+    previous = get_meta(conn, "features_as_of")
+    d0 = date.fromisoformat(previous[:10]) if previous else None
+    why = _why_full(conn, d0, target)
+    if why:
+        step("full recompute")
+        report = recompute(conn, target)
+        step("done")
+        return RefreshReport(
+            d0, target, report.users, report.users, report.buyers,
+            time.perf_counter() - started, why, target, True,
+        )  # fmt: skip
+    assert d0 is not None
+    try:
+        with transaction(conn):
+            step("changed users")
+            touched = _collect_touched(conn, d0, target)
+            step("their features")
+            _recompute_touched(conn, d0, target)
+            mark_computed(conn, target)  # rules below read the features as of their own date
+            step("predictions")
+            fit_as_of, refitted = _predict(conn, target, refit, refit_after_days)
+            step("RFM scores")
+            rfm.apply_rfm(conn, "features")
+            step("layers and tags")
+            _apply_rules(conn, target)
+        step("done")
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(f"Refresh failed, previous features kept: {exc}") from exc
+    finally:
+        drop_shadows(conn)
+        conn.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
+    users, buyers = conn.execute(
+        "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
+    ).fetchone()
+    return RefreshReport(
+        d0, target, touched, users, buyers, time.perf_counter() - started, "", fit_as_of, refitted
+    )
+
+
+STEPS = 6  # the calls of step() on the incremental path, "done" included
+
+
+def _stepper(progress: Callable[[int, int, str], None] | None) -> Callable[[str], None]:
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(STEPS if what == "done" else done, STEPS, what)
+
+    return step
+
+
+def _why_full(conn: sqlite3.Connection, d0: date | None, target: date) -> str:
+    """Why only the full recompute can bring the features to ``target`` ("" when the refresh
+    can)."""
+    if d0 is None:
+        return "first computation of the features"
+    if target < d0:
+        return f"{target} is before the features' date {d0}"
+    if get_meta(conn, "features_schema") != str(SCHEMA_VERSION):
+        return "the features were computed by an older userops"
+    if get_meta(conn, "fit_as_of") is None:
+        return "no stored model fit for the features"
+    return ""
+
+
+def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> int:
+    """Fill temp.uo_touched with every user whose rows change from d0 to d1 (module doc)."""
+    conn.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
+    conn.execute(
+        f"CREATE TEMP TABLE {TOUCHED.split('.')[1]} (user_id TEXT PRIMARY KEY) WITHOUT ROWID"
+    )
+    day = timedelta(days=1)
+    ranges = [(d0 + day, d1 + day)]  # new rows
+    ranges += [(d0 - timedelta(days=n - 1), d1 - timedelta(days=n - 1)) for n in WINDOWS]
+    insert = f"INSERT OR IGNORE INTO {TOUCHED} "
+    conn.execute(insert + "SELECT user_id FROM main.refresh_dirty")
+    kinds = [k for (k,) in conn.execute(_KINDS)]
+    for start, end in ranges:
+        if start >= end:
+            continue
+        bounds = (start.isoformat(), end.isoformat())
+        conn.execute(
+            insert + "SELECT user_id FROM main.orders INDEXED BY orders_time"
+            " WHERE created_at >= ? AND created_at < ?",
+            bounds,
+        )
+        for kind in kinds:
+            conn.execute(
+                insert + "SELECT user_id FROM main.events INDEXED BY events_kind_time"
+                " WHERE kind = ? AND created_at >= ? AND created_at < ?",
+                (kind, *bounds),
+            )
+    conn.execute(
+        insert + "SELECT user_id FROM main.users WHERE signup_at >= ? AND signup_at < ?",
+        ((d0 + day).isoformat(), (d1 + day).isoformat()),
+    )
+    return conn.execute(f"SELECT count(*) FROM {TOUCHED}").fetchone()[0]
+
+
+# Every event kind in the data, by one seek per kind on events_kind_time (a skip-scan).
+_KINDS = """
+WITH RECURSIVE k(kind) AS (
+    SELECT min(kind) FROM main.events
+    UNION ALL SELECT (SELECT min(kind) FROM main.events WHERE kind > k.kind) FROM k
+    WHERE k.kind IS NOT NULL
+)
+SELECT kind FROM k WHERE kind IS NOT NULL"""
+
+
+def _recompute_touched(conn: sqlite3.Connection, d0: date, d1: date) -> None:
+    """The touched users' rows and model inputs as of d1; everyone else's day counts + Δ."""
+    shift = (d1 - d0).days
+    if shift:
+        sets = ", ".join(f"{c} = {c} + :shift" for c in DAY_COUNTS)
+        conn.execute(
+            f"UPDATE features SET {sets} WHERE user_id NOT IN (SELECT user_id FROM {TOUCHED})",
+            {"shift": shift},
+        )
+    scratch = "temp.uo_refresh_rows"
+    conn.execute(f"DROP TABLE IF EXISTS {scratch}")
+    conn.execute(feature_table_ddl(scratch))
+    _, summary = compute_features_of(conn, scratch, d1, TOUCHED)
+    gone = f"WHERE user_id IN (SELECT user_id FROM {TOUCHED})"
+    conn.execute(f"DELETE FROM features {gone}")
+    columns = ", ".join(FEATURE_COLUMNS)
+    conn.execute(f"INSERT INTO features ({columns}) SELECT {columns} FROM {scratch}")
+    conn.execute(f"DROP TABLE {scratch}")
+    out = summary[["user_id", "first_order_at"]].copy()
+    for column, values in predict.model_input_columns(summary).items():
+        out[column] = values
+    predict.write_model_inputs(conn, out, users_table=TOUCHED)
+
+
+def _predict(
+    conn: sqlite3.Connection, d1: date, refit: bool, refit_after_days: int
+) -> tuple[date, bool]:
+    """Every buyer's predictions as of d1 from the stored fit, refitted on the stored purchase
+    histories when asked, when the fit is older than ``refit_after_days``, or when it is
+    missing; the fit's date is recorded as meta ``fit_as_of``."""
+    stored = get_meta(conn, "fit_as_of")
+    fit_day = date.fromisoformat(stored[:10]) if stored else None
+    fit = None if fit_day is None else predict.load_fits(conn, fit_day)
+    if refit or fit is None or fit_day is None or (d1 - fit_day).days > refit_after_days:
+        predict.refit_and_score(conn, d1, "features")
+        set_meta(conn, "fit_as_of", d1.isoformat())
+        return d1, True
+    predict.score_from_fit(conn, fit, d1, "features")
+    return fit_day, False
+
+
+def _apply_rules(conn: sqlite3.Connection, d1: date) -> None:
+    """Layers (with their history) then tags, as the recompute does: tags into a new table
+    swapped in, so a tag rule reading `has tag` sees the previous tags, as in the recompute."""
+    layers.apply_layers(conn, "features", d1)
+    conn.execute("DROP TABLE IF EXISTS user_tags_new")
+    conn.execute(USER_TAGS_NEW_DDL)
+    tags.apply_tags(conn, "features", "user_tags_new", d1)
+    conn.execute("DROP TABLE user_tags")
+    conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
+    index_user_tags(conn)
+    history.record(conn, "features", "user_tags", d1)
