@@ -284,8 +284,16 @@ def write_csv(
 
 
 def _tidy(row: tuple) -> tuple:
-    """Floats to 6 decimals: a sum of amounts reads 556.35, not 556.3499999999999."""
-    return tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+    """Floats without float noise, never losing a small value: from 1 up, 6 decimals (a sum of
+    amounts reads 556.35, not 556.3499999999999); below 1, 6 significant digits, so a
+    probability of 3.2e-08 stays 3.2e-08 instead of becoming 0.0."""
+    return tuple(_tidy_float(v) if isinstance(v, float) else v for v in row)
+
+
+def _tidy_float(v: float) -> float:
+    if not math.isfinite(v) or abs(v) >= 1:
+        return round(v, 6) if math.isfinite(v) else v
+    return float(f"{v:.6g}")
 
 
 def write_json(
