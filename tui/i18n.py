@@ -172,6 +172,31 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "key": ("按键", "key"),
     "key_action": ("操作", "action"),
     "key_what": ("说明", "what it does"),
+    # l-details: what a campaign's groups can show (issue 13, 14)
+    "power_line": (
+        "对照组 {control:,} 人 · 目标 {target:,} 人 · 基准转化率 {base} · "
+        "最小可检测提升 {mde} 个百分点（双侧 α 0.05，检验力 0.8）",
+        "control {control:,} · targets {target:,} · base conversion {base} · "
+        "minimum detectable uplift {mde} pp (two-sided α .05, power .8)",
+    ),
+    "power_control_small": (
+        "⚠ 对照组不足 {n} 人：效果报告只会显示“数据不足”",
+        '⚠ control under {n}: the effect report will only say "not enough data"',
+    ),
+    "power_mde_large": (
+        "⚠ 对照组太小，看不出现实的效果：转化率至少提升 {mde} 个百分点（相对 {rel}）才能检出",
+        "⚠ control too small for any realistic effect: only an uplift of {mde} pp "
+        "({rel} relative) or more would show",
+    ),
+    "power_no_base": (
+        "（近30天无人下单或人人下单：没有基准转化率可估算）",
+        "(nobody or everybody ordered in the last 30 days: no base conversion to project from)",
+    ),
+    "power_after": ("标记后", "after marking"),
+    "power_base_all": (
+        "（全体用户：成员近30天无人下单或人人下单）",
+        " (of all users: none or all of the members ordered in 30 days)",
+    ),
 }
 
 # key: (zh, en). Columns by name (their short header), then the UI's words (no key is both).

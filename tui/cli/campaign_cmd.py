@@ -102,6 +102,11 @@ def add_cmd(
             f"({got.candidates} in the segment; excluded: {got.excluded_already_in} already in, "
             f"{got.excluded_recently_targeted} recently targeted)"
         )
+        from core.audience.effect import projected_power
+        from tui.i18n import Labels
+        from tui.widgets.power_text import power_text
+
+        click.echo(power_text(projected_power(conn, name), Labels("en")))
 
 
 @campaign.command("mark")
