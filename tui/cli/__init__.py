@@ -65,7 +65,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "tags": (
         "rules_cmd",
-        "The rule tags with dimension, condition and how many users hold each (same as `tag list`).",
+        "The rule tags with dimension, condition and how many users hold each (same as tag list).",
     ),
     "users": (
         "analytics_cmd",
@@ -135,7 +135,7 @@ class LazyDefaultGroup(click.Group):
 def cli() -> None:
     """userops: user layers, RFM, tags, segments and campaigns, from a local SQLite database.
 
-    Run ``userops`` to open ./demo.db, ``userops DB`` to open another database.
+    Run userops to open ./demo.db, userops DB to open another database.
     """
     from tui.cli.common import show_visibly  # user text reaches the terminal as text
 

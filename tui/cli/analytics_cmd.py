@@ -46,7 +46,7 @@ def recompute_cmd(db: str, as_of: date | None) -> None:
     """Rebuild every user's features, RFM groups, predictions, layers and tags as of a date.
 
     The first recompute of a database installs the default layer rules and tags (those its
-    fields can express); edit them with `userops layer ...` and `userops tag ...`.
+    fields can express); edit them with userops layer ... and userops tag ....
     """
     with database(db) as conn:
         if install_defaults_once(conn, as_of=as_of):
@@ -240,7 +240,7 @@ def users_cmd(
     """Export every user (or those matching QUERY) with all features, streaming.
 
     CSV cells that a spreadsheet would run as formulas get a leading ' unless --raw. Columns
-    flagged personal (``userops import --personal COL``) are left out unless --include-personal,
+    flagged personal (userops import --personal COL) are left out unless --include-personal,
     or written masked with --mask."""
     with database(db, readonly=True) as conn, caret_on_error(query or ""):
         personal = personal_columns(conn) & set(EXPORT_COLUMNS)

@@ -87,10 +87,10 @@ def model(
 ) -> None:
     """Fit the predictive models and store them in the database.
 
-    The purchase model the features use is the recorded choice (``--validate`` or ``--use``),
+    The purchase model the features use is the recorded choice (--validate or --use),
     else the one with the lowest BIC. A model that cannot be fitted is reported with the
     reason; the others are still fitted. The features' model columns are filled by
-    ``userops recompute``.
+    userops recompute.
     """
     if do_validate:
         _validate(db, calibration_end, holdout_end, as_json, use)
