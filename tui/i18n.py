@@ -193,6 +193,15 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
         "(nobody or everybody ordered in the last 30 days: no base conversion to project from)",
     ),
     "power_after": ("标记后", "after marking"),
+    "snapshot_tag": ("快照", "snapshot"),
+    "snapshot_about": (
+        "快照 {name}：{of} 在 {as_of} 的成员名单（固定，不随数据变化）",
+        "snapshot {name}: the members of {of} as of {as_of}, frozen",
+    ),
+    "snapshot_kept": (
+        "快照是固定名单，这里不能删除",
+        "A snapshot is a frozen list: it is not deleted here",
+    ),
     "power_base_all": (
         "（全体用户：成员近30天无人下单或人人下单）",
         " (of all users: none or all of the members ordered in 30 days)",
