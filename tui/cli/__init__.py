@@ -67,6 +67,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rules_cmd",
         "The rule tags with dimension, condition and how many users hold each (same as tag list).",
     ),
+    "user": (
+        "user_cmd",
+        "One user's profile: layer and its rules, RFM standing, predictions, tags, timeline.",
+    ),
     "users": (
         "analytics_cmd",
         "Export every user (or those matching QUERY) with all features, streaming.",
