@@ -193,6 +193,12 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
         "(nobody or everybody ordered in the last 30 days: no base conversion to project from)",
     ),
     "power_after": ("标记后", "after marking"),
+    "not_measured": ("未计量", "not measured"),
+    "no_events": ("数据中没有 {kinds} 事件", "no {kinds} events in this data"),
+    "no_attribute": ("没有用户有{column}", "no user has a {column}"),
+    "no_time_of_day": ("订单只有日期，没有时刻", "orders carry dates only, no time of day"),
+    "not_in_data": ("数据中没有", "not in this data"),
+    "rule_unmeasured": ("依据的数据未记录", "reads what this data does not record"),
     "snapshot_tag": ("快照", "snapshot"),
     "snapshot_about": (
         "快照 {name}：{of} 在 {as_of} 的成员名单（固定，不随数据变化）",

@@ -86,3 +86,45 @@ def test_unknown_user_is_one_line(shop):
     result = CliRunner().invoke(cli, ["user", shop, "nobody"])
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == ["userops: Not found: no user with id 'nobody'"]
+
+
+def test_order_only_data_says_not_measured(tmp_path):
+    """issue 13, 10: on order-only data the recompute names what cannot apply, and the
+    profile says "not measured" instead of logins 0, leaving out attributes nobody has."""
+    orders = tmp_path / "o.csv"
+    orders.write_text(
+        "CustomerID,InvoiceDate,Amount,Country\n"
+        "12347,2011-06-01 10:00:00,100,Iceland\n12347,2011-12-07 15:52:00,50,Iceland\n"
+    )
+    db = str(tmp_path / "retail.db")
+    runner = CliRunner()
+    done = runner.invoke(
+        cli,
+        ["import", db, "--orders", str(orders), "--map", "CustomerID=user_id"]
+        + ["--map", "InvoiceDate=created_at", "--map", "Amount=amount"]
+        + ["--user-column", "Country=country"],
+    )
+    assert done.exit_code == 0, done.output
+    out = runner.invoke(cli, ["recompute", db]).output.splitlines()
+    start = out.index(
+        "cannot apply to this data (they read what it does not record; counts are not measured):"
+    )
+    assert out[start + 2] == "  layer new: signup_at: no user has a signup date"
+    assert "  tag 加购未付: carts_open: no cart_add events in the data" in out
+    data = json.loads(runner.invoke(cli, ["recompute", db, "--json"]).output)
+    assert {"kind": "tag", "name": "iOS用户", "condition": 'device = "iOS"',
+            "why": ["device: no user has a device"]} in data["not_applicable"]  # fmt: skip
+    shown = lines(user(db, "12347", "--lang", "en"))
+    assert "country          Iceland" in shown
+    assert any(line.startswith("not in this data Name, Gender, City") for line in shown)
+    assert not any(line.startswith("logins in 30 days") for line in shown)
+    assert any(
+        line.startswith("not measured ") and "days since last login, logins in 7 days" in line
+        for line in shown
+    )
+    assert (
+        "✗ new: signup_at >= -29d and frequency = 0  (reads what this data does not"
+        in "\n".join(shown)
+    )
+    zh = "\n".join(lines(user(db, "12347", "--lang", "zh")))
+    assert "未计量" in zh and "数据中没有" in zh

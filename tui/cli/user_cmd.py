@@ -81,6 +81,8 @@ def _finite(value: Any) -> Any:
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(value)
     return value
 
 

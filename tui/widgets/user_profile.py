@@ -50,19 +50,27 @@ def title(p: UserProfile, labels: Labels) -> Text:
 
 
 def attributes(p: UserProfile, labels: Labels, mask: bool) -> Table:
+    """Every attribute but those nobody in this data has (named once, on the last line)."""
     grid = _grid()
     shown = masked(p.attributes, p.personal) if mask else p.attributes
+    absent = [k for k in shown if p.unmeasured.get(k, ("",))[0] == "attribute"]
     for key, value in shown.items():
-        grid.add_row(Text(visible(labels.column(key))), _text(value))
+        if key not in absent:
+            grid.add_row(Text(visible(labels.column(key))), _text(value))
+    if absent:
+        names = ", ".join(labels.column(k) for k in absent)
+        grid.add_row(Text(labels("not_in_data"), style="dim"), Text(names, style="dim"))
     return grid
 
 
-def _rule_line(check, labels: Labels, mark: str) -> Text:
+def _rule_line(check, labels: Labels, mark: str, unmeasured: bool = False) -> Text:
     name = check.name_zh if labels.lang == "zh" else check.name_en
     line = Text(f"{mark} {visible(name)}: ")
     line.append(visible(check.condition), style="italic")
     if check.error:
         line.append(f"  ({visible(check.error)})", style="red")
+    if unmeasured:  # decided on what this data does not record
+        line.append(f"  ({labels('rule_unmeasured')})", style="dim")
     return line
 
 
@@ -72,7 +80,10 @@ def layer(p: UserProfile, labels: Labels) -> Group:
         lines.append(_rule_line(p.layer_rule, labels, "✓"))
     if p.rules_not_met:
         lines.append(Text(labels("not_met"), style="dim"))
-        lines += [_rule_line(c, labels, "✗" if c.met is False else "?") for c in p.rules_not_met]
+        lines += [
+            _rule_line(c, labels, "✗" if c.met is False else "?", c.key in p.rules_unmeasured)
+            for c in p.rules_not_met
+        ]
     return Group(*lines)
 
 
@@ -152,12 +163,35 @@ def predictions(p: UserProfile, labels: Labels) -> Table | Text:
 def behaviour(p: UserProfile, labels: Labels) -> Table | Text:
     """The behaviour columns the user has a value for (a kind never seen has no 'days since')."""
     grid = _grid()
+    missing: dict[str, list[str]] = {}  # why -> the columns it leaves unmeasured
     for column in BEHAVIOUR:
         value = p.features.get(column)
-        if value is not None:
+        if column in p.unmeasured:  # no such events in this data: not a 0
+            why = unmeasured_why(p.unmeasured[column], labels)
+            missing.setdefault(why, []).append(labels.field(column))
+        elif value is not None:
             shown = BEHAVIOUR_FORMAT.get(column, "{}").format(value)
             grid.add_row(Text(labels.field(column)), Text(shown))
+    if len(missing) > 2:  # order-only data: one line for all the events it lacks
+        kinds = sorted(
+            {k for r in p.unmeasured.values() if r[0] == "events" for k in r[1].split("/")}
+        )
+        names = [n for group in missing.values() for n in group]
+        missing = {labels("no_events").format(kinds=", ".join(kinds)): names}
+    for why, names in missing.items():
+        text = f"{', '.join(names)}: {why}"
+        grid.add_row(Text(labels("not_measured"), style="dim"), Text(text, style="dim"))
     return grid if grid.rows else Text(labels("none"))
+
+
+def unmeasured_why(reason: tuple[str, str], labels: Labels) -> str:
+    """Why a column is not measured, in the UI's language."""
+    kind, what = reason
+    if kind == "events":
+        return labels("no_events").format(kinds=" / ".join(what.split("/")))
+    if kind == "attribute":
+        return labels("no_attribute").format(column=labels.column(what))
+    return labels("no_time_of_day")
 
 
 def _table(heading: str) -> Table:
