@@ -354,7 +354,7 @@ def projected_power(
         warning = "control_small"
     elif mde is None:
         warning = "no_base_rate"
-    elif mde > REALISTIC_RELATIVE_UPLIFT * base:
+    elif base is not None and mde > REALISTIC_RELATIVE_UPLIFT * base:
         warning = "mde_large"
     else:
         warning = ""

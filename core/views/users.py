@@ -150,7 +150,8 @@ def _parts(order: str, descending: bool, after: Key | None) -> list[str]:
 def _to_rows(conn: sqlite3.Connection, raw: list[tuple]) -> list[UserRow]:
     ids = [r[0] for r in raw]
     tags, extra = top_tags(conn, ids), extra_values(conn, ids)
-    return [UserRow(*r, tags.get(r[0], ()), extra.get(r[0], ())) for r in raw]
+    # tags and the imported attributes: the last two fields
+    return [UserRow(*(*r, tags.get(r[0], ()), extra.get(r[0], ()))) for r in raw]
 
 
 MAX_EXTRA_COLUMNS = 3  # imported attributes shown in the list (the profile shows them all)

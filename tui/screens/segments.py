@@ -225,9 +225,9 @@ deletes the highlighted segment (after a confirmation).
             table.add_row(pick, Text(visible(name)), Text(shown, justify="right"), key=name)
         for name, snap in self.snapshots.items():
             pick = "AB"[self.picked.index(name)] if name in self.picked else ""
-            shown = Text(visible(name))
-            shown.append(f" ({lab('snapshot_tag')})", style="dim")
-            table.add_row(pick, shown, Text(f"{snap.members:,}", justify="right"), key=name)
+            title = Text(visible(name))
+            title.append(f" ({lab('snapshot_tag')})", style="dim")
+            table.add_row(pick, title, Text(f"{snap.members:,}", justify="right"), key=name)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)
 
