@@ -197,6 +197,10 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "no_events": ("数据中没有 {kinds} 事件", "no {kinds} events in this data"),
     "no_attribute": ("没有用户有{column}", "no user has a {column}"),
     "no_time_of_day": ("订单只有日期，没有时刻", "orders carry dates only, no time of day"),
+    "no_events_at_all": (
+        "登录、浏览、发帖、签到、加购、分享、用券等事件类指标：数据中没有任何事件",
+        "logins, views, posts, check-ins, carts, shares, coupon uses: this data has no events",
+    ),
     "not_in_data": ("数据中没有", "not in this data"),
     "rule_unmeasured": ("依据的数据未记录", "reads what this data does not record"),
     "snapshot_tag": ("快照", "snapshot"),

@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from core.analytics.coverage import EVENT_COLUMNS
 from core.store import columns
 from core.views.profile import UserProfile
 from core.views.text import visible, visible_value
@@ -25,6 +26,7 @@ PREDICTIONS = tuple((c.name, c.name, c.fmt) for c in columns.profile_rows("predi
 # condition language names them (so what is read here can be typed in a filter). Which columns,
 # in which order: Column.profile in the registry.
 BEHAVIOUR = tuple(c.name for c in columns.profile_rows("behaviour"))
+ALL_EVENT_KINDS = frozenset(k for kinds in EVENT_COLUMNS.values() for k in kinds)
 BEHAVIOUR_FORMAT = {c.name: c.fmt for c in columns.profile_rows("behaviour") if c.fmt != "{}"}
 
 
@@ -161,26 +163,27 @@ def predictions(p: UserProfile, labels: Labels) -> Table | Text:
 
 
 def behaviour(p: UserProfile, labels: Labels) -> Table | Text:
-    """The behaviour columns the user has a value for (a kind never seen has no 'days since')."""
+    """The behaviour columns the user has a value for (a kind never seen has no 'days since');
+    those this data does not measure are named as such, grouped by reason, never shown as 0."""
     grid = _grid()
-    missing: dict[str, list[str]] = {}  # why -> the columns it leaves unmeasured
+    missing: dict[tuple[str, str], list[str]] = {}  # reason -> the columns it leaves out
     for column in BEHAVIOUR:
         value = p.features.get(column)
-        if column in p.unmeasured:  # no such events in this data: not a 0
-            why = unmeasured_why(p.unmeasured[column], labels)
-            missing.setdefault(why, []).append(labels.field(column))
+        if column in p.unmeasured:  # e.g. no such events in this data: not a 0
+            missing.setdefault(p.unmeasured[column], []).append(labels.field(column))
         elif value is not None:
             shown = BEHAVIOUR_FORMAT.get(column, "{}").format(value)
             grid.add_row(Text(labels.field(column)), Text(shown))
-    if len(missing) > 2:  # order-only data: one line for all the events it lacks
-        kinds = sorted(
-            {k for r in p.unmeasured.values() if r[0] == "events" for k in r[1].split("/")}
-        )
-        names = [n for group in missing.values() for n in group]
-        missing = {labels("no_events").format(kinds=", ".join(kinds)): names}
-    for why, names in missing.items():
-        text = f"{', '.join(names)}: {why}"
-        grid.add_row(Text(labels("not_measured"), style="dim"), Text(text, style="dim"))
+    kinds = {k for why, what in missing for k in what.split("/") if why == "events"}
+    lines = [
+        f"{', '.join(names)}: {unmeasured_why(reason, labels)}"
+        for reason, names in missing.items()
+        if not (kinds >= ALL_EVENT_KINDS and reason[0] == "events")
+    ]
+    if kinds >= ALL_EVENT_KINDS:  # order-only data: one short line for everything from events
+        lines.insert(0, labels("no_events_at_all"))
+    for line in lines:
+        grid.add_row(Text(labels("not_measured"), style="dim"), Text(line, style="dim"))
     return grid if grid.rows else Text(labels("none"))
 
 
