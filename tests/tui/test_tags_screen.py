@@ -80,11 +80,12 @@ async def test_help_lists_the_keys_of_the_screen(sample_db):
 
 async def test_tags_that_cannot_apply_say_not_measured(tmp_path):
     """issue 13, 10: on order-only data the cart and coupon tags read 'not measured', not 0.0%."""
+    from tui_helpers import AS_OF, make_app, settle
+
     from core.ingest.importer import import_files
     from core.pipeline import recompute
     from core.rules.tags import install_defaults_once
     from core.store.db import open_db
-    from tui_helpers import AS_OF, make_app, settle
 
     orders = tmp_path / "o.csv"
     orders.write_text(
