@@ -172,7 +172,7 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "key": ("按键", "key"),
     "key_action": ("操作", "action"),
     "key_what": ("说明", "what it does"),
-    # l-details: what a campaign's groups can show (issue 13, 14)
+    # l-details (issue 13, items 10, 12, 14): not measured, snapshots, what a campaign can show
     "power_line": (
         "对照组 {control:,} 人 · 目标 {target:,} 人 · 基准转化率 {base} · "
         "最小可检测提升 {mde} 个百分点（双侧 α 0.05，检验力 0.8）",
