@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from core.analytics import coverage
 from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
-from core.rules import history, layers, tags
+from core.rules import applicability, history, layers, tags
 from core.store.db import describe_fault, get_meta, set_meta, stored_as_of, transaction
 from core.store.schema import (
     HISTORY_DDL,
@@ -56,6 +57,8 @@ class RecomputeReport:
     buyers: int
     seconds: float
     models: dict[str, str]  # model -> 'fitted' or why it could not be fitted
+    # rules and tags reading what this data does not measure (core.rules.applicability)
+    not_applicable: tuple[applicability.NotApplicable, ...] = ()
 
 
 def resolve_as_of(conn: sqlite3.Connection, as_of: date | None) -> date:
@@ -157,6 +160,7 @@ def _build_new(conn: sqlite3.Connection, as_of: date, features: str, user_tags: 
     conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", f"TABLE {user_tags}"))
     tags.apply_tags(conn, features, user_tags, as_of)
     history.record(conn, features, user_tags, as_of)
+    coverage.record(conn)  # what the data measures, for the screens (meta, copied at the swap)
 
 
 def _inputs(conn: sqlite3.Connection) -> tuple:
@@ -285,4 +289,5 @@ def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeR
         buyers=buyers,
         seconds=time.perf_counter() - started,
         models=_model_status(conn, as_of),
+        not_applicable=tuple(applicability.report(conn)),
     )

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from core.analytics import predict, rfm
+from core.analytics import coverage, predict, rfm
 from core.analytics.features import compute_features_of, drop_shadows
 from core.errors import CoreError, DatabaseError
 from core.pipeline import (
@@ -241,3 +241,4 @@ def _apply_rules(conn: sqlite3.Connection, d1: date) -> None:
     conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
     index_user_tags(conn)
     history.record(conn, "features", "user_tags", d1)
+    coverage.record(conn)  # what the data measures, as the recompute records it

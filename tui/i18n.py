@@ -177,6 +177,50 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "key": ("按键", "key"),
     "key_action": ("操作", "action"),
     "key_what": ("说明", "what it does"),
+    # l-details (issue 13, items 10, 12, 14): not measured, snapshots, what a campaign can show
+    "power_line": (
+        "对照组 {control:,} 人 · 目标 {target:,} 人 · 基准转化率 {base} · "
+        "最小可检测提升 {mde} 个百分点（双侧 α 0.05，检验力 0.8）",
+        "control {control:,} · targets {target:,} · base conversion {base} · "
+        "minimum detectable uplift {mde} pp (two-sided α .05, power .8)",
+    ),
+    "power_control_small": (
+        "⚠ 对照组不足 {n} 人：效果报告只会显示“数据不足”",
+        '⚠ control under {n}: the effect report will only say "not enough data"',
+    ),
+    "power_mde_large": (
+        "⚠ 对照组太小，看不出现实的效果：转化率至少提升 {mde} 个百分点（相对 {rel}）才能检出",
+        "⚠ control too small for any realistic effect: only an uplift of {mde} pp "
+        "({rel} relative) or more would show",
+    ),
+    "power_no_base": (
+        "（近30天无人下单或人人下单：没有基准转化率可估算）",
+        "(nobody or everybody ordered in the last 30 days: no base conversion to project from)",
+    ),
+    "power_after": ("标记后", "after marking"),
+    "not_measured": ("未计量", "not measured"),
+    "no_events": ("数据中没有 {kinds} 事件", "no {kinds} events in this data"),
+    "no_attribute": ("没有用户有{column}", "no user has a {column}"),
+    "no_time_of_day": ("订单只有日期，没有时刻", "orders carry dates only, no time of day"),
+    "no_events_at_all": (
+        "登录、浏览、发帖、签到、加购、分享、用券等事件类指标：数据中没有任何事件",
+        "logins, views, posts, check-ins, carts, shares, coupon uses: this data has no events",
+    ),
+    "not_in_data": ("数据中没有", "not in this data"),
+    "rule_unmeasured": ("依据的数据未记录", "reads what this data does not record"),
+    "snapshot_tag": ("快照", "snapshot"),
+    "snapshot_about": (
+        "快照 {name}：{of} 在 {as_of} 的成员名单（固定，不随数据变化）",
+        "snapshot {name}: the members of {of} as of {as_of}, frozen",
+    ),
+    "snapshot_kept": (
+        "快照是固定名单，这里不能删除",
+        "A snapshot is a frozen list: it is not deleted here",
+    ),
+    "power_base_all": (
+        "（全体用户：成员近30天无人下单或人人下单）",
+        " (of all users: none or all of the members ordered in 30 days)",
+    ),
 }
 
 # key: (zh, en). Columns by name (their short header), then the UI's words (no key is both).

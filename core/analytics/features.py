@@ -10,7 +10,8 @@ outputs (core.analytics.predict), then a single ``INSERT … SELECT`` joining th
   ``frequency`` 0 and ``monetary`` 0;
 * ``carts_open`` = cart_add events in the 30-day window with no order of the same user at or
   after the cart time (as of D), i.e. carts later than the user's last order;
-* ``night_order_share`` = orders placed 22:00–05:59 / orders that carry a time of day;
+* ``night_order_share`` = orders placed 22:00–05:59 / orders that carry a time of day (a date
+  alone, stored as 00:00:00, carries none);
 * ``favourite_category`` = most frequent non-empty ``value`` of view/cart_add events in the
   90-day window, ties broken alphabetically;
 * ``last_active_at`` = latest order or event; ``days_since_active`` = D − its date.
@@ -84,7 +85,9 @@ GROUP BY user_id
 )
 
 # Night share: the hour test is the costly per-order work, so it has its own pass and does not
-# slow the RFM one. Orders without a time of day (length < 13) count in neither sum.
+# slow the RFM one. Orders without a time of day count in neither sum: a bare date (length < 13)
+# and, row by row, a time of exactly 00:00:00, which is how the importer stores a date given
+# without a time (a real order at midnight to the second is rare enough to leave out).
 _NIGHT = (
     """
 CREATE TEMP TABLE uo_night (user_id TEXT PRIMARY KEY, night INTEGER, timed INTEGER) WITHOUT ROWID
@@ -95,7 +98,7 @@ SELECT user_id,
        count(*) FILTER (WHERE substr(created_at, 12, 2) NOT BETWEEN '06' AND '21'),
        count(*)
 FROM orders INDEXED BY orders_user_time_amount
-WHERE length(created_at) >= 13 {and_cut}
+WHERE length(created_at) >= 13 AND substr(created_at, 12, 8) <> '00:00:00' {and_cut}
 GROUP BY user_id
 """,
 )

@@ -9,6 +9,9 @@ Statistics, per group: conversion (share of users with ≥ 1 order in the window
 user (every member counts, non-buyers with 0). Uplift = targets − control, absolute and relative
 to control. 95 % intervals: Newcombe's hybrid score interval (from two Wilson intervals) for the
 difference of two proportions; Welch's t interval for the difference of two means.
+
+Before a send, :func:`projected_power` says what the groups can show: the control size and the
+minimum detectable uplift of conversion for those sizes (:func:`minimum_detectable_uplift`).
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from core.audience.campaigns import CampaignError, get_campaign
+from core.audience.campaigns import CampaignError, Condition, control_draw, counts, get_campaign
 from core.store.db import stored_as_of
 
 MIN_GROUP_USERS = 30
 CONFIDENCE = 0.95
 CONVERSION_METHOD = "Newcombe hybrid score interval (Wilson), difference of two proportions"
 REVENUE_METHOD = "Welch's t interval, difference of two means (unequal variances)"
+# Campaigns rarely lift conversion by half: a minimum detectable uplift above this share of the
+# base rate means no realistic effect would show.
+REALISTIC_RELATIVE_UPLIFT = 0.5
 
 
 @dataclass(frozen=True)
@@ -252,3 +258,107 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
         if abs(d * c - 1) < 1e-16:
             break
     return h
+
+
+# --- before the send: what the groups can show -------------------------------------------------
+
+
+def minimum_detectable_uplift(
+    n_target: int, n_control: int, base_rate: float, alpha: float = 0.05, power: float = 0.8
+) -> float:
+    """The smallest absolute uplift of conversion (targets − control, as a share) that a
+    two-sided two-proportion z-test at level ``alpha`` detects with probability ``power``:
+
+        MDE = (z[1 − alpha/2] + z[power]) · sqrt(p · (1 − p) · (1/n_target + 1/n_control))
+
+    with p the base rate (the control's expected conversion), the variance of both groups
+    taken at p (the normal approximation; fine for an uplift small against p). With the
+    defaults z[0.975] + z[0.8] = 1.95996 + 0.84162 = 2.80158: for 1,000 users in each group
+    and p = 0.1, MDE = 2.80158 · sqrt(0.09 · 0.002) = 0.03759, i.e. 3.8 points. ``inf`` when a
+    group is empty; ValueError for a base rate outside 0..1 or alpha/power outside (0, 1).
+    """
+    if not 0 <= base_rate <= 1:
+        raise ValueError(f"the base rate is a share between 0 and 1, not {base_rate}")
+    if not (0 < alpha < 1 and 0 < power < 1):
+        raise ValueError(f"alpha and power must be between 0 and 1, not {alpha}, {power}")
+    if n_target <= 0 or n_control <= 0:
+        return math.inf
+    normal = statistics.NormalDist()
+    z = normal.inv_cdf(1 - alpha / 2) + normal.inv_cdf(power)
+    return z * math.sqrt(base_rate * (1 - base_rate) * (1 / n_target + 1 / n_control))
+
+
+@dataclass(frozen=True)
+class Power:
+    """What a campaign's groups can show, for :func:`projected_power`."""
+
+    n_target: int
+    n_control: int
+    base_rate: float | None  # share of the members who ordered in the 30 days to the as-of date
+    mde: float | None  # minimum detectable uplift (absolute share); None without a base rate
+    warning: str  # '' | 'control_small' | 'mde_large' | 'no_base_rate'
+    base_of: str = "members"  # 'members', or 'all' users when the members' rate is 0 or 1
+
+    @property
+    def relative(self) -> float | None:
+        """The MDE relative to the base rate."""
+        if self.mde is None or not self.base_rate:
+            return None
+        return self.mde / self.base_rate
+
+
+def projected_power(
+    conn: sqlite3.Connection,
+    campaign: str,
+    condition: Condition | None = None,
+    *,
+    holdout_pct: float = 0.0,
+    seed: int = 0,
+) -> Power:
+    """The campaign's groups as they are, or as they would be after adding the users matching
+    ``condition`` (the seeded ``holdout_pct`` % of the new ones to control, as
+    :func:`core.audience.campaigns.add_from_segment` draws them; the frequency cap is not
+    applied), with the minimum detectable uplift of conversion for those sizes.
+
+    The base rate stands in for the control's conversion over the effect window: the share of
+    these users who ordered in the 30 days up to the as-of date (``orders_30d``); when that is 0
+    or 1 (a win-back segment has no recent buyers by its definition), the share of all users
+    (``base_of`` says which). Warnings:
+    ``control_small`` (fewer than MIN_GROUP_USERS in control: the effect report will say "not
+    enough data"), ``mde_large`` (only an uplift above REALISTIC_RELATIVE_UPLIFT of the base rate
+    would show), ``no_base_rate`` (nobody or everybody ordered, among all users too: no rate to
+    project from; ``mde`` is None).
+    """
+    n_target, n_control = counts(conn, campaign)
+    member = "f.user_id IN (SELECT user_id FROM campaign_members WHERE campaign = :_pw_campaign)"
+    where, params = member, {"_pw_campaign": campaign}
+    if condition is not None:
+        params.update(condition.params)
+        new = conn.execute(
+            f"SELECT f.user_id FROM features AS f WHERE ({condition.where}) AND NOT {member}",
+            params,
+        ).fetchall()
+        to_control = sum(1 for (uid,) in new if control_draw(seed, uid) < holdout_pct / 100)
+        n_target, n_control = n_target + len(new) - to_control, n_control + to_control
+        where = f"{member} OR ({condition.where})"
+    users, ordered = conn.execute(
+        f"SELECT count(*), total(f.orders_30d >= 1) FROM features AS f WHERE {where}", params
+    ).fetchone()
+    base, base_of = (ordered / users if users else None), "members"
+    if base in (None, 0.0, 1.0):  # e.g. a win-back segment: nobody ordered lately, by design
+        users, ordered = conn.execute(
+            "SELECT count(*), total(orders_30d >= 1) FROM features"
+        ).fetchone()
+        base, base_of = (ordered / users if users else None), "all"
+    mde = None
+    if base is not None and 0 < base < 1:
+        mde = minimum_detectable_uplift(n_target, n_control, base)
+    if n_control < MIN_GROUP_USERS:
+        warning = "control_small"
+    elif mde is None:
+        warning = "no_base_rate"
+    elif base is not None and mde > REALISTIC_RELATIVE_UPLIFT * base:
+        warning = "mde_large"
+    else:
+        warning = ""
+    return Power(n_target, n_control, base, mde, warning, base_of)

@@ -227,6 +227,24 @@ def snapshot(
     return Snapshot(snap_id, snap_name, segment, compiled.text, as_of.isoformat(), int(n))
 
 
+_SNAPSHOTS_SQL = (
+    "SELECT s.id, s.name, s.segment, s.query, s.as_of, "
+    "(SELECT count(*) FROM snapshot_members AS m WHERE m.snapshot_id = s.id) "
+    "FROM segment_snapshots AS s"
+)
+
+
+def list_snapshots(conn: sqlite3.Connection) -> list[Snapshot]:
+    """Every snapshot with its frozen member count, by name."""
+    return [Snapshot(*row) for row in conn.execute(f"{_SNAPSHOTS_SQL} ORDER BY s.name")]
+
+
+def get_snapshot(conn: sqlite3.Connection, name: str) -> Snapshot | None:
+    """The snapshot called ``name``, or None."""
+    row = conn.execute(f"{_SNAPSHOTS_SQL} WHERE s.name = ?", (name,)).fetchone()
+    return None if row is None else Snapshot(*row)
+
+
 def compare(conn: sqlite3.Connection, a: str, b: str, *, as_of: date) -> tuple[int, int, int]:
     """(only in A, in both, only in B) for two segments, snapshots or queries."""
     # each side's parameters have their own prefix, so both share one statement

@@ -1,7 +1,8 @@
 """Values checked against the data: categories, layers, RFM groups, tags, segments, campaigns.
 
 Policy for free categories (city, channel, import columns): a value no user has is an error only
-when a close match exists (a typo: "上每" -> "上海"); otherwise it is allowed and simply counts 0.
+when a close match exists (a typo: "上每" -> "上海", or the same letters in another case: "ios" ->
+"iOS", which SQL's = would silently count 0); otherwise it is allowed and simply counts 0.
 Closed sets defined in the database (layers, RFM groups, tags, segments, campaigns) reject any
 unknown name.
 """
@@ -42,7 +43,7 @@ def known_value(ctx: Ctx, fd: FieldDef, v: Value) -> str:
         and ctx.conn.execute(f"SELECT 1 FROM {table} WHERE {col} = ? LIMIT 1", (text,)).fetchone()
     ):  # more values than were read: ask the column itself
         return text
-    guess = closest(text, seen)
+    guess = near_value(text, seen)
     if guess is not None:
         raise QueryError(
             f'No user has {fd.written} "{text}" (column {v.pos + 1}){did_you_mean(guess, chr(34))}',
@@ -51,6 +52,19 @@ def known_value(ctx: Ctx, fd: FieldDef, v: Value) -> str:
             suggestion=guess,
         )
     return text
+
+
+def near_value(text: str, seen: list[str]) -> str | None:
+    """The value a typo meant: one that differs only in case ("ios" -> "iOS"), else the
+    nearest by difflib, comparing case-folded ("andriod" -> "Android")."""
+    folded = text.casefold()
+    by_fold: dict[str, str] = {}
+    for value in seen:
+        by_fold.setdefault(value.casefold(), value)
+    if folded in by_fold:
+        return by_fold[folded]
+    guess = closest(folded, list(by_fold))
+    return by_fold[guess] if guess is not None else None
 
 
 def _closed_set(ctx: Ctx, v: Value, what: str, mapping: dict[str, str]) -> str:

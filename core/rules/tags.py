@@ -8,6 +8,7 @@ Tags are applied after layers, so a tag condition may use ``layer``; it may not 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
@@ -205,6 +206,9 @@ def tags_of(conn: sqlite3.Connection, user_id: str) -> list[TagRule]:
     return sorted((TagRule(*row) for row in rows), key=_order)
 
 
+SKIPPED_META = "default_tags_skipped"  # [(tag, why)] of the first install
+
+
 def install_defaults_once(conn: sqlite3.Connection, *, as_of: date | None = None) -> bool:
     """On a database's first recompute, install the default layer rules and tags (those its
     fields can express). Once done it is recorded, so rules an operator deleted stay deleted."""
@@ -212,8 +216,10 @@ def install_defaults_once(conn: sqlite3.Connection, *, as_of: date | None = None
         return False
     with atomic(conn):
         install_default_rules(conn)
-        install_default_tags(conn, as_of=as_of)
+        done = install_default_tags(conn, as_of=as_of)
         set_meta(conn, "default_rules_installed", "1")
+        if done.skipped:  # reported by each recompute (core.rules.applicability)
+            set_meta(conn, SKIPPED_META, json.dumps(done.skipped, ensure_ascii=False))
     return True
 
 

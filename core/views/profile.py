@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -61,6 +61,10 @@ class UserProfile:
     personal: frozenset[str] = frozenset()  # attributes holding personal data (masked by --mask)
     prediction_model: str | None = None  # the purchase model behind the predictions (f-models)
     prediction_note: str | None = None  # 'one_purchase' | 'short_history' | None (f-models)
+    # features columns this data does not measure -> (why, what) (core.analytics.coverage):
+    # shown as "not measured", not as a 0; layer keys whose rule reads one of them
+    unmeasured: dict[str, tuple[str, str]] = field(default_factory=dict)
+    rules_unmeasured: frozenset[str] = frozenset()
 
 
 def profile(
@@ -93,7 +97,22 @@ def profile(
         personal=personal_columns(conn),
         prediction_model=_prediction_model(conn) if feats.get("p_alive") is not None else None,
         prediction_note=prediction_note(feats, as_of),
+        **_coverage(conn),
     )
+
+
+def _coverage(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What the last recompute found this data does not measure (nothing before one)."""
+    from core.analytics.coverage import stored
+    from core.rules.applicability import unmeasured_reads
+
+    found = stored(conn)
+    if found is None:
+        return {}
+    rules = frozenset(
+        key for key, _, _, condition in layer_rules(conn) if unmeasured_reads(condition, found)
+    )
+    return {"unmeasured": found.unmeasured(), "rules_unmeasured": rules}
 
 
 SHORT_HISTORY_DAYS = 30  # a first purchase this recent tells the models little

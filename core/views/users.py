@@ -62,6 +62,8 @@ class UserRow:
     last_order_at: str | None
     city: str | None
     tags: tuple[str, ...] = ()
+    # imported attributes (users columns beyond the built-ins, see extra_columns): (name, value)
+    extra: tuple[tuple[str, Any], ...] = ()
 
     def key(self, order: str) -> Key:
         return (getattr(self, order) if order in LIST_COLUMNS else None, self.user_id)
@@ -146,8 +148,49 @@ def _parts(order: str, descending: bool, after: Key | None) -> list[str]:
 
 
 def _to_rows(conn: sqlite3.Connection, raw: list[tuple]) -> list[UserRow]:
-    tags = top_tags(conn, [r[0] for r in raw])
-    return [UserRow(*(*r, tags.get(r[0], ()))) for r in raw]  # tags: the last field
+    ids = [r[0] for r in raw]
+    tags, extra = top_tags(conn, ids), extra_values(conn, ids)
+    # tags and the imported attributes: the last two fields
+    return [UserRow(*(*r, tags.get(r[0], ()), extra.get(r[0], ()))) for r in raw]
+
+
+MAX_EXTRA_COLUMNS = 3  # imported attributes shown in the list (the profile shows them all)
+
+
+def extra_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The imported attributes the users list shows: users columns beyond the built-ins, not
+    flagged personal, in import order, at most MAX_EXTRA_COLUMNS (e.g. UCI's ``country``)."""
+    from core.store.columns import USER_COLUMNS
+    from core.store.personal import personal_columns
+
+    personal = personal_columns(conn)
+    names = [r[1] for r in run(conn, "PRAGMA table_info(users)", ())]
+    extra = [n for n in names if n not in USER_COLUMNS and n not in personal]
+    return tuple(n for n in extra if not is_personal_name(n))[:MAX_EXTRA_COLUMNS]
+
+
+def extra_values(
+    conn: sqlite3.Connection, user_ids: list[str]
+) -> dict[str, tuple[tuple[str, Any], ...]]:
+    """user_id -> ((column, value), ...) of the extra columns, for these users."""
+    columns = extra_columns(conn)
+    if not columns or not user_ids:
+        return {}
+    cols = ", ".join(quote(c) for c in columns)  # names from the schema
+    marks = ",".join("?" * len(user_ids))
+    sql = f"SELECT user_id, {cols} FROM users WHERE user_id IN ({marks})"
+    return {r[0]: tuple(zip(columns, r[1:], strict=True)) for r in run(conn, sql, tuple(user_ids))}
+
+
+def empty_list_columns(conn: sqlite3.Connection) -> frozenset[str]:
+    """List columns nobody in this data has (an import without names or cities), as the last
+    recompute measured them (core.analytics.coverage): the list leaves them out."""
+    from core.analytics.coverage import stored
+
+    found = stored(conn)
+    if found is None:
+        return frozenset()
+    return frozenset(c for c in LIST_COLUMNS if c in found.empty_attributes)
 
 
 def page(
@@ -306,6 +349,8 @@ class Overview:
     features_computed_at: str | None
     layer_names: dict[str, tuple[str, str]]  # key -> (zh, en)
     features_stale: bool = False  # data imported (or the schema upgraded) since the recompute
+    hidden_columns: frozenset[str] = frozenset()  # list columns nobody has (empty_list_columns)
+    extra_columns: tuple[str, ...] = ()  # imported attributes the list shows (extra_columns)
 
 
 def overview(conn: sqlite3.Connection) -> Overview:
@@ -317,4 +362,6 @@ def overview(conn: sqlite3.Connection) -> Overview:
         features_computed_at=meta.get("features_computed_at"),
         layer_names={key: (zh, en) for key, zh, en, _ in layer_rules(conn)},
         features_stale=bool(meta.get("features_stale")),
+        hidden_columns=empty_list_columns(conn),
+        extra_columns=extra_columns(conn),
     )

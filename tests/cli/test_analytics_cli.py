@@ -122,3 +122,21 @@ def test_users_query_filters(shop):
 def test_missing_database_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["recompute", str(tmp_path / "none.db")])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_users_export_keeps_small_probabilities(shop, tmp_path):
+    """A probability below 5e-7 is not written as 0.0 (issue 13, 15); sums keep 6 decimals."""
+    run("recompute", str(shop))
+    conn = open_db(shop)
+    conn.execute("UPDATE features SET p_alive = 3.217e-08 WHERE user_id = 'u2'")
+    conn.execute("UPDATE features SET p_alive = 1.234567891e-12 WHERE user_id = 'u3'")
+    conn.execute("UPDATE features SET monetary = 556.3499999999999 WHERE user_id = 'u1'")
+    conn.commit()
+    conn.close()
+    rows = list(csv.DictReader(io.StringIO(run("users", str(shop)).output)))
+    assert [r["p_alive"] for r in rows[1:3]] == ["3.217e-08", "1.23457e-12"]
+    assert rows[0]["monetary"] == "556.35"
+    target = tmp_path / "users.json"
+    run("users", str(shop), "--format", "json", "-o", str(target))
+    users = json.loads(target.read_text(encoding="utf-8"))
+    assert (users[1]["p_alive"], users[0]["monetary"]) == (3.217e-08, 556.35)

@@ -160,3 +160,39 @@ def test_errors_are_one_line(db):
 def test_add_needs_an_as_of_date(db_path):
     ok("create", str(db_path), "c")
     assert "pass --as-of" in fails("add", str(db_path), "c", "--segment", "monetary >= 1")
+
+
+def test_add_says_the_control_size_and_what_it_can_detect(db_path):
+    """issue 13, 14: 400 users, a quarter ordered in 30 days; a 10 % holdout of 100 gives a
+    control under 30 (the report would never have enough data); 50 % of 400 gives about
+    200 / 200 and an MDE near 2.801585 * sqrt(0.1875 * (2 / 200)) = 0.121313 (12.1 pp, under
+    half the base rate: no warning)."""
+    from core.audience.campaigns import control_draw
+
+    conn = open_db(db_path)
+    ids = [f"u{i:03d}" for i in range(400)]
+    conn.executemany("INSERT INTO users(user_id) VALUES (?)", [(u,) for u in ids])
+    conn.executemany(
+        "INSERT INTO features(user_id, orders_30d) VALUES (?, ?)",
+        [(u, int(i % 4 == 0)) for i, u in enumerate(ids)],
+    )
+    conn.execute("INSERT INTO meta VALUES ('as_of', '2024-06-30')")
+    conn.close()
+    db = str(db_path)
+    ok("create", db, "small")
+    out = ok("add", db, "small", "--segment", 'user_id startswith "u0"', "--holdout", "10")
+    n_control = sum(control_draw(0, u) < 0.1 for u in ids[:100])
+    assert n_control < 30
+    assert (
+        f"control {n_control} · targets {100 - n_control} · base conversion 25.0% · "
+        "minimum detectable uplift"
+    ) in out
+    assert '⚠ control under 30: the effect report will only say "not enough data"' in out
+    ok("create", db, "half")
+    out = ok("add", db, "half", "--segment", "frequency is empty", "--holdout", "50")
+    n_control = sum(control_draw(0, u) < 0.5 for u in ids)
+    from core.audience.effect import minimum_detectable_uplift
+
+    mde = minimum_detectable_uplift(400 - n_control, n_control, 0.25)
+    assert f"minimum detectable uplift {mde * 100:.1f} pp" in out
+    assert "⚠" not in out

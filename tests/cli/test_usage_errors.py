@@ -3,11 +3,24 @@ error (click's own usage block used to be printed for a bad --as-of or an unknow
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+HERE: Path = ROOT  # the working directory of the commands: a copy of the demo (fixture below)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _demo_copy(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The commands name demo.db: a copy, so that a schema upgrade never rewrites the repo's."""
+    global HERE
+    HERE = tmp_path_factory.mktemp("usage")
+    shutil.copy(ROOT / "demo.db", HERE / "demo.db")
 
 
 def userops(*args: str) -> subprocess.CompletedProcess[str]:
@@ -16,7 +29,8 @@ def userops(*args: str) -> subprocess.CompletedProcess[str]:
     )
     return subprocess.run(
         [sys.executable, "-c", code, *args],
-        cwd=ROOT,
+        cwd=HERE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=120,

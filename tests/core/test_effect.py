@@ -164,3 +164,60 @@ def test_t_quantile_refuses_outside_its_domain():
     for p, df in ((0.4, 10), (1.0, 10), (0.9, 0)):
         with pytest.raises(ValueError, match="t_quantile needs"):
             t_quantile(p, df)
+
+
+# --- minimum detectable uplift (issue 13, 14) ------------------------------------------------
+
+
+def test_minimum_detectable_uplift_hand_computed():
+    from core.audience.effect import minimum_detectable_uplift as mde
+
+    # z[0.975] + z[0.8] = 1.959964 + 0.841621 = 2.801585; sqrt(0.1 * 0.9 * (1/1000 + 1/1000))
+    # = sqrt(0.00018) = 0.0134164; 2.801585 * 0.0134164 = 0.0375872
+    assert mde(1000, 1000, 0.1) == pytest.approx(0.0375872, abs=1e-7)
+    # unequal groups, the demo's flagship case: 171 targets, 19 control, base 0.25:
+    # sqrt(0.1875 * (1/171 + 1/19)) = sqrt(0.1875 * 0.0584795) = sqrt(0.0109649) = 0.1047135
+    # -> 2.801585 * 0.1047135 = 0.293364
+    assert mde(171, 19, 0.25) == pytest.approx(0.293364, abs=1e-6)
+    # alpha .01, power .9: z = 2.575829 + 1.281552 = 3.857381
+    assert mde(500, 500, 0.5, alpha=0.01, power=0.9) == pytest.approx(
+        3.857381 * math.sqrt(0.25 * 0.004), abs=1e-6
+    )
+    assert mde(100, 0, 0.2) == math.inf
+    with pytest.raises(ValueError):
+        mde(100, 100, 1.5)
+
+
+def test_projected_power_of_a_campaign_and_of_an_addition(conn):
+    from core.audience.effect import projected_power
+    from core.query import compile_condition
+
+    build(conn, 100, 40, 20, 5)  # orders on 2024-07-05: the 30-day window as of 2024-07-10
+    conn.executemany("INSERT INTO users(user_id) VALUES (?)", [(f"n{i:03d}",) for i in range(80)])
+    from core.pipeline import recompute
+
+    recompute(conn, date(2024, 7, 10))
+    now = projected_power(conn, "c")
+    # 45 of the 120 members ordered in the 30 days: base 0.375; control 20 < 30
+    assert (now.n_target, now.n_control, now.base_rate) == (100, 20, 0.375)
+    assert now.warning == "control_small"
+    assert now.mde == pytest.approx(
+        2.801585 * math.sqrt(0.375 * 0.625 * (1 / 100 + 1 / 20)), abs=1e-5
+    )
+    new = compile_condition(conn, 'user_id startswith "n"', as_of=date(2024, 7, 10))
+    after = projected_power(conn, "c", new, holdout_pct=50, seed=0)
+    drawn = sum(cmp.control_draw(0, f"n{i:03d}") < 0.5 for i in range(80))
+    assert (after.n_target, after.n_control) == (100 + 80 - drawn, 20 + drawn)
+    assert after.base_rate == pytest.approx(45 / 200)
+    assert after.warning == ("mde_large" if after.mde > 0.5 * 45 / 200 else "")
+    assert after.relative == pytest.approx(after.mde / (45 / 200))
+    # a win-back list: none of its members ordered lately, so the rate is all users' (45 / 200)
+    cmp.create_campaign(conn, "w", who="t", at=datetime(2024, 7, 1))
+    conn.executemany(
+        "INSERT INTO campaign_members(campaign, user_id, role, added_at, source, added_on)"
+        " VALUES ('w', ?, 'control', '2024-07-01', '', '2024-07-01')",
+        [(f"n{i:03d}",) for i in range(40)],
+    )
+    back = projected_power(conn, "w")
+    assert (back.base_rate, back.base_of, back.n_control) == (45 / 200, "all", 40)
+    assert back.mde == math.inf and back.warning == "mde_large"  # no targets yet

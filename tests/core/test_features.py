@@ -321,7 +321,8 @@ def reference(users: list, orders: list, events: list, as_of: date) -> dict[str,
         if signup and signup >= end and not mine[u] and not acts[u]:
             continue
         times = [o[3] for o in mine[u]]
-        timed = [t for t in times if len(t) >= 13]
+        # a bare date, or the 00:00:00 the importer stores for one, carries no time of day
+        timed = [t for t in times if len(t) >= 13 and t[11:19] != "00:00:00"]
         last = max([*times, *(e[2] for e in acts[u])], default=None)
 
         def n(kind: str, days: int, u: str = u) -> int:
@@ -448,3 +449,29 @@ def test_the_columns_conditions_test_most_are_stored_first(shop):
     assert stored[: len(HOT_FEATURE_COLUMNS)] == list(HOT_FEATURE_COLUMNS)
     assert stored[:4] == ["user_id", "city", "gender", "channel"]
     assert sorted(stored) == sorted(FEATURE_COLUMNS)
+
+
+def test_date_only_orders_are_not_night_orders(conn, tmp_path):
+    """CDNOW-like data (dates only, stored as midnight by the importer): nobody is a night
+    buyer, and the 夜猫子 tag (night share >= 0.5, two orders) goes to nobody (issue 13, 15).
+    A user with one timed night order beside date-only ones has share 1/1 from that one."""
+    from core.ingest.importer import import_files
+    from core.rules.tags import install_default_tags
+
+    path = tmp_path / "cdnow.csv"
+    path.write_text(
+        "ID,date,amount\n"
+        "1,1997-01-01,29.33\n1,1997-01-18,29.73\n1,1997-08-02,14.96\n"
+        "2,1997-01-01,63.34\n2,1997-01-13,11.77\n"
+        "3,1997-01-02,6.79\n3,1997-03-30 23:15:00,12.00\n"
+    )
+    import_files(conn, orders=path, mapping={"ID": "user_id", "date": "created_at"})
+    assert conn.execute("SELECT min(created_at) FROM orders").fetchone()[0] == (
+        "1997-01-01 00:00:00"
+    )
+    install_default_tags(conn)
+    recompute(conn, date(1997, 12, 31))
+    share = dict(conn.execute("SELECT user_id, night_order_share FROM features"))
+    assert share == {"1": None, "2": None, "3": 1.0}
+    night = conn.execute("SELECT user_id FROM user_tags WHERE tag = '夜猫子'").fetchall()
+    assert night == [("3",)]

@@ -38,6 +38,27 @@ def test_value_typo_suggests_value_in_data(small: sqlite3.Connection) -> None:
 @pytest.mark.parametrize(
     ("text", "pos", "suggestion"),
     [
+        ('device = "ios"', 9, "iOS"),  # another case only: SQL's = would count 0 silently
+        ('device in ("Web", "android")', 18, "Android"),
+        ('device != "IOS"', 10, "iOS"),
+        ('device = "andriod"', 9, "Android"),  # a typo in another case
+    ],
+)
+def test_value_in_another_case_suggests_the_stored_one(small, text, pos, suggestion) -> None:
+    """issue 13, 11: the value check is case-insensitive for its did-you-mean."""
+    small.executemany(
+        "UPDATE features SET device = ? WHERE user_id = ?", [("iOS", "u1"), ("Android", "u2")]
+    )
+    small.execute("UPDATE features SET device = 'Web' WHERE user_id = 'u3'")
+    e = error(small, text)
+    assert (e.pos, e.suggestion) == (pos, suggestion)
+    assert f'; did you mean "{suggestion}"?' in str(e)
+    assert compile_condition(small, f'device = "{suggestion}"', as_of=AS_OF).where
+
+
+@pytest.mark.parametrize(
+    ("text", "pos", "suggestion"),
+    [
         ('layer = "chrned"', 8, "churned"),
         ('rfm = "重要保持"', 6, "重要保持客户"),
         ('tag "夜猫"', 4, "夜猫子"),

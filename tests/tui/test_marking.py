@@ -155,3 +155,19 @@ async def test_locked_database_is_a_notification_not_a_crash(sample_db, monkeypa
         assert "Database problem" in titles
         assert members(sample_db, "summer") == {"u001": "target"}
         assert type(app.screen).__name__ == "UsersScreen"
+
+
+async def test_mark_all_says_the_control_size_and_what_it_can_detect(sample_db):
+    """issue 13, 14: marking adds targets only, so the control stays as it is (0 here): the
+    question warns that the effect report will never have enough data."""
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        await pilot.press("f", *"city = '上海'")
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        await pilot.press("enter", "M")
+        await settle(app, pilot)
+        text = str(app.screen.query_one("Static").render())
+        assert "after marking: control 0 · targets 11 · base conversion" in text
+        assert '⚠ control under 30: the effect report will only say "not enough data"' in text

@@ -39,3 +39,23 @@ def test_prediction_note_from_the_purchase_days() -> None:
     settled = {"p_alive": 0.9, "first_order_at": "2024-01-10", "last_order_at": "2024-06-20"}
     assert prediction_note(settled, as_of) is None
     assert prediction_note({"p_alive": None}, as_of) is None  # no model output: nothing to say
+
+
+def test_unmeasured_behaviour_is_named_not_zero() -> None:
+    """issue 13, 10: a data set with orders and logins but no posts: the post columns are
+    'not measured', the logins are shown as counted."""
+    from core.views.profile import UserProfile
+    from tui.widgets.user_profile import behaviour
+
+    p = UserProfile(
+        "u1", {}, {"logins_30d": 0, "days_since_active": 3}, None, None, [], {}, {}, [], [],
+        [], [], [], unmeasured={"posts_30d": ("events", "post"), "favourite_category": ("events", "view/cart_add")},
+    )  # fmt: skip
+    grid = behaviour(p, EN)
+    rows = [
+        (str(grid.columns[0]._cells[i]), str(grid.columns[1]._cells[i]))
+        for i in range(grid.row_count)
+    ]
+    assert ("logins in 30 days", "0") in rows
+    assert ("not measured", "favourite category: no view / cart_add events in this data") in rows
+    assert not any("posts" in label for label, _ in rows)  # posts_30d is not a behaviour row

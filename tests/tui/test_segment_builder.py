@@ -155,3 +155,28 @@ async def test_snapshot_freezes_the_highlighted_segment(sample_db):
         conn.close()
         assert [name for _, name in snap] == ["sh_buyers @ 2024-06-30"]
         assert [u for (u,) in frozen] == SHANGHAI
+
+
+async def test_snapshots_are_listed_and_load_their_frozen_members(sample_db):
+    """issue 13, 12: a snapshot shows in the saved list (marked, with its frozen count);
+    Enter puts its members in the editor as a condition; delete leaves it alone."""
+    conn = open_db(sample_db)
+    segments.snapshot(conn, "sh_buyers", as_of=AS_OF, snapshot_name="sh frozen")
+    conn.close()
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_builder(app, pilot)
+        table = screen.query_one("#saved")
+        rows = [(table.get_row_at(i)[1].plain, table.get_row_at(i)[2].plain) for i in range(2)]
+        assert rows == [("sh_buyers", "10"), ("sh frozen (snapshot)", "10")]
+        await pilot.press("ctrl+l", "down", "enter")
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        assert screen.editor.input.value == 'in segment "sh frozen"'
+        assert str(screen.query_one("SegmentCount").render()) == "10 / 60 · 16.7%"
+        assert "the members of sh_buyers as of 2024-06-30, frozen" in text_of(
+            screen.query_one("#about")
+        )
+        await pilot.press("ctrl+l", "ctrl+t")
+        await settle(app, pilot)
+        assert table.row_count == 2  # not deleted, and no question asked

@@ -76,3 +76,33 @@ async def test_help_lists_the_keys_of_the_screen(sample_db):
         await settle(app, pilot)
         assert type(app.screen).__name__ == "HelpModal"
         assert "## Tags" in app.screen.text and "Count the tags again" in app.screen.text
+
+
+async def test_tags_that_cannot_apply_say_not_measured(tmp_path):
+    """issue 13, 10: on order-only data the cart and coupon tags read 'not measured', not 0.0%."""
+    from tui_helpers import AS_OF, make_app, settle
+
+    from core.ingest.importer import import_files
+    from core.pipeline import recompute
+    from core.rules.tags import install_defaults_once
+    from core.store.db import open_db
+
+    orders = tmp_path / "o.csv"
+    orders.write_text(
+        "user_id,amount,created_at\n1,100,2024-06-01 10:00:00\n2,8,2024-05-25 23:13:00\n"
+    )
+    db = tmp_path / "retail.db"
+    conn = open_db(db, create=True)
+    import_files(conn, orders=orders)
+    install_defaults_once(conn, as_of=AS_OF)
+    recompute(conn, AS_OF)
+    conn.close()
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.action_analytics("tags")
+        await settle(app, pilot)
+        table = app.screen.query_one("#tags")
+        share = {str(k.value): table.get_row(k)[3].plain for k in table.rows}
+        assert share["加购未付"] == share["优惠券用户"] == share["iOS用户"] == "not measured"
+        assert share["高复购"] == "0.0%" and share["夜猫子"] == "0.0%"

@@ -162,3 +162,41 @@ async def test_q_quits(sample_db):
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_order_only_data_hides_empty_columns_and_shows_imported_ones(tmp_path):
+    """issue 13, 10: without names and cities (the UCI import) those columns are left out and
+    the imported country is shown; the sample database keeps its columns."""
+    from tui_helpers import AS_OF
+
+    from core.ingest.importer import import_files
+    from core.pipeline import recompute
+    from core.store.db import open_db
+
+    orders = tmp_path / "o.csv"
+    orders.write_text(
+        "user_id,amount,created_at,Country\n"
+        "12347,100,2024-06-01 10:00:00,Iceland\n12348,80,2024-05-25 13:13:00,Finland\n"
+    )
+    db = tmp_path / "retail.db"
+    conn = open_db(db, create=True)
+    import_files(conn, orders=orders, user_columns={"Country": "country"})
+    recompute(conn, AS_OF)
+    conn.close()
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one("UserTable")
+        keys = [str(c.value) for c in table.columns]
+        assert "name" not in keys and "city" not in keys
+        assert keys[-2:] == ["country", "tags"]
+        assert table.get_row("12347")[-2].plain == "Iceland"
+        assert [str(c.label) for c in table.columns.values()][-2] == "country"
+
+
+async def test_sample_keeps_its_columns(sample_db):
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        keys = [str(c.value) for c in app.screen.query_one("UserTable").columns]
+        assert keys[:2] == ["user_id", "name"] and "city" in keys

@@ -66,7 +66,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "tags": (
         "rules_cmd",
-        "The rule tags with dimension, condition and how many users hold each (same as `tag list`).",
+        "The rule tags with dimension, condition and how many users hold each (same as tag list).",
+    ),
+    "user": (
+        "user_cmd",
+        "One user's profile: layer and its rules, RFM standing, predictions, tags, timeline.",
     ),
     "users": (
         "analytics_cmd",
@@ -136,7 +140,7 @@ class LazyDefaultGroup(click.Group):
 def cli() -> None:
     """userops: user layers, RFM, tags, segments and campaigns, from a local SQLite database.
 
-    Run ``userops`` to open ./demo.db, ``userops DB`` to open another database.
+    Run userops to open ./demo.db, userops DB to open another database.
     """
     from tui.cli.common import show_visibly  # user text reaches the terminal as text
 

@@ -42,17 +42,34 @@ EXPORT_COLUMNS = list(FEATURE_COLUMNS)  # user_id first, then every feature in s
 @click.option(
     "--as-of", type=ISO_DATE, default=None, help="Date to compute as of (default: stored)."
 )
-def recompute_cmd(db: str, as_of: date | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+def recompute_cmd(db: str, as_of: date | None, as_json: bool) -> None:
     """Rebuild every user's features, RFM groups, predictions, layers and tags as of a date.
 
     The first recompute of a database installs the default layer rules and tags (those its
-    fields can express); edit them with `userops layer ...` and `userops tag ...`.
+    fields can express); edit them with userops layer ... and userops tag ....
     """
     with database(db) as conn:
-        if install_defaults_once(conn, as_of=as_of):
+        installed = install_defaults_once(conn, as_of=as_of)
+        if installed and not as_json:
             click.echo("installed the default layer rules and tags (see `userops layer rules`)")
         report = recompute(conn, as_of)
-        click.echo(recompute_text(report))
+        if as_json:
+            click.echo(json.dumps(recompute_data(report, installed), ensure_ascii=False, indent=2))
+        else:
+            click.echo(recompute_text(report))
+
+
+def recompute_data(report: RecomputeReport, installed: bool) -> dict:
+    return {
+        "as_of": report.as_of.isoformat(),
+        "users": report.users,
+        "buyers": report.buyers,
+        "seconds": round(report.seconds, 3),
+        "models": report.models,
+        "installed_defaults": bool(installed),
+        "not_applicable": [n.as_dict() for n in report.not_applicable],
+    }
 
 
 def recompute_text(report: RecomputeReport) -> str:
@@ -64,8 +81,21 @@ def recompute_text(report: RecomputeReport) -> str:
             f"buyers  {report.buyers:,}",
             f"time    {report.seconds:.2f} s",
             f"models  {models or 'none fitted'}",
+            *_not_applicable_lines(report),
         ]
     )
+
+
+def _not_applicable_lines(report: RecomputeReport) -> list[str]:
+    """The rules and tags this data cannot inform: their counts are not measurements."""
+    if not report.not_applicable:
+        return []
+    lines = [
+        "cannot apply to this data (they read what it does not record; counts are not measured):"
+    ]
+    for n in report.not_applicable:
+        lines.append(f"  {n.kind} {n.name}: {'; '.join(n.reasons)}")
+    return lines
 
 
 @cli.command("rfm")
@@ -240,7 +270,7 @@ def users_cmd(
     """Export every user (or those matching QUERY) with all features, streaming.
 
     CSV cells that a spreadsheet would run as formulas get a leading ' unless --raw. Columns
-    flagged personal (``userops import --personal COL``) are left out unless --include-personal,
+    flagged personal (userops import --personal COL) are left out unless --include-personal,
     or written masked with --mask."""
     with database(db, readonly=True) as conn, caret_on_error(query or ""):
         personal = personal_columns(conn) & set(EXPORT_COLUMNS)
@@ -284,8 +314,16 @@ def write_csv(
 
 
 def _tidy(row: tuple) -> tuple:
-    """Floats to 6 decimals: a sum of amounts reads 556.35, not 556.3499999999999."""
-    return tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+    """Floats without float noise, never losing a small value: from 1 up, 6 decimals (a sum of
+    amounts reads 556.35, not 556.3499999999999); below 1, 6 significant digits, so a
+    probability of 3.2e-08 stays 3.2e-08 instead of becoming 0.0."""
+    return tuple(_tidy_float(v) if isinstance(v, float) else v for v in row)
+
+
+def _tidy_float(v: float) -> float:
+    if not math.isfinite(v) or abs(v) >= 1:
+        return round(v, 6) if math.isfinite(v) else v
+    return float(f"{v:.6g}")
 
 
 def write_json(

@@ -13,7 +13,7 @@ import click
 from core.audience import campaigns as cmp
 from core.store.db import check_as_of
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail, real_user
+from tui.cli.common import DB_ARGUMENT, ISO_DATE, cells, database, fail, pad, real_user
 
 if TYPE_CHECKING:  # the effect module loads scipy: only the report command pays for it
     from core.audience.effect import EffectReport, Uplift
@@ -102,6 +102,11 @@ def add_cmd(
             f"({got.candidates} in the segment; excluded: {got.excluded_already_in} already in, "
             f"{got.excluded_recently_targeted} recently targeted)"
         )
+        from core.audience.effect import projected_power
+        from tui.i18n import Labels
+        from tui.widgets.power_text import power_text
+
+        click.echo(power_text(projected_power(conn, name), Labels("en")))
 
 
 @campaign.command("mark")
@@ -153,14 +158,14 @@ def list_cmd(db: str) -> None:
     if not rows:
         click.echo("no campaigns")
         return
-    width = max(len(c.name) for c, _, _ in rows)
+    width = max(cells(c.name) for c, _, _ in rows)
     click.echo(
-        f"{'name':<{width}}  {'channel':<8} {'status':<6} {'start':<10} {'targets':>8} {'control':>8}"
+        f"{pad('name', width)}  {'channel':<8} {'status':<6} {'start':<10} {'targets':>8} {'control':>8}"
     )
     for c, targets, control in rows:
         start = c.start_date.isoformat() if c.start_date else "-"
         click.echo(
-            f"{c.name:<{width}}  {c.channel:<8} {c.status:<6} {start:<10} {targets:>8} {control:>8}"
+            f"{pad(c.name, width)}  {pad(c.channel, 8)} {c.status:<6} {start:<10} {targets:>8} {control:>8}"
         )
 
 
@@ -198,9 +203,9 @@ def audit_cmd(db: str, name: str) -> None:
 
 
 def _echo_audit(entries: list[cmp.AuditEntry]) -> None:
-    who_w = max(len(e.who) for e in entries)
+    who_w = max(cells(e.who) for e in entries)
     for e in entries:
-        click.echo(f"{e.at}  {e.who:<{who_w}}  {e.action:<7} {e.n_users:>7}  {e.detail}")
+        click.echo(f"{e.at}  {pad(e.who, who_w)}  {e.action:<7} {e.n_users:>7}  {e.detail}")
 
 
 @campaign.command("export")

@@ -86,6 +86,14 @@ def cells(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def pad(text: str, width: int, align: str = "<") -> str:
+    """``text`` filled with spaces to ``width`` terminal columns (CJK characters take two, as
+    :func:`cells` counts them), left-aligned or right-aligned (``align=">"``): the one way the
+    CLI's tables line up names like 双11召回 with ASCII ones."""
+    fill = " " * max(width - cells(text), 0)
+    return fill + text if align == ">" else text + fill
+
+
 @contextmanager
 def caret_on_error(text: str) -> Iterator[None]:
     """Inside ``database(...)``: a QueryError shows the condition with a caret under its column."""

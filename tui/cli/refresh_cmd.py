@@ -39,7 +39,7 @@ def refresh_cmd(db: str, as_of: date | None, refit: bool, refit_after: int, as_j
     Only users with new orders or events, rows that changed, or rows leaving a 7/30/90-day
     window are recomputed; the others' day counts move with the date; RFM scores, predictions
     (from the stored fit) and the layer and tag rules are re-evaluated for everyone. The result
-    is the one `userops recompute --as-of` gives. When it cannot (first run, a date before the
+    is the one userops recompute --as-of gives. When it cannot (first run, a date before the
     features' date, features of an older userops) the full recompute runs, and says so.
     """
     with database(db) as conn:

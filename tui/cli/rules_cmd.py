@@ -72,7 +72,7 @@ def layers_cmd(
 ) -> None:
     """The MECE report of the layer rules: pyramid, overlapping pairs, gap.
 
-    Same as ``userops layer report``; with --transitions, same as ``userops layer transitions``.
+    Same as userops layer report; with --transitions, same as userops layer transitions.
     """
     if from_as_of is not None:
         show_transitions(db, from_as_of, to_as_of or as_of, as_json)
@@ -305,7 +305,7 @@ def layer_users(
 @DB_ARGUMENT
 @JSON
 def tags_cmd(db: str, as_json: bool) -> None:
-    """The rule tags with dimension, condition and how many users hold each (same as `tag list`)."""
+    """The rule tags with dimension, condition and how many users hold each (same as tag list)."""
     show_tags(db, as_json)
 
 

@@ -8,9 +8,17 @@ from datetime import date
 import click
 
 from core.audience import segments
-from core.errors import QueryError
+from core.errors import NotFound, QueryError
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, caret_on_error, condition_as_of, database
+from tui.cli.common import (
+    DB_ARGUMENT,
+    ISO_DATE,
+    caret_on_error,
+    cells,
+    condition_as_of,
+    database,
+    pad,
+)
 
 AS_OF = click.option(
     "--as-of",
@@ -67,15 +75,25 @@ def save_cmd(db: str, name: str, query: str, description: str, as_of: date | Non
 @DB_ARGUMENT
 @AS_OF
 def list_cmd(db: str, as_of: date | None) -> None:
-    """Saved segments with their current counts."""
+    """Saved segments with their current counts, then snapshots with their frozen members."""
     with database(db, readonly=True) as conn:
         rows = segments.list_segments(conn, condition_as_of(conn, as_of))
+        snaps = segments.list_snapshots(conn)
         if not rows:
             click.echo("no saved segments")
-        width = max((len(s.name) for s, _ in rows), default=0)
+        width = max(
+            (cells(n) for n in [*(s.name for s, _ in rows), *(s.name for s in snaps)]), default=0
+        )
         for seg, n in rows:
             shown = "(no longer compiles)" if n is None else f"{n:>10,}"
-            click.echo(f"{seg.name:<{width}}  {shown}  {seg.query}")
+            click.echo(f"{pad(seg.name, width)}  {shown}  {seg.query}")
+        if snaps:
+            click.echo("snapshots (frozen member lists):")
+        for snap in snaps:
+            of = f"of {snap.segment} " if snap.segment else ""
+            click.echo(
+                f"{pad(snap.name, width)}  {snap.members:>10,}  {of}as of {snap.as_of}: {snap.query}"
+            )
 
 
 @segment.command("show")
@@ -83,8 +101,12 @@ def list_cmd(db: str, as_of: date | None) -> None:
 @click.argument("name")
 @AS_OF
 def show_cmd(db: str, name: str, as_of: date | None) -> None:
-    """A segment's query, description, sentence, count and history."""
+    """A segment's query, description, sentence, count and history (or a snapshot's)."""
     with database(db, readonly=True) as conn:
+        snap = segments.get_snapshot(conn, name)
+        if snap is not None and not _is_segment(conn, name):
+            _show_snapshot(conn, snap)
+            return
         seg = segments.get(conn, name)
         click.echo(f"name         {seg.name}")
         click.echo(f"query        {seg.query}")
@@ -100,6 +122,24 @@ def show_cmd(db: str, name: str, as_of: date | None) -> None:
             click.echo(f"error        {err}")
         for entry in segments.history(conn, name):
             click.echo(f"replaced     {entry.replaced_at}  {entry.query}")
+
+
+def _is_segment(conn: sqlite3.Connection, name: str) -> bool:
+    try:
+        segments.get(conn, name)
+    except NotFound:
+        return False
+    return True
+
+
+def _show_snapshot(conn: sqlite3.Connection, snap: segments.Snapshot) -> None:
+    total = segments.total_users(conn)
+    click.echo(f"name         {snap.name}")
+    click.echo("kind         snapshot (a frozen member list)")
+    click.echo(f"segment      {snap.segment or '(a query)'}")
+    click.echo(f"query        {snap.query}")
+    click.echo(f"as of        {snap.as_of}")
+    click.echo(f"members      {share_line(snap.members, total)}")
 
 
 @segment.command("delete")

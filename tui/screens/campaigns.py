@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 
 from core.audience import campaigns as cmp
 from core.audience import segments
-from core.audience.effect import EffectReport, effect_report
+from core.audience.effect import EffectReport, effect_report, projected_power
 from core.errors import CoreError
 from core.query import compile_condition
 from core.views import users
@@ -31,6 +31,7 @@ from tui.widgets import campaign_parts as parts
 from tui.widgets import query_runner
 from tui.widgets.campaign_writes import WRITES
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
+from tui.widgets.power_text import power_text
 from tui.widgets.status_line import StatusLine
 from tui.widgets.writes import current_campaign, quoted, who, writer
 
@@ -194,6 +195,7 @@ makes it the current campaign: **space** in the users table then marks users int
         settings = self.app.settings
         with writer(settings.db_path) as conn, query_runner.RUNNING.track(conn):
             note = WRITES["add"](conn, name, values, settings.as_of, who())
+            note += "\n" + power_text(projected_power(conn, name), self.app.labels)
         self.post_message(CampaignWritten(note, values.get("name", name)))
 
     @on(CampaignWritten)

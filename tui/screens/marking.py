@@ -16,10 +16,12 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from core.audience import campaigns as cmp
+from core.audience.effect import Power, projected_power
 from core.query import compile_condition
 from core.views import users
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal
+from tui.widgets.power_text import power_text
 from tui.widgets.writes import current_campaign, quoted, who, writer
 
 
@@ -31,6 +33,14 @@ class MarksLoaded(Message):
     n_targets: int  # of the whole campaign
     n_control: int
     status: str
+
+
+@dataclass
+class MarkAllProjected(Message):
+    campaign: str
+    condition: str
+    matching: int
+    power: Power
 
 
 @dataclass
@@ -227,11 +237,32 @@ class MarkingScreen(WorkingScreen):
             self.write_marks("undo", name, "")
 
     def confirm_mark_all(self, condition: str, matching: int) -> None:
-        """Bulk: every user matching ``condition`` becomes a target (holdout 0), after a yes."""
+        """Bulk: every user matching ``condition`` becomes a target (holdout 0), after a yes.
+        The question says what the campaign's groups could show after it (the control size
+        and the minimum detectable uplift), worked out first in a worker."""
         name = self._campaign_to_write()
         if name is None:
             return
-        question = f"Mark all {matching:,} filtered users as targets of {name}?"
+        self.project_mark_all(name, condition, matching)
+
+    @work(thread=True, exclusive=True, group="marks.power", exit_on_error=False)
+    def project_mark_all(self, campaign: str, condition: str, matching: int) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            compiled = compile_condition(
+                conn, condition or "user_id is not empty", as_of=self.app.settings.as_of
+            )
+            power = projected_power(conn, campaign, compiled)
+        if not get_current_worker().is_cancelled:
+            self.post_message(MarkAllProjected(campaign, condition, matching, power))
+
+    @on(MarkAllProjected)
+    def _ask_mark_all(self, message: MarkAllProjected) -> None:
+        name, condition = message.campaign, message.condition
+        lab = self.app.labels
+        question = (
+            f"Mark all {message.matching:,} filtered users as targets of {name}?\n\n"
+            f"{lab('power_after')}: {power_text(message.power, lab)}"
+        )
 
         def done(ok: bool | None) -> None:
             if ok:

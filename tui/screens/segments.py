@@ -8,7 +8,7 @@ screen only shows what it posts. Writes run in the "write" group on their own co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
@@ -29,7 +29,7 @@ from tui.widgets.live_condition import COMPLETE_GROUP, COUNT_GROUP, LiveConditio
 from tui.widgets.segment_count import SegmentCount
 from tui.widgets.segment_parts import offer_label, overlap_condition, preview_cell
 from tui.widgets.status_line import StatusLine
-from tui.widgets.writes import writer
+from tui.widgets.writes import quoted, writer
 
 PREVIEW_ROWS = 20
 PREVIEW_COLUMNS = ("user_id", "name", "layer", "rfm_group", "monetary", "city")
@@ -39,6 +39,7 @@ PREVIEW_COLUMNS = ("user_id", "name", "layer", "rfm_group", "monetary", "city")
 class SegmentsLoaded(Message):
     found: list[tuple[segments.Segment, int | None]]
     total: int
+    snapshots: list[segments.Snapshot] = field(default_factory=list)
 
 
 @dataclass
@@ -105,6 +106,8 @@ deletes the highlighted segment (after a confirmation).
         self.condition = ""  # the text of the last count that arrived
         self.loaded: str | None = None  # the saved segment whose condition is in the editor
         self.saved: dict[str, tuple[segments.Segment, int | None]] = {}
+        # snapshots, listed after the segments (a name already used by a segment is not)
+        self.snapshots: dict[str, segments.Snapshot] = {}
         self.picked: list[str] = []
         self.overlap: tuple[str, str] | None = None
 
@@ -153,7 +156,8 @@ deletes the highlighted segment (after a confirmation).
         with reader(self.app.settings.db_path) as conn:
             found = segments.list_segments(conn, self.app.settings.as_of)
             total = segments.total_users(conn)
-        self.post_message(SegmentsLoaded(found, total))
+            snapshots = segments.list_snapshots(conn)
+        self.post_message(SegmentsLoaded(found, total, snapshots))
 
     @work(thread=True, exclusive=True, group="segments.overlap", exit_on_error=False)
     def count_overlap(self, a: str, b: str) -> None:
@@ -202,8 +206,9 @@ deletes the highlighted segment (after a confirmation).
     @on(SegmentsLoaded)
     def _loaded(self, message: SegmentsLoaded) -> None:
         self.saved = {seg.name: (seg, n) for seg, n in message.found}
+        self.snapshots = {s.name: s for s in message.snapshots if s.name not in self.saved}
         self.query_one(SegmentCount).total = message.total
-        self.picked = [p for p in self.picked if p in self.saved]
+        self.picked = [p for p in self.picked if p in self.saved or p in self.snapshots]
         self._fill_list()
         self.refresh_status()
 
@@ -218,6 +223,11 @@ deletes the highlighted segment (after a confirmation).
             pick = "AB"[self.picked.index(name)] if name in self.picked else ""
             shown = "?" if n is None else f"{n:,}"  # ? = no longer compiles
             table.add_row(pick, Text(visible(name)), Text(shown, justify="right"), key=name)
+        for name, snap in self.snapshots.items():
+            pick = "AB"[self.picked.index(name)] if name in self.picked else ""
+            title = Text(visible(name))
+            title.append(f" ({lab('snapshot_tag')})", style="dim")
+            table.add_row(pick, title, Text(f"{snap.members:,}", justify="right"), key=name)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)
 
@@ -229,7 +239,18 @@ deletes the highlighted segment (after a confirmation).
 
     @on(DataTable.RowSelected, "#saved")
     def _load_segment(self, message: DataTable.RowSelected) -> None:
-        seg, _ = self.saved[str(message.row_key.value)]
+        name = str(message.row_key.value)
+        if name in self.snapshots:  # a frozen list: the editor gets its members as a condition
+            snap = self.snapshots[name]
+            self.loaded = None
+            self.editor.input.value = f"in segment {quoted(name)}"
+            about = self.app.labels("snapshot_about").format(
+                name=visible(name), of=visible(snap.segment or snap.query), as_of=snap.as_of
+            )
+            self.query_one("#about", Static).update(about)
+            self.editor.input.focus()
+            return
+        seg, _ = self.saved[name]
         self.loaded = seg.name
         self.editor.input.value = seg.query  # counts as if typed
         about = f"{visible(seg.name)}: {visible(seg.description)}".rstrip(": ")
@@ -293,6 +314,9 @@ deletes the highlighted segment (after a confirmation).
     def action_delete(self) -> None:
         name = self.highlighted()
         if name is None:
+            return
+        if name in self.snapshots:
+            self.notify(self.app.labels("snapshot_kept"), markup=False)
             return
 
         def done(ok: bool | None) -> None:

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from core.rules import tags
+from core.rules import applicability, tags
 from core.views import users
 from core.views.text import visible
 from tui.messages import OpenUsers
@@ -30,6 +30,8 @@ NARROW = 110
 class TagsLoaded(Message):
     counts: list[tuple[tags.TagRule, int]]
     total: int
+    # tags reading what this data does not record (core.rules.applicability): not measured
+    unmeasured: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -87,7 +89,9 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
     def load_tags(self) -> None:
         with reader(self.app.settings.db_path) as conn:
             counts, total = tags.tag_counts(conn), users.count(conn)
-        self.post_message(TagsLoaded(counts, total))
+            cannot = applicability.report(conn)
+        unmeasured = frozenset(n.name for n in cannot if n.kind == "tag")
+        self.post_message(TagsLoaded(counts, total, unmeasured))
 
     @work(thread=True, exclusive=True, group="tags.distribution", exit_on_error=False)
     def load_distribution(self, tag: tags.TagRule) -> None:
@@ -116,11 +120,14 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
             dim = "" if rule.dimension == previous else (zh if lab.lang == "zh" else en)
             previous = rule.dimension
             share = n / message.total if message.total else 0.0
+            shown = Text(f"{share:.1%}", justify="right")
+            if rule.name in message.unmeasured:  # a 0 that is not a measurement
+                shown = Text(lab("not_measured"), style="dim", justify="right")
             table.add_row(
                 Text(dim, style="bold"),
                 Text(visible(rule.name)),
                 Text(f"{n:,}", justify="right"),
-                Text(f"{share:.1%}", justify="right"),
+                shown,
                 Text(visible(rule.description or rule.condition)),
                 key=rule.name,
             )

@@ -168,6 +168,8 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
     def _overview(self, message: OverviewLoaded) -> None:
         self.overview = message.overview
         self.app.labels.layer_names = message.overview.layer_names
+        self.table.hidden = message.overview.hidden_columns
+        self.table.extra = message.overview.extra_columns
         self.all_users = self.matching = message.overview.users
         self.query_one(SegmentCount).total = self.all_users
         self.reload("first")

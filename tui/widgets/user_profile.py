@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from core.analytics.coverage import EVENT_COLUMNS
 from core.store import columns
 from core.views.profile import UserProfile
 from core.views.text import visible, visible_value
@@ -25,6 +26,7 @@ PREDICTIONS = tuple((c.name, c.name, c.fmt) for c in columns.profile_rows("predi
 # condition language names them (so what is read here can be typed in a filter). Which columns,
 # in which order: Column.profile in the registry.
 BEHAVIOUR = tuple(c.name for c in columns.profile_rows("behaviour"))
+ALL_EVENT_KINDS = frozenset(k for kinds in EVENT_COLUMNS.values() for k in kinds)
 BEHAVIOUR_FORMAT = {c.name: c.fmt for c in columns.profile_rows("behaviour") if c.fmt != "{}"}
 
 
@@ -50,19 +52,27 @@ def title(p: UserProfile, labels: Labels) -> Text:
 
 
 def attributes(p: UserProfile, labels: Labels, mask: bool) -> Table:
+    """Every attribute but those nobody in this data has (named once, on the last line)."""
     grid = _grid()
     shown = masked(p.attributes, p.personal) if mask else p.attributes
+    absent = [k for k in shown if p.unmeasured.get(k, ("",))[0] == "attribute"]
     for key, value in shown.items():
-        grid.add_row(Text(visible(labels.column(key))), _text(value))
+        if key not in absent:
+            grid.add_row(Text(visible(labels.column(key))), _text(value))
+    if absent:
+        names = ", ".join(labels.column(k) for k in absent)
+        grid.add_row(Text(labels("not_in_data"), style="dim"), Text(names, style="dim"))
     return grid
 
 
-def _rule_line(check, labels: Labels, mark: str) -> Text:
+def _rule_line(check, labels: Labels, mark: str, unmeasured: bool = False) -> Text:
     name = check.name_zh if labels.lang == "zh" else check.name_en
     line = Text(f"{mark} {visible(name)}: ")
     line.append(visible(check.condition), style="italic")
     if check.error:
         line.append(f"  ({visible(check.error)})", style="red")
+    if unmeasured:  # decided on what this data does not record
+        line.append(f"  ({labels('rule_unmeasured')})", style="dim")
     return line
 
 
@@ -72,7 +82,10 @@ def layer(p: UserProfile, labels: Labels) -> Group:
         lines.append(_rule_line(p.layer_rule, labels, "✓"))
     if p.rules_not_met:
         lines.append(Text(labels("not_met"), style="dim"))
-        lines += [_rule_line(c, labels, "✗" if c.met is False else "?") for c in p.rules_not_met]
+        lines += [
+            _rule_line(c, labels, "✗" if c.met is False else "?", c.key in p.rules_unmeasured)
+            for c in p.rules_not_met
+        ]
     return Group(*lines)
 
 
@@ -150,14 +163,38 @@ def predictions(p: UserProfile, labels: Labels) -> Table | Text:
 
 
 def behaviour(p: UserProfile, labels: Labels) -> Table | Text:
-    """The behaviour columns the user has a value for (a kind never seen has no 'days since')."""
+    """The behaviour columns the user has a value for (a kind never seen has no 'days since');
+    those this data does not measure are named as such, grouped by reason, never shown as 0."""
     grid = _grid()
+    missing: dict[tuple[str, str], list[str]] = {}  # reason -> the columns it leaves out
     for column in BEHAVIOUR:
         value = p.features.get(column)
-        if value is not None:
+        if column in p.unmeasured:  # e.g. no such events in this data: not a 0
+            missing.setdefault(p.unmeasured[column], []).append(labels.field(column))
+        elif value is not None:
             shown = BEHAVIOUR_FORMAT.get(column, "{}").format(value)
             grid.add_row(Text(labels.field(column)), Text(shown))
+    kinds = {k for why, what in missing for k in what.split("/") if why == "events"}
+    lines = [
+        f"{', '.join(names)}: {unmeasured_why(reason, labels)}"
+        for reason, names in missing.items()
+        if not (kinds >= ALL_EVENT_KINDS and reason[0] == "events")
+    ]
+    if kinds >= ALL_EVENT_KINDS:  # order-only data: one short line for everything from events
+        lines.insert(0, labels("no_events_at_all"))
+    for line in lines:
+        grid.add_row(Text(labels("not_measured"), style="dim"), Text(line, style="dim"))
     return grid if grid.rows else Text(labels("none"))
+
+
+def unmeasured_why(reason: tuple[str, str], labels: Labels) -> str:
+    """Why a column is not measured, in the UI's language."""
+    kind, what = reason
+    if kind == "events":
+        return labels("no_events").format(kinds=" / ".join(what.split("/")))
+    if kind == "attribute":
+        return labels("no_attribute").format(column=labels.column(what))
+    return labels("no_time_of_day")
 
 
 def _table(heading: str) -> Table:

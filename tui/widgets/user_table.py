@@ -22,6 +22,9 @@ NUMERIC = {"r_score", "f_score", "m_score", "monetary"}
 
 def _cell(column: str, row: UserRow, labels: Labels) -> Text:
     """One cell as a plain Text: database values are never parsed as markup."""
+    if column not in LIST_COLUMNS:  # an imported attribute
+        value = dict(row.extra).get(column)
+        return Text("" if value is None else visible(str(value)))
     value = getattr(row, column)
     if column == "layer":
         return Text(labels.layer(value))
@@ -71,6 +74,10 @@ class UserTable(DataTable):
         self._header: tuple[Labels, str, bool] | None = None
         self.marks: dict[str, str] = {}  # user_id -> "target" / "control" of the current campaign
         self.mark_column = False  # shown while there is a current campaign
+        # the data's own columns (core.views.users.Overview): built-ins nobody has are left
+        # out, imported attributes (UCI's country) shown before the tags
+        self.hidden: frozenset[str] = frozenset()
+        self.extra: tuple[str, ...] = ()
         # Type-ahead: keys typed or pasted in one burst with `f` or `/` reach this table before
         # the screen has opened its text box; they are kept for the box, not taken as commands.
         self._typeahead = False
@@ -111,8 +118,8 @@ class UserTable(DataTable):
         assert self._header is not None  # set_columns ran first
         labels, order, descending = self._header
         heads = []
-        for column in (*LIST_COLUMNS, "tags"):
-            label = labels.column(column) if column in LIST_COLUMNS else labels(column)
+        for column in self.columns_shown():
+            label = labels(column) if column == "tags" else labels.column(column)
             if column == order:
                 label += " ▼" if descending else " ▲"
             heads.append(Text(label))
@@ -123,15 +130,16 @@ class UserTable(DataTable):
     ) -> None:
         """Replace the window. Column widths are measured here, before anything is drawn:
         DataTable's own lazy measuring can leave cells cut at a width drawn too early."""
+        shown = self.columns_shown()[:-1]  # the tags come last
         cells = [
-            [*(_cell(c, row, labels) for c in LIST_COLUMNS), Text(visible(" ".join(row.tags)))]
+            [*(_cell(c, row, labels) for c in shown), Text(visible(" ".join(row.tags)))]
             for row in rows
         ]
         heads = self._labels()
         self.clear(columns=True)
         if self.mark_column:
             self.add_column(Text("✓"), key="mark", width=1)
-        for i, (head, column) in enumerate(zip(heads, (*LIST_COLUMNS, "tags"), strict=True)):
+        for i, (head, column) in enumerate(zip(heads, self.columns_shown(), strict=True)):
             width = max([head.cell_len, *(r[i].cell_len for r in cells)])
             self.add_column(head, key=column, width=width)
         for row, values in zip(rows, cells, strict=True):
@@ -139,6 +147,9 @@ class UserTable(DataTable):
             self.add_row(*marked, *values, key=row.user_id)
         if rows:
             self.move_cursor(row=len(rows) - 1 if cursor_at_end else 0, animate=False)
+
+    def columns_shown(self) -> tuple[str, ...]:
+        return (*(c for c in LIST_COLUMNS if c not in self.hidden), *self.extra, "tags")
 
     def _mark(self, user_id: str) -> Text:
         role = self.marks.get(user_id)
