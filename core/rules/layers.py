@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from core.analytics.features import compute_features
@@ -56,23 +56,36 @@ class Overlap:
 
 
 @dataclass(frozen=True)
+class CatchAll:
+    """The rules that every user matches (found by evaluating them, not by their text) and the
+    users who match no other rule: a catch-all hides them from the gap, so they are counted."""
+
+    rule: str  # the first catch-all in rule order: it is the layer those users get
+    count: int  # users matching no rule except a catch-all
+    rules: tuple[str, ...] = ()  # every catch-all rule, in rule order
+
+
+@dataclass(frozen=True)
 class MeceReport:
     as_of: date
     total: int
     pyramid: list[LayerCount]  # first match wins, in rule order, then unclassified
     matches: dict[str, int]  # each rule evaluated on its own
-    overlaps: list[Overlap]  # pairs matching the same users (count > 0 only)
+    overlaps: list[Overlap]  # pairs of ordinary rules matching the same users (count > 0 only)
     gap: int  # users matching no rule
+    catch_all: CatchAll | None = None  # None when no rule matches every user
+    catch_all_pairs: list[Overlap] = field(default_factory=list)  # pairs with a catch-all
+
+    @property
+    def only_catch_all(self) -> int:
+        """Users matching no rule except a catch-all (the gap a catch-all hides)."""
+        return self.catch_all.count if self.catch_all else 0
 
     @property
     def is_mece(self) -> bool:
-        """Whether the rules are exclusive and exhaustive on their own, without their order."""
-        return not self.overlaps and self.gap == 0
-
-    @property
-    def catch_all(self) -> list[str]:
-        """Rules matching every user ("everyone else"): their overlaps are by design."""
-        return [k for k, n in self.matches.items() if self.total and n == self.total]
+        """Whether the rules are exclusive and exhaustive on their own, without their order:
+        no overlap of ordinary rules, no gap, and nobody left only to a catch-all."""
+        return not self.overlaps and self.gap == 0 and self.only_catch_all == 0
 
 
 # Order matters: the first matching rule wins, so the specific states come before the broad ones.
@@ -304,10 +317,19 @@ def mece_report(conn: sqlite3.Connection, as_of: date) -> MeceReport:
         return lambda m: all(m >> b & 1 for b in bits)
 
     matches = {r.key: users(all_of(i)) for i, r in enumerate(rules)}
+    wide = {i for i, r in enumerate(rules) if total and matches[r.key] == total}
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     both = [(i, j, users(all_of(i, j))) for i, j in pairs]
-    overlaps = [Overlap(rules[i].key, rules[j].key, c) for i, j, c in both if c]
-    return MeceReport(as_of, total, pyramid, matches, overlaps, gap)
+    found = [(i, j, Overlap(rules[i].key, rules[j].key, c)) for i, j, c in both if c]
+    overlaps = [o for i, j, o in found if i not in wide and j not in wide]
+    by_design = [o for i, j, o in found if i in wide or j in wide]
+    catch_all = None
+    if wide:
+        wide_mask = sum(1 << i for i in wide)
+        only = users(lambda m: m & ~wide_mask == 0)  # no ordinary rule matches
+        keys = tuple(rules[i].key for i in sorted(wide))
+        catch_all = CatchAll(keys[0], only, keys)
+    return MeceReport(as_of, total, pyramid, matches, overlaps, gap, catch_all, by_design)
 
 
 def users_in_overlap(
@@ -323,6 +345,31 @@ def users_in_gap(conn: sqlite3.Connection, as_of: date, limit: int = 100) -> lis
     """Ids of users matching no rule (they end up ``unclassified``)."""
     rules = list_rules(conn)
     return _user_ids(conn, compile_rules(conn, rules, as_of), "mask = 0", limit)
+
+
+def users_only_in_catch_all(conn: sqlite3.Connection, as_of: date, limit: int = 100) -> list[str]:
+    """Ids of users matching no rule except a catch-all (none when there is no catch-all)."""
+    report = mece_report(conn, as_of)
+    if report.catch_all is None:
+        return []
+    rules = list_rules(conn)
+    wide = set(report.catch_all.rules)
+    ordinary = [r for r in rules if r.key not in wide]
+    if not ordinary:  # the catch-all is the only kind of rule: everyone
+        return _user_ids(conn, [], "mask = 0", limit)
+    return _user_ids(conn, compile_rules(conn, ordinary, as_of), "mask = 0", limit)
+
+
+def only_catch_all_condition(rules: list[LayerRule], report: MeceReport) -> str | None:
+    """The users matching no rule except a catch-all, in the condition language (for a list);
+    None without a catch-all. A NULL feature makes a rule not match, as in the report."""
+    if report.catch_all is None:
+        return None
+    wide = set(report.catch_all.rules)
+    ordinary = [r.condition for r in rules if r.key not in wide]
+    if not ordinary:
+        return f"({rules[0].condition})" if rules else None
+    return " and ".join(f"not ({c})" for c in ordinary)
 
 
 def _user_ids(

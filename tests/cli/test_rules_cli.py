@@ -69,6 +69,22 @@ def test_layers_report_json(db):
     ]
     assert data["overlaps"] == [{"a": "a", "b": "b", "count": 1}]
     assert data["gap"] == 1 and data["is_mece"] is False and data["matches"] == {"a": 1, "b": 2}
+    assert data["catch_all"] is None
+
+
+def test_layers_json_reports_the_catch_all_and_its_users(db):
+    conn = open_db(db)
+    L.set_rule(conn, "everyone", "其他", "rest", "user_id is not empty", as_of=AS_OF)
+    conn.close()
+    data = json.loads(run("layers", db, "--json").output)
+    assert data["catch_all"] == {"rule": "everyone", "count": 1}  # u3: no other rule
+    assert data["gap"] == 0 and data["is_mece"] is False
+    assert data["overlaps"] == [{"a": "a", "b": "b", "count": 1}]  # not the catch-all pairs
+    text = run("layers", db).output.splitlines()
+    assert "Only in the catch-all everyone (users matching no other rule): 1" in text
+    assert "  a & everyone: 1" not in text
+    assert run("layer", "users", db, "--catch-all").output == "u3\n"
+    assert json.loads(run("layers", db, "--json").output)["catch_all"]["rule"] == "everyone"
 
 
 def test_invalid_rule_is_rejected_with_a_caret(db):

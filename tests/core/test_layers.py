@@ -8,8 +8,10 @@ from datetime import date
 import pytest
 
 from core.errors import CoreError, NotFound, QueryError
+from core.query import compile_condition
 from core.rules import layers as L
 from core.store.schema import feature_table_ddl
+from core.views import users
 
 AS_OF = date(2024, 6, 30)
 
@@ -265,3 +267,63 @@ def test_transitions_computed_at_past_dates_never_touch_features(conn):
     assert conn.execute("SELECT count(*) FROM features").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM layer_history").fetchone()[0] == 4
     assert conn.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table'").fetchall() == []
+
+
+@pytest.fixture
+def with_catch_all(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """a: frequency >= 5, b: logins >= 10, rest: the catch-all.
+
+    u1 → a only; u2 → b only; u5 → a and b; u3, u4 match nothing but the catch-all.
+    """
+    L.set_rule(conn, "a", "甲", "A", "frequency >= 5", as_of=AS_OF)
+    L.set_rule(conn, "b", "乙", "B", "logins_30d >= 10", as_of=AS_OF)
+    L.set_rule(conn, "rest", "其他", "rest", "user_id is not empty", as_of=AS_OF)
+    add_user(conn, "u1", frequency=6, logins_30d=0)
+    add_user(conn, "u2", frequency=0, logins_30d=12)
+    add_user(conn, "u3", frequency=0, logins_30d=0)
+    add_user(conn, "u4", frequency=1, logins_30d=3)
+    add_user(conn, "u5", frequency=7, logins_30d=20)
+    return conn
+
+
+def test_catch_all_users_are_counted_and_its_pairs_are_not_overlaps(with_catch_all):
+    report = L.mece_report(with_catch_all, AS_OF)
+    assert report.gap == 0  # the catch-all hides them …
+    assert report.catch_all == L.CatchAll("rest", 2, ("rest",))  # … u3 and u4
+    assert report.only_catch_all == 2
+    assert [(o.a, o.b, o.count) for o in report.overlaps] == [("a", "b", 1)]
+    assert [(o.a, o.b, o.count) for o in report.catch_all_pairs] == [
+        ("a", "rest", 2),
+        ("b", "rest", 2),
+    ]
+    assert not report.is_mece
+    assert L.users_only_in_catch_all(with_catch_all, AS_OF) == ["u3", "u4"]
+    condition = L.only_catch_all_condition(L.list_rules(with_catch_all), report)
+    assert condition == "not (frequency >= 5) and not (logins_30d >= 10)"
+    compiled = compile_condition(with_catch_all, condition, as_of=AS_OF)
+    assert users.count(with_catch_all, compiled) == 2
+
+
+def test_catch_all_is_decided_by_evaluation_not_by_text(with_catch_all):
+    # every user has a frequency: this rule matches everyone although it reads like a filter
+    L.set_rule(with_catch_all, "rest", "其他", "rest", "frequency >= 0", as_of=AS_OF)
+    assert L.mece_report(with_catch_all, AS_OF).catch_all == L.CatchAll("rest", 2, ("rest",))
+    # one user without logins: `logins_30d >= 0` is not everyone, so its pairs are overlaps
+    add_user(with_catch_all, "u6", frequency=2)
+    L.set_rule(with_catch_all, "rest", "其他", "rest", "logins_30d >= 0", as_of=AS_OF)
+    report = L.mece_report(with_catch_all, AS_OF)
+    assert report.catch_all is None and report.only_catch_all == 0
+    assert report.gap == 1  # u6
+    assert [(o.a, o.b) for o in report.overlaps] == [("a", "b"), ("a", "rest"), ("b", "rest")]
+    assert L.users_only_in_catch_all(with_catch_all, AS_OF) == []
+
+
+def test_mece_rules_with_a_catch_all_that_catches_nobody(conn):
+    L.set_rule(conn, "buyers", "买", "buyers", "frequency >= 1", as_of=AS_OF)
+    L.set_rule(conn, "others", "其他", "others", "frequency = 0", as_of=AS_OF)
+    L.set_rule(conn, "rest", "余", "rest", "user_id is not empty", as_of=AS_OF)
+    add_user(conn, "x", frequency=3)
+    add_user(conn, "y", frequency=0)
+    report = L.mece_report(conn, AS_OF)
+    assert report.catch_all == L.CatchAll("rest", 0, ("rest",))
+    assert report.overlaps == [] and report.gap == 0 and report.is_mece

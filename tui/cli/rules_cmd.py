@@ -113,6 +113,11 @@ def report_json(report: L.MeceReport) -> dict[str, object]:
         "matches": report.matches,
         "overlaps": [asdict(o) for o in report.overlaps],
         "gap": report.gap,
+        "catch_all": (
+            None
+            if report.catch_all is None
+            else {"rule": report.catch_all.rule, "count": report.catch_all.count}
+        ),
         "is_mece": report.is_mece,
     }
 
@@ -129,12 +134,15 @@ def report_text(report: L.MeceReport) -> str:
 
 
 def overlap_lines(report: L.MeceReport) -> list[str]:
-    wide = set(report.catch_all)
-    shown = [o for o in report.overlaps if o.a not in wide and o.b not in wide]
     lines = ["Overlaps (users matching both rules on their own; the earlier rule wins):"]
-    lines += [f"  {o.a} & {o.b}: {o.count:,}" for o in shown] or ["  none"]
-    for key in report.catch_all:
-        lines.append(f"  ({key} matches every user: the catch-all, its overlaps are by design)")
+    lines += [f"  {o.a} & {o.b}: {o.count:,}" for o in report.overlaps] or ["  none"]
+    if report.catch_all is not None:
+        for key in report.catch_all.rules:
+            lines.append(f"  ({key} matches every user: the catch-all, its overlaps are by design)")
+        lines.append(
+            f"Only in the catch-all {report.catch_all.rule} (users matching no other rule): "
+            f"{report.catch_all.count:,}"
+        )
     lines.append(f"Gap (users matching no rule → unclassified): {report.gap:,}")
     return lines
 
@@ -280,18 +288,28 @@ def transitions_text(result: L.Transitions) -> str:
 @DB_ARGUMENT
 @click.option("--overlap", nargs=2, metavar="A B", help="Users matching both rules A and B.")
 @click.option("--gap", is_flag=True, help="Users matching no rule.")
+@click.option(
+    "--catch-all", "catch_all", is_flag=True, help="Users matching no rule except a catch-all."
+)
 @click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
 @AS_OF
 def layer_users(
-    db: str, overlap: tuple[str, str] | None, gap: bool, limit: int, as_of: date | None
+    db: str,
+    overlap: tuple[str, str] | None,
+    gap: bool,
+    catch_all: bool,
+    limit: int,
+    as_of: date | None,
 ) -> None:
-    """List the ids of the users behind an overlap or the gap of the MECE report."""
-    if bool(overlap) == gap:
-        fail("give exactly one of --overlap A B or --gap")
+    """List the ids of the users behind an overlap, the gap or the catch-all of the report."""
+    if bool(overlap) + gap + catch_all != 1:
+        fail("give exactly one of --overlap A B, --gap or --catch-all")
     with database(db, readonly=True) as conn:
         when = condition_as_of(conn, as_of)
         if gap:
             ids = L.users_in_gap(conn, when, limit)
+        elif catch_all:
+            ids = L.users_only_in_catch_all(conn, when, limit)
         else:
             assert overlap is not None  # exactly one of the two was given
             ids = L.users_in_overlap(conn, overlap[0], overlap[1], when, limit)
