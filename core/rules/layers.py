@@ -17,6 +17,7 @@ from datetime import date
 from core.analytics.features import compute_features
 from core.errors import CoreError, NotFound, QueryError
 from core.query import Compiled
+from core.rules import history
 from core.rules.conditions import atomic, compile_rule, forbid
 from core.store.sql import table_name
 
@@ -260,10 +261,11 @@ def apply_layers(conn: sqlite3.Connection, table: str, as_of: date) -> None:
     with atomic(conn):
         classify(conn, table, as_of)
         conn.execute("DELETE FROM layer_history WHERE as_of = ?", (as_of.isoformat(),))
+        absent, params = history.absent_users(as_of)  # who was not there yet has no layer
         conn.execute(
             "INSERT OR REPLACE INTO layer_history(as_of, user_id, layer) "
-            f"SELECT ?, user_id, layer FROM {table_name(table)}",
-            (as_of.isoformat(),),
+            f"SELECT :day, user_id, layer FROM {table_name(table)} WHERE user_id NOT IN ({absent})",
+            {**params, "day": as_of.isoformat()},
         )
 
 
@@ -445,6 +447,7 @@ def _compute_layers(conn: sqlite3.Connection, as_of: date, name: str) -> None:
         # date is too costly)
         compute_features(conn, scratch, as_of)
         classify(conn, scratch, as_of)
+        history.drop_absent(conn, scratch, as_of)  # no sign-up date, first order later
         conn.execute(f"INSERT INTO temp.{name} SELECT user_id, layer FROM {scratch}")
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {scratch}")

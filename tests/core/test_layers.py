@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from core.analytics.features import compute_features
 from core.errors import CoreError, NotFound, QueryError
 from core.query import compile_condition
 from core.rules import layers as L
@@ -327,3 +328,47 @@ def test_mece_rules_with_a_catch_all_that_catches_nobody(conn):
     report = L.mece_report(conn, AS_OF)
     assert report.catch_all == L.CatchAll("rest", 0, ("rest",))
     assert report.overlaps == [] and report.gap == 0 and report.is_mece
+
+
+@pytest.fixture
+def order_only(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """An import without sign-up dates (as UCI Online Retail): users exist from their first order.
+
+    u1 bought on 03-10 only; u2 on 03-20 and 06-20; u3 first on 06-10; u4 first on 05-01.
+    """
+    L.set_rule(conn, "buyer", "购买用户", "buyer", "orders_30d >= 1", as_of=AS_OF)
+    L.set_rule(conn, "registered", "注册用户", "registered", "user_id is not empty", as_of=AS_OF)
+    conn.executemany("INSERT INTO users(user_id) VALUES (?)", [("u1",), ("u2",), ("u3",), ("u4",)])
+    conn.executemany(
+        "INSERT INTO orders(order_id, user_id, amount, created_at) VALUES (?, ?, 10, ?)",
+        [
+            ("o1", "u1", "2024-03-10 09:00:00"),
+            ("o2", "u2", "2024-03-20 09:00:00"),
+            ("o3", "u2", "2024-06-20 09:00:00"),
+            ("o4", "u3", "2024-06-10 09:00:00"),
+            ("o5", "u4", "2024-05-01 09:00:00"),
+        ],
+    )
+    return conn
+
+
+def test_transitions_without_signup_dates_start_at_the_first_order(order_only):
+    moves = L.transitions(order_only, date(2024, 3, 31), date(2024, 6, 30))
+    assert moves.computed == (True, True)
+    assert moves.counts == {
+        ("buyer", "registered"): 1,  # u1
+        ("buyer", "buyer"): 1,  # u2
+        ("(none)", "buyer"): 1,  # u3: first order after 03-31, not "registered → buyer"
+        ("(none)", "registered"): 1,  # u4
+    }
+    # the day of the first order counts: u1 is there on 03-10, not on 03-09
+    on_the_day = L.transitions(order_only, date(2024, 3, 9), date(2024, 3, 10))
+    assert on_the_day.counts == {("(none)", "buyer"): 1}
+
+
+def test_layer_history_of_an_earlier_date_leaves_out_who_was_not_there(order_only):
+    compute_features(order_only, "features_then", date(2024, 3, 31))
+    assert order_only.execute("SELECT count(*) FROM features_then").fetchone()[0] == 4
+    L.apply_layers(order_only, "features_then", date(2024, 3, 31))
+    got = order_only.execute("SELECT user_id, layer FROM layer_history ORDER BY user_id")
+    assert got.fetchall() == [("u1", "buyer"), ("u2", "buyer")]
