@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from core.analytics.features import compute_features
 from core.errors import CoreError, NotFound, QueryError
@@ -30,11 +31,12 @@ _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 @dataclass(frozen=True)
 class LayerRule:
-    position: int
+    position: int  # the priority: evaluation order, first match wins
     key: str
     name_zh: str
     name_en: str
     condition: str
+    lifecycle: int | None = None  # the rank in the lifecycle (see LIFECYCLE), not the priority
 
 
 UNCLASSIFIED_RULE = LayerRule(0, UNCLASSIFIED, "未分层", "unclassified", "")
@@ -109,6 +111,24 @@ DEFAULT_RULES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+# The rank of each default layer in the lifecycle, the order the pyramid draws: 1, 2, … climb
+# (new → registered → active → buyer → loyal); -1, -2, … are the states a user slides down into
+# (dormant, then churned), drawn beside the climb; None: not placed (drawn after the climb).
+LIFECYCLE = {"new": 1, "registered": 2, "active": 3, "buyer": 4, "loyal": 5}
+LIFECYCLE.update({"dormant": -1, "churned": -2})
+KEEP: Literal["keep"] = "keep"  # set_rule: keep the rank the rule has (a new rule: none)
+
+
+def check_lifecycle(key: str, rank: int | None) -> int | None:
+    if rank is not None and (rank == 0 or abs(rank) > 99):
+        raise CoreError(
+            f"layer {key!r}: lifecycle rank {rank}: use 1, 2, … for the climb (1 = the first "
+            "stage), -1, -2, … for the states users slide down into, or none",
+            title="Invalid layer",
+        )
+    return rank
+
+
 # ---- compiling -----------------------------------------------------------------------------
 
 
@@ -139,7 +159,8 @@ def _merged(rules: list[Compiled]) -> dict[str, object]:
 
 def list_rules(conn: sqlite3.Connection) -> list[LayerRule]:
     rows = conn.execute(
-        "SELECT position, key, name_zh, name_en, condition FROM layer_rules ORDER BY position"
+        "SELECT position, key, name_zh, name_en, condition, lifecycle FROM layer_rules "
+        "ORDER BY position"
     )
     return [LayerRule(*row) for row in rows]
 
@@ -160,9 +181,11 @@ def set_rule(
     condition: str,
     *,
     position: int | None = None,
+    lifecycle: int | None | Literal["keep"] = KEEP,
     as_of: date,
 ) -> LayerRule:
-    """Add or replace the rule ``key``; ``position`` is 1-based (default: keep, or append)."""
+    """Add or replace the rule ``key``; ``position`` is 1-based (default: keep, or append);
+    ``lifecycle`` is the rank in the lifecycle (default: keep; a new rule has none)."""
     if not _KEY.fullmatch(key) or key == UNCLASSIFIED:
         raise CoreError(
             f"layer key {key!r}: use lowercase letters, digits and _ (not 'unclassified')",
@@ -179,9 +202,67 @@ def set_rule(
     index = _index(position, len(rules)) if position is not None else old
     if len(rules) >= MAX_RULES:
         raise CoreError(f"at most {MAX_RULES} layers (the report keeps one bit per rule)")
-    rules.insert(index, LayerRule(0, key, name_zh.strip(), name_en.strip(), condition.strip()))
+    if lifecycle == KEEP:
+        rank = next((r.lifecycle for r in current if r.key == key), None)
+    else:
+        rank = check_lifecycle(key, lifecycle)
+    rules.insert(
+        index, LayerRule(0, key, name_zh.strip(), name_en.strip(), condition.strip(), rank)
+    )
     _store(conn, rules)
     return next(r for r in list_rules(conn) if r.key == key)
+
+
+def check_draft(conn: sqlite3.Connection, rules: list[LayerRule], as_of: date) -> None:
+    """Raise for the first rule of a draft that ``set_rule`` would refuse (key, names, rank,
+    condition: the QueryError names the layer and keeps the position), or a repeated key."""
+    if len(rules) > MAX_RULES:
+        raise CoreError(f"at most {MAX_RULES} layers (the report keeps one bit per rule)")
+    seen: set[str] = set()
+    for rule in rules:
+        if not _KEY.fullmatch(rule.key) or rule.key == UNCLASSIFIED:
+            raise CoreError(
+                f"layer key {rule.key!r}: use lowercase letters, digits and _ (not 'unclassified')",
+                title="Invalid layer",
+            )
+        if rule.key in seen:
+            raise CoreError(f"layer key {rule.key!r} is used twice", title="Invalid layer")
+        seen.add(rule.key)
+        if not rule.name_zh.strip() or not rule.name_en.strip():
+            raise CoreError(f"layer {rule.key!r}: both names are needed", title="Invalid layer")
+        check_lifecycle(rule.key, rule.lifecycle)
+        try:
+            validate_condition(conn, rule.condition, as_of=as_of)
+        except QueryError as exc:
+            raise QueryError(
+                f"layer {rule.key!r}: {exc}",
+                pos=exc.pos,
+                expected=exc.expected,
+                suggestion=exc.suggestion,
+            ) from exc
+
+
+def replace_rules(conn: sqlite3.Connection, rules: list[LayerRule], *, as_of: date) -> None:
+    """Make the stored rules exactly ``rules`` (in this priority order), in one transaction,
+    through ``delete_rule`` and ``set_rule`` (what ``userops layer set`` does, rule by rule):
+    anything refused leaves the stored rules as they were."""
+    check_draft(conn, rules, as_of)
+    keep = {r.key for r in rules}
+    with atomic(conn):
+        for old in list_rules(conn):
+            if old.key not in keep:
+                delete_rule(conn, old.key)
+        for i, rule in enumerate(rules, 1):
+            set_rule(
+                conn,
+                rule.key,
+                rule.name_zh,
+                rule.name_en,
+                rule.condition,
+                position=i,
+                lifecycle=rule.lifecycle,
+                as_of=as_of,
+            )
 
 
 def delete_rule(conn: sqlite3.Connection, key: str) -> None:
@@ -203,7 +284,7 @@ def install_default_rules(conn: sqlite3.Connection) -> int:
     """Install the lifecycle rules of domain.md when there are no rules yet; return how many."""
     if list_rules(conn):
         return 0
-    rules = [LayerRule(0, *row) for row in DEFAULT_RULES]
+    rules = [LayerRule(0, *row, LIFECYCLE.get(row[0])) for row in DEFAULT_RULES]
     _store(conn, rules)
     return len(rules)
 
@@ -227,9 +308,12 @@ def _store(conn: sqlite3.Connection, rules: list[LayerRule]) -> None:
     with atomic(conn):
         conn.execute("DELETE FROM layer_rules")
         conn.executemany(
-            "INSERT INTO layer_rules(position, key, name_zh, name_en, condition) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(i, r.key, r.name_zh, r.name_en, r.condition) for i, r in enumerate(rules, 1)],
+            "INSERT INTO layer_rules(position, key, name_zh, name_en, condition, lifecycle) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (i, r.key, r.name_zh, r.name_en, r.condition, r.lifecycle)
+                for i, r in enumerate(rules, 1)
+            ],
         )
 
 
@@ -293,13 +377,19 @@ def _histogram(conn: sqlite3.Connection, compiled: list[Compiled]) -> dict[int, 
     return histogram
 
 
-def mece_report(conn: sqlite3.Connection, as_of: date) -> MeceReport:
+def mece_report(
+    conn: sqlite3.Connection, as_of: date, rules: list[LayerRule] | None = None
+) -> MeceReport:
     """Pyramid, overlapping pairs and gap of the current rules over ``features``, in one pass.
 
     One scan gives each user's mask of matching rules (each condition evaluated once per user);
-    everything else is counted from the small histogram of masks.
+    everything else is counted from the small histogram of masks. With ``rules`` (a draft, in
+    priority order), the report of those rules instead, nothing written: an editor's preview.
     """
-    rules = list_rules(conn)
+    if rules is None:
+        rules = list_rules(conn)
+    else:
+        check_draft(conn, rules, as_of)
     histogram = _histogram(conn, compile_rules(conn, rules, as_of))
     total, n = sum(histogram.values()), len(rules)
 

@@ -372,3 +372,89 @@ def test_layer_history_of_an_earlier_date_leaves_out_who_was_not_there(order_onl
     L.apply_layers(order_only, "features_then", date(2024, 3, 31))
     got = order_only.execute("SELECT user_id, layer FROM layer_history ORDER BY user_id")
     assert got.fetchall() == [("u1", "buyer"), ("u2", "buyer")]
+
+
+def test_lifecycle_rank_is_kept_apart_from_the_priority(conn):
+    assert L.install_default_rules(conn) == 7
+    ranks = {r.key: r.lifecycle for r in L.list_rules(conn)}
+    assert ranks == {
+        "new": 1,
+        "registered": 2,
+        "active": 3,
+        "buyer": 4,
+        "loyal": 5,
+        "dormant": -1,
+        "churned": -2,
+    }
+    L.set_rule(conn, "loyal", "忠诚用户", "loyal", "frequency >= 6", as_of=AS_OF)  # keeps its rank
+    L.move_rule(conn, "loyal", 7)  # the priority moves, the rank stays
+    loyal = L.list_rules(conn)[-1]
+    assert (loyal.key, loyal.position, loyal.lifecycle) == ("loyal", 7, 5)
+    L.set_rule(conn, "vip", "贵宾", "vip", "frequency >= 20", position=1, lifecycle=6, as_of=AS_OF)
+    L.set_rule(conn, "trial", "试用", "trial", "frequency = 1", as_of=AS_OF)
+    L.set_rule(conn, "new", "新用户", "new", "frequency = 0", lifecycle=None, as_of=AS_OF)
+    got = {r.key: (r.position, r.lifecycle) for r in L.list_rules(conn)}
+    assert got["vip"] == (1, 6) and got["trial"] == (9, None) and got["new"] == (2, None)
+    for bad in (0, 100):
+        with pytest.raises(CoreError, match="lifecycle rank"):
+            L.set_rule(conn, "x", "x", "x", "frequency = 1", lifecycle=bad, as_of=AS_OF)
+
+
+def test_the_migration_ranks_the_shipped_layers(conn):
+    from core.store.schema import MIGRATIONS
+
+    conn.execute("ALTER TABLE layer_rules DROP COLUMN lifecycle")  # as schema 4 made it
+    conn.executemany(
+        "INSERT INTO layer_rules(position, key, name_zh, name_en, condition) VALUES (?,?,?,?,?)",
+        [(1, "churned", "流失", "churned", "frequency = 0"), (2, "mine", "我的", "mine", "x = 1")],
+    )
+    MIGRATIONS[4](conn)
+    got = conn.execute("SELECT key, lifecycle FROM layer_rules ORDER BY position").fetchall()
+    assert got == [("churned", -2), ("mine", None)]
+
+
+def test_a_draft_is_previewed_without_writing_and_saved_in_one_go(abc):
+    before = L.list_rules(abc)
+    draft = [
+        L.LayerRule(0, "c", "丙", "C", "logins_30d >= 10", 2),
+        L.LayerRule(0, "a", "甲", "A", "frequency >= 5", 3),
+        L.LayerRule(0, "z", "其他", "Z", "user_id is not empty", 1),
+    ]  # b deleted, c moved first, z added as a catch-all
+    report = L.mece_report(abc, AS_OF, draft)
+    assert [(p.key, p.count) for p in report.pyramid] == [
+        ("c", 2),  # u3, u5
+        ("a", 1),  # u1
+        ("z", 2),  # u2, u4
+        ("unclassified", 0),
+    ]
+    assert report.catch_all == L.CatchAll("z", 2, ("z",))
+    assert [(o.a, o.b, o.count) for o in report.overlaps] == [("c", "a", 1)]
+    assert L.list_rules(abc) == before  # a preview writes nothing
+    L.replace_rules(abc, draft, as_of=AS_OF)
+    got = [(r.position, r.key, r.lifecycle) for r in L.list_rules(abc)]
+    assert got == [(1, "c", 2), (2, "a", 3), (3, "z", 1)]
+    assert L.mece_report(abc, AS_OF) == report
+
+
+def test_a_bad_draft_changes_nothing(abc):
+    before = L.list_rules(abc)
+    good = L.LayerRule(0, "a", "甲", "A", "frequency >= 5")
+    for bad, message in (
+        (L.LayerRule(0, "d", "丁", "D", 'layer = "a"'), "layer 'd': `layer` cannot be used"),
+        (L.LayerRule(0, "a", "甲", "A", "frequency >= 1"), "used twice"),
+        (L.LayerRule(0, "D", "丁", "D", "frequency >= 1"), "layer key 'D'"),
+        (L.LayerRule(0, "d", "", "D", "frequency >= 1"), "both names"),
+        (L.LayerRule(0, "d", "丁", "D", "frequency >= 1", 0), "lifecycle rank 0"),
+    ):
+        with pytest.raises(CoreError, match=message):
+            L.mece_report(abc, AS_OF, [good, bad])
+        with pytest.raises(CoreError, match=message):
+            L.replace_rules(abc, [good, bad], as_of=AS_OF)
+        assert L.list_rules(abc) == before
+    with pytest.raises(QueryError) as err:
+        L.replace_rules(
+            abc,
+            [good, L.LayerRule(0, "d", "丁", "D", "frequency >= 1 and frequncy > 2")],
+            as_of=AS_OF,
+        )
+    assert err.value.pos == len("frequency >= 1 and ")

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from dataclasses import asdict
 from datetime import date
+from typing import Literal
 
 import click
 
@@ -166,8 +167,10 @@ def layer_rules(db: str, as_json: bool) -> None:
         click.echo("No layer rules: `userops layer defaults DB` installs the lifecycle defaults.")
     width = max((len(r.key) for r in rules), default=0)
     for r in rules:
+        rank = "" if r.lifecycle is None else f"  (lifecycle {r.lifecycle:+d})"
         click.echo(
-            f"{r.position:>3}. {r.key:<{width}}  {r.name_zh} / {r.name_en}\n       {r.condition}"
+            f"{r.position:>3}. {r.key:<{width}}  {r.name_zh} / {r.name_en}{rank}\n"
+            f"       {r.condition}"
         )
 
 
@@ -178,6 +181,13 @@ def layer_rules(db: str, as_json: bool) -> None:
 @click.option("--zh", "name_zh", required=True, help="Chinese name, e.g. 忠诚用户.")
 @click.option("--en", "name_en", required=True, help="English name, e.g. loyal.")
 @click.option("--position", type=int, help="1-based place in the order (default: keep, or last).")
+@click.option(
+    "--rank",
+    "rank",
+    metavar="N|none",
+    help="Rank in the lifecycle, the pyramid's order (not the priority): 1, 2, … climbing, "
+    "-1, -2, … sliding down (dormant, churned); none to unplace. Default: keep.",
+)
 @AS_OF
 def layer_set(
     db: str,
@@ -186,15 +196,36 @@ def layer_set(
     name_zh: str,
     name_en: str,
     position: int | None,
+    rank: str | None,
     as_of: date | None,
 ) -> None:
     """Add or replace the rule KEY. A condition that does not compile is rejected, not stored."""
+    lifecycle: int | None | Literal["keep"] = L.KEEP if rank is None else parse_rank(rank)
     with database(db) as conn:
         when = condition_as_of(conn, as_of)
         with caret_on_error(condition):
-            L.set_rule(conn, key, name_zh, name_en, condition, position=position, as_of=when)
+            L.set_rule(
+                conn,
+                key,
+                name_zh,
+                name_en,
+                condition,
+                position=position,
+                lifecycle=lifecycle,
+                as_of=when,
+            )
         click.echo(f"Layer {key!r} saved.")
         reapply(conn)
+
+
+def parse_rank(text: str) -> int | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        fail(f"--rank {text!r}: give a whole number (1, 2, … or -1, -2, …) or none")
+        raise  # fail() exits; for the type checker
 
 
 @layer.command("delete")
