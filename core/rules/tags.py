@@ -131,7 +131,10 @@ def replace_tag(
 ) -> TagRule:
     """Save ``tag`` in place of ``old_name`` (None: a new tag) in one transaction, through
     ``set_tag`` and ``delete_tag`` (what ``userops tag set`` / ``tag delete`` do): a renamed
-    tag loses the old name, and a refused tag leaves everything as it was."""
+    tag loses the old name, and a refused tag leaves everything as it was. Another tag's name
+    is refused (saving would overwrite that tag)."""
+    if tag.name.strip() != old_name and any(t.name == tag.name.strip() for t in list_tags(conn)):
+        raise CoreError(f"a tag named {tag.name.strip()!r} exists already", title="Invalid tag")
     with atomic(conn):
         saved = set_tag(conn, tag.name, tag.dimension, tag.condition, tag.description, as_of=as_of)
         if old_name is not None and old_name != saved.name:

@@ -163,3 +163,8 @@ def test_replace_tag_renames_in_one_transaction_and_refuses_as_a_whole(shop):
     assert T.list_tags(shop) == [renamed]  # nothing deleted, nothing added
     T.replace_tag(shop, None, T.TagRule("大单", "result", "monetary >= 400"), as_of=AS_OF)
     assert [t.name for t in T.list_tags(shop)] == ["大单", "常客"]
+    with pytest.raises(CoreError, match="'大单' exists already"):  # would overwrite it
+        T.replace_tag(shop, "常客", T.TagRule("大单", "result", "frequency >= 9"), as_of=AS_OF)
+    with pytest.raises(CoreError, match="exists already"):
+        T.replace_tag(shop, None, T.TagRule("常客", "result", "frequency >= 9"), as_of=AS_OF)
+    assert [t.condition for t in T.list_tags(shop)] == ["monetary >= 400", "frequency >= 2"]

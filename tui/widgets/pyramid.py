@@ -94,23 +94,26 @@ class Pyramid(Widget):
         return self._join(self._block(climb, width, top, "") + self._block(down, width, top, DOWN))
 
     def _block(self, indexes: list[int], width: int, top: int, mark: str) -> list[Text]:
-        """One line per tier: the name, a centred bar scaled to ``top``, count and share."""
+        """One line per tier, at most ``width`` cells: the name, a centred bar scaled to
+        ``top``, count and share (the bar gives way first)."""
         if not indexes:
             return []
         tiers = [self.tiers[i] for i in indexes]
         name_w = max(cell_len(mark + t.name) for t in tiers)
-        figures = [f"{t.count:>9,} {t.share:6.1%}" for t in tiers]
-        room = max(4, width - name_w - len(figures[0]) - 3)
+        count_w = max(len(f"{t.count:,}") for t in tiers)
+        figures = [f"{t.count:>{count_w},} {t.share:6.1%}" for t in tiers]
+        room = max(0, width - name_w - len(figures[0]) - 2)
         lines = []
         for i, tier, figure in zip(indexes, tiers, figures, strict=True):
             bar = round(room * tier.count / top) if tier.count else 0
-            bar = max(bar, 1 if tier.count else 0)
+            bar = min(room, max(bar, 1 if tier.count else 0))
             left = (room - bar) // 2
             out = Text(no_wrap=True, overflow="crop")
             out.append(_pad(mark + tier.name, name_w) + " ")
             out.append(" " * left)
             out.append("█" * bar, style=PALETTE[i % len(PALETTE)])
             out.append(" " * (room - bar - left) + " " + figure)
+            out.truncate(width)
             lines.append(out)
         return lines
 
