@@ -156,7 +156,9 @@ class LayerEditor(Vertical):
         n = next(i for i in range(1, layers.MAX_RULES + 2) if f"layer_{i}" not in keys)
         self.draft.append(layers.LayerRule(0, f"layer_{n}", "", "", ""))
         self.refill(select=len(self.draft) - 1)
-        self.query_one("#rule-key", Input).focus()
+        field = self.query_one("#rule-key", Input)
+        field.focus()
+        field.select_all()  # the made-up key: typing replaces it
         self.changed()
 
     def delete(self) -> None:
@@ -176,15 +178,19 @@ class LayerEditor(Vertical):
         self.changed()
 
     def edit_condition(self) -> None:
-        self.condition.input.focus()
+        field = self.condition.input
+        field.focus()
+        field.cursor_position = len(field.value)  # go on typing at the end
 
     # ---------------------------------------------------------------- typing
 
     @on(DataTable.RowHighlighted, "#rules")
     def _highlighted(self, message: DataTable.RowHighlighted) -> None:
         message.stop()
-        index = int(message.row_key.value or 0)
-        if index != self.current and index < len(self.draft):
+        # the table's cursor now, not the message's row: refilling the table posts highlights
+        # of rows it passed on the way, which must not bring another rule into the form
+        index = message.data_table.cursor_row
+        if index != self.current and 0 <= index < len(self.draft):
             self.current = index
             self.fill_form()
 

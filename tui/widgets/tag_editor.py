@@ -77,8 +77,9 @@ class TagEditor(Vertical):
             now.update(self.labels("tag_new"))
         else:
             now.update(self.labels("tag_now").format(n=holders or 0))
-        field = "#tag-name" if tag is None else "#condition"
-        self.query_one(field, Input).focus()
+        field = self.query_one("#tag-name" if tag is None else "#condition", Input)
+        field.focus()
+        field.cursor_position = len(field.value)  # go on typing at the end
 
     def tag(self) -> tags.TagRule:
         return tags.TagRule(
