@@ -179,8 +179,8 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "gap_of": ("遗漏 {n:,} 人", "gap of {n:,}"),
     "catch_all_row": ("仅符合兜底规则：{rule}", "only in the catch-all {rule}"),
     "rules_editor": (
-        "编辑分层规则（a 新增 · x 删除 · ctrl+↑↓ 调整优先级 · ctrl+s 保存）",
-        "Edit rules (a add · x delete · ctrl+↑↓ priority · ctrl+s save)",
+        "编辑分层规则（a 新增 · ctrl+t 删除 · ctrl+↑↓ 调整优先级 · ctrl+s 保存）",
+        "Edit rules (a add · ctrl+t delete · ctrl+↑↓ priority · ctrl+s save)",
     ),
     "rules_preview": ("试算（未保存）", "preview (not saved)"),
     "pyramid_preview": ("分层金字塔（试算）", "Pyramid (preview)"),

@@ -209,7 +209,7 @@ async def test_add_reorder_delete_then_save(sample_db):
         assert app.screen.draft_error == ""
         app.screen.query_one("#rules").focus()
         await pilot.press("ctrl+up", "ctrl+up", "ctrl+up", "ctrl+up")  # first: evaluated first
-        await pilot.press("down", "down", "x")  # delete active (now third)
+        await pilot.press("down", "down", "ctrl+t")  # delete active (now third)
         await typed(app, pilot)
         draft = app.screen.query_one("LayerEditor").draft
         assert [(r.key, r.lifecycle) for r in draft] == [
@@ -333,12 +333,12 @@ async def test_delete_a_tag_after_confirming(sample_db):
         await open_screen(app, pilot, "T", "TagsScreen")
         table = app.screen.query_one("#tags")
         table.move_cursor(row=table.get_row_index("shanghai"))
-        await pilot.press("x")
+        await pilot.press("ctrl+t")
         await settle(app, pilot)
         await pilot.press("n")  # no: nothing happens
         await settle(app, pilot)
         assert "shanghai" in {t.name for t in read(sample_db, tags.list_tags)}
-        await pilot.press("x")
+        await pilot.press("delete")
         await settle(app, pilot)
         await pilot.press("y")
         await settle(app, pilot)

@@ -108,7 +108,7 @@ match no rule except a catch-all (a rule every user matches) and the gap (users 
 matches). **Enter** on a row lists those users. Type an earlier date and press **Enter** to see
 how users moved between layers.
 
-**e** edits the rules: **a** adds one, **x** deletes the highlighted one, **ctrl+↑/↓** moves
+**e** edits the rules: **a** adds one, **ctrl+t** deletes the highlighted one, **ctrl+↑/↓** moves
 it earlier or later (the priority), **Enter** edits its condition; the pyramid, overlaps and gap
 show what the draft would give before anything is saved. **ctrl+s** saves the draft (after a
 confirmation) and re-applies the layers and tags; **Escape** drops the draft.
@@ -127,7 +127,9 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
             "e", "edit", "Edit rules", id="layers.edit", tooltip="Edit the layer rules (preview)"
         ),
         Binding("a", "add_rule", "Add", id="layers.add", tooltip="Add a layer rule to the draft"),
-        Binding("x,delete", "delete_rule", "Delete", id="layers.delete", tooltip="Delete the rule"),
+        Binding(
+            "ctrl+t,delete", "delete_rule", "Delete", id="layers.delete", tooltip="Delete the rule"
+        ),
         Binding("ctrl+up", "move_up", "Up", id="layers.up", tooltip="Evaluate the rule earlier"),
         Binding(
             "ctrl+down", "move_down", "Down", id="layers.down", tooltip="Evaluate the rule later"

@@ -4,7 +4,7 @@ a predictive tag shows the distribution of the model value its condition reads.
 **e** / **a** open the tag form (edit the highlighted tag / a new one): its condition is the
 live-condition editor, whose count is the preview of who would hold the tag. **ctrl+s** saves
 it in one transaction (``tags.write``: a rename deletes the old name) and re-applies the rules
-in the same worker; **x** deletes the highlighted tag."""
+in the same worker; **ctrl+t** deletes the highlighted tag."""
 
 from __future__ import annotations
 
@@ -65,14 +65,14 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
 
 **e** edits the highlighted tag, **a** adds one: the form counts who would hold it while you
 type the condition. **ctrl+s** saves it (after a confirmation) and re-applies the tags;
-**x** deletes the highlighted tag; **Escape** closes the form without saving.
+**ctrl+t** deletes the highlighted tag; **Escape** closes the form without saving.
 """
     BINDINGS = [
         Binding("escape", "back", "Back", id="tags.back", tooltip="Back (or close the form)"),
         Binding("ctrl+r", "reload", "Reload", id="tags.reload", tooltip="Count the tags again"),
         Binding("e", "edit", "Edit", id="tags.edit", tooltip="Edit the highlighted tag"),
         Binding("a", "add", "Add", id="tags.add", tooltip="Add a tag"),
-        Binding("x,delete", "delete", "Delete", id="tags.delete", tooltip="Delete the tag"),
+        Binding("ctrl+t,delete", "delete", "Delete", id="tags.delete", tooltip="Delete the tag"),
         Binding(
             "ctrl+s", "save", "Save", id="tags.save", tooltip="Save the tag and re-apply the tags"
         ),
