@@ -191,10 +191,10 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "rule_rank": ("生命周期", "Rank"),
     "rule_condition": ("条件", "Condition"),
     "rule_hint": (
-        "生命周期：1、2…向上（1 = 新用户），-1、-2…为下滑状态（沉睡、流失），留空 = 不排列",
-        "Rank: 1, 2, … up the lifecycle (1 = new), -1, -2, … sliding down (dormant, churned); "
-        "empty = not placed",
+        "生命周期：1、2…向上；-1、-2…下滑（沉睡、流失）；留空不排列",
+        "Rank 1, 2… up the lifecycle; -1, -2… sliding down (dormant, churned)",
     ),
+    "problems_sep": ("；", "; "),
     "rules_invalid": ("规则无法保存", "The rules cannot be saved"),
     "save_rules": (
         "保存这 {n} 条分层规则，并重新计算分层和标签？",

@@ -85,7 +85,7 @@ def mece_problems(report: layers.MeceReport, name, lab) -> str:
         )
     if report.gap:
         problems.append(lab("gap_of").format(n=report.gap))
-    return "; ".join(problems)
+    return lab("problems_sep").join(problems)
 
 
 def overlap_condition(rules: list[layers.LayerRule], a: str, b: str) -> str:
@@ -403,7 +403,13 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
         if not self.previews.is_current(message.token) or not self.editing:
             return  # the draft changed since: a newer preview is on its way
         self.draft_error = message.error
-        self.query_one(LayerEditor).show_error(message.error)
+        editor = self.query_one(LayerEditor)
+        shown = message.error
+        if editor.draft and editor.condition.error is not None:
+            mine = f"layer {editor.draft[editor.current].key!r}:"
+            if shown.startswith(mine):
+                shown = ""  # the condition field shows it already, under its column
+        editor.show_error(shown)
         if message.report is not None:
             self.show_report(message.report, message.draft)
         else:

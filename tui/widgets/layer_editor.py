@@ -46,7 +46,7 @@ class LayerEditor(Vertical):
     LayerEditor { height: auto; border: round $accent 60%; border-title-color: $accent; }
     LayerEditor SegmentCount { width: 1fr; }
     LayerEditor > #rules { height: auto; max-height: 9; }
-    LayerEditor > #rule-fields { height: 1; margin-top: 1; }
+    LayerEditor > #rule-fields { height: 1; }
     LayerEditor > #rule-fields > Static { width: auto; padding: 0 1 0 1; color: $text-muted; }
     LayerEditor > #rule-fields > Input { height: 1; border: none; padding: 0 1; }
     LayerEditor #rule-key { width: 14; }
@@ -137,6 +137,7 @@ class LayerEditor(Vertical):
         self.query_one("#rule-zh", Input).value = rule.name_zh
         self.query_one("#rule-en", Input).value = rule.name_en
         self.query_one("#rule-rank", Input).value = rank_text(rule.lifecycle).lstrip("+")
+        self.condition.counter.matching = None  # the count of another rule's condition
         self.condition.set_condition(rule.condition)
 
     @property

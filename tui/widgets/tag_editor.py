@@ -70,6 +70,7 @@ class TagEditor(Vertical):
         self.query_one("#tag-dimension", Select).value = tag.dimension if tag else "basic"
         self.query_one("#tag-description", Input).value = tag.description if tag else ""
         self.condition.counter.total = total
+        self.condition.counter.matching = None  # the count of another tag's condition
         self.condition.set_condition(tag.condition if tag else "")
         self.show_error("")
         now = self.query_one("#tag-now", Static)
