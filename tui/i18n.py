@@ -221,6 +221,50 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
         "（全体用户：成员近30天无人下单或人人下单）",
         " (of all users: none or all of the members ordered in 30 days)",
     ),
+    # j-layers: the honest MECE check, the rules and tags editors
+    "overlap_of": ("{a} 与 {b} 重叠", "overlap of {a} and {b}"),
+    "more_overlaps": ("（另有 {n} 处）", " (+{n} more)"),
+    "only_catch_all": ("{n:,} 人仅符合兜底规则 {rule}", "{n:,} users only in the catch-all {rule}"),
+    "gap_of": ("遗漏 {n:,} 人", "gap of {n:,}"),
+    "catch_all_row": ("仅符合兜底规则：{rule}", "only in the catch-all {rule}"),
+    "rules_editor": (
+        "编辑分层规则（a 新增 · ctrl+t 删除 · ctrl+↑↓ 调整优先级 · ctrl+s 保存）",
+        "Edit rules (a add · ctrl+t delete · ctrl+↑↓ priority · ctrl+s save)",
+    ),
+    "rules_preview": ("试算（未保存）", "preview (not saved)"),
+    "pyramid_preview": ("分层金字塔（试算）", "Pyramid (preview)"),
+    "rule_key": ("键", "Key"),
+    "rule_zh": ("中文名", "Chinese"),
+    "rule_en": ("英文名", "English"),
+    "rule_name": ("名称", "Name"),
+    "rule_rank": ("生命周期", "Rank"),
+    "rule_condition": ("条件", "Condition"),
+    "rule_hint": (
+        "生命周期：1、2…向上；-1、-2…下滑（沉睡、流失）；留空不排列",
+        "Rank 1, 2… up the lifecycle; -1, -2… sliding down (dormant, churned)",
+    ),
+    "problems_sep": ("；", "; "),
+    "rules_invalid": ("规则无法保存", "The rules cannot be saved"),
+    "save_rules": (
+        "保存这 {n} 条分层规则，并重新计算分层和标签？",
+        "Save these {n} layer rules and re-apply the layers and tags?",
+    ),
+    "rules_saved": (
+        "已保存 {n} 条分层规则，分层和标签已重新计算",
+        "{n} layer rules saved; layers and tags re-applied",
+    ),
+    "tag_editor": ("编辑标签（ctrl+s 保存 · Esc 关闭）", "Edit tag (ctrl+s save · Esc close)"),
+    "tag_name": ("名称", "Name"),
+    "tag_now": ("目前 {n:,} 人持有此标签", "held by {n:,} users now"),
+    "tag_new": ("新标签", "a new tag"),
+    "save_tag": ("保存标签 {name}，并重新计算标签？", "Save the tag {name} and re-apply the tags?"),
+    "tag_saved": ("标签 {name} 已保存，标签已重新计算", "Tag {name} saved; tags re-applied"),
+    "delete_tag": (
+        "删除标签 {name}（所有用户都将失去它）？",
+        "Delete the tag {name} (every user loses it)?",
+    ),
+    "tag_deleted": ("标签 {name} 已删除", "Tag {name} deleted"),
+    "tag_invalid": ("标签无法保存", "The tag cannot be saved"),
 }
 
 # key: (zh, en). Columns by name (their short header), then the UI's words (no key is both).
@@ -260,6 +304,12 @@ BINDING_LABELS_ZH: dict[str, str] = {
     "layers.back": "返回",
     "layers.since": "起始日期",
     "layers.reload": "刷新",
+    "layers.edit": "编辑规则",  # j-layers
+    "layers.add": "新增",  # j-layers
+    "layers.delete": "删除",  # j-layers
+    "layers.up": "上移",  # j-layers
+    "layers.down": "下移",  # j-layers
+    "layers.save": "保存",  # j-layers
     "rfm.back": "返回",
     "rfm.dims": "切换维度",
     "rfm.cells": "27格",
@@ -267,6 +317,10 @@ BINDING_LABELS_ZH: dict[str, str] = {
     "rfm.save": "保存",
     "tags.back": "返回",
     "tags.reload": "刷新",
+    "tags.edit": "编辑",  # j-layers
+    "tags.add": "新增",  # j-layers
+    "tags.delete": "删除",  # j-layers
+    "tags.save": "保存",  # j-layers
     "segments.back": "返回",
     "segments.save": "保存",
     "segments.delete": "删除",

@@ -1,10 +1,11 @@
 """The per-date histories of RFM groups and tags, written by the recompute beside layer_history
-(core/rules/layers.py), so that conditions can say ``entered rfm "重要保持客户" within 30d``."""
+(core/rules/layers.py), so that conditions can say ``entered rfm "重要保持客户" within 30d``;
+and who was there on a date, which those histories and the layer transitions share."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 
 from core.rules.conditions import atomic
 from core.store.sql import table_name
@@ -27,3 +28,29 @@ def record(conn: sqlite3.Connection, features_table: str, tags_table: str, as_of
             f"INSERT INTO tag_history(as_of, tag, user_id) SELECT ?, tag, user_id FROM {tags}",
             (day,),
         )
+
+
+# A user without a sign-up date (an order-only import such as UCI Online Retail) is there from
+# their first order or event on; before it they did not exist, whatever the features table holds
+# for them (it keeps every such user, with empty aggregates).
+_ABSENT = (
+    "SELECT u.user_id FROM users AS u WHERE u.signup_at IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM orders AS o"
+    " WHERE o.user_id = u.user_id AND o.created_at < :there_by)"
+    " AND NOT EXISTS (SELECT 1 FROM events AS e"
+    " WHERE e.user_id = u.user_id AND e.created_at < :there_by)"
+)
+
+
+def absent_users(as_of: date) -> tuple[str, dict[str, str]]:
+    """A SELECT of the ids of users who were not there yet on ``as_of`` (no sign-up date and
+    no order or event up to that day), with its parameters."""
+    return _ABSENT, {"there_by": (as_of + timedelta(days=1)).isoformat()}
+
+
+def drop_absent(conn: sqlite3.Connection, table: str, as_of: date) -> int:
+    """Delete from ``table`` (a scratch table keyed by user_id) the users not there on
+    ``as_of``; return how many."""
+    sql, params = absent_users(as_of)
+    cursor = conn.execute(f"DELETE FROM {table_name(table)} WHERE user_id IN ({sql})", params)
+    return cursor.rowcount

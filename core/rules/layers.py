@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from core.analytics.features import compute_features
 from core.errors import CoreError, NotFound, QueryError
 from core.query import Compiled
+from core.rules import history
 from core.rules.conditions import atomic, compile_rule, forbid
 from core.store.sql import table_name
 
@@ -29,11 +31,12 @@ _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 @dataclass(frozen=True)
 class LayerRule:
-    position: int
+    position: int  # the priority: evaluation order, first match wins
     key: str
     name_zh: str
     name_en: str
     condition: str
+    lifecycle: int | None = None  # the rank in the lifecycle (see LIFECYCLE), not the priority
 
 
 UNCLASSIFIED_RULE = LayerRule(0, UNCLASSIFIED, "未分层", "unclassified", "")
@@ -56,23 +59,36 @@ class Overlap:
 
 
 @dataclass(frozen=True)
+class CatchAll:
+    """The rules that every user matches (found by evaluating them, not by their text) and the
+    users who match no other rule: a catch-all hides them from the gap, so they are counted."""
+
+    rule: str  # the first catch-all in rule order: it is the layer those users get
+    count: int  # users matching no rule except a catch-all
+    rules: tuple[str, ...] = ()  # every catch-all rule, in rule order
+
+
+@dataclass(frozen=True)
 class MeceReport:
     as_of: date
     total: int
     pyramid: list[LayerCount]  # first match wins, in rule order, then unclassified
     matches: dict[str, int]  # each rule evaluated on its own
-    overlaps: list[Overlap]  # pairs matching the same users (count > 0 only)
+    overlaps: list[Overlap]  # pairs of ordinary rules matching the same users (count > 0 only)
     gap: int  # users matching no rule
+    catch_all: CatchAll | None = None  # None when no rule matches every user
+    catch_all_pairs: list[Overlap] = field(default_factory=list)  # pairs with a catch-all
+
+    @property
+    def only_catch_all(self) -> int:
+        """Users matching no rule except a catch-all (the gap a catch-all hides)."""
+        return self.catch_all.count if self.catch_all else 0
 
     @property
     def is_mece(self) -> bool:
-        """Whether the rules are exclusive and exhaustive on their own, without their order."""
-        return not self.overlaps and self.gap == 0
-
-    @property
-    def catch_all(self) -> list[str]:
-        """Rules matching every user ("everyone else"): their overlaps are by design."""
-        return [k for k, n in self.matches.items() if self.total and n == self.total]
+        """Whether the rules are exclusive and exhaustive on their own, without their order:
+        no overlap of ordinary rules, no gap, and nobody left only to a catch-all."""
+        return not self.overlaps and self.gap == 0 and self.only_catch_all == 0
 
 
 # Order matters: the first matching rule wins, so the specific states come before the broad ones.
@@ -93,6 +109,24 @@ DEFAULT_RULES: tuple[tuple[str, str, str, str], ...] = (
     ("dormant", "沉睡用户", "dormant", "days_since_active between 30 and 90"),
     ("registered", "注册用户", "registered", "user_id is not empty"),
 )
+
+
+# The rank of each default layer in the lifecycle, the order the pyramid draws: 1, 2, … climb
+# (new → registered → active → buyer → loyal); -1, -2, … are the states a user slides down into
+# (dormant, then churned), drawn beside the climb; None: not placed (drawn after the climb).
+LIFECYCLE = {"new": 1, "registered": 2, "active": 3, "buyer": 4, "loyal": 5}
+LIFECYCLE.update({"dormant": -1, "churned": -2})
+KEEP: Literal["keep"] = "keep"  # set_rule: keep the rank the rule has (a new rule: none)
+
+
+def check_lifecycle(key: str, rank: int | None) -> int | None:
+    if rank is not None and (rank == 0 or abs(rank) > 99):
+        raise CoreError(
+            f"layer {key!r}: lifecycle rank {rank}: use 1, 2, … for the climb (1 = the first "
+            "stage), -1, -2, … for the states users slide down into, or none",
+            title="Invalid layer",
+        )
+    return rank
 
 
 # ---- compiling -----------------------------------------------------------------------------
@@ -125,7 +159,8 @@ def _merged(rules: list[Compiled]) -> dict[str, object]:
 
 def list_rules(conn: sqlite3.Connection) -> list[LayerRule]:
     rows = conn.execute(
-        "SELECT position, key, name_zh, name_en, condition FROM layer_rules ORDER BY position"
+        "SELECT position, key, name_zh, name_en, condition, lifecycle FROM layer_rules "
+        "ORDER BY position"
     )
     return [LayerRule(*row) for row in rows]
 
@@ -146,9 +181,11 @@ def set_rule(
     condition: str,
     *,
     position: int | None = None,
+    lifecycle: int | None | Literal["keep"] = KEEP,
     as_of: date,
 ) -> LayerRule:
-    """Add or replace the rule ``key``; ``position`` is 1-based (default: keep, or append)."""
+    """Add or replace the rule ``key``; ``position`` is 1-based (default: keep, or append);
+    ``lifecycle`` is the rank in the lifecycle (default: keep; a new rule has none)."""
     if not _KEY.fullmatch(key) or key == UNCLASSIFIED:
         raise CoreError(
             f"layer key {key!r}: use lowercase letters, digits and _ (not 'unclassified')",
@@ -165,9 +202,67 @@ def set_rule(
     index = _index(position, len(rules)) if position is not None else old
     if len(rules) >= MAX_RULES:
         raise CoreError(f"at most {MAX_RULES} layers (the report keeps one bit per rule)")
-    rules.insert(index, LayerRule(0, key, name_zh.strip(), name_en.strip(), condition.strip()))
+    if lifecycle == KEEP:
+        rank = next((r.lifecycle for r in current if r.key == key), None)
+    else:
+        rank = check_lifecycle(key, lifecycle)
+    rules.insert(
+        index, LayerRule(0, key, name_zh.strip(), name_en.strip(), condition.strip(), rank)
+    )
     _store(conn, rules)
     return next(r for r in list_rules(conn) if r.key == key)
+
+
+def check_draft(conn: sqlite3.Connection, rules: list[LayerRule], as_of: date) -> None:
+    """Raise for the first rule of a draft that ``set_rule`` would refuse (key, names, rank,
+    condition: the QueryError names the layer and keeps the position), or a repeated key."""
+    if len(rules) > MAX_RULES:
+        raise CoreError(f"at most {MAX_RULES} layers (the report keeps one bit per rule)")
+    seen: set[str] = set()
+    for rule in rules:
+        if not _KEY.fullmatch(rule.key) or rule.key == UNCLASSIFIED:
+            raise CoreError(
+                f"layer key {rule.key!r}: use lowercase letters, digits and _ (not 'unclassified')",
+                title="Invalid layer",
+            )
+        if rule.key in seen:
+            raise CoreError(f"layer key {rule.key!r} is used twice", title="Invalid layer")
+        seen.add(rule.key)
+        if not rule.name_zh.strip() or not rule.name_en.strip():
+            raise CoreError(f"layer {rule.key!r}: both names are needed", title="Invalid layer")
+        check_lifecycle(rule.key, rule.lifecycle)
+        try:
+            validate_condition(conn, rule.condition, as_of=as_of)
+        except QueryError as exc:
+            raise QueryError(
+                f"layer {rule.key!r}: {exc}",
+                pos=exc.pos,
+                expected=exc.expected,
+                suggestion=exc.suggestion,
+            ) from exc
+
+
+def replace_rules(conn: sqlite3.Connection, rules: list[LayerRule], *, as_of: date) -> None:
+    """Make the stored rules exactly ``rules`` (in this priority order), in one transaction,
+    through ``delete_rule`` and ``set_rule`` (what ``userops layer set`` does, rule by rule):
+    anything refused leaves the stored rules as they were."""
+    check_draft(conn, rules, as_of)
+    keep = {r.key for r in rules}
+    with atomic(conn):
+        for old in list_rules(conn):
+            if old.key not in keep:
+                delete_rule(conn, old.key)
+        for i, rule in enumerate(rules, 1):
+            set_rule(
+                conn,
+                rule.key,
+                rule.name_zh,
+                rule.name_en,
+                rule.condition,
+                position=i,
+                lifecycle=rule.lifecycle,
+                as_of=as_of,
+            )
 
 
 def delete_rule(conn: sqlite3.Connection, key: str) -> None:
@@ -189,7 +284,7 @@ def install_default_rules(conn: sqlite3.Connection) -> int:
     """Install the lifecycle rules of domain.md when there are no rules yet; return how many."""
     if list_rules(conn):
         return 0
-    rules = [LayerRule(0, *row) for row in DEFAULT_RULES]
+    rules = [LayerRule(0, *row, LIFECYCLE.get(row[0])) for row in DEFAULT_RULES]
     _store(conn, rules)
     return len(rules)
 
@@ -213,9 +308,12 @@ def _store(conn: sqlite3.Connection, rules: list[LayerRule]) -> None:
     with atomic(conn):
         conn.execute("DELETE FROM layer_rules")
         conn.executemany(
-            "INSERT INTO layer_rules(position, key, name_zh, name_en, condition) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(i, r.key, r.name_zh, r.name_en, r.condition) for i, r in enumerate(rules, 1)],
+            "INSERT INTO layer_rules(position, key, name_zh, name_en, condition, lifecycle) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (i, r.key, r.name_zh, r.name_en, r.condition, r.lifecycle)
+                for i, r in enumerate(rules, 1)
+            ],
         )
 
 
@@ -247,10 +345,11 @@ def apply_layers(conn: sqlite3.Connection, table: str, as_of: date) -> None:
     with atomic(conn):
         classify(conn, table, as_of)
         conn.execute("DELETE FROM layer_history WHERE as_of = ?", (as_of.isoformat(),))
+        absent, params = history.absent_users(as_of)  # who was not there yet has no layer
         conn.execute(
             "INSERT OR REPLACE INTO layer_history(as_of, user_id, layer) "
-            f"SELECT ?, user_id, layer FROM {table_name(table)}",
-            (as_of.isoformat(),),
+            f"SELECT :day, user_id, layer FROM {table_name(table)} WHERE user_id NOT IN ({absent})",
+            {**params, "day": as_of.isoformat()},
         )
 
 
@@ -278,13 +377,19 @@ def _histogram(conn: sqlite3.Connection, compiled: list[Compiled]) -> dict[int, 
     return histogram
 
 
-def mece_report(conn: sqlite3.Connection, as_of: date) -> MeceReport:
+def mece_report(
+    conn: sqlite3.Connection, as_of: date, rules: list[LayerRule] | None = None
+) -> MeceReport:
     """Pyramid, overlapping pairs and gap of the current rules over ``features``, in one pass.
 
     One scan gives each user's mask of matching rules (each condition evaluated once per user);
-    everything else is counted from the small histogram of masks.
+    everything else is counted from the small histogram of masks. With ``rules`` (a draft, in
+    priority order), the report of those rules instead, nothing written: an editor's preview.
     """
-    rules = list_rules(conn)
+    if rules is None:
+        rules = list_rules(conn)
+    else:
+        check_draft(conn, rules, as_of)
     histogram = _histogram(conn, compile_rules(conn, rules, as_of))
     total, n = sum(histogram.values()), len(rules)
 
@@ -304,10 +409,19 @@ def mece_report(conn: sqlite3.Connection, as_of: date) -> MeceReport:
         return lambda m: all(m >> b & 1 for b in bits)
 
     matches = {r.key: users(all_of(i)) for i, r in enumerate(rules)}
+    wide = {i for i, r in enumerate(rules) if total and matches[r.key] == total}
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     both = [(i, j, users(all_of(i, j))) for i, j in pairs]
-    overlaps = [Overlap(rules[i].key, rules[j].key, c) for i, j, c in both if c]
-    return MeceReport(as_of, total, pyramid, matches, overlaps, gap)
+    found = [(i, j, Overlap(rules[i].key, rules[j].key, c)) for i, j, c in both if c]
+    overlaps = [o for i, j, o in found if i not in wide and j not in wide]
+    by_design = [o for i, j, o in found if i in wide or j in wide]
+    catch_all = None
+    if wide:
+        wide_mask = sum(1 << i for i in wide)
+        only = users(lambda m: m & ~wide_mask == 0)  # no ordinary rule matches
+        keys = tuple(rules[i].key for i in sorted(wide))
+        catch_all = CatchAll(keys[0], only, keys)
+    return MeceReport(as_of, total, pyramid, matches, overlaps, gap, catch_all, by_design)
 
 
 def users_in_overlap(
@@ -323,6 +437,31 @@ def users_in_gap(conn: sqlite3.Connection, as_of: date, limit: int = 100) -> lis
     """Ids of users matching no rule (they end up ``unclassified``)."""
     rules = list_rules(conn)
     return _user_ids(conn, compile_rules(conn, rules, as_of), "mask = 0", limit)
+
+
+def users_only_in_catch_all(conn: sqlite3.Connection, as_of: date, limit: int = 100) -> list[str]:
+    """Ids of users matching no rule except a catch-all (none when there is no catch-all)."""
+    report = mece_report(conn, as_of)
+    if report.catch_all is None:
+        return []
+    rules = list_rules(conn)
+    wide = set(report.catch_all.rules)
+    ordinary = [r for r in rules if r.key not in wide]
+    if not ordinary:  # the catch-all is the only kind of rule: everyone
+        return _user_ids(conn, [], "mask = 0", limit)
+    return _user_ids(conn, compile_rules(conn, ordinary, as_of), "mask = 0", limit)
+
+
+def only_catch_all_condition(rules: list[LayerRule], report: MeceReport) -> str | None:
+    """The users matching no rule except a catch-all, in the condition language (for a list);
+    None without a catch-all. A NULL feature makes a rule not match, as in the report."""
+    if report.catch_all is None:
+        return None
+    wide = set(report.catch_all.rules)
+    ordinary = [r.condition for r in rules if r.key not in wide]
+    if not ordinary:
+        return f"({rules[0].condition})" if rules else None
+    return " and ".join(f"not ({c})" for c in ordinary)
 
 
 def _user_ids(
@@ -398,6 +537,7 @@ def _compute_layers(conn: sqlite3.Connection, as_of: date, name: str) -> None:
         # date is too costly)
         compute_features(conn, scratch, as_of)
         classify(conn, scratch, as_of)
+        history.drop_absent(conn, scratch, as_of)  # no sign-up date, first order later
         conn.execute(f"INSERT INTO temp.{name} SELECT user_id, layer FROM {scratch}")
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {scratch}")

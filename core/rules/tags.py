@@ -118,8 +118,29 @@ def validate_tag(conn: sqlite3.Connection, tag: TagRule, *, as_of: date) -> None
             f"tag {tag.name!r}: dimension {tag.dimension!r} is not one of {', '.join(DIMENSIONS)}",
             title="Invalid tag",
         )
-    compile_rule(conn, tag.condition, as_of=as_of, prefix="v_")
-    forbid(tag.condition, field="tag", tags=True, why="tags are evaluated together")
+    validate_tag_condition(conn, tag.condition, as_of=as_of)
+
+
+def validate_tag_condition(conn: sqlite3.Connection, condition: str, *, as_of: date) -> None:
+    """Raise the positioned QueryError if ``condition`` cannot be a tag's condition."""
+    compile_rule(conn, condition, as_of=as_of, prefix="v_")
+    forbid(condition, field="tag", tags=True, why="tags are evaluated together")
+
+
+def replace_tag(
+    conn: sqlite3.Connection, old_name: str | None, tag: TagRule, *, as_of: date
+) -> TagRule:
+    """Save ``tag`` in place of ``old_name`` (None: a new tag) in one transaction, through
+    ``set_tag`` and ``delete_tag`` (what ``userops tag set`` / ``tag delete`` do): a renamed
+    tag loses the old name, and a refused tag leaves everything as it was. Another tag's name
+    is refused (saving would overwrite that tag)."""
+    if tag.name.strip() != old_name and any(t.name == tag.name.strip() for t in list_tags(conn)):
+        raise CoreError(f"a tag named {tag.name.strip()!r} exists already", title="Invalid tag")
+    with atomic(conn):
+        saved = set_tag(conn, tag.name, tag.dimension, tag.condition, tag.description, as_of=as_of)
+        if old_name is not None and old_name != saved.name:
+            delete_tag(conn, old_name)
+    return saved
 
 
 def set_tag(

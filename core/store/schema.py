@@ -15,7 +15,7 @@ from core.errors import DatabaseError
 from core.store import columns
 from core.store.sql import quote
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Typed basic attributes of a user (core.store.columns). Any other column an import brings is
 # added as TEXT.
@@ -161,7 +161,8 @@ CREATE TABLE IF NOT EXISTS layer_rules (
     key       TEXT NOT NULL UNIQUE,
     name_zh   TEXT NOT NULL,
     name_en   TEXT NOT NULL,
-    condition TEXT NOT NULL
+    condition TEXT NOT NULL,
+    lifecycle INTEGER  -- rank in the lifecycle: 1, 2, … up; -1, -2, … sliding down; NULL unplaced
 );
 CREATE TABLE IF NOT EXISTS layer_history (
     as_of   TEXT NOT NULL,
@@ -316,6 +317,21 @@ def _add_model_intervals(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE model_fits ADD COLUMN diagnostics TEXT")
 
 
+def _add_layer_lifecycle(conn: sqlite3.Connection) -> None:
+    """5 -> 6: layer_rules.lifecycle, each layer's rank in the lifecycle (the order the pyramid
+    draws), separate from its priority (position). The shipped lifecycle layers get their ranks
+    by key (the defaults of core.rules.layers when this step was written); others stay NULL."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(layer_rules)")}
+    if "lifecycle" not in columns:
+        conn.execute("ALTER TABLE layer_rules ADD COLUMN lifecycle INTEGER")
+    ranks = {"new": 1, "registered": 2, "active": 3, "buyer": 4, "loyal": 5}
+    ranks.update({"dormant": -1, "churned": -2})
+    conn.executemany(
+        "UPDATE layer_rules SET lifecycle = ? WHERE key = ? AND lifecycle IS NULL",
+        [(rank, key) for key, rank in ranks.items()],
+    )
+
+
 # The per-date histories of RFM groups and tags (``entered rfm|tag "X" within Nd``), beside
 # layer_history. Also created by the recompute that writes them (core/rules/history.py), so a
 # database made before them needs no schema version step.
@@ -356,6 +372,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _add_column_flags,
     3: _add_model_intervals,
     4: _fits_per_date,
+    5: _add_layer_lifecycle,
 }
 # Versions whose missing upgrades only add what readers can do without (read-only media opens
 # them as they are): without column_flags, personal columns are known by their names.

@@ -69,6 +69,22 @@ def test_layers_report_json(db):
     ]
     assert data["overlaps"] == [{"a": "a", "b": "b", "count": 1}]
     assert data["gap"] == 1 and data["is_mece"] is False and data["matches"] == {"a": 1, "b": 2}
+    assert data["catch_all"] is None
+
+
+def test_layers_json_reports_the_catch_all_and_its_users(db):
+    conn = open_db(db)
+    L.set_rule(conn, "everyone", "其他", "rest", "user_id is not empty", as_of=AS_OF)
+    conn.close()
+    data = json.loads(run("layers", db, "--json").output)
+    assert data["catch_all"] == {"rule": "everyone", "count": 1}  # u3: no other rule
+    assert data["gap"] == 0 and data["is_mece"] is False
+    assert data["overlaps"] == [{"a": "a", "b": "b", "count": 1}]  # not the catch-all pairs
+    text = run("layers", db).output.splitlines()
+    assert "Only in the catch-all everyone (users matching no other rule): 1" in text
+    assert "  a & everyone: 1" not in text
+    assert run("layer", "users", db, "--catch-all").output == "u3\n"
+    assert json.loads(run("layers", db, "--json").output)["catch_all"]["rule"] == "everyone"
 
 
 def test_invalid_rule_is_rejected_with_a_caret(db):
@@ -187,3 +203,25 @@ def test_layer_defaults_only_on_empty_rules(db):
     result = run("layer", "defaults", db)
     assert "Installed 7 default layer rules." in result.output
     assert dict(query(db, "SELECT user_id, layer FROM features"))["u3"] == "registered"
+
+
+def test_layer_set_takes_a_lifecycle_rank(db):
+    result = run(
+        "layer", "set", db, "a", "frequency >= 5", "--zh", "甲层", "--en", "A", "--rank", "-1"
+    )
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT key, position, lifecycle FROM layer_rules ORDER BY position") == [
+        ("a", 1, -1),
+        ("b", 2, None),
+    ]
+    rules = json.loads(run("layer", "rules", db, "--json").output)
+    assert [(r["key"], r["lifecycle"]) for r in rules] == [("a", -1), ("b", None)]
+    assert "  1. a  甲层 / A  (lifecycle -1)" in run("layer", "rules", db).output
+    run("layer", "set", db, "a", "frequency >= 6", "--zh", "甲层", "--en", "A")  # keeps it
+    assert query(db, "SELECT lifecycle FROM layer_rules WHERE key = 'a'") == [(-1,)]
+    run("layer", "set", db, "a", "frequency >= 6", "--zh", "甲层", "--en", "A", "--rank", "none")
+    assert query(db, "SELECT lifecycle FROM layer_rules WHERE key = 'a'") == [(None,)]
+    bad = run("layer", "set", db, "a", "frequency >= 6", "--zh", "甲", "--en", "A", "--rank", "up")
+    assert bad.exit_code == 2 and "--rank 'up'" in bad.stderr
+    zero = run("layer", "set", db, "a", "frequency >= 6", "--zh", "甲", "--en", "A", "--rank", "0")
+    assert zero.exit_code != 0 and "lifecycle rank 0" in zero.stderr

@@ -145,3 +145,26 @@ def test_reapply_rules_runs_layers_then_tags_as_of_the_features(shop):
     assert held(shop) == {("u1", "买家"), ("u2", "买家"), ("u3", "买家")}
     days = shop.execute("SELECT DISTINCT as_of FROM layer_history").fetchall()
     assert days == [("2024-06-30",)]
+
+
+def test_replace_tag_renames_in_one_transaction_and_refuses_as_a_whole(shop):
+    T.set_tag(shop, "高复购", "result", "frequency >= 5", as_of=AS_OF)
+    T.apply_tags(shop, "features", "user_tags", AS_OF)
+    renamed = T.TagRule("常客", "result", "frequency >= 2", "two orders or more")
+    T.replace_tag(shop, "高复购", renamed, as_of=AS_OF)
+    assert T.list_tags(shop) == [renamed]
+    assert held(shop) == set()  # the old name's holders are gone until the rules re-apply
+    T.apply_tags(shop, "features", "user_tags", AS_OF)
+    assert held(shop) == {("u1", "常客"), ("u2", "常客")}
+    bad = T.TagRule("新名", "result", 'tag "常客"')
+    with pytest.raises(QueryError, match="tags cannot be used here") as err:
+        T.replace_tag(shop, "常客", bad, as_of=AS_OF)
+    assert err.value.pos == 0
+    assert T.list_tags(shop) == [renamed]  # nothing deleted, nothing added
+    T.replace_tag(shop, None, T.TagRule("大单", "result", "monetary >= 400"), as_of=AS_OF)
+    assert [t.name for t in T.list_tags(shop)] == ["大单", "常客"]
+    with pytest.raises(CoreError, match="'大单' exists already"):  # would overwrite it
+        T.replace_tag(shop, "常客", T.TagRule("大单", "result", "frequency >= 9"), as_of=AS_OF)
+    with pytest.raises(CoreError, match="exists already"):
+        T.replace_tag(shop, None, T.TagRule("常客", "result", "frequency >= 9"), as_of=AS_OF)
+    assert [t.condition for t in T.list_tags(shop)] == ["monetary >= 400", "frequency >= 2"]

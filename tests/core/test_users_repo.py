@@ -181,7 +181,8 @@ def with_history(people):
         people.execute("UPDATE users SET vip_level = 'gold' WHERE user_id = 'a'")
         people.execute("UPDATE features SET layer = 'mid' WHERE user_id = 'a'")
         people.executemany(
-            "INSERT INTO layer_rules VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO layer_rules(position, key, name_zh, name_en, condition) "
+            "VALUES (?, ?, ?, ?, ?)",
             [
                 (1, "top", "顶层", "top", "r_score >= 5"),
                 (2, "mid", "中层", "mid", "r_score >= 3"),

@@ -40,7 +40,8 @@ async def test_pyramid_shows_the_counts_of_the_mece_report(sample_db):
         assert tiers[-1].count == 0
         mece = app.screen.query_one("#mece")
         keys = [row.value for row in mece.rows]
-        assert keys == [f"{o.a}|{o.b}" for o in report.overlaps] + ["gap"]
+        # the catch-all's pairs are not overlaps: one row says who is only in it (issue 13 item 5)
+        assert keys == [f"{o.a}|{o.b}" for o in report.overlaps] + ["catch_all", "gap"]
         assert mece.get_row("gap")[1].plain == "0"
 
 

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from dataclasses import asdict
 from datetime import date
+from typing import Literal
 
 import click
 
@@ -113,6 +114,11 @@ def report_json(report: L.MeceReport) -> dict[str, object]:
         "matches": report.matches,
         "overlaps": [asdict(o) for o in report.overlaps],
         "gap": report.gap,
+        "catch_all": (
+            None
+            if report.catch_all is None
+            else {"rule": report.catch_all.rule, "count": report.catch_all.count}
+        ),
         "is_mece": report.is_mece,
     }
 
@@ -129,12 +135,15 @@ def report_text(report: L.MeceReport) -> str:
 
 
 def overlap_lines(report: L.MeceReport) -> list[str]:
-    wide = set(report.catch_all)
-    shown = [o for o in report.overlaps if o.a not in wide and o.b not in wide]
     lines = ["Overlaps (users matching both rules on their own; the earlier rule wins):"]
-    lines += [f"  {o.a} & {o.b}: {o.count:,}" for o in shown] or ["  none"]
-    for key in report.catch_all:
-        lines.append(f"  ({key} matches every user: the catch-all, its overlaps are by design)")
+    lines += [f"  {o.a} & {o.b}: {o.count:,}" for o in report.overlaps] or ["  none"]
+    if report.catch_all is not None:
+        for key in report.catch_all.rules:
+            lines.append(f"  ({key} matches every user: the catch-all, its overlaps are by design)")
+        lines.append(
+            f"Only in the catch-all {report.catch_all.rule} (users matching no other rule): "
+            f"{report.catch_all.count:,}"
+        )
     lines.append(f"Gap (users matching no rule → unclassified): {report.gap:,}")
     return lines
 
@@ -158,8 +167,10 @@ def layer_rules(db: str, as_json: bool) -> None:
         click.echo("No layer rules: `userops layer defaults DB` installs the lifecycle defaults.")
     width = max((len(r.key) for r in rules), default=0)
     for r in rules:
+        rank = "" if r.lifecycle is None else f"  (lifecycle {r.lifecycle:+d})"
         click.echo(
-            f"{r.position:>3}. {r.key:<{width}}  {r.name_zh} / {r.name_en}\n       {r.condition}"
+            f"{r.position:>3}. {r.key:<{width}}  {r.name_zh} / {r.name_en}{rank}\n"
+            f"       {r.condition}"
         )
 
 
@@ -170,6 +181,13 @@ def layer_rules(db: str, as_json: bool) -> None:
 @click.option("--zh", "name_zh", required=True, help="Chinese name, e.g. 忠诚用户.")
 @click.option("--en", "name_en", required=True, help="English name, e.g. loyal.")
 @click.option("--position", type=int, help="1-based place in the order (default: keep, or last).")
+@click.option(
+    "--rank",
+    "rank",
+    metavar="N|none",
+    help="Rank in the lifecycle, the pyramid's order (not the priority): 1, 2, … climbing, "
+    "-1, -2, … sliding down (dormant, churned); none to unplace. Default: keep.",
+)
 @AS_OF
 def layer_set(
     db: str,
@@ -178,15 +196,36 @@ def layer_set(
     name_zh: str,
     name_en: str,
     position: int | None,
+    rank: str | None,
     as_of: date | None,
 ) -> None:
     """Add or replace the rule KEY. A condition that does not compile is rejected, not stored."""
+    lifecycle: int | None | Literal["keep"] = L.KEEP if rank is None else parse_rank(rank)
     with database(db) as conn:
         when = condition_as_of(conn, as_of)
         with caret_on_error(condition):
-            L.set_rule(conn, key, name_zh, name_en, condition, position=position, as_of=when)
+            L.set_rule(
+                conn,
+                key,
+                name_zh,
+                name_en,
+                condition,
+                position=position,
+                lifecycle=lifecycle,
+                as_of=when,
+            )
         click.echo(f"Layer {key!r} saved.")
         reapply(conn)
+
+
+def parse_rank(text: str) -> int | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        fail(f"--rank {text!r}: give a whole number (1, 2, … or -1, -2, …) or none")
+        raise  # fail() exits; for the type checker
 
 
 @layer.command("delete")
@@ -280,18 +319,28 @@ def transitions_text(result: L.Transitions) -> str:
 @DB_ARGUMENT
 @click.option("--overlap", nargs=2, metavar="A B", help="Users matching both rules A and B.")
 @click.option("--gap", is_flag=True, help="Users matching no rule.")
+@click.option(
+    "--catch-all", "catch_all", is_flag=True, help="Users matching no rule except a catch-all."
+)
 @click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
 @AS_OF
 def layer_users(
-    db: str, overlap: tuple[str, str] | None, gap: bool, limit: int, as_of: date | None
+    db: str,
+    overlap: tuple[str, str] | None,
+    gap: bool,
+    catch_all: bool,
+    limit: int,
+    as_of: date | None,
 ) -> None:
-    """List the ids of the users behind an overlap or the gap of the MECE report."""
-    if bool(overlap) == gap:
-        fail("give exactly one of --overlap A B or --gap")
+    """List the ids of the users behind an overlap, the gap or the catch-all of the report."""
+    if bool(overlap) + gap + catch_all != 1:
+        fail("give exactly one of --overlap A B, --gap or --catch-all")
     with database(db, readonly=True) as conn:
         when = condition_as_of(conn, as_of)
         if gap:
             ids = L.users_in_gap(conn, when, limit)
+        elif catch_all:
+            ids = L.users_only_in_catch_all(conn, when, limit)
         else:
             assert overlap is not None  # exactly one of the two was given
             ids = L.users_in_overlap(conn, overlap[0], overlap[1], when, limit)

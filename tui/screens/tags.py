@@ -1,5 +1,10 @@
 """The tags screen: every rule tag by dimension with how many users hold it; Enter lists them;
-a predictive tag shows the distribution of the model value its condition reads."""
+a predictive tag shows the distribution of the model value its condition reads.
+
+**e** / **a** open the tag form (edit the highlighted tag / a new one): its condition is the
+live-condition editor, whose count is the preview of who would hold the tag. **ctrl+s** saves
+it in one transaction (``tags.write``: a rename deletes the old name) and re-applies the rules
+in the same worker; **ctrl+t** deletes the highlighted tag."""
 
 from __future__ import annotations
 
@@ -15,13 +20,17 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
+from core.errors import CoreError
 from core.rules import applicability, tags
 from core.views import users
 from core.views.text import visible
 from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.histogram import Histogram
+from tui.widgets.rfm_parts import ConfirmSave
 from tui.widgets.status_line import StatusLine
+from tui.widgets.tag_editor import TagEditor
+from tui.widgets.writes import writer
 
 NARROW = 110
 
@@ -40,6 +49,13 @@ class DistributionLoaded(Message):
     distribution: tags.ValueDistribution | None
 
 
+@dataclass
+class TagWritten(Message):
+    name: str
+    deleted: bool = False
+    error: str = ""  # refused: nothing was written
+
+
 class TagsScreen(WorkingScreen):
     CSS_PATH = "tags.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # .tcss styles -narrow
@@ -48,17 +64,32 @@ class TagsScreen(WorkingScreen):
 Every tag by dimension (basic, behavioural, result, predictive) with how many users hold it as
 of the last recompute. **Enter** lists the users holding the highlighted tag. A predictive tag
 shows how its model value (P(alive), CLV, expected purchases) spreads over all users.
+
+**e** edits the highlighted tag, **a** adds one: the form counts who would hold it while you
+type the condition. **ctrl+s** saves it (after a confirmation) and re-applies the tags;
+**ctrl+t** deletes the highlighted tag; **Escape** closes the form without saving.
 """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="tags.back", tooltip="Back to the users"),
+        Binding("escape", "back", "Back", id="tags.back", tooltip="Back (or close the form)"),
         Binding("ctrl+r", "reload", "Reload", id="tags.reload", tooltip="Count the tags again"),
+        Binding("e", "edit", "Edit", id="tags.edit", tooltip="Edit the highlighted tag"),
+        Binding("a", "add", "Add", id="tags.add", tooltip="Add a tag"),
+        Binding("ctrl+t,delete", "delete", "Delete", id="tags.delete", tooltip="Delete the tag"),
+        Binding(
+            "ctrl+s", "save", "Save", id="tags.save", tooltip="Save the tag and re-apply the tags"
+        ),
     ]
 
-    PALETTE = (("tags: Reload", "Count the tags again", "reload"),)
+    PALETTE = (
+        ("tags: Reload", "Count the tags again", "reload"),
+        ("tags: Edit the tag", "Edit the highlighted tag with a live count", "edit"),
+        ("tags: Add a tag", "A new tag with a live count", "add"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.rules: dict[str, tags.TagRule] = {}
+        self.holders: dict[str, int] = {}
         self.total = 0
         self.shown: str | None = None  # the tag whose distribution is wanted
 
@@ -72,6 +103,9 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
                 side.border_title = lab("distribution")
                 yield Static("", id="about", markup=False)
                 yield Histogram(id="histogram")
+        editor = TagEditor(lab, id="editor")
+        editor.border_title = lab("tag_editor")
+        yield editor
         yield StatusLine(id="status")
         yield Footer()
 
@@ -110,6 +144,7 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
         lab = self.app.labels
         self.total = message.total
         self.rules = {rule.name: rule for rule, _ in message.counts}
+        self.holders = {rule.name: n for rule, n in message.counts}
         table = self.query_one("#tags", DataTable)
         table.clear(columns=True)
         for key in ("dimension", "tag", "count", "share", "description"):
@@ -178,3 +213,108 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
     def _list_users(self, message: DataTable.RowSelected) -> None:
         if message.row_key.value in self.rules:
             self.post_message(OpenUsers(f'tag "{message.row_key.value}"'))
+
+    # ---------------------------------------------------------------- the tag form
+
+    @property
+    def editing(self) -> bool:
+        return self.has_class("-editing")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.editing
+        if action in ("edit", "add", "delete"):
+            return not self.editing  # the form's fields take the letters
+        return super().check_action(action, parameters)
+
+    def highlighted(self) -> tags.TagRule | None:
+        table = self.query_one("#tags", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rules.get(key or "")
+
+    def open_form(self, tag: tags.TagRule | None) -> None:
+        self.add_class("-editing")
+        self.refresh_bindings()
+        holders = self.holders.get(tag.name) if tag else None
+        self.query_one(TagEditor).start(tag, holders, self.total)
+
+    def close_form(self) -> None:
+        self.remove_class("-editing")
+        self.refresh_bindings()
+        self.query_one("#tags", DataTable).focus()
+
+    def action_edit(self) -> None:
+        tag = self.highlighted()
+        if tag is not None:
+            self.open_form(tag)
+
+    def action_add(self) -> None:
+        self.open_form(None)
+
+    def action_back(self) -> None:
+        if self.editing:
+            self.close_form()
+        else:
+            self.app.pop_screen()
+
+    def action_save(self) -> None:
+        editor = self.query_one(TagEditor)
+        tag, original = editor.tag(), editor.original
+        lab = self.app.labels
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.write_tag(original, tag)
+
+        question = lab("save_tag").format(name=visible(tag.name))
+        self.app.push_screen(ConfirmSave(question, lab), confirmed)
+
+    def action_delete(self) -> None:
+        tag = self.highlighted()
+        if tag is None:
+            return
+        lab = self.app.labels
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.remove_tag(tag.name)
+
+        question = lab("delete_tag").format(name=visible(tag.name))
+        self.app.push_screen(ConfirmSave(question, lab), confirmed)
+
+    @work(thread=True, exclusive=True, group="tags.write", exit_on_error=False)
+    def write_tag(self, original: str | None, tag: tags.TagRule) -> None:
+        with writer(self.app.settings.db_path) as conn:
+            try:
+                tags.replace_tag(conn, original, tag, as_of=self.app.settings.as_of)
+            except CoreError as exc:  # a QueryError too: where in the condition and why
+                self.post_message(TagWritten(tag.name, error=str(exc)))
+                return
+            tags.reapply_rules(conn)  # the holders of every tag, as of the features' date
+        self.post_message(TagWritten(tag.name))
+
+    @work(thread=True, exclusive=True, group="tags.write", exit_on_error=False)
+    def remove_tag(self, name: str) -> None:
+        with writer(self.app.settings.db_path) as conn:
+            try:
+                tags.delete_tag(conn, name)
+            except CoreError as exc:
+                self.post_message(TagWritten(name, deleted=True, error=str(exc)))
+                return
+        self.post_message(TagWritten(name, deleted=True))
+
+    @on(TagWritten)
+    def _written(self, message: TagWritten) -> None:
+        lab = self.app.labels
+        if message.error:
+            self.query_one(TagEditor).show_error(message.error)
+            self.notify(message.error, title=lab("tag_invalid"), severity="error", markup=False)
+            return
+        done = lab("tag_deleted" if message.deleted else "tag_saved")
+        self.notify(done.format(name=visible(message.name)), markup=False)
+        self.shown = None
+        if not message.deleted:
+            self.close_form()
+        self.action_reload()

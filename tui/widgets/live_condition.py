@@ -125,9 +125,13 @@ class LiveCondition(QueryInput):
         preview: int = 0,
         offer: Callable[[object], str] = plain_offer,
         debounce: float = DEBOUNCE_S,
+        check: Callable[..., object] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(placeholder, **kwargs)
+        # what else the condition must satisfy, called as check(conn, text, as_of=…) after it
+        # compiles (e.g. a layer rule may not use `layer`): its QueryError shows at its column
+        self.check = check
         self.preview = preview  # how many matching users each count also fetches
         self.offer = offer  # a completion's label in the popup
         self.requests = Debounce(self, debounce)
@@ -154,6 +158,8 @@ class LiveCondition(QueryInput):
         with reader(settings.db_path) as conn:
             try:
                 compiled = compile_condition(conn, text, as_of=settings.as_of)
+                if self.check is not None:
+                    self.check(conn, text, as_of=settings.as_of)
             except QueryError as exc:
                 self.post_message(self.Invalid(token, text, exc.pos, str(exc)))
                 return
