@@ -60,7 +60,7 @@ def test_a_version_1_database_migrates_and_counts_from_raw_rows_until_recomputed
     conn.close()
 
     conn = open_db(path)
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
     compiled = compile_condition(conn, "last(login) < -20d", as_of=AS_OF)
     assert "days_since_login" not in compiled.where  # stale: from the events
     assert count(conn, "last(login) < -20d") == 1
