@@ -88,4 +88,11 @@ class TargetedWithin:
     pos: int
 
 
-Node = Union[Compare, And, Or, Not, HasTag, InSegment, InCampaign, TargetedWithin]  # noqa: UP007
+@dataclass(frozen=True)
+class InGlobalControl:
+    """Membership of the global control group (core.audience.global_control)."""
+
+    pos: int
+
+
+Node = Union[Compare, And, Or, Not, HasTag, InSegment, InCampaign, TargetedWithin, InGlobalControl]  # noqa: UP007

@@ -41,6 +41,7 @@ TERM_KEYWORDS = [
     "in campaign",
     "target of campaign",
     "targeted within",
+    "in global control",
     "count(",
     "orders(",
     "spent(",
