@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "segment_cmd",
     "rules_cmd",
     "campaign_cmd",
+    "strategy_cmd",
 )
 
 for _name in COMMAND_MODULES:
