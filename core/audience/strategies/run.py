@@ -18,10 +18,10 @@ Order of selection for each due strategy, highest priority first:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -129,24 +129,22 @@ def run_strategies(
         runs = _select(conn, as_of, chosen, names is not None, force, dry_run=True)
         return RunReport(as_of, True, tuple(r.result for r in runs), _pairs(runs))
     folder = Path(out_dir) if out_dir is not None else None
-    written: list[Path] = []
     try:
-        with transaction(conn):
+        # target files are written (and synced) beside their names inside the transaction and
+        # renamed into place only after the commit: a killed run leaves no file of a run that
+        # did not happen; a file lost between commit and rename is rewritten by the next run
+        with ExitStack() as files, transaction(conn):
             ensure_global_control(conn)
             chosen = _chosen(conn, names)
             runs = _select(conn, as_of, chosen, names is not None, force, dry_run=False)
             folder = folder or store.out_dir(conn)
-            results = [_record(conn, as_of, sel, folder, written) for sel in runs]
+            results = [_record(conn, as_of, sel, folder, files) for sel in runs]
     except DatabaseError as exc:
-        _remove(written)
         if "locked" in str(exc):
             raise StrategyError(
                 "Another run or another write holds the database: no strategy ran. "
                 "Try again when it has finished (a second run of the same date adds nobody)."
             ) from exc
-        raise
-    except BaseException:
-        _remove(written)
         raise
     return RunReport(as_of, False, tuple(results), _pairs(runs))
 
@@ -426,7 +424,7 @@ def campaign_name(strategy: str, on: date) -> str:
 
 
 def _record(
-    conn: sqlite3.Connection, as_of: date, sel: _Selection, folder: Path, written: list[Path]
+    conn: sqlite3.Connection, as_of: date, sel: _Selection, folder: Path, files: ExitStack
 ) -> StrategyRun:
     s = sel.strategy
     if s.mode == "entering" and sel.status in ("ran",):
@@ -435,6 +433,8 @@ def _record(
             " ON CONFLICT(strategy, user_id) DO UPDATE SET last_matched = excluded.last_matched",
             [(s.name, u, as_of.isoformat()) for u in sorted(sel.matched)],
         )
+    if sel.status == "already_ran":
+        _rewrite_if_missing(conn, s, as_of, files)
     if sel.status != "ran":
         return sel.result
     name = campaign_name(s.name, as_of)
@@ -490,8 +490,8 @@ def _record(
         "removed": sel.removed,
     }
     log_json(conn, name, _who(), None, "strategy run", detail, len(members))
-    _write_targets(conn, s, as_of, sel, path)
-    written.append(path)
+    rows = [(uid, *sel.arms[arm]) for uid, arm in sorted(sel.targets.items())]
+    _write_targets(conn, s, as_of, rows, path, files)
     r = sel.result
     return StrategyRun(
         r.strategy,
@@ -512,17 +512,45 @@ def target_file_name(strategy: str, on: date) -> str:
     return f"{strategy}_{on.isoformat()}.csv"
 
 
-def _write_targets(
-    conn: sqlite3.Connection, s: Strategy, as_of: date, sel: _Selection, path: Path
+def _rewrite_if_missing(
+    conn: sqlite3.Connection, s: Strategy, as_of: date, files: ExitStack
 ) -> None:
-    """The run's targets (never the control), one row each, written whole or not at all."""
+    """The target file of the run of ``as_of`` again, from the stored targets, when it is not
+    where the run wrote it (lost between the commit and the rename, or deleted)."""
+    row = conn.execute(
+        "SELECT id, arms, file FROM strategy_runs WHERE strategy = ? AND run_date = ?",
+        (s.name, as_of.isoformat()),
+    ).fetchone()
+    if row is None or not row[2] or Path(row[2]).exists():
+        return
+    arms = [(label, Variant(channel, offer)) for label, channel, offer in json.loads(row[1])]
+    rows = [
+        (uid, *arms[arm])
+        for uid, arm in conn.execute(
+            "SELECT user_id, arm FROM strategy_targets WHERE run_id = ? ORDER BY user_id", (row[0],)
+        )
+    ]
+    _write_targets(conn, s, as_of, rows, Path(row[2]), files)
+
+
+def _write_targets(
+    conn: sqlite3.Connection,
+    s: Strategy,
+    as_of: date,
+    rows: list[tuple[str, str, Variant]],
+    path: Path,
+    files: ExitStack,
+) -> None:
+    """The run's targets (never the control), one row each (user, variant label, action),
+    written whole or not at all (renamed into place when ``files`` closes)."""
     contact = s.include_contact
     info: dict[str, tuple[str, str]] = {}
     if contact:
+        wanted = {r[0] for r in rows}
         info = {
             r[0]: (r[1], r[2])
             for r in conn.execute("SELECT user_id, phone, email FROM users")
-            if r[0] in sel.targets
+            if r[0] in wanted
         }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -533,21 +561,15 @@ def _write_targets(
     header = ["user_id", "strategy", "date", "channel", "offer", "variant"]
     if contact:
         header += ["phone", "email"]
-    with atomic_output(path) as out:
-        writer = csv_writer(out.file)
-        writer.writerow(header)
-        for uid in sorted(sel.targets):
-            label, action = sel.arms[sel.targets[uid]]
-            row = [uid, s.name, as_of.isoformat(), action.channel, action.offer, label]
-            if contact:
-                row += list(info.get(uid, ("", "")))
-            writer.writerow(row)
-
-
-def _remove(paths: list[Path]) -> None:
-    for p in paths:
-        with contextlib.suppress(OSError):
-            p.unlink()
+    out = files.enter_context(atomic_output(path))
+    writer = csv_writer(out.file)
+    writer.writerow(header)
+    for uid, label, action in rows:
+        row = [uid, s.name, as_of.isoformat(), action.channel, action.offer, label]
+        if contact:
+            row += list(info.get(uid, ("", "")))
+        writer.writerow(row)
+    out.finish()  # synced now: a full disk stops the run before its commit
 
 
 def _who() -> str:
