@@ -527,8 +527,7 @@ def test_report_numbers_on_hand_made_orders(base, tmp_path):
         10.0 * (n_t // 2) / n_t - 10.0 * (n_c // 4) / n_c
     )
     assert rep.cumulative.conversion.absolute == pytest.approx(first.conversion.absolute)
-    # 100 users: the truth is that only a large uplift could be seen
-    assert rep.warning.startswith("the holdout is too small to measure: only an uplift of")
+    assert rep.warning == ""  # MDE 27 points < twice the control's 25 %
     assert "Newcombe" in rep.conversion_method and "power 0.8" in rep.mde_method
 
 

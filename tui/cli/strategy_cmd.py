@@ -144,7 +144,13 @@ def list_cmd(db: str, as_json: bool) -> None:
     for r in rows:
         s = r.strategy
         last = r.last_run.isoformat() if r.last_run else "never run"
-        up = _pct_ci(r.latest) if r.latest else "uplift n/a"
+        up = (
+            f"latest {_pct_ci(r.latest)}"
+            if r.latest
+            else f"cumulative {_pct_ci(r.cumulative)}"
+            if r.cumulative
+            else "uplift n/a"
+        )
         click.echo(
             f"{s.name}  [{s.status}, priority {s.priority}, {s.schedule.text}]  last run {last}: "
             f"{r.last_targets} targets, {r.last_control} control; {r.runs} runs; {up}"
@@ -562,4 +568,7 @@ def _summary_json(r: st.StrategySummary) -> dict[str, Any]:
         "latest_uplift": u.absolute if u else None,
         "latest_ci_low": u.low if u else None,
         "latest_ci_high": u.high if u else None,
+        "cumulative_uplift": r.cumulative.absolute if r.cumulative else None,
+        "cumulative_ci_low": r.cumulative.low if r.cumulative else None,
+        "cumulative_ci_high": r.cumulative.high if r.cumulative else None,
     }

@@ -91,6 +91,7 @@ class StrategySummary:
     last_control: int
     latest: Uplift | None  # conversion uplift of the latest run with enough data
     series: tuple[RunPoint, ...]  # oldest first
+    cumulative: Uplift | None = None  # conversion uplift of every run pooled
 
 
 def report(
@@ -180,6 +181,7 @@ def summaries(conn: sqlite3.Connection) -> list[StrategySummary]:
                 last.control.users if last else 0,
                 latest,
                 series,
+                rep.cumulative.conversion,
             )
         )
     return out
@@ -294,11 +296,11 @@ def _warning(strategy: Strategy, cumulative: RunEffect) -> str:
             f"at least {MIN_GROUP_USERS} are needed; raise the holdout"
         )
     mde, base = cumulative.mde, c.conversion
-    if mde is not None and base > 0 and mde >= base:
+    if mde is not None and base > 0 and mde >= 2 * base:
         return (
             f"the holdout is too small to measure: only an uplift of {mde * 100:.1f} points or "
-            f"more (the control converts at {base * 100:.1f} %) could be detected; raise the "
-            "holdout"
+            f"more (the control converts at {base * 100:.1f} %: a tripling) could be detected; "
+            "raise the holdout"
         )
     return ""
 

@@ -115,6 +115,7 @@ def run_strategies(
     dry_run: bool = False,
     out_dir: Path | None = None,
     force: bool = False,
+    write_files: bool = True,
 ) -> RunReport:
     """Run the active strategies (or ``names``, active or not) that are due on the database's
     as-of date, in one write transaction: all runs of the date or none (kill -9 leaves no
@@ -122,7 +123,8 @@ def run_strategies(
     (never the control) are written atomically to ``out_dir`` (default: the stored setting)
     before the commit, one per strategy and date, so a killed run rewritten later gives the same
     files. ``force`` runs named strategies even when not due by their schedule. While another
-    process writes, this waits (the busy timeout), then stops with a one-line DatabaseError."""
+    process writes, this waits (the busy timeout), then stops with a one-line DatabaseError.
+    ``write_files=False`` stores the runs without target files (the demo's history)."""
     as_of = _as_of(conn)
     if dry_run:
         chosen = _chosen(conn, names)
@@ -137,7 +139,7 @@ def run_strategies(
             ensure_global_control(conn)
             chosen = _chosen(conn, names)
             runs = _select(conn, as_of, chosen, names is not None, force, dry_run=False)
-            folder = folder or store.out_dir(conn)
+            folder = (folder or store.out_dir(conn)) if write_files else None
             results = [_record(conn, as_of, sel, folder, files) for sel in runs]
     except DatabaseError as exc:
         if "locked" in str(exc):
@@ -424,16 +426,17 @@ def campaign_name(strategy: str, on: date) -> str:
 
 
 def _record(
-    conn: sqlite3.Connection, as_of: date, sel: _Selection, folder: Path, files: ExitStack
+    conn: sqlite3.Connection, as_of: date, sel: _Selection, folder: Path | None, files: ExitStack
 ) -> StrategyRun:
     s = sel.strategy
-    if s.mode == "entering" and sel.status in ("ran",):
+    if s.mode == "entering" and sel.status == "ran":
+        # only the set of this run is needed: "entering" compares with the previous run
+        conn.execute("DELETE FROM strategy_matches WHERE strategy = ?", (s.name,))
         conn.executemany(
-            "INSERT INTO strategy_matches(strategy, user_id, last_matched) VALUES (?, ?, ?)"
-            " ON CONFLICT(strategy, user_id) DO UPDATE SET last_matched = excluded.last_matched",
+            "INSERT INTO strategy_matches(strategy, user_id, last_matched) VALUES (?, ?, ?)",
             [(s.name, u, as_of.isoformat()) for u in sorted(sel.matched)],
         )
-    if sel.status == "already_ran":
+    if sel.status == "already_ran" and folder is not None:
         _rewrite_if_missing(conn, s, as_of, files)
     if sel.status != "ran":
         return sel.result
@@ -455,13 +458,15 @@ def _record(
     conn.executemany(
         "INSERT INTO campaign_members(campaign, user_id, role, added_at, source, added_on)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        [(name, u, role, now, f"strategy {s.name}", day) for u, role in members],
+        [(name, u, role, now, "", day) for u, role in members],  # the campaign names it
     )
+    # stored: the control users and the variant draws (a user without a row, in a strategy
+    # without variants, drew its one action): the same draw, whatever the run
     conn.executemany(
         "INSERT OR REPLACE INTO strategy_draws(strategy, user_id, arm) VALUES (?, ?, ?)",
-        [(s.name, u, a) for u, a in sorted(sel.new_draws.items())],
+        [(s.name, u, a) for u, a in sorted(sel.new_draws.items()) if a != 0 or s.variants],
     )
-    path = folder / target_file_name(s.name, as_of)
+    path = folder / target_file_name(s.name, as_of) if folder is not None else None
     arms = [[label, v.channel, v.offer] for label, v in sel.arms]
     cur = conn.execute(
         "INSERT INTO strategy_runs(strategy, run_date, campaign, matched, removed, targets,"
@@ -475,7 +480,7 @@ def _record(
             len(sel.targets),
             len(sel.control),
             json.dumps(arms, ensure_ascii=False),
-            str(path),
+            str(path) if path else None,
             now,
         ),
     )
@@ -490,8 +495,9 @@ def _record(
         "removed": sel.removed,
     }
     log_json(conn, name, _who(), None, "strategy run", detail, len(members))
-    rows = [(uid, *sel.arms[arm]) for uid, arm in sorted(sel.targets.items())]
-    _write_targets(conn, s, as_of, rows, path, files)
+    if path is not None:
+        rows = [(uid, *sel.arms[arm]) for uid, arm in sorted(sel.targets.items())]
+        _write_targets(conn, s, as_of, rows, path, files)
     r = sel.result
     return StrategyRun(
         r.strategy,
