@@ -252,3 +252,27 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
         if abs(d * c - 1) < 1e-16:
             break
     return h
+
+
+MDE_ALPHA = 0.05
+MDE_POWER = 0.8
+MDE_METHOD = (
+    "two-proportion z test, alpha 0.05 two-sided, power 0.8: "
+    "(z(0.975) + z(0.8)) * sqrt(p(1 - p)(1/n_t + 1/n_c)), p = the pooled conversion"
+)
+
+
+def minimum_detectable_uplift(
+    n_t: int, n_c: int, p: float, *, alpha: float = MDE_ALPHA, power: float = MDE_POWER
+) -> float | None:
+    """The smallest absolute conversion uplift a two-sided test at level ``alpha`` finds with
+    probability ``power``, for ``n_t`` targets and ``n_c`` control users at conversion ``p``:
+
+        MDE = (z(1 − alpha/2) + z(power)) · sqrt(p (1 − p) (1/n_t + 1/n_c))
+
+    (normal approximation, the same variance in both groups). None when a group is empty or
+    ``p`` is 0 or 1 (no spread to reckon with yet)."""
+    if n_t < 1 or n_c < 1 or not 0 < p < 1:
+        return None
+    z = statistics.NormalDist().inv_cdf(1 - alpha / 2) + statistics.NormalDist().inv_cdf(power)
+    return z * math.sqrt(p * (1 - p) * (1 / n_t + 1 / n_c))

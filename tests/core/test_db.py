@@ -57,9 +57,7 @@ def _as_schema_1(path) -> None:
 def test_an_older_database_opened_for_reading_is_upgraded_first(db_path) -> None:
     _as_schema_1(db_path)
     conn = open_db(db_path, readonly=True)
-    assert (
-        get_meta(conn, "schema_version") == "5"
-    )  # 1 -> 2 -> 3 (column_flags) -> 4 (intervals) -> 5 (fits per date)
+    assert get_meta(conn, "schema_version") == "6"  # ... -> 5 (fits per date) -> 6 (strategies)
     assert get_meta(conn, "features_stale") == "1"  # the new columns wait for a recompute
 
 

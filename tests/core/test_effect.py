@@ -164,3 +164,14 @@ def test_t_quantile_refuses_outside_its_domain():
     for p, df in ((0.4, 10), (1.0, 10), (0.9, 0)):
         with pytest.raises(ValueError, match="t_quantile needs"):
             t_quantile(p, df)
+
+
+def test_minimum_detectable_uplift_hand_computed():
+    from core.audience.effect import minimum_detectable_uplift
+
+    # (1.959964 + 0.841621) * sqrt(0.1 * 0.9 * (1/1000 + 1/1000)) = 2.801585 * 0.0134164
+    assert minimum_detectable_uplift(1000, 1000, 0.1) == pytest.approx(0.0375872, abs=1e-6)
+    # 2.801585 * sqrt(0.2 * 0.8 * (1/900 + 1/100)) = 2.801585 * 0.0421637
+    assert minimum_detectable_uplift(900, 100, 0.2) == pytest.approx(0.1181252, abs=1e-6)
+    assert minimum_detectable_uplift(0, 100, 0.2) is None
+    assert minimum_detectable_uplift(100, 100, 0.0) is None

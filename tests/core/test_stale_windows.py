@@ -61,8 +61,8 @@ def test_a_version_1_database_migrates_and_counts_from_raw_rows_until_recomputed
 
     conn = open_db(path)
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-        "5",
-    )  # 1 -> 2 -> 3 (column_flags) -> 4 (model intervals) -> 5 (fits per date)
+        "6",
+    )  # 1 -> 2 -> 3 (column_flags) -> 4 (intervals) -> 5 (fits per date) -> 6 (strategies)
     compiled = compile_condition(conn, "last(login) < -20d", as_of=AS_OF)
     assert "days_since_login" not in compiled.where  # stale: from the events
     assert count(conn, "last(login) < -20d") == 1
