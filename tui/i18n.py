@@ -276,10 +276,11 @@ WORDS.update(
             "overlaps (the higher priority takes them)",
         ),
         "st_ran": (
-            "已运行 {n} 个策略：{t:,} 个目标用户，{c:,} 个对照",
-            "ran {n} strategies: {t:,} targets, {c:,} control",
+            "已运行策略 {n} 个：目标 {t:,} 人，对照 {c:,} 人",
+            "strategies run: {n}; {t:,} targets, {c:,} control",
         ),
         "st_variant": ("方案", "variant"),
+        "st_targets_word": ("目标", "targets"),
         "rm_not_entering": ("非新进入", "not entering"),
         "rm_global_control": ("全局对照组", "global control"),
         "rm_cooldown": ("冷却期", "cooldown"),

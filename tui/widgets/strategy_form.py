@@ -228,7 +228,14 @@ class StrategyForm(ModalScreen[str | None]):
             editor.input.focus()
         else:
             self.query_one("#f-name", Input).focus()
+        self.count_total()
         self.ask_preview()
+
+    @work(thread=True, exclusive=True, group="strategy_form.total", exit_on_error=False)
+    def count_total(self) -> None:
+        with reader(cast(Any, self.app).settings.db_path) as conn:
+            total = segments.total_users(conn)
+        self.post_message(self.Previewed(-1, None, total))
 
     # ---------------------------------------------------------------- values
 
@@ -275,8 +282,11 @@ class StrategyForm(ModalScreen[str | None]):
             self.query_one("#preview", Static).update("")
             return
         labels = cast(Any, self.app).labels
-        try:  # the name is not needed to count: a placeholder while it is being typed
-            found = build({**values, "name": values["name"] or "·"}, self.original, labels)
+        # name, channel and offer do not change who is targeted: placeholders while they are
+        # being typed (saving checks them)
+        typed = {k: values[k] or "·" for k in ("name", "channel", "offer")}
+        try:
+            found = build({**values, **typed}, self.original, labels)
         except FieldError as exc:
             self.show_error(exc.key, str(exc))
             return

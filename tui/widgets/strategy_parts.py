@@ -124,7 +124,7 @@ def report_note(r: st.StrategyReport, labels: Labels) -> Text:
     for v in r.variants:
         out.append(
             f"\n{labels('st_variant')} {v.variant} ({visible(v.channel)}: {visible(v.offer)}): "
-            f"{v.targets.users:,} {labels('targets')}, {v.targets.conversion:.1%}  "
+            f"{v.targets.users:,} {labels('st_targets_word')}, {v.targets.conversion:.1%}  "
             f"{uplift_ci(v.conversion)}"
         )
     out.append(f"\n{labels('st_method')}: {r.conversion_method}; MDE: {r.mde_method}", style="dim")
@@ -149,7 +149,7 @@ def dry_run_text(r: st.RunReport, labels: Labels) -> Text:
             continue
         out.append(
             f": {labels('st_matched')} {x.matched:,} · {labels('st_removed')}: "
-            f"{removed_text(x.removed, labels)} · {x.targets:,} {labels('targets')}, "
+            f"{removed_text(x.removed, labels)} · {x.targets:,} {labels('st_targets_word')}, "
             f"{x.control:,} {labels('control')}"
         )
         for o in x.offers:
