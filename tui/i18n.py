@@ -281,6 +281,8 @@ WORDS.update(
         ),
         "st_variant": ("方案", "variant"),
         "st_targets_word": ("目标", "targets"),
+        "st_legend_uplift": ("提升", "uplift"),
+        "st_legend_ci": ("95% 区间", "95% interval"),
         "rm_not_entering": ("非新进入", "not entering"),
         "rm_global_control": ("全局对照组", "global control"),
         "rm_cooldown": ("冷却期", "cooldown"),
@@ -367,7 +369,7 @@ BINDING_LABELS_ZH.update(
         "strategies.pause": "暂停/恢复",
         "strategies.delete": "删除",
         "strategies.run": "立即运行",
-        "strategies.view": "效果/图表",
+        "strategies.view": "图表",
         "strategy_form.save": "保存",
         "strategy_form.cancel": "取消",
     }

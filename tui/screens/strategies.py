@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import Button, DataTable, Footer, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
@@ -66,9 +66,12 @@ class UpliftChart(PlotextPlot):
         self.report: st.StrategyReport | None = None
         self.title_text = ""
         self.empty_text = ""
+        self.legend = ("", "")
 
-    def show(self, report: st.StrategyReport | None, title: str, empty: str) -> None:
-        self.report, self.title_text, self.empty_text = report, title, empty
+    def show(
+        self, report: st.StrategyReport | None, title: str, empty: str, legend: tuple[str, str]
+    ) -> None:
+        self.report, self.title_text, self.empty_text, self.legend = report, title, empty, legend
         self.redraw()
 
     def on_mount(self) -> None:
@@ -98,9 +101,9 @@ class UpliftChart(PlotextPlot):
         lo = [r.conversion.low * 100 for r in runs if r.conversion]
         hi = [r.conversion.high * 100 for r in runs if r.conversion]
         plt.title(self.title_text)
-        plt.plot(xs, hi, color="gray", marker="dot")
+        plt.plot(xs, hi, color="gray", marker="dot", label=self.legend[1])
         plt.plot(xs, lo, color="gray", marker="dot")
-        plt.plot(xs, up, color="cyan", marker="braille")
+        plt.plot(xs, up, color="cyan", marker="braille", label=self.legend[0])
         plt.hline(0, "white")
         self._ticks(xs, runs)
         self.refresh()
@@ -143,8 +146,8 @@ latest conversion uplift with its 95 % interval and a sparkline of the runs. Bel
 highlighted strategy's report — per run and cumulative, with the minimum detectable uplift
 and the small-holdout warning — and a chart of the uplift per run with its interval.
 **n** new, **e** edit (the form shows who it would target today and the overlaps), **p** pause
-or resume, **d** delete, **r** run now: a dry run first, then confirm to run for real; **v** switches
-between the report and the chart.
+or resume, **d** delete, **r** run now: a dry run first, then confirm to run for real; **v** scrolls
+the report to the chart and back.
 """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="strategies.back", tooltip="Back"),
@@ -174,9 +177,9 @@ between the report and the chart.
         Binding(
             "v",
             "switch_view",
-            "Report/chart",
+            "Chart",
             id="strategies.view",
-            tooltip="Switch between the report table and the uplift chart",
+            tooltip="Scroll the report to the uplift chart, and back",
         ),
     ]
     PALETTE = (
@@ -199,13 +202,11 @@ between the report and the chart.
         table.border_title = lab("strategies_title")
         yield table
         yield Static("", id="note", markup=False)
-        with TabbedContent(id="tabs"):
-            with TabPane(lab("st_report"), id="tab-report"), VerticalScroll():
-                runs: DataTable[object] = DataTable(id="runs", zebra_stripes=True)
-                yield runs
-                yield Static("", id="about", markup=False)
-            with TabPane(lab("st_chart"), id="tab-chart"):
-                yield UpliftChart(id="chart")
+        with VerticalScroll(id="pane"):
+            runs: DataTable[object] = DataTable(id="runs", zebra_stripes=True)
+            yield runs
+            yield Static("", id="about", markup=False)
+            yield UpliftChart(id="chart")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -320,10 +321,11 @@ between the report and the chart.
             table.add_column(lab(key), key=key)
         about = self.query_one("#about", Static)
         chart = self.query_one(UpliftChart)
+        legend = (lab("st_legend_uplift"), lab("st_legend_ci"))
         if report is None:
             table.border_title = ""
             about.update(Text(visible(problem)))
-            chart.show(None, "", lab("st_chart_empty"))
+            chart.show(None, "", lab("st_chart_empty"), legend)
             return
         table.border_title = visible(report.strategy)
         for i, e in enumerate(report.runs):
@@ -331,9 +333,8 @@ between the report and the chart.
         table.add_row(*parts.effect_cells(report.cumulative, lab), key="cumulative")
         table.move_cursor(row=table.row_count - 1, animate=False)
         about.update(parts.report_note(report, lab))
-        chart.show(
-            report, f"{visible(report.strategy)}: {lab('st_chart_title')}", lab("st_chart_empty")
-        )
+        title = f"{visible(report.strategy)}: {lab('st_chart_title')}"
+        chart.show(report, title, lab("st_chart_empty"), legend)
 
     @on(DryRun)
     def _dry(self, message: DryRun) -> None:
@@ -385,8 +386,12 @@ between the report and the chart.
         self.app.push_screen(ConfirmModal(question, lab("st_delete"), lab("st_cancel")), done)
 
     def action_switch_view(self) -> None:
-        tabs = self.query_one(TabbedContent)
-        tabs.active = "tab-chart" if tabs.active == "tab-report" else "tab-report"
+        """Scroll the report pane to the chart, or back to the table."""
+        pane = self.query_one("#pane", VerticalScroll)
+        if pane.scroll_y > 0:
+            pane.scroll_home(animate=False)
+        else:
+            self.query_one(UpliftChart).scroll_visible(animate=False, top=True)
 
     def action_run_now(self) -> None:
         self.dry_run()

@@ -110,17 +110,24 @@ def effect_cells(e: st.RunEffect, labels: Labels) -> tuple[Text, ...]:
 
 
 def report_note(r: st.StrategyReport, labels: Labels) -> Text:
-    """Under the report: the window, the small-holdout warning, the methods."""
-    out = Text(labels("st_window").format(n=r.window_days))
+    """Under the report: the small-holdout warning first, why there is no uplift, the window,
+    the variants, the methods."""
+    out = Text()
+    if r.warning:
+        out.append(f"{labels('st_warning')}: {visible(r.warning)}\n", style="yellow")
+    reasons = []
+    if r.runs and r.cumulative.conversion is None and r.cumulative.reason:
+        reasons.append((labels("st_cumulative"), r.cumulative.reason))
+    last = r.runs[-1] if r.runs else None
+    new = last is not None and last.conversion is None and last.reason
+    if last is not None and new and (not reasons or reasons[0][1] != last.reason):
+        reasons.append((str(last.date), last.reason))
+    for where, why in reasons:
+        out.append(f"{where} n/a: {visible(why)}\n", style="dim")
+    out.append(labels("st_window").format(n=r.window_days))
     out.append(f" · {labels('as_of')} {r.as_of}")
     if not r.runs:
         out.append(f" · {labels('st_no_runs')}")
-    elif r.cumulative.conversion is None and r.cumulative.reason:  # why there is no uplift
-        out.append(f"\n{labels('st_cumulative')} n/a: {visible(r.cumulative.reason)}", style="dim")
-    if r.runs and r.runs[-1].conversion is None and r.runs[-1].reason:
-        out.append(f"\n{r.runs[-1].date} n/a: {visible(r.runs[-1].reason)}", style="dim")
-    if r.warning:
-        out.append(f"\n{labels('st_warning')}: {visible(r.warning)}", style="yellow")
     for v in r.variants:
         out.append(
             f"\n{labels('st_variant')} {v.variant} ({visible(v.channel)}: {visible(v.offer)}): "
