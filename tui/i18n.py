@@ -281,6 +281,7 @@ WORDS.update(
         ),
         "st_variant": ("方案", "variant"),
         "st_targets_word": ("目标", "targets"),
+        "st_files": ("目标文件在", "target files in"),
         "st_legend_uplift": ("提升", "uplift"),
         "st_legend_ci": ("95% 区间", "95% interval"),
         "rm_not_entering": ("非新进入", "not entering"),

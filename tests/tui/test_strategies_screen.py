@@ -206,7 +206,10 @@ async def test_run_now_shows_the_dry_run_then_runs_once(strategies_db):
             "members target": 8,
             "members control": 2,
         }
+        folder = strategies_db.parent / "s-targets"  # the default: beside the database
         assert text_of(screen.query_one("#note")).strip() == (
-            "strategies run: 1; 8 targets, 2 control"
+            f"strategies run: 1; 8 targets, 2 control · target files in {folder}"
         )
+        lines = (folder / "shanghai_2024-06-30.csv").read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 1 + 8  # a header and the 8 targets (never the control)
         assert rows(screen)[0][:6] == ["shanghai", "active", "daily", "2024-06-30", "8", "2"]

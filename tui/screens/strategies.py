@@ -260,6 +260,9 @@ the report to the chart and back.
                 note = lab("st_ran").format(
                     n=len(ran), t=sum(r.targets for r in ran), c=sum(r.control for r in ran)
                 )
+                folders = sorted({str(r.file.parent) for r in ran if r.file})
+                if folders:
+                    note += f" · {lab('st_files')} {', '.join(folders)}"
         self.post_message(StrategyWritten(note, name))
 
     @on(StrategyWritten)

@@ -133,6 +133,7 @@ class StrategyForm(ModalScreen[str | None]):
     StrategyForm Label { width: 15; color: $text-muted; }
     StrategyForm Input, StrategyForm Input:focus { border: none; height: 1; padding: 0 1; width: 1fr; }
     StrategyForm LiveCondition { width: 1fr; }
+    StrategyForm SegmentCount { width: 1fr; }  /* its text grows after the first layout */
     StrategyForm Select { width: 1fr; height: 1; }
     StrategyForm Select > SelectCurrent { border: none; height: 1; padding: 0 1; }
     StrategyForm .error { height: auto; color: $error; padding: 0 0 0 15; display: none; }
@@ -222,6 +223,8 @@ class StrategyForm(ModalScreen[str | None]):
                 yield Button(lab("st_cancel"), id="cancel")
 
     def on_mount(self) -> None:
+        if not self.query(LiveCondition):  # opened while the app quits: nothing was composed
+            return
         editor = self.query_one(LiveCondition)
         if self.original is not None:
             editor.set_condition(self.original.condition)
