@@ -84,7 +84,7 @@ class UpliftChart(PlotextPlot):
         runs = [r for r in every if r.conversion]
         if not runs:  # no run measured on its own: the sizes per run, and why
             if every:
-                xs = list(range(1, len(every) + 1))
+                xs: list[float] = list(range(1, len(every) + 1))
                 plt.bar(xs, [r.targets.users for r in every], color="cyan", width=0.4)
                 plt.bar(
                     [x + 0.4 for x in xs],
@@ -96,7 +96,7 @@ class UpliftChart(PlotextPlot):
             plt.title(self.empty_text)
             self.refresh()
             return
-        xs = list(range(1, len(runs) + 1))
+        xs = [float(x) for x in range(1, len(runs) + 1)]
         up = [r.conversion.absolute * 100 for r in runs if r.conversion]
         lo = [r.conversion.low * 100 for r in runs if r.conversion]
         hi = [r.conversion.high * 100 for r in runs if r.conversion]
@@ -108,10 +108,10 @@ class UpliftChart(PlotextPlot):
         self._ticks(xs, runs)
         self.refresh()
 
-    def _ticks(self, xs: list[int], runs: list[st.RunEffect]) -> None:
+    def _ticks(self, xs: list[float], runs: list[st.RunEffect]) -> None:
         step = max(1, len(runs) // 6)
         ticks = xs[::step]
-        self.plt.xticks(ticks, [str(runs[i - 1].date)[5:] for i in ticks])
+        self.plt.xticks(ticks, [str(runs[int(i) - 1].date)[5:] for i in ticks])
 
 
 class RunConfirm(ConfirmModal):
@@ -243,9 +243,10 @@ the report to the chart and back.
     # ---------------------------------------------------------------- writes (threads)
 
     @work(thread=True, group="write", exit_on_error=False)
-    def write(self, what: str, name: str | None) -> None:
+    def write(self, what: str, name: str) -> None:
         lab = self.app.labels
         with writer(self.app.settings.db_path) as conn:
+            select: str | None = name
             if what == "pause":
                 note = lab("st_paused_note").format(name=st.pause(conn, name).name)
             elif what == "resume":
@@ -253,7 +254,7 @@ the report to the chart and back.
             elif what == "delete":
                 st.delete(conn, name)
                 note = lab("st_deleted_note").format(name=name)
-                name = None
+                select = None
             else:  # run
                 done = st.run_strategies(conn)
                 ran = [r for r in done.runs if r.campaign]
@@ -263,7 +264,7 @@ the report to the chart and back.
                 folders = sorted({str(r.file.parent) for r in ran if r.file})
                 if folders:
                     note += f" · {lab('st_files')} {', '.join(folders)}"
-        self.post_message(StrategyWritten(note, name))
+        self.post_message(StrategyWritten(note, select))
 
     @on(StrategyWritten)
     def _written(self, message: StrategyWritten) -> None:
@@ -345,7 +346,7 @@ the report to the chart and back.
 
         def done(ok: bool | None) -> None:
             if ok:
-                self.write("run", self.selected)
+                self.write("run", self.selected or "")
 
         text = parts.dry_run_text(message.report, lab)
         self.app.push_screen(

@@ -165,8 +165,8 @@ def dry_run_text(r: st.RunReport, labels: Labels) -> Text:
     shared = [o for o in r.overlaps if o.users]
     if shared:
         out.append(f"\n{labels('st_overlap_pairs')}:")
-        for o in shared:
-            out.append(f"\n  {visible(o.a)} & {visible(o.b)}: {o.users:,}")
+        for pair in shared:
+            out.append(f"\n  {visible(pair.a)} & {visible(pair.b)}: {pair.users:,}")
     return out
 
 
