@@ -102,6 +102,13 @@ class UserOpsApp(App):
             tooltip="Campaigns: targets, control group, export, effect",
         ),
         Binding(
+            "A",
+            "analytics('strategies')",
+            "Strategies",
+            id="app.strategies",
+            tooltip="Strategies: IF-THEN rules run on every refresh, with a control group",
+        ),
+        Binding(
             "f5",
             "refresh_data",
             "Refresh",
@@ -277,6 +284,7 @@ ANALYTICS = LazyScreens(
         "segments": "tui.screens.segments.SegmentsScreen",
         "campaigns": "tui.screens.campaigns.CampaignsScreen",
         "models": "tui.screens.models.ModelsScreen",
+        "strategies": "tui.screens.strategies.StrategiesScreen",
     }
 )
 ANALYTICS_COMMANDS = (
@@ -287,6 +295,7 @@ ANALYTICS_COMMANDS = (
     ("campaign: Open", "Campaigns: targets, control group, export, effect", "campaigns"),
     ("models: Open", "Predictive models, the one in use, holdout validation", "models"),
     ("campaign: Set current", "Open the campaigns; Enter makes one current", "campaigns"),
+    ("strategy: Open", "Strategies: runs, control group, uplift, dry run", "strategies"),
 )
 USERS_COMMANDS = (
     ("users: Search", "Find users by id, name or phone", "search"),

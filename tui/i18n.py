@@ -267,6 +267,120 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "tag_invalid": ("标签无法保存", "The tag cannot be saved"),
 }
 
+# n-strategy-screen: the Strategies screen (tui/screens/strategies.py, tui/widgets/strategy_*)
+WORDS.update(
+    {
+        "strategies_title": ("策略", "Strategies"),
+        "st_strategy": ("策略", "Strategy"),
+        "st_schedule": ("排期", "Schedule"),
+        "st_last_run": ("上次运行", "Last run"),
+        "st_uplift": ("最近提升 [95% 区间]", "Latest uplift [95% CI]"),
+        "st_trend": ("各次提升", "Runs"),
+        "st_targets": ("目标", "Targets"),
+        "st_control": ("对照", "Control"),
+        "st_cum_uplift": ("累计提升 [95% 区间]", "Cumulative [95% CI]"),
+        "st_active": ("启用", "active"),
+        "st_paused": ("已暂停", "paused"),
+        "st_no_strategies": ("还没有策略：按 n 新建", "no strategies yet: n creates one"),
+        "st_report": ("效果", "Effect"),
+        "st_chart": ("提升趋势", "Uplift chart"),
+        "st_date": ("日期", "Date"),
+        "st_offer": ("权益", "Offer"),
+        "st_conv_t": ("目标转化", "Conv. T"),
+        "st_conv_c": ("对照转化", "Conv. C"),
+        "st_uplift_ci": ("提升（百分点）[95% 区间]", "Uplift pts [95% CI]"),
+        "st_mde": ("最小可测（点）", "MDE pts"),
+        "st_cumulative": ("累计", "cumulative"),
+        "st_open": ("窗口未结束", "window open"),
+        "st_window": (
+            "效果窗口：每次运行次日起 {n} 天",
+            "effect window: {n} days from the day after each run",
+        ),
+        "st_no_runs": ("尚无运行", "no runs yet"),
+        "st_warning": ("提醒", "warning"),
+        "st_method": ("方法", "method"),
+        "st_chart_title": (
+            "每次运行的转化提升（百分点）与 95% 区间",
+            "Conversion uplift per run (points) with its 95% interval",
+        ),
+        "st_chart_empty": (
+            "单次运行数据不足以度量提升：每次的目标（青）与对照（橙）人数",
+            "no run with enough data for an uplift: targets (cyan) and control (orange) per run",
+        ),
+        "st_new": ("策略：新建", "strategy: New"),
+        "st_edit": ("策略：编辑", "strategy: Edit"),
+        "st_f_name": ("名称", "Name"),
+        "st_f_when": ("触发条件", "Trigger"),
+        "st_f_channel": ("渠道", "Channel"),
+        "st_f_offer": ("权益/文案", "Offer"),
+        "st_f_holdout": ("对照组 %", "Holdout %"),
+        "st_f_cooldown": ("冷却天数", "Cooldown days"),
+        "st_f_max": ("每次上限", "Max per run"),
+        "st_f_priority": ("优先级", "Priority"),
+        "st_f_schedule": ("排期", "Schedule"),
+        "st_f_mode": ("模式", "Mode"),
+        "st_mode_entering": ("仅新进入", "entering"),
+        "st_mode_every_run": ("每次全部", "every run"),
+        "st_schedule_hint": ("daily、mon,thu 或 every:3", "daily, mon,thu or every:3"),
+        "st_max_hint": ("空 = 不限", "empty = no limit"),
+        "st_save": ("保存", "Save"),
+        "st_cancel": ("取消", "Cancel"),
+        "st_counting": ("计算中…", "counting…"),
+        "st_preview": (
+            "今天：条件命中 {matched:,} · 可触达 {wanted:,} · 将触达 {targets:,} 人，对照 {control:,} 人",
+            "today: {matched:,} match · {wanted:,} wanted · {targets:,} would be targeted, {control:,} control",
+        ),
+        "st_removed": ("移除", "removed"),
+        "st_overlaps": ("与其他策略重叠", "overlap with the others"),
+        "st_no_overlaps": ("没有其他启用的策略", "no other active strategy"),
+        "st_whole": (
+            "{what}：请填写整数（得到 {got!r}）",
+            "{what}: a whole number, please (got {got!r})",
+        ),
+        "st_number": (
+            "{what}：请填写数字（得到 {got!r}）",
+            "{what}: a number, please (got {got!r})",
+        ),
+        "st_saved": ("已保存策略 {name}", "strategy {name} saved"),
+        "st_paused_note": ("已暂停 {name}", "{name} paused"),
+        "st_resumed_note": ("已恢复 {name}", "{name} resumed"),
+        "st_deleted_note": (
+            "已删除 {name}（历史运行作为活动保留）",
+            "{name} deleted (its past runs stay as campaigns)",
+        ),
+        "st_delete_q": (
+            "删除策略 {name}？其历史运行作为活动保留。",
+            "Delete strategy {name}? Its past runs stay as campaigns.",
+        ),
+        "st_delete": ("删除", "Delete"),
+        "st_dry_title": ("试运行，截至 {d}", "Dry run as of {d}"),
+        "st_run": ("正式运行", "Run"),
+        "st_run_q": ("按以上结果正式运行？", "Run these for real?"),
+        "st_matched": ("命中", "matched"),
+        "st_none": ("无", "none"),
+        "st_nothing": ("没有启用的策略", "no active strategies"),
+        "st_overlap_pairs": (
+            "重叠（优先级高者取得这些用户）",
+            "overlaps (the higher priority takes them)",
+        ),
+        "st_ran": (
+            "已运行策略 {n} 个：目标 {t:,} 人，对照 {c:,} 人",
+            "strategies run: {n}; {t:,} targets, {c:,} control",
+        ),
+        "st_variant": ("方案", "variant"),
+        "st_targets_word": ("目标", "targets"),
+        "st_files": ("目标文件在", "target files in"),
+        "st_legend_uplift": ("提升", "uplift"),
+        "st_legend_ci": ("95% 区间", "95% interval"),
+        "rm_not_entering": ("非新进入", "not entering"),
+        "rm_global_control": ("全局对照组", "global control"),
+        "rm_cooldown": ("冷却期", "cooldown"),
+        "rm_frequency_cap": ("频次上限", "frequency cap"),
+        "rm_priority": ("优先级", "priority"),
+        "rm_max": ("每次上限", "max per run"),
+    }
+)
+
 # key: (zh, en). Columns by name (their short header), then the UI's words (no key is both).
 LABELS: dict[str, tuple[str, str]] = {**COLUMN_HEADERS, **WORDS}
 
@@ -342,6 +456,23 @@ BINDING_LABELS_ZH: dict[str, str] = {
     "confirm.no": "取消",
     "form.cancel": "取消",
 }
+
+
+# n-strategy-screen
+BINDING_LABELS_ZH.update(
+    {
+        "app.strategies": "策略",
+        "strategies.back": "返回",
+        "strategies.new": "新建",
+        "strategies.edit": "编辑",
+        "strategies.pause": "暂停/恢复",
+        "strategies.delete": "删除",
+        "strategies.run": "立即运行",
+        "strategies.view": "图表",
+        "strategy_form.save": "保存",
+        "strategy_form.cancel": "取消",
+    }
+)
 
 
 def default_lang(environ: dict[str, str] | None = None) -> str:

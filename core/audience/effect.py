@@ -263,8 +263,20 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
 # --- before the send: what the groups can show -------------------------------------------------
 
 
+MDE_ALPHA = 0.05
+MDE_POWER = 0.8
+MDE_METHOD = (
+    "two-proportion z test, alpha 0.05 two-sided, power 0.8: "
+    "(z(0.975) + z(0.8)) * sqrt(p(1 - p)(1/n_t + 1/n_c)), p = the pooled conversion"
+)
+
+
 def minimum_detectable_uplift(
-    n_target: int, n_control: int, base_rate: float, alpha: float = 0.05, power: float = 0.8
+    n_target: int,
+    n_control: int,
+    base_rate: float,
+    alpha: float = MDE_ALPHA,
+    power: float = MDE_POWER,
 ) -> float:
     """The smallest absolute uplift of conversion (targets − control, as a share) that a
     two-sided two-proportion z-test at level ``alpha`` detects with probability ``power``:

@@ -150,6 +150,24 @@ class Transition:
     pos: int
 
 
+@dataclass(frozen=True)
+class InGlobalControl:
+    """Membership of the global control group (core.audience.global_control)."""
+
+    pos: int
+
+
 Node = Union[  # noqa: UP007
-    Compare, Calc, And, Or, Not, HasTag, InSegment, InCampaign, TargetedWithin, Sequence, Transition
+    Compare,
+    Calc,
+    And,
+    Or,
+    Not,
+    HasTag,
+    InSegment,
+    InCampaign,
+    TargetedWithin,
+    Sequence,
+    Transition,
+    InGlobalControl,
 ]

@@ -13,7 +13,16 @@ from typing import Any, cast
 
 from core.errors import QueryError
 from core.query import names, windows
-from core.query.ast import Call, Compare, Filter, HasTag, InCampaign, TargetedWithin, Value
+from core.query.ast import (
+    Call,
+    Compare,
+    Filter,
+    HasTag,
+    InCampaign,
+    InGlobalControl,
+    TargetedWithin,
+    Value,
+)
 from core.query.comparisons import NEGATIONS, as_date, date_predicate, predicate
 from core.query.context import Ctx, Part, closest, did_you_mean
 from core.query.words import op_words, sentence, show
@@ -485,3 +494,12 @@ def compile_targeted(ctx: Ctx, node: TargetedWithin) -> Part:
     )
     zh_w, en_w = show(node.duration)
     return Part(sql, f"近{zh_w}内被活动触达", f"targeted by a campaign in the last {en_w}")
+
+
+def compile_global_control(ctx: Ctx, node: InGlobalControl) -> Part:
+    """`in global control`: the stored global control group (core.audience.global_control)."""
+    return Part(
+        "f.user_id IN (SELECT user_id FROM global_control)",
+        "在全局对照组中",
+        "in the global control group",
+    )

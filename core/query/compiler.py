@@ -16,6 +16,7 @@ from core.query.ast import (
     Compare,
     HasTag,
     InCampaign,
+    InGlobalControl,
     InSegment,
     Node,
     Not,
@@ -128,6 +129,8 @@ def compile_node(ctx: Ctx, node: Node) -> Part:
         return behaviour.compile_targeted(ctx, node)
     if isinstance(node, InSegment):
         return _in_segment(ctx, node)
+    if isinstance(node, InGlobalControl):
+        return behaviour.compile_global_control(ctx, node)
     raise QueryError(f"Cannot compile {type(node).__name__}")  # unreachable: the grammar is closed
 
 

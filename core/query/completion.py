@@ -42,6 +42,7 @@ TERM_KEYWORDS = [
     "in campaign",
     "target of campaign",
     "targeted within",
+    "in global control",
     "count(",
     "orders(",
     "spent(",

@@ -28,6 +28,7 @@ from core.query.ast import (
     Filter,
     HasTag,
     InCampaign,
+    InGlobalControl,
     InSegment,
     Node,
     Not,
@@ -472,3 +473,6 @@ class _ToAst(Transformer):
 
     def targeted_within(self, meta, items):
         return TargetedWithin(_value(items[-1]), meta.start_pos)
+
+    def in_global_control(self, meta, items):
+        return InGlobalControl(meta.start_pos)

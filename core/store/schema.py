@@ -15,7 +15,7 @@ from core.errors import DatabaseError
 from core.store import columns
 from core.store.sql import quote
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Typed basic attributes of a user (core.store.columns). Any other column an import brings is
 # added as TEXT.
@@ -366,6 +366,78 @@ def _fits_per_date(conn: sqlite3.Connection) -> None:
     )
 
 
+# Strategies (core.audience.strategies, docs/strategies.md) and the global control group. Each
+# run of a strategy is also a campaign (``campaigns`` / ``campaign_members``: role target or
+# control, start_date the run's data date); these tables add what a campaign does not hold.
+STRATEGY_DDL = """
+CREATE TABLE IF NOT EXISTS strategies (
+    name          TEXT PRIMARY KEY,
+    condition     TEXT NOT NULL,
+    mode          TEXT NOT NULL DEFAULT 'entering' CHECK (mode IN ('entering', 'every_run')),
+    channel       TEXT NOT NULL,
+    offer         TEXT NOT NULL DEFAULT '',
+    offers_by     TEXT CHECK (offers_by IN ('layer', 'rfm')),
+    offers        TEXT NOT NULL DEFAULT '{}',   -- JSON {group key: offer}
+    variants      TEXT NOT NULL DEFAULT '[]',   -- JSON [[channel, offer], ...]
+    holdout_pct   REAL NOT NULL DEFAULT 10,
+    seed          INTEGER NOT NULL DEFAULT 0,
+    cooldown_days INTEGER NOT NULL DEFAULT 0,
+    max_per_run   INTEGER,
+    priority      INTEGER NOT NULL DEFAULT 0,
+    schedule      TEXT NOT NULL DEFAULT 'daily',
+    status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
+    include_contact INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL,                -- wall clock: metadata only
+    updated_at    TEXT NOT NULL
+);
+-- one row per strategy and data date it ran on, arms as JSON [[variant, channel, offer], ...]
+CREATE TABLE IF NOT EXISTS strategy_runs (
+    id        INTEGER PRIMARY KEY,
+    strategy  TEXT NOT NULL,
+    run_date  TEXT NOT NULL,
+    campaign  TEXT NOT NULL,
+    matched   INTEGER NOT NULL,
+    removed   TEXT NOT NULL DEFAULT '{}',       -- JSON {limit: users removed}
+    targets   INTEGER NOT NULL,
+    control   INTEGER NOT NULL,
+    arms      TEXT NOT NULL DEFAULT '[]',
+    file      TEXT,
+    ran_at    TEXT NOT NULL,                    -- wall clock: metadata only
+    UNIQUE (strategy, run_date)
+);
+-- the action each target of a run got (an index into the run's arms)
+CREATE TABLE IF NOT EXISTS strategy_targets (
+    run_id  INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    arm     INTEGER NOT NULL,
+    PRIMARY KEY (run_id, user_id)
+) WITHOUT ROWID;
+-- each user's seeded draw for a strategy, stored at first selection: -1 control, else variant
+CREATE TABLE IF NOT EXISTS strategy_draws (
+    strategy TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    arm      INTEGER NOT NULL,
+    PRIMARY KEY (strategy, user_id)
+) WITHOUT ROWID;
+-- the data date each user last matched a strategy's condition on a run ("entering" mode)
+CREATE TABLE IF NOT EXISTS strategy_matches (
+    strategy     TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    last_matched TEXT NOT NULL,
+    PRIMARY KEY (strategy, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS global_control (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+
+def _add_strategies(conn: sqlite3.Connection) -> None:
+    """6 -> 7: the strategy tables and the global control group (issue 16); nothing
+    existing changes."""
+    for statement in STRATEGY_DDL.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_days_since_last,
@@ -373,6 +445,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _add_model_intervals,
     4: _fits_per_date,
     5: _add_layer_lifecycle,
+    6: _add_strategies,
 }
 # Versions whose missing upgrades only add what readers can do without (read-only media opens
 # them as they are): without column_flags, personal columns are known by their names.
@@ -398,7 +471,9 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
             f"{SCHEMA_VERSION}. Upgrade userops."
         )
     if version is None:
-        script = ";\n".join([DDL, feature_table_ddl(), *feature_index_ddl(), *_builtin_flags()])
+        script = ";\n".join(
+            [DDL, feature_table_ddl(), STRATEGY_DDL, *feature_index_ddl(), *_builtin_flags()]
+        )
         conn.executescript(
             "BEGIN IMMEDIATE;\n" + script + ";\n"
             f"INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\n"

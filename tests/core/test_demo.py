@@ -206,6 +206,24 @@ def test_cli_refuses_to_overwrite_then_forces(tmp_path):
     assert not (tmp_path / "d.db-wal").exists()
     conn = open_db(path, readonly=True)
     assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 300
+    # a month of the five strategies, ending as of the demo's date (issue 16)
+    names = [r[0] for r in conn.execute("SELECT name FROM strategies ORDER BY name")]
+    assert names == ["activity-drop", "cart-abandon", "dormant-recall", "rfm-offers", "welcome"]
+    days = conn.execute(
+        "SELECT min(run_date), max(run_date), count(DISTINCT run_date) FROM strategy_runs"
+    ).fetchone()
+    assert days[0] >= "2025-11-01" and days[1] <= "2025-11-30" and days[2] >= 5
+    assert conn.execute("SELECT value FROM meta WHERE key = 'features_as_of'").fetchone()[0] == (
+        "2025-11-30"
+    )
+    # responses only from targets of an earlier run of their strategy (never the control)
+    strays = conn.execute(
+        "SELECT count(*) FROM orders o WHERE o.order_id LIKE 'R%' AND NOT EXISTS ("
+        " SELECT 1 FROM strategy_runs r JOIN strategy_targets t ON t.run_id = r.id"
+        " WHERE t.user_id = o.user_id AND r.run_date < substr(o.created_at, 1, 10))"
+    ).fetchone()[0]
+    assert strays == 0
+    assert conn.execute("SELECT count(*) FROM layer_history").fetchone()[0] == 0
     conn.close()
 
 

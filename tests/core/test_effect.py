@@ -183,6 +183,8 @@ def test_minimum_detectable_uplift_hand_computed():
     assert mde(500, 500, 0.5, alpha=0.01, power=0.9) == pytest.approx(
         3.857381 * math.sqrt(0.25 * 0.004), abs=1e-6
     )
+    # 2.801585 * sqrt(0.2 * 0.8 * (1/900 + 1/100)) = 2.801585 * 0.0421637 (s-strategies)
+    assert mde(900, 100, 0.2) == pytest.approx(0.1181252, abs=1e-6)
     assert mde(100, 0, 0.2) == math.inf
     with pytest.raises(ValueError):
         mde(100, 100, 1.5)

@@ -301,3 +301,16 @@ def test_human_sentences(small: sqlite3.Connection) -> None:
     c = compile_condition(small, 'city in ("上海", "北京") or targeted within 7d', as_of=AS_OF)
     assert c.human_zh == "城市 为 上海、北京 之一 或 近7天内被活动触达"
     assert c.human_en == "city is one of 上海, 北京 or targeted by a campaign in the last 7 days"
+
+
+def test_in_global_control(small: sqlite3.Connection) -> None:
+    ids = [r[0] for r in small.execute("SELECT user_id FROM features ORDER BY user_id")]
+    small.executemany("INSERT INTO global_control(user_id) VALUES (?)", [(u,) for u in ids[:2]])
+    assert n(small, "in global control") == 2
+    assert n(small, "not in global control") == len(ids) - 2
+    assert n(small, 'in global control and user_id = "' + ids[0] + '"') == 1
+    c = compile_condition(small, "in global control", as_of=AS_OF)
+    assert (c.human_zh, c.human_en) == ("在全局对照组中", "in the global control group")
+    with pytest.raises(QueryError) as err:
+        compile_condition(small, "in global contrl", as_of=AS_OF)
+    assert err.value.pos == len("in global ")

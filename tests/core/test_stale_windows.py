@@ -60,9 +60,9 @@ def test_a_version_1_database_migrates_and_counts_from_raw_rows_until_recomputed
     conn.close()
 
     conn = open_db(path)
-    # 1 -> 2 -> 3 (column_flags) -> 4 (intervals) -> 5 (fits per date) -> 6 (layer lifecycle)
+    # 1 -> 2 -> 3 (column_flags) -> 4 (intervals) -> 5 (fits per date) -> 6 (layer lifecycle) -> 7 (strategies)
     version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == ("6",)
+    assert version == ("7",)
     compiled = compile_condition(conn, "last(login) < -20d", as_of=AS_OF)
     assert "days_since_login" not in compiled.where  # stale: from the events
     assert count(conn, "last(login) < -20d") == 1

@@ -17,15 +17,17 @@ import tui
 from tui.app import ANALYTICS, UserOpsApp
 from tui.screens.modals import HelpModal, key_label
 from tui.screens.profile import ProfileScreen
+from tui.screens.strategies import RunConfirm
 from tui.screens.users import UsersScreen
 from tui.widgets.dialogs import ConfirmModal, FormModal
 from tui.widgets.query_input import QueryInput
 from tui.widgets.rfm_parts import ConfirmSave
+from tui.widgets.strategy_form import StrategyForm
 from tui.widgets.user_table import UserTable
 
 ROOT = Path(tui.__file__).parent
 SCREENS = [UsersScreen, ProfileScreen, *ANALYTICS.values()]
-MODALS = [HelpModal, ConfirmModal, FormModal, ConfirmSave]
+MODALS = [HelpModal, ConfirmModal, FormModal, ConfirmSave, StrategyForm, RunConfirm]
 WIDGETS = [QueryInput, UserTable]
 
 
@@ -51,7 +53,8 @@ def test_every_binding_has_id_description_and_tooltip():
 def test_the_classes_declare_what_we_expect():  # the collection itself can fail
     keys = {k for b in own_bindings(UsersScreen) for k in keys_of(b)}
     assert {"slash", "f", "space", "u", "ctrl+x"} <= keys
-    assert len(own_bindings(UserOpsApp)) == 9  # + P, the Models view (issue 15); + f5 refresh
+    assert len(own_bindings(UserOpsApp)) == 10  # + P, the Models view (issue 15); + f5 refresh
+    # + A, the Strategies screen (issue 16)
 
 
 def test_no_screen_key_shadows_an_app_key():
@@ -94,6 +97,7 @@ def test_every_screen_key_is_in_the_readme_table():
     }
     screen_rows = {"layers": "Layers", "rfm": "RFM", "tags": "Tags"}
     screen_rows |= {"segments": "Segments", "campaigns": "Campaigns", "models": "Models"}
+    screen_rows |= {"strategies": "Strategies"}
     for b in own_bindings(UserOpsApp):
         opened = re.fullmatch(r"analytics\('(\w+)'\)", b.action)
         if opened:

@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "campaign_cmd",
         "Campaigns: targets, a seeded control group, export, and the effect report.",
     ),
+    "control": (
+        "strategy_cmd",
+        "The global control group: a fixed, seeded share of users nothing ever targets.",
+    ),
     "demo": (
         "demo_cmd",
         "Build a demo database DB: Chinese e-commerce + community users, orders and events.",
@@ -71,6 +75,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user": (
         "user_cmd",
         "One user's profile: layer and its rules, RFM standing, predictions, tags, timeline.",
+    ),
+    "strategy": (
+        "strategy_cmd",
+        "Strategies: IF a condition THEN an action, run on every refresh, with a control group.",
     ),
     "users": (
         "analytics_cmd",

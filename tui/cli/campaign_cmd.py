@@ -100,7 +100,13 @@ def add_cmd(
         click.echo(
             f"added {got.added_targets} targets and {got.added_control} control "
             f"({got.candidates} in the segment; excluded: {got.excluded_already_in} already in, "
-            f"{got.excluded_recently_targeted} recently targeted)"
+            f"{got.excluded_recently_targeted} recently targeted"
+            + (
+                f", {got.excluded_global_control} in the global control group"
+                if got.excluded_global_control
+                else ""
+            )
+            + ")"
         )
         from core.audience.effect import projected_power
         from tui.i18n import Labels

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
+from core.audience.strategies import run_strategies
+from core.audience.strategies.demo import HISTORY_START, add_response, install_demo_strategies
 from core.ingest.demo import DEMO_AS_OF, build_demo
 from core.pipeline import recompute
+from core.refresh import refresh
 from core.rules.tags import install_defaults_once
+from core.store.db import transaction
+from core.store.sql import quote
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, database, fail
 
@@ -42,7 +50,7 @@ def demo(db: str, n_users: int, seed: int, force: bool) -> None:
     with database(path, create=True) as conn:
         report = build_demo(conn, n_users=n_users, seed=seed, as_of=DEMO_AS_OF)
         install_defaults_once(conn, as_of=DEMO_AS_OF)
-        recompute(conn, DEMO_AS_OF)  # ship features, RFM, models, layers and tags computed
+        history = strategy_history(conn, seed=seed)  # ends with everything as of DEMO_AS_OF
         conn.execute("VACUUM")  # the demo ships as a file: keep it compact
     seconds = time.perf_counter() - started
     size_mb = path.stat().st_size / 1_000_000
@@ -51,11 +59,58 @@ def demo(db: str, n_users: int, seed: int, force: bool) -> None:
         ("users", f"{report.n_users:,}"),
         ("orders", f"{report.n_orders:,}"),
         ("events", f"{report.n_events:,}"),
+        ("responses", f"{history.responses:,}"),
+        ("runs", f"{history.runs:,}"),
         ("as of", report.as_of.isoformat()),
         ("size", f"{size_mb:.1f} MB"),
     ]
     for label, value in rows:
         click.echo(f"  {label:<7}{value:>12}")
+
+
+@dataclass(frozen=True)
+class History:
+    runs: int  # strategy runs stored
+    responses: int  # extra orders of treated users
+
+
+def strategy_history(conn: sqlite3.Connection, *, seed: int) -> History:
+    """The demo's month of strategies (core.audience.strategies.demo): compute as of
+    HISTORY_START, install the five strategies, then each day of November: refresh to it, run
+    the strategies due, add their targets' response (orders of the following days). The
+    per-date histories (layers, RFM groups, …) are dropped: about 1.1 MB per date, they would
+    take the demo past 20 MB; a date without history is computed when asked (the same answer,
+    core.rules.layers), and each later refresh records its own."""
+    recompute(conn, HISTORY_START)
+    install_demo_strategies(conn)
+    runs = responses = 0
+    day = HISTORY_START
+    while day < DEMO_AS_OF:
+        day += timedelta(days=1)
+        refresh(conn, day)
+        ran = run_strategies(conn, write_files=False)
+        runs += sum(1 for r in ran.runs if r.status == "ran")
+        with transaction(conn):
+            responses += add_response(conn, day, seed=seed)
+    with transaction(conn):
+        for table in _per_date_histories(conn):
+            conn.execute(f"DELETE FROM {quote(table)}")
+    return History(runs, responses)
+
+
+def _per_date_histories(conn: sqlite3.Connection) -> list[str]:
+    """Tables named *_history keyed by an as_of date (layer_history, rfm_history, …)."""
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_history' ESCAPE '\\'"
+        )
+    ]
+    return [
+        n
+        for n in names
+        if "as_of" in {c[1] for c in conn.execute(f"PRAGMA table_info({quote(n)})")}
+    ]
 
 
 def _remove(path: Path) -> None:

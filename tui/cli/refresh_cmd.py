@@ -4,7 +4,9 @@ later date, touching only the users whose rows changed (core.refresh)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +15,10 @@ from core.rules.tags import install_defaults_once
 from core.store.db import get_meta
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, database
+from tui.cli.strategy_cmd import run_json, run_lines
+
+if TYPE_CHECKING:
+    from core.audience.strategies import RunReport
 
 
 @cli.command("refresh")
@@ -32,8 +38,13 @@ from tui.cli.common import DB_ARGUMENT, ISO_DATE, database
     metavar="DAYS",
     help="Refit when the stored fit is older than this many days.",
 )
+@click.option(
+    "--no-strategies", is_flag=True, help="Do not run the active strategies after the refresh."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def refresh_cmd(db: str, as_of: date | None, refit: bool, refit_after: int, as_json: bool) -> None:
+def refresh_cmd(
+    db: str, as_of: date | None, refit: bool, refit_after: int, no_strategies: bool, as_json: bool
+) -> None:
     """Bring every user's features, RFM group, predictions, layer and tags to a date.
 
     Only users with new orders or events, rows that changed, or rows leaving a 7/30/90-day
@@ -41,15 +52,32 @@ def refresh_cmd(db: str, as_of: date | None, refit: bool, refit_after: int, as_j
     (from the stored fit) and the layer and tag rules are re-evaluated for everyone. The result
     is the one userops recompute --as-of gives. When it cannot (first run, a date before the
     features' date, features of an older userops) the full recompute runs, and says so.
+    Then the active strategies due on the new date run (docs/strategies.md), unless
+    --no-strategies.
     """
     with database(db) as conn:
         if get_meta(conn, "features_as_of") is None and install_defaults_once(conn, as_of=as_of):
             click.echo("installed the default layer rules and tags (see `userops layer rules`)")
         report = refresh(conn, as_of, refit=refit, refit_after_days=refit_after)
+        if not as_json:
+            click.echo(report_text(report))
+        ran = None if no_strategies else _run_strategies(conn)
     if as_json:
-        click.echo(json.dumps(report_json(report), indent=2))
-    else:
-        click.echo(report_text(report))
+        out = report_json(report)
+        out["strategies"] = None if ran is None else run_json(ran)
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    elif ran is not None and ran.runs:
+        click.echo("\n".join(run_lines(ran)))
+
+
+def _run_strategies(conn: sqlite3.Connection) -> RunReport | None:
+    """The active strategies on the refreshed date (their own transaction: a failure there
+    leaves the refresh done); None when there are none."""
+    from core.audience.strategies import list_all, run_strategies  # loads scipy: only if needed
+
+    if not any(s.active for s in list_all(conn)):
+        return None
+    return run_strategies(conn)
 
 
 def report_json(r: RefreshReport) -> dict[str, object]:

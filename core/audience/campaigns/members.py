@@ -46,6 +46,7 @@ class AddReport:
     added_control: int
     excluded_already_in: int
     excluded_recently_targeted: int
+    excluded_global_control: int = 0  # never targeted: the global control group
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def add_from_segment(
 ) -> AddReport:
     """Add the members of a condition: a seeded ``holdout_pct`` % become control, the rest targets.
 
-    Excluded: users already in this campaign, and (frequency cap) users who are a *target* of any
+    Excluded: users in the global control group (core.audience.global_control), users
+    already in this campaign, and (frequency cap) users who are a *target* of any
     other campaign targeted on a day ≥ as_of − (N − 1), i.e. in the N calendar days ending on the
     as-of date or later. A campaign is "targeted on" its start date, else the day the user was added.
     """
@@ -91,7 +93,10 @@ def add_from_segment(
         raise CampaignError("--exclude-targeted-within must be at least 1 day.")
     with transaction(conn):
         check_unlocked(conn, campaign)
+        held = _global_control(conn)
         rows = _candidates(conn, campaign, compiled, as_of, exclude_targeted_within_days)
+        n_held = sum(1 for uid, _, _ in rows if uid in held)
+        rows = [r for r in rows if r[0] not in held]
         fresh = [uid for uid, already, recent in rows if not already and not recent]
         members = [
             (uid, "control" if control_draw(seed, uid) < holdout_pct / 100 else "target")
@@ -104,12 +109,23 @@ def add_from_segment(
         log_change(conn, campaign, who, at, "add", text, members)
     n_control = sum(1 for _, role in members if role == "control")
     return AddReport(
-        candidates=len(rows),
+        candidates=len(rows) + n_held,
         added_targets=len(members) - n_control,
         added_control=n_control,
         excluded_already_in=sum(1 for _, already, _ in rows if already),
         excluded_recently_targeted=sum(1 for _, already, recent in rows if recent and not already),
+        excluded_global_control=n_held,
     )
+
+
+def _global_control(conn: sqlite3.Connection) -> set[str]:
+    """The global control group, brought up to date with new users first (inside the caller's
+    transaction): no campaign ever targets it."""
+    # imported here: core.audience.global_control uses this module's control_draw
+    from core.audience.global_control import ensure_global_control
+
+    ensure_global_control(conn)
+    return {r[0] for r in conn.execute("SELECT user_id FROM global_control")}
 
 
 def _candidates(
@@ -153,6 +169,7 @@ def mark(
         _check_known(conn, ids)
         roles = _roles(conn, campaign, ids)
         _refuse_control(campaign, roles, "mark")
+        _refuse_global_control(conn, campaign, ids)
         new = [(uid, "target") for uid in ids if uid not in roles]
         _insert(conn, campaign, new, at, source, as_of)
         if new:
@@ -270,6 +287,16 @@ def _refuse_control(campaign: str, roles: dict[str, str], verb: str) -> None:
         raise CampaignError(
             f"Cannot {verb} {', '.join(control[:20])} in campaign {campaign!r}: in the control "
             "group, which must stay untouched to measure the effect. Nothing was changed."
+        )
+
+
+def _refuse_global_control(conn: sqlite3.Connection, campaign: str, ids: Sequence[str]) -> None:
+    held = _global_control(conn)
+    mine = [u for u in ids if u in held]
+    if mine:
+        raise CampaignError(
+            f"Cannot mark {', '.join(mine[:20])} in campaign {campaign!r}: in the global control "
+            "group, which no campaign or strategy targets. Nothing was changed."
         )
 
 
