@@ -10,10 +10,10 @@ campaign adds and marks call first.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 
-from core.audience.campaigns.members import control_draw
 from core.errors import CoreError
 from core.store.db import get_meta, set_meta, transaction
 
@@ -76,6 +76,14 @@ def in_global_control(conn: sqlite3.Connection, user_ids: list[str]) -> set[str]
             )
         )
     return found
+
+
+def control_draw(seed: int, key: str) -> float:
+    """A number in [0, 1) fixed by (seed, key): the campaigns' draw
+    (core.audience.campaigns.members.control_draw, the same formula, tested equal), here so the
+    campaigns can use this module without an import cycle."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def _setting(conn: sqlite3.Connection) -> tuple[float, int]:

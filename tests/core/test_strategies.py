@@ -175,6 +175,13 @@ def test_offers_by_layer_give_each_group_its_offer(base, tmp_path):
 # --- global control -------------------------------------------------------------------------
 
 
+def test_the_global_draw_is_the_campaigns_draw():
+    from core.audience import global_control
+
+    for key in ("u001", "global:u001", "中文", ""):
+        assert global_control.control_draw(7, key) == control_draw(7, key)
+
+
 def test_the_global_control_group_is_never_targeted(base, tmp_path):
     got = set_global_control(base, 25, seed=3)
     held = {u for u in IDS if control_draw(3, f"global:{u}") < 0.25}

@@ -21,6 +21,7 @@ from core.audience.campaigns.records import (
     log_json,
     stamp,
 )
+from core.audience.global_control import ensure_global_control
 from core.errors import NotFound
 from core.query.behaviour import TARGETED_ON
 from core.store.db import transaction
@@ -121,9 +122,6 @@ def add_from_segment(
 def _global_control(conn: sqlite3.Connection) -> set[str]:
     """The global control group, brought up to date with new users first (inside the caller's
     transaction): no campaign ever targets it."""
-    # imported here: core.audience.global_control uses this module's control_draw
-    from core.audience.global_control import ensure_global_control
-
     ensure_global_control(conn)
     return {r[0] for r in conn.execute("SELECT user_id FROM global_control")}
 

@@ -6,7 +6,8 @@ campaigns'. docs/strategies.md.
 * model: :class:`Strategy`, :class:`Schedule`, :class:`Variant`, :func:`check`;
 * store: :func:`save`, :func:`get`, :func:`list_all`, :func:`delete`, :func:`pause`,
   :func:`resume`, settings (:func:`out_dir`, :func:`window_days`);
-* run: :func:`run_strategies`, :func:`overlaps`, :func:`preview`;
+* run: :func:`run_strategies`, :func:`overlaps`, :func:`preview`, the global frequency cap
+  (:func:`frequency_cap`, :func:`set_frequency_cap`);
 * report: :func:`report`, :func:`summaries`.
 """
 
@@ -36,9 +37,13 @@ from core.audience.strategies.run import (
     Preview,
     RunReport,
     StrategyRun,
+    campaign_name,
+    frequency_cap,
     overlaps,
     preview,
     run_strategies,
+    set_frequency_cap,
+    target_file_name,
 )
 from core.audience.strategies.store import (
     delete,
@@ -72,8 +77,10 @@ __all__ = [
     "StrategySummary",
     "Variant",
     "VariantEffect",
+    "campaign_name",
     "check",
     "delete",
+    "frequency_cap",
     "get",
     "list_all",
     "out_dir",
@@ -84,8 +91,10 @@ __all__ = [
     "resume",
     "run_strategies",
     "save",
+    "set_frequency_cap",
     "set_out_dir",
     "set_window_days",
     "summaries",
+    "target_file_name",
     "window_days",
 ]
