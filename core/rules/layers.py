@@ -365,15 +365,40 @@ def transitions(conn: sqlite3.Connection, from_as_of: date, to_as_of: date) -> T
         _layers_at(conn, to_as_of, "layers_after"),
     )
     rows = conn.execute(
-        "SELECT coalesce(a.layer, :none), coalesce(b.layer, :none), COUNT(*) "
-        "FROM temp.layers_before AS a FULL JOIN temp.layers_after AS b ON a.user_id = b.user_id "
-        "GROUP BY 1, 2",
-        {"none": NONE},
+        f"SELECT before, after, COUNT(*) FROM ({_PAIRS}) GROUP BY 1, 2", {"none": NONE}
     ).fetchall()
     conn.execute("DROP TABLE temp.layers_before")
     conn.execute("DROP TABLE temp.layers_after")
     counts = {(a, b): c for a, b, c in rows}
     return Transitions(from_as_of, to_as_of, _order(conn, counts), counts, computed)
+
+
+# Every user with their layer on each date (NONE: not there), over the TEMP tables of _layers_at:
+# the one definition of a cell, shared by the counts and the list of a cell.
+_PAIRS = (
+    "SELECT coalesce(a.user_id, b.user_id) AS user_id, coalesce(a.layer, :none) AS before, "
+    "coalesce(b.layer, :none) AS after "
+    "FROM temp.layers_before AS a FULL JOIN temp.layers_after AS b ON a.user_id = b.user_id"
+)
+
+
+def transition_users(
+    conn: sqlite3.Connection, from_as_of: date, to_as_of: date, before: str, after: str
+) -> list[str]:
+    """The ids (sorted) of the users counted in the cell ``before`` → ``after`` of
+    :func:`transitions` for the same dates: who moved from one layer to the other."""
+    _layers_at(conn, from_as_of, "layers_before")
+    _layers_at(conn, to_as_of, "layers_after")
+    try:
+        rows = conn.execute(
+            f"SELECT user_id FROM ({_PAIRS}) WHERE before = :before AND after = :after "
+            "ORDER BY user_id",
+            {"none": NONE, "before": before, "after": after},
+        ).fetchall()
+    finally:
+        conn.execute("DROP TABLE temp.layers_before")
+        conn.execute("DROP TABLE temp.layers_after")
+    return [uid for (uid,) in rows]
 
 
 def _layers_at(conn: sqlite3.Connection, as_of: date, name: str) -> bool:
