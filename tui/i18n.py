@@ -172,6 +172,13 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "key": ("按键", "key"),
     "key_action": ("操作", "action"),
     "key_what": ("说明", "what it does"),
+    # i-navigation: drill-downs, reloads after changes
+    "nobody_moved": ("没有用户", "nobody"),
+    "changed": ("数据已变更", "Database changed"),
+    "changed_outside": (
+        "另一个程序修改了数据库：离开输入框后重新载入",
+        "Another program changed the database: this screen reloads when you leave the text box",
+    ),
 }
 
 # key: (zh, en). Columns by name (their short header), then the UI's words (no key is both).

@@ -49,6 +49,25 @@ class PercentilesLoaded(Message):
 @dataclass
 class OpenUsers(Message):
     """A screen asks the app for the users list filtered by ``condition`` (the language, as an
-    operator would type it): how the analytics screens list a group. The app handles it."""
+    operator would type it): how the analytics screens list a group. The app handles it: the
+    list opens as a screen of its own over the asking one (Escape goes back to it), its status
+    line saying ``title`` (what the list is, in the app's language: "loyal ∩ buyer")."""
 
     condition: str
+    title: str = ""
+
+
+@dataclass
+class DataWritten(Message):
+    """A write made in the app committed (thresholds, rules, marks, campaigns, segments …):
+    posted by the screen that wrote, handled by the app, which reloads every open screen."""
+
+    what: str = ""
+
+
+@dataclass
+class Reload(Message, bubble=False):
+    """The app asks one screen to read the database again: after a write in the app, or
+    (``external``) after another process changed it (SQLite's data_version moved)."""
+
+    external: bool = False

@@ -274,3 +274,10 @@ def features_as_of(conn: sqlite3.Connection) -> date | None:
     stored as-of date (no recompute yet), else None."""
     value = get_meta(conn, "features_as_of")
     return date.fromisoformat(value[:10]) if value else stored_as_of(conn)
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """SQLite's ``PRAGMA data_version``: it changes when another connection (another process, or
+    another connection of this one) commits to the database; cheap enough to poll on a timer.
+    Only meaningful on a connection kept open between two calls."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
 
 from core.errors import CoreError
 from core.rules import layers
@@ -26,6 +27,7 @@ from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.pyramid import Pyramid, Tier
 from tui.widgets.status_line import StatusLine
+from tui.widgets.writes import quoted
 
 GAP_ROW = "gap"
 SINCE_DAYS = 30
@@ -41,6 +43,14 @@ class ReportLoaded(Message):
 @dataclass
 class TransitionsLoaded(Message):
     transitions: layers.Transitions
+
+
+@dataclass
+class MovedListed(Message):
+    """The users of one transitions cell (core.rules.layers.transition_users)."""
+
+    title: str
+    user_ids: list[str]
 
 
 def overlap_condition(rules: list[layers.LayerRule], a: str, b: str) -> str:
@@ -201,10 +211,37 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
     def _list_users(self, message: DataTable.RowSelected) -> None:
         key = message.row_key.value
         if key == GAP_ROW:
-            self.post_message(OpenUsers(f'layer = "{layers.UNCLASSIFIED}"'))
+            title = self.app.labels("gap")
+            self.post_message(OpenUsers(f'layer = "{layers.UNCLASSIFIED}"', title))
         elif key:
             a, b = key.split("|")
-            self.post_message(OpenUsers(overlap_condition(self.rules, a, b)))
+            title = f"{self.layer_name(a)} ∩ {self.layer_name(b)}"
+            self.post_message(OpenUsers(overlap_condition(self.rules, a, b), title))
+
+    @on(DataTable.CellSelected, "#matrix")
+    def _list_moved(self, message: DataTable.CellSelected) -> None:
+        """Enter on a cell: the users who were in the row's layer then and the column's now."""
+        before = message.cell_key.row_key.value
+        after = message.cell_key.column_key.value
+        if before is None or after in (None, "from", "total") or self.since is None:
+            return
+        title = f"{self.layer_name(before)} → {self.layer_name(after)}"
+        self.list_moved(self.since, before, after, title)
+
+    @work(thread=True, exclusive=True, group="layers.transitions", exit_on_error=False)
+    def list_moved(self, since: date, before: str, after: str, title: str) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            ids = layers.transition_users(conn, since, self.app.settings.as_of, before, after)
+        if not get_current_worker().is_cancelled:
+            self.post_message(MovedListed(title, ids))
+
+    @on(MovedListed)
+    def _moved_listed(self, message: MovedListed) -> None:
+        if not message.user_ids:
+            self.notify(f"{message.title}: {self.app.labels('nobody_moved')}", markup=False)
+            return
+        condition = f"user_id in ({', '.join(quoted(i) for i in message.user_ids)})"
+        self.post_message(OpenUsers(condition, message.title))
 
     def action_since(self) -> None:
         self.query_one("#since", Input).focus()

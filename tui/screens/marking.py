@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 from core.audience import campaigns as cmp
 from core.query import compile_condition
 from core.views import users
+from tui.messages import DataWritten
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal
 from tui.widgets.writes import current_campaign, quoted, who, writer
@@ -188,7 +189,7 @@ class MarkingScreen(WorkingScreen):
     @on(MarksWritten)
     def _marks_written(self, message: MarksWritten) -> None:
         self.notify(message.note, markup=False, timeout=3)
-        self.refresh_marks()
+        self.post_message(DataWritten("marks"))  # every open list and profile reloads (+ marks)
 
     def _campaign_to_write(self) -> str | None:
         """The current campaign when it can change; otherwise say why not."""

@@ -110,6 +110,9 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
         self.refresh_status()
         self.load()
 
+    def refresh_data(self) -> None:
+        self.load()
+
     def action_back(self) -> None:
         self.app.pop_screen()
 

@@ -22,6 +22,7 @@ from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.histogram import Histogram
 from tui.widgets.status_line import StatusLine
+from tui.widgets.writes import quoted
 
 NARROW = 110
 
@@ -170,4 +171,5 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
     @on(DataTable.RowSelected, "#tags")
     def _list_users(self, message: DataTable.RowSelected) -> None:
         if message.row_key.value in self.rules:
-            self.post_message(OpenUsers(f'tag "{message.row_key.value}"'))
+            name = str(message.row_key.value)
+            self.post_message(OpenUsers(f"tag {quoted(name)}", visible(name)))
