@@ -177,7 +177,8 @@ class UserOpsApp(App):
     def open_users(self, message: OpenUsers) -> None:
         """The users filtered by the condition a screen asked for (a group it lists), as a list
         of their own over that screen: Escape leaves it, back where the operator came from."""
-        self.push_screen(UsersScreen(drill=Drill(message.condition, message.title)))
+        drill = Drill(message.condition, message.title, message.compiled)
+        self.push_screen(UsersScreen(drill=drill))
 
     def notify(self, message: str, *, title: str = "", **options) -> None:
         """Every notification (widgets' and screens' notify() call this): names, conditions and

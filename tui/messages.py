@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from core.query import Compiled
 from core.views.profile import UserProfile
 from core.views.users import Overview, Page, UserRow
 
@@ -51,10 +52,13 @@ class OpenUsers(Message):
     """A screen asks the app for the users list filtered by ``condition`` (the language, as an
     operator would type it): how the analytics screens list a group. The app handles it: the
     list opens as a screen of its own over the asking one (Escape goes back to it), its status
-    line saying ``title`` (what the list is, in the app's language: "loyal ∩ buyer")."""
+    line saying ``title`` (what the list is, in the app's language: "loyal ∩ buyer").
+    ``compiled``: a condition core built that the language cannot say (a transitions cell's
+    users); ``condition`` is then its text, never compiled again."""
 
     condition: str
     title: str = ""
+    compiled: Compiled | None = None
 
 
 @dataclass

@@ -8,6 +8,7 @@ it may not use ``layer`` either (it would read the previous classification).
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -399,6 +400,23 @@ def transition_users(
         conn.execute("DROP TABLE temp.layers_before")
         conn.execute("DROP TABLE temp.layers_after")
     return [uid for (uid,) in rows]
+
+
+def transition_condition(
+    conn: sqlite3.Connection, from_as_of: date, to_as_of: date, before: str, after: str
+) -> Compiled:
+    """The users of one transitions cell as a condition core's read API takes: their ids bound
+    as one JSON parameter (a cell can hold more users than the language's ``in (…)`` list, and
+    a computed date has no history a condition could read). Frozen when made: it lists who
+    moved between those dates, as the matrix counted them."""
+    ids = transition_users(conn, from_as_of, to_as_of, before, after)
+    return Compiled(
+        text=f"moved {before} -> {after} between {from_as_of} and {to_as_of}",
+        where="f.user_id IN (SELECT value FROM json_each(:moved_user_ids))",
+        params={"moved_user_ids": json.dumps(ids)},
+        human_zh=f"{from_as_of} 在 {before}、{to_as_of} 在 {after}：{len(ids):,} 位用户",
+        human_en=f"in {before} on {from_as_of} and {after} on {to_as_of}: {len(ids):,} users",
+    )
 
 
 def _layers_at(conn: sqlite3.Connection, as_of: date, name: str) -> bool:

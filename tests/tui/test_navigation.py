@@ -217,6 +217,40 @@ async def test_enter_on_a_transitions_cell_lists_who_moved(sample_db):
         assert screen_names(app) == ["UsersScreen", "LayersScreen"]
 
 
+async def test_mark_all_in_a_transitions_cell_marks_only_who_moved(sample_db):
+    since = AS_OF.replace(month=3, day=1)
+    conn = open_db(sample_db, readonly=True)
+    moved = layers.transitions(conn, since, AS_OF)
+    before, after = next(
+        (a, b) for a in moved.layers for b in moved.layers if a != b and moved.count(a, b)
+    )
+    expected = layers.transition_users(conn, since, AS_OF, before, after)
+    conn.close()
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.current_campaign = "summer"
+        await pilot.press("L")
+        await settle(app, pilot)
+        await pilot.press("d", *"2024-03-01", "enter")
+        await settle(app, pilot)
+        matrix = app.screen.query_one("#matrix")
+        column = [c.key.value for c in matrix.ordered_columns].index(after)
+        matrix.move_cursor(row=matrix.get_row_index(before), column=column)
+        await pilot.press("enter")
+        await drilled(app, pilot)
+        await pilot.press("M")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+    conn = open_db(sample_db, readonly=True)
+    marked = conn.execute(
+        "SELECT user_id FROM campaign_members WHERE campaign = 'summer' ORDER BY user_id"
+    ).fetchall()
+    conn.close()
+    assert [u for (u,) in marked] == sorted({"u001", *expected})  # u001 was there before
+
+
 # ---------------------------------------------------------------- 2. lists follow changes
 
 

@@ -7,6 +7,7 @@ Enter on an overlap or on the gap opens the users list filtered to exactly those
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,13 +22,13 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from core.errors import CoreError
+from core.query import Compiled
 from core.rules import layers
 from core.views.text import visible
 from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.pyramid import Pyramid, Tier
 from tui.widgets.status_line import StatusLine
-from tui.widgets.writes import quoted
 
 GAP_ROW = "gap"
 SINCE_DAYS = 30
@@ -50,7 +51,8 @@ class MovedListed(Message):
     """The users of one transitions cell (core.rules.layers.transition_users)."""
 
     title: str
-    user_ids: list[str]
+    condition: Compiled
+    users: int
 
 
 def overlap_condition(rules: list[layers.LayerRule], a: str, b: str) -> str:
@@ -230,18 +232,20 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
 
     @work(thread=True, exclusive=True, group="layers.transitions", exit_on_error=False)
     def list_moved(self, since: date, before: str, after: str, title: str) -> None:
+        as_of = self.app.settings.as_of
         with reader(self.app.settings.db_path) as conn:
-            ids = layers.transition_users(conn, since, self.app.settings.as_of, before, after)
+            moved = layers.transition_condition(conn, since, as_of, before, after)
+        n = len(json.loads(str(moved.params["moved_user_ids"])))
         if not get_current_worker().is_cancelled:
-            self.post_message(MovedListed(title, ids))
+            self.post_message(MovedListed(title, moved, n))
 
     @on(MovedListed)
     def _moved_listed(self, message: MovedListed) -> None:
-        if not message.user_ids:
+        if not message.users:
             self.notify(f"{message.title}: {self.app.labels('nobody_moved')}", markup=False)
             return
-        condition = f"user_id in ({', '.join(quoted(i) for i in message.user_ids)})"
-        self.post_message(OpenUsers(condition, message.title))
+        moved = message.condition
+        self.post_message(OpenUsers(moved.text, message.title, compiled=moved))
 
     def action_since(self) -> None:
         self.query_one("#since", Input).focus()

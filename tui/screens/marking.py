@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from core.audience import campaigns as cmp
-from core.query import compile_condition
+from core.query import Compiled, compile_condition
 from core.views import users
 from tui.messages import DataWritten
 from tui.screens import WorkingScreen, reader
@@ -157,9 +157,11 @@ class MarkingScreen(WorkingScreen):
         self.marks_changed()
 
     @work(thread=True, group="write", exit_on_error=False)
-    def write_marks(self, what: str, campaign: str, arg: str) -> None:
+    def write_marks(self, what: str, campaign: str, arg: str | Compiled) -> None:
         with writer(self.app.settings.db_path) as conn:
-            if what == "mark":
+            if isinstance(arg, Compiled):  # bulk, a list core built (a transitions cell)
+                note = self._mark_condition(conn, campaign, arg)
+            elif what == "mark":
                 cmp.mark(conn, campaign, [arg], who=who(), source="key")
                 note = f"{arg} marked as a target of {campaign}"
             elif what == "unmark":
@@ -172,9 +174,12 @@ class MarkingScreen(WorkingScreen):
                 note = self._mark_condition(conn, campaign, arg)
         self.post_message(MarksWritten(note))
 
-    def _mark_condition(self, conn, campaign: str, condition: str) -> str:
+    def _mark_condition(self, conn, campaign: str, condition: str | Compiled) -> str:
         as_of = self.app.settings.as_of
-        compiled = compile_condition(conn, condition, as_of=as_of)
+        if isinstance(condition, Compiled):
+            compiled, condition = condition, condition.text
+        else:
+            compiled = compile_condition(conn, condition, as_of=as_of)
         report = cmp.add_from_segment(
             conn,
             campaign,
@@ -227,7 +232,7 @@ class MarkingScreen(WorkingScreen):
         if name is not None:
             self.write_marks("undo", name, "")
 
-    def confirm_mark_all(self, condition: str, matching: int) -> None:
+    def confirm_mark_all(self, condition: str | Compiled, matching: int) -> None:
         """Bulk: every user matching ``condition`` becomes a target (holdout 0), after a yes."""
         name = self._campaign_to_write()
         if name is None:

@@ -65,6 +65,7 @@ class Drill:
 
     condition: str
     title: str = ""
+    compiled: Compiled | None = None  # built by core (a transitions cell): never recompiled
 
 
 class UsersScreen(MarkingScreen):
@@ -142,7 +143,10 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         self.table.set_columns(self.labels, "user_id", False)
         self.table.focus()
         self.load_overview()
-        if self.drill is not None:
+        if self.drill is not None and self.drill.compiled is not None:
+            self.listing = Listing(condition=self.drill.compiled)  # counted and listed at once
+            self.refresh_data()
+        elif self.drill is not None:
             self.filter_by(self.drill.condition)  # counted, then listed (LiveCondition.Counted)
 
     @property
@@ -173,7 +177,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         with reader(settings.db_path) as conn:
             overview = users.overview(conn)
             condition = listing.condition
-            if condition is not None:
+            if condition is not None and not self.is_frozen(condition):
                 # compiled anew: a segment it names may have changed; one that no longer
                 # compiles keeps its last compiled form
                 with suppress(QueryError):
@@ -372,6 +376,10 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
             parts.insert(1, self.marking_status())  # targets stay in view while marking
         self.query_one(StatusLine).text = " · ".join(parts)
 
+    def is_frozen(self, condition: Compiled) -> bool:
+        """Is ``condition`` the list core built for this drill-down (not in the language)?"""
+        return self.drill is not None and condition is self.drill.compiled
+
     def what_is_listed(self) -> str:
         """The list in words: the title of a drill-down, else the filter's sentence; '' for
         every user."""
@@ -493,4 +501,8 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         if self.searching is not None:
             self.notify("Leave the search first: M marks the filtered list.", markup=False)
             return
-        self.confirm_mark_all(self.condition, self.matching or 0)
+        condition = self.listing.condition
+        if condition is not None and self.is_frozen(condition):
+            self.confirm_mark_all(condition, self.matching or 0)  # the drilled list, as built
+        else:
+            self.confirm_mark_all(self.condition, self.matching or 0)
