@@ -149,11 +149,11 @@ class UserOpsApp(App):
         version = self._current_version()
         if version is not None:
             self._seen_version = version
-        self.reload_screens(external=False)
+        self.reload_screens(external=False, what=message.what)
 
-    def reload_screens(self, *, external: bool) -> None:
+    def reload_screens(self, *, external: bool, what: str = "") -> None:
         for screen in self.screen_stack:
-            screen.post_message(Reload(external))
+            screen.post_message(Reload(external, what))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpModal):

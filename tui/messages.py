@@ -75,3 +75,4 @@ class Reload(Message, bubble=False):
     (``external``) after another process changed it (SQLite's data_version moved)."""
 
     external: bool = False
+    what: str = ""  # the app's write (DataWritten.what); "" for another program's change

@@ -372,6 +372,30 @@ async def test_a_mark_in_the_app_reloads_the_lists(sample_db):
         assert reloads == ["users"]
 
 
+async def test_a_mark_in_a_drill_down_reloads_the_lists_not_the_tags_below(sample_db):
+    app = make_app(sample_db)
+    calls: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.current_campaign = "summer"
+        home = app.screen
+        home_refresh = home.refresh_data
+        home.refresh_data = lambda: (calls.append("home"), home_refresh())
+        await pilot.press("T")
+        await settle(app, pilot)
+        tags_screen = app.screen
+        tags_screen.action_reload = lambda: calls.append("tags")
+        table = tags_screen.query_one("#tags")
+        table.move_cursor(row=table.get_row_index("shanghai"))
+        await pilot.press("enter")
+        await drilled(app, pilot)
+        await pilot.press("space")  # u006, the first Shanghai user
+        await settle(app, pilot)
+        assert calls == ["home"]
+        marks = app.screen.query_one("UserTable").get_row("u006")[0].plain
+        assert marks == "●"
+
+
 # ---------------------------------------------------------------- 3. forms keep what was typed
 
 

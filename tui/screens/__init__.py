@@ -34,6 +34,7 @@ class WorkingScreen(Screen):
     """
 
     CANCELLABLE: tuple[str, ...] = ()
+    IGNORES: frozenset[str] = frozenset()  # the app's writes (DataWritten.what) not shown here
     if TYPE_CHECKING:  # for mypy: screens run inside the one UserOpsApp (settings, labels, …)
         app = getters.app(UserOpsApp)
 
@@ -99,6 +100,8 @@ class WorkingScreen(Screen):
 
     @on(Reload)
     def _reload(self, message: Reload) -> None:
+        if message.what in self.IGNORES:
+            return
         if message.external and self.is_editing():
             if not getattr(self, "_reload_waits", False):  # said once until it reloads
                 self._reload_waits = True

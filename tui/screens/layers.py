@@ -64,7 +64,7 @@ def overlap_condition(rules: list[layers.LayerRule], a: str, b: str) -> str:
 class LayersScreen(WorkingScreen):
     CSS_PATH = "layers.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # .tcss styles -narrow
-    CANCELLABLE = ("layers.report", "layers.transitions")
+    CANCELLABLE = ("layers.report", "layers.transitions", "layers.moved")
     HELP = """
 ## Layers
 The pyramid counts every user in the first layer whose rule matches (rule order), then the
@@ -83,6 +83,8 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
         ),
         Binding("ctrl+r", "reload", "Reload", id="layers.reload", tooltip="Count the layers again"),
     ]
+
+    IGNORES = frozenset({"marks"})  # campaign marks change no layer: no recount after each
 
     PALETTE = (
         ("layers: Transitions since a date", "Type the earlier date of the matrix", "since"),
@@ -230,7 +232,7 @@ those users. Type an earlier date and press **Enter** to see how users moved bet
         title = f"{self.layer_name(before)} → {self.layer_name(after)}"
         self.list_moved(self.since, before, after, title)
 
-    @work(thread=True, exclusive=True, group="layers.transitions", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="layers.moved", exit_on_error=False)
     def list_moved(self, since: date, before: str, after: str, title: str) -> None:
         as_of = self.app.settings.as_of
         with reader(self.app.settings.db_path) as conn:

@@ -71,6 +71,7 @@ pick the dimension and the method (mean, median, fixed value, score cut), type t
 **ctrl+s** saves it (after a confirmation) and regroups the buyers. **d** switches the plot's
 dimensions, **v** the 27-cell view; **Enter** lists the users of the group or cell.
 """
+    IGNORES = frozenset({"marks"})  # campaign marks change nothing shown here
     BINDINGS = [
         Binding("escape", "back", "Back", id="rfm.back", tooltip="Back (or close the form)"),
         Binding("d", "dims", "Plot dims", id="rfm.dims", tooltip="Plot R–F, R–M or F–M"),

@@ -48,6 +48,7 @@ Every tag by dimension (basic, behavioural, result, predictive) with how many us
 of the last recompute. **Enter** lists the users holding the highlighted tag. A predictive tag
 shows how its model value (P(alive), CLV, expected purchases) spreads over all users.
 """
+    IGNORES = frozenset({"marks"})  # campaign marks change nothing shown here
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="tags.back", tooltip="Back to the users"),
         Binding("ctrl+r", "reload", "Reload", id="tags.reload", tooltip="Count the tags again"),
