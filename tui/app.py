@@ -31,6 +31,7 @@ from tui.screens.modals import HelpModal, TooSmall
 from tui.screens.users import Drill, UsersScreen
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
+WRITE_GROUPS = ("write", "rfm.write", "campaigns.add")  # the worker groups of the app's writes
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class UserOpsApp(App):
         self.current_campaign: str | None = None  # where space marks users (campaign screen)
         self._watch: sqlite3.Connection | None = None  # kept open: data_version is per connection
         self._seen_version = 0
+        self._unannounced: int | None = None  # a new version looked at once, not yet announced
 
     # ---------------------------------------------------------------- freshness
 
@@ -129,10 +131,20 @@ class UserOpsApp(App):
             self._watch = None
 
     def watch_database(self) -> None:
+        """A commit not announced by one of the app's own writes (DataWritten) is another
+        program's: seen on two looks in a row with no write of the app running in between
+        (an own write posts DataWritten within milliseconds of its commit)."""
         version = self._current_version()
-        if version is not None and version != self._seen_version:
-            self._seen_version = version
-            self.reload_screens(external=True)
+        if version is None or version == self._seen_version:
+            self._unannounced = None
+            return
+        if any(w.group in WRITE_GROUPS and not w.is_finished for w in self.workers):
+            return  # the app is writing: its DataWritten follows
+        if self._unannounced != version:
+            self._unannounced = version  # looked once; an own write is announced by the next
+            return
+        self._seen_version, self._unannounced = version, None
+        self.reload_screens(external=True)
 
     def _current_version(self) -> int | None:
         if self._watch is None:
@@ -149,6 +161,7 @@ class UserOpsApp(App):
         version = self._current_version()
         if version is not None:
             self._seen_version = version
+        self._unannounced = None
         self.reload_screens(external=False, what=message.what)
 
     def reload_screens(self, *, external: bool, what: str = "") -> None:

@@ -269,7 +269,7 @@ async def test_a_layer_change_by_another_process_shows_in_the_rows(sample_db):
         tags.reapply_rules(other)
         other.close()
         assert layer_of(sample_db, "u001") == "vip"
-        await pilot.pause(app.WATCH_INTERVAL * 3)
+        await pilot.pause(app.WATCH_INTERVAL * 5)
         await settle(app, pilot)
         row = table.get_row("u001")
         assert row[layer_column].plain == "vip"
@@ -287,7 +287,7 @@ async def test_an_outside_change_while_typing_waits_until_the_operator_leaves_th
         with transaction(other):
             other.execute("UPDATE features SET city = '上海' WHERE user_id = 'u001'")
         other.close()
-        await pilot.pause(app.WATCH_INTERVAL * 3)
+        await pilot.pause(app.WATCH_INTERVAL * 5)
         await settle(app, pilot)
         assert shown_ids(app) == SHANGHAI  # the operator is typing: nothing moved under them
         notes = [str(n.message) for n in app._notifications]
@@ -345,7 +345,7 @@ async def test_the_profile_follows_an_outside_change(sample_db):
         with transaction(other):
             other.execute("UPDATE features SET layer = 'buyer' WHERE user_id = 'u001'")
         other.close()
-        await pilot.pause(app.WATCH_INTERVAL * 3)
+        await pilot.pause(app.WATCH_INTERVAL * 5)
         await settle(app, pilot)
         assert app.screen.profile.features["layer"] == "buyer"
         await pilot.press("escape")
@@ -367,7 +367,7 @@ async def test_a_mark_in_the_app_reloads_the_lists(sample_db):
         await pilot.press("down", "space")
         await settle(app, pilot)
         assert reloads == ["users"]
-        await pilot.pause(app.WATCH_INTERVAL * 3)  # the app's own write is not seen twice
+        await pilot.pause(app.WATCH_INTERVAL * 5)  # the app's own write is not seen twice
         await settle(app, pilot)
         assert reloads == ["users"]
 
@@ -394,6 +394,42 @@ async def test_a_mark_in_a_drill_down_reloads_the_lists_not_the_tags_below(sampl
         assert calls == ["home"]
         marks = app.screen.query_one("UserTable").get_row("u006")[0].plain
         assert marks == "●"
+
+
+async def test_an_own_write_seen_by_the_watcher_first_reloads_once(sample_db):
+    """The watcher may look between an own write's commit and its DataWritten: one look
+    does not reload; the announcement does, once; later looks add nothing."""
+    from tui.messages import DataWritten
+
+    app = make_app(sample_db)
+    app.WATCH_INTERVAL = 60  # the test looks itself
+    calls: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        home = app.screen
+        refresh = home.refresh_data
+        home.refresh_data = lambda: (calls.append("home"), refresh())
+        other = open_db(sample_db)
+        with transaction(other):
+            other.execute("UPDATE features SET city = '上海' WHERE user_id = 'u001'")
+        other.close()
+        app.watch_database()  # a look before the announcement
+        await settle(app, pilot)
+        assert calls == []
+        home.post_message(DataWritten("marks"))
+        await settle(app, pilot)
+        app.watch_database()
+        app.watch_database()
+        await settle(app, pilot)
+        assert calls == ["home"]
+        other = open_db(sample_db)  # now another program: two looks, one reload
+        with transaction(other):
+            other.execute("UPDATE features SET city = '北京' WHERE user_id = 'u001'")
+        other.close()
+        app.watch_database()
+        app.watch_database()
+        await settle(app, pilot)
+        assert calls == ["home", "home"]
 
 
 # ---------------------------------------------------------------- 3. forms keep what was typed
