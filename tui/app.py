@@ -8,6 +8,7 @@ screens read them (attributes down). Worker failures from every screen end up in
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -22,17 +23,19 @@ from textual.events import Resize
 from textual.screen import Screen
 
 from core.errors import CoreError
+from core.store.db import data_version, open_db
 from core.views.text import visible
 from tui.i18n import Labels
-from tui.messages import OpenUsers
+from tui.messages import DataWritten, OpenUsers, Reload
 from tui.providers import UserJumpProvider
 from tui.screens.modals import HelpModal, TooSmall
-from tui.screens.users import UsersScreen
+from tui.screens.users import Drill, UsersScreen
 
 if TYPE_CHECKING:
     from core.refresh import RefreshReport
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
+WRITE_GROUPS = ("write", "rfm.write", "campaigns.add")  # the worker groups of the app's writes
 
 
 @dataclass(frozen=True)
@@ -118,11 +121,72 @@ class UserOpsApp(App):
         ),
     ]
 
+    WATCH_INTERVAL = 1.0  # seconds between two looks at the database's data_version
+
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
         self.labels = Labels(settings.lang)
         self.current_campaign: str | None = None  # where space marks users (campaign screen)
+        self._watch: sqlite3.Connection | None = None  # kept open: data_version is per connection
+        self._seen_version = 0
+        self._unannounced: int | None = None  # a new version looked at once, not yet announced
+
+    # ---------------------------------------------------------------- freshness
+
+    def on_mount(self) -> None:
+        """Watch the database for commits of other processes (the CLI, a second app): only the
+        pragma runs on the UI thread, on a timer; the screens reload in their own workers."""
+        try:
+            self._watch = open_db(self.settings.db_path, readonly=True)
+            self._seen_version = data_version(self._watch)
+        except (CoreError, sqlite3.Error):
+            self._watch = None  # the screens report an unreadable database themselves
+            return
+        self.set_interval(self.WATCH_INTERVAL, self.watch_database, name="watch-database")
+
+    def on_unmount(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+    def watch_database(self) -> None:
+        """A commit not announced by one of the app's own writes (DataWritten) is another
+        program's: seen on two looks in a row with no write of the app running in between
+        (an own write posts DataWritten within milliseconds of its commit)."""
+        version = self._current_version()
+        if version is None or version == self._seen_version:
+            self._unannounced = None
+            return
+        if any(w.group in WRITE_GROUPS and not w.is_finished for w in self.workers):
+            return  # the app is writing: its DataWritten follows
+        if self._unannounced != version:
+            self._unannounced = version  # looked once; an own write is announced by the next
+            return
+        self._seen_version, self._unannounced = version, None
+        self.reload_screens(external=True)
+
+    def _current_version(self) -> int | None:
+        if self._watch is None:
+            return None
+        try:
+            return data_version(self._watch)
+        except sqlite3.Error:
+            return None  # busy or gone for a moment: the next tick looks again
+
+    @on(DataWritten)
+    def _written(self, message: DataWritten) -> None:
+        """The app's own write: every open screen reloads now, and the watcher takes the new
+        version as seen (the write is not reported a second time as another program's)."""
+        version = self._current_version()
+        if version is not None:
+            self._seen_version = version
+        self._unannounced = None
+        self.reload_screens(external=False, what=message.what)
+
+    def reload_screens(self, *, external: bool, what: str = "") -> None:
+        for screen in self.screen_stack:
+            screen.post_message(Reload(external, what))
 
     def as_of_label(self) -> str:
         """ "as of D" for every status line, with the latest data date when it is later."""
@@ -200,11 +264,10 @@ class UserOpsApp(App):
 
     @on(OpenUsers)
     def open_users(self, message: OpenUsers) -> None:
-        """The users list filtered by the condition a screen asked for (a group it lists)."""
-        self.back_to_users()
-        users = self.screen
-        if isinstance(users, UsersScreen):
-            users.filter_by(message.condition)
+        """The users filtered by the condition a screen asked for (a group it lists), as a list
+        of their own over that screen: Escape leaves it, back where the operator came from."""
+        drill = Drill(message.condition, message.title, message.compiled)
+        self.push_screen(UsersScreen(drill=drill))
 
     def notify(self, message: str, *, title: str = "", **options) -> None:
         """Every notification (widgets' and screens' notify() call this): names, conditions and

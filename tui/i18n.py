@@ -265,6 +265,13 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     ),
     "tag_deleted": ("标签 {name} 已删除", "Tag {name} deleted"),
     "tag_invalid": ("标签无法保存", "The tag cannot be saved"),
+    # i-navigation: drill-downs, reloads after changes
+    "nobody_moved": ("没有用户", "nobody"),
+    "changed": ("数据已变更", "Database changed"),
+    "changed_outside": (
+        "另一个程序修改了数据库：离开输入框后重新载入",
+        "Another program changed the database: this screen reloads when you leave the text box",
+    ),
 }
 
 # n-strategy-screen: the Strategies screen (tui/screens/strategies.py, tui/widgets/strategy_*)

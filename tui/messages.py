@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from core.query import Compiled
 from core.views.profile import UserProfile
 from core.views.users import Overview, Page, UserRow
 
@@ -49,6 +50,29 @@ class PercentilesLoaded(Message):
 @dataclass
 class OpenUsers(Message):
     """A screen asks the app for the users list filtered by ``condition`` (the language, as an
-    operator would type it): how the analytics screens list a group. The app handles it."""
+    operator would type it): how the analytics screens list a group. The app handles it: the
+    list opens as a screen of its own over the asking one (Escape goes back to it), its status
+    line saying ``title`` (what the list is, in the app's language: "loyal ∩ buyer").
+    ``compiled``: a condition core built that the language cannot say (a transitions cell's
+    users); ``condition`` is then its text, never compiled again."""
 
     condition: str
+    title: str = ""
+    compiled: Compiled | None = None
+
+
+@dataclass
+class DataWritten(Message):
+    """A write made in the app committed (thresholds, rules, marks, campaigns, segments …):
+    posted by the screen that wrote, handled by the app, which reloads every open screen."""
+
+    what: str = ""
+
+
+@dataclass
+class Reload(Message, bubble=False):
+    """The app asks one screen to read the database again: after a write in the app, or
+    (``external``) after another process changed it (SQLite's data_version moved)."""
+
+    external: bool = False
+    what: str = ""  # the app's write (DataWritten.what); "" for another program's change

@@ -8,6 +8,7 @@ it may not use ``layer`` either (it would read the previous classification).
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -504,15 +505,57 @@ def transitions(conn: sqlite3.Connection, from_as_of: date, to_as_of: date) -> T
         _layers_at(conn, to_as_of, "layers_after"),
     )
     rows = conn.execute(
-        "SELECT coalesce(a.layer, :none), coalesce(b.layer, :none), COUNT(*) "
-        "FROM temp.layers_before AS a FULL JOIN temp.layers_after AS b ON a.user_id = b.user_id "
-        "GROUP BY 1, 2",
-        {"none": NONE},
+        f"SELECT before, after, COUNT(*) FROM ({_PAIRS}) GROUP BY 1, 2", {"none": NONE}
     ).fetchall()
     conn.execute("DROP TABLE temp.layers_before")
     conn.execute("DROP TABLE temp.layers_after")
     counts = {(a, b): c for a, b, c in rows}
     return Transitions(from_as_of, to_as_of, _order(conn, counts), counts, computed)
+
+
+# Every user with their layer on each date (NONE: not there), over the TEMP tables of _layers_at:
+# the one definition of a cell, shared by the counts and the list of a cell.
+_PAIRS = (
+    "SELECT coalesce(a.user_id, b.user_id) AS user_id, coalesce(a.layer, :none) AS before, "
+    "coalesce(b.layer, :none) AS after "
+    "FROM temp.layers_before AS a FULL JOIN temp.layers_after AS b ON a.user_id = b.user_id"
+)
+
+
+def transition_users(
+    conn: sqlite3.Connection, from_as_of: date, to_as_of: date, before: str, after: str
+) -> list[str]:
+    """The ids (sorted) of the users counted in the cell ``before`` → ``after`` of
+    :func:`transitions` for the same dates: who moved from one layer to the other."""
+    _layers_at(conn, from_as_of, "layers_before")
+    _layers_at(conn, to_as_of, "layers_after")
+    try:
+        rows = conn.execute(
+            f"SELECT user_id FROM ({_PAIRS}) WHERE before = :before AND after = :after "
+            "ORDER BY user_id",
+            {"none": NONE, "before": before, "after": after},
+        ).fetchall()
+    finally:
+        conn.execute("DROP TABLE temp.layers_before")
+        conn.execute("DROP TABLE temp.layers_after")
+    return [uid for (uid,) in rows]
+
+
+def transition_condition(
+    conn: sqlite3.Connection, from_as_of: date, to_as_of: date, before: str, after: str
+) -> Compiled:
+    """The users of one transitions cell as a condition core's read API takes: their ids bound
+    as one JSON parameter (a cell can hold more users than the language's ``in (…)`` list, and
+    a computed date has no history a condition could read). Frozen when made: it lists who
+    moved between those dates, as the matrix counted them."""
+    ids = transition_users(conn, from_as_of, to_as_of, before, after)
+    return Compiled(
+        text=f"moved {before} -> {after} between {from_as_of} and {to_as_of}",
+        where="f.user_id IN (SELECT value FROM json_each(:moved_user_ids))",
+        params={"moved_user_ids": json.dumps(ids)},
+        human_zh=f"{from_as_of} 在 {before}、{to_as_of} 在 {after}：{len(ids):,} 位用户",
+        human_en=f"in {before} on {from_as_of} and {after} on {to_as_of}: {len(ids):,} users",
+    )
 
 
 def _layers_at(conn: sqlite3.Connection, as_of: date, name: str) -> bool:

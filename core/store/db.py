@@ -301,3 +301,10 @@ def check_as_of(conn: sqlite3.Connection, given: date | None) -> date | None:
         f"`userops refresh DB --as-of {given.isoformat()}` first (or drop --as-of).",
         title="Another as-of date",
     )
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """SQLite's ``PRAGMA data_version``: it changes when another connection (another process, or
+    another connection of this one) commits to the database; cheap enough to poll on a timer.
+    Only meaningful on a connection kept open between two calls."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])

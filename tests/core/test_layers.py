@@ -237,6 +237,35 @@ def test_transitions_from_history(abc):
     assert abc.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
 
 
+def test_transition_users_lists_the_users_of_one_cell(abc):
+    history(abc, "2024-05-31", {"u1": "b", "u2": "b", "u3": "unclassified", "u4": "old", "u6": "b"})
+    history(abc, "2024-06-30", {"u1": "a", "u2": "b", "u3": "c", "u5": "a", "u6": "a"})
+    since, now = date(2024, 5, 31), date(2024, 6, 30)
+    assert L.transition_users(abc, since, now, "b", "a") == ["u1", "u6"]
+    assert L.transition_users(abc, since, now, "b", "b") == ["u2"]
+    assert L.transition_users(abc, since, now, "(none)", "a") == ["u5"]  # not there before
+    assert L.transition_users(abc, since, now, "old", "(none)") == ["u4"]
+    assert L.transition_users(abc, since, now, "a", "b") == []
+    assert L.transition_users(abc, since, now, "b' OR '1'='1", "a") == []  # a bound value
+    moves = L.transitions(abc, since, now)
+    cells = {(a, b): len(L.transition_users(abc, since, now, a, b)) for a, b in moves.counts}
+    assert cells == moves.counts
+    assert abc.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
+
+
+def test_transition_condition_lists_a_cell_through_the_read_api(abc):
+    from core.views import users
+
+    history(abc, "2024-05-31", {"u1": "b", "u2": "b", "u3": "unclassified", "u4": "old"})
+    history(abc, "2024-06-30", {"u1": "a", "u2": "b", "u3": "c", "u5": "a"})
+    since, now = date(2024, 5, 31), date(2024, 6, 30)
+    moved = L.transition_condition(abc, since, now, "b", "a")
+    assert [r.user_id for r in users.page(abc, condition=moved).rows] == ["u1"]
+    assert users.count(abc, L.transition_condition(abc, since, now, "(none)", "a")) == 1
+    assert users.count(abc, L.transition_condition(abc, since, now, "a", "b")) == 0
+    assert moved.human_en == "in b on 2024-05-31 and a on 2024-06-30: 1 users"
+
+
 def test_transitions_computed_at_past_dates_never_touch_features(conn):
     """u1 bought in March only, u2 in June only, u3 both; u4 signed up in May and bought."""
     L.set_rule(conn, "buyer", "购买用户", "buyer", "orders_30d >= 1", as_of=AS_OF)

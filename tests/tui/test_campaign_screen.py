@@ -125,16 +125,21 @@ async def test_effect_report_says_not_enough_data(sample_db):
         assert "Not enough data: the target group has 7 users" in effect
 
 
-async def test_bad_number_in_the_form_is_a_notification(sample_db):
+async def test_bad_number_in_the_form_is_shown_at_the_field(sample_db):
     app = make_app(sample_db)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_campaigns(app, pilot)
         await create_and_add(app, pilot, screen)
         await pilot.press("a")
         await settle(app, pilot)
+        form = app.screen
         await fill_form(app, pilot, source="sh_buyers", holdout="ten", within="", seed="0")
-        messages = [str(n.message) for n in app._notifications]
-        assert any("Holdout: 'ten' is not a number" in m for m in messages)
+        assert app.screen is form  # the form stays open (issue 13 item 3), what was typed kept
+        error = str(form.query_one("#e-holdout").render())
+        assert "Holdout: 'ten' is not a number" in error
+        assert form.query_one("#f-holdout").value == "ten"
+        await pilot.press("escape")
+        await settle(app, pilot)
         assert isinstance(app.screen, CampaignsScreen)
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from textual import getters, on
+from textual import events, getters, on
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from tui.i18n import binding_description
+from tui.messages import Reload
 from tui.widgets import query_runner
 from tui.widgets.query_runner import reader
 
@@ -32,6 +34,7 @@ class WorkingScreen(Screen):
     """
 
     CANCELLABLE: tuple[str, ...] = ()
+    IGNORES: frozenset[str] = frozenset()  # the app's writes (DataWritten.what) not shown here
     if TYPE_CHECKING:  # for mypy: screens run inside the one UserOpsApp (settings, labels, …)
         app = getters.app(UserOpsApp)
 
@@ -80,6 +83,40 @@ class WorkingScreen(Screen):
 
     def query_cancelled(self) -> None:
         """A query was cancelled: undo its 'pending' look (the earlier results stay shown)."""
+
+    # ---------------------------------------------------------------- freshness
+
+    def refresh_data(self) -> None:
+        """Read what the screen shows again (in its workers): after a write, in the app or by
+        another process. Screens override it; the default is nothing to read."""
+
+    def action_reload(self) -> None:  # the layers and tags screens bind it to ctrl+r
+        self.refresh_data()
+
+    def is_editing(self) -> bool:
+        """The operator is typing in this screen (it is on top and a text box has the focus):
+        a change by another program then waits until they leave the box (it is said so)."""
+        return self.app.screen is self and isinstance(self.focused, Input | TextArea)
+
+    @on(Reload)
+    def _reload(self, message: Reload) -> None:
+        if message.what in self.IGNORES:
+            return
+        if message.external and self.is_editing():
+            if not getattr(self, "_reload_waits", False):  # said once until it reloads
+                self._reload_waits = True
+                labels = self.app.labels
+                self.notify(labels("changed_outside"), title=labels("changed"), markup=False)
+            return
+        self._reload_waits = False
+        self.action_reload()
+
+    @on(events.DescendantFocus)
+    def _left_the_box(self) -> None:
+        """The focus moved: a reload that waited for the operator to stop typing runs now."""
+        if getattr(self, "_reload_waits", False) and not self.is_editing():
+            self._reload_waits = False
+            self.action_reload()
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:

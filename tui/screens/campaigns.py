@@ -26,6 +26,7 @@ from core.errors import CoreError
 from core.query import compile_condition
 from core.views import users
 from core.views.text import visible
+from tui.messages import DataWritten
 from tui.screens import WorkingScreen, reader
 from tui.widgets import campaign_parts as parts
 from tui.widgets import query_runner
@@ -149,6 +150,9 @@ makes it the current campaign: **space** in the users table then marks users int
         self.refresh_status()
         self.load_campaigns()
 
+    def refresh_data(self) -> None:
+        self.load_campaigns()
+
     # ---------------------------------------------------------------- reads (threads)
 
     @work(thread=True, exclusive=True, group="campaigns.load", exit_on_error=False)
@@ -202,7 +206,7 @@ makes it the current campaign: **space** in the users table then marks users int
     def _written(self, message: CampaignWritten) -> None:
         self.query_one("#report", Static).update(visible(message.note, keep="\n"))
         self.select_after = message.select
-        self.load_campaigns()
+        self.post_message(DataWritten("campaigns"))  # every open screen reloads, this one too
 
     # ---------------------------------------------------------------- results (UI thread)
 
@@ -320,8 +324,9 @@ makes it the current campaign: **space** in the users table then marks users int
             self.notify(f"Current campaign: {name} (space marks users into it)", markup=False)
             self.load_campaigns()
 
-    def ask(self, title: str, fields: list[Field], what: str, ok: str = "OK") -> None:
-        """A form, then the write ``what`` with its values (on the highlighted campaign)."""
+    def ask(self, title: str, fields: list[Field], what: str, ok: str = "OK", checks=None) -> None:
+        """A form, then the write ``what`` with its values (on the highlighted campaign);
+        ``checks`` keep the form open on a bad value (FormModal)."""
         name = self.highlighted() or ""
 
         def done(values: dict | None) -> None:
@@ -332,14 +337,16 @@ makes it the current campaign: **space** in the users table then marks users int
             else:
                 self.write(what, name, values)
 
-        self.app.push_screen(FormModal(title, fields, ok), done)
+        self.app.push_screen(FormModal(title, fields, ok, checks), done)
 
     def action_create(self) -> None:
-        self.ask("campaign: New", parts.create_fields(self.app.settings.as_of), "create", "Create")
+        fields = parts.create_fields(self.app.settings.as_of)
+        self.ask("campaign: New", fields, "create", "Create", parts.create_checks())
 
     def action_add(self) -> None:
         if self.highlighted():
-            self.ask("campaign: Add targets", parts.add_fields(self.segment_names), "add", "Add")
+            fields = parts.add_fields(self.segment_names)
+            self.ask("campaign: Add targets", fields, "add", "Add", parts.add_checks())
 
     def action_export(self) -> None:
         name = self.highlighted()
@@ -380,7 +387,8 @@ makes it the current campaign: **space** in the users table then marks users int
                 self.load_effect(self.selected, self.window)
 
         fields = [Field("days", "Effect window (days from the start date)", str(self.window))]
-        self.app.push_screen(FormModal("campaign: Effect report", fields), done)
+        checks = {"days": lambda v: parts.whole_number(v, "Window", empty=30)}
+        self.app.push_screen(FormModal("campaign: Effect report", fields, checks=checks), done)
 
     def refresh_status(self) -> None:
         lab, settings = self.app.labels, self.app.settings

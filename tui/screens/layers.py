@@ -10,6 +10,7 @@ layers and tags are re-applied in the same worker.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,9 +25,10 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from core.errors import CoreError
+from core.query import Compiled
 from core.rules import layers, tags
 from core.views.text import visible
-from tui.messages import OpenUsers
+from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.layer_editor import LayerEditor
 from tui.widgets.live_condition import Debounce
@@ -88,6 +90,15 @@ def mece_problems(report: layers.MeceReport, name, lab) -> str:
     return lab("problems_sep").join(problems)
 
 
+@dataclass
+class MovedListed(Message):
+    """The users of one transitions cell (core.rules.layers.transition_users)."""
+
+    title: str
+    condition: Compiled
+    users: int
+
+
 def overlap_condition(rules: list[layers.LayerRule], a: str, b: str) -> str:
     """The users matching both rules on their own, in the condition language."""
     by_key = {r.key: r.condition for r in rules}
@@ -97,7 +108,7 @@ def overlap_condition(rules: list[layers.LayerRule], a: str, b: str) -> str:
 class LayersScreen(WorkingScreen):
     CSS_PATH = "layers.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # .tcss styles -narrow
-    CANCELLABLE = ("layers.report", "layers.transitions")
+    CANCELLABLE = ("layers.report", "layers.transitions", "layers.moved")
     HELP = """
 ## Layers
 The pyramid counts every user in the first layer whose rule matches (rule order), then the
@@ -142,6 +153,8 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
             tooltip="Save the draft rules and re-apply the layers and tags",
         ),
     ]
+
+    IGNORES = frozenset({"marks"})  # campaign marks change no layer: no recount after each
 
     PALETTE = (
         ("layers: Edit the rules", "Add, edit, reorder or delete rules with a preview", "edit"),
@@ -194,7 +207,9 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
         self.refresh_status()
         self.action_reload()
 
-    def action_reload(self) -> None:
+    def refresh_data(self) -> None:  # ctrl+r, and after any write (WorkingScreen)
+        if self.editing:  # the draft's preview stays; saving reloads
+            return
         self.load_report()
         self.load_transitions(self.since)
 
@@ -315,14 +330,46 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
     def _list_users(self, message: DataTable.RowSelected) -> None:
         key = message.row_key.value
         if key == GAP_ROW:
-            self.post_message(OpenUsers(f'layer = "{layers.UNCLASSIFIED}"'))
+            title = self.app.labels("gap")
+            self.post_message(OpenUsers(f'layer = "{layers.UNCLASSIFIED}"', title))
         elif key == CATCH_ALL_ROW and self.report is not None:
             condition = layers.only_catch_all_condition(self.rules, self.report)
-            if condition:
-                self.post_message(OpenUsers(condition))
+            catch_all = self.report.catch_all
+            if condition and catch_all is not None:
+                rule = self.layer_name(catch_all.rule)
+                title = self.app.labels("catch_all_row").format(rule=rule)
+                self.post_message(OpenUsers(condition, title))
         elif key:
             a, b = key.split("|")
-            self.post_message(OpenUsers(overlap_condition(self.rules, a, b)))
+            title = f"{self.layer_name(a)} ∩ {self.layer_name(b)}"
+            self.post_message(OpenUsers(overlap_condition(self.rules, a, b), title))
+
+    @on(DataTable.CellSelected, "#matrix")
+    def _list_moved(self, message: DataTable.CellSelected) -> None:
+        """Enter on a cell: the users who were in the row's layer then and the column's now."""
+        before = message.cell_key.row_key.value
+        after = message.cell_key.column_key.value
+        if before is None or after in (None, "from", "total") or self.since is None:
+            return
+        title = f"{self.layer_name(before)} → {self.layer_name(after)}"
+        self.list_moved(self.since, before, after, title)
+
+    @work(thread=True, exclusive=True, group="layers.moved", exit_on_error=False)
+    def list_moved(self, since: date, before: str, after: str, title: str) -> None:
+        as_of = self.app.settings.as_of
+        with reader(self.app.settings.db_path) as conn:
+            moved = layers.transition_condition(conn, since, as_of, before, after)
+        n = len(json.loads(str(moved.params["moved_user_ids"])))
+        if not get_current_worker().is_cancelled:
+            self.post_message(MovedListed(title, moved, n))
+
+    @on(MovedListed)
+    def _moved_listed(self, message: MovedListed) -> None:
+        if not message.users:
+            self.notify(f"{message.title}: {self.app.labels('nobody_moved')}", markup=False)
+            return
+        moved = message.condition
+        self.post_message(OpenUsers(moved.text, message.title, compiled=moved))
 
     def action_since(self) -> None:
         self.query_one("#since", Input).focus()
@@ -453,7 +500,7 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
         self.notify(lab("rules_saved").format(n=message.rules), markup=False)
         self.saved = None
         self.stop_editing()
-        self.action_reload()
+        self.post_message(DataWritten("layers"))  # every open screen reloads, this one too
 
     def action_back(self) -> None:
         if self.editing:

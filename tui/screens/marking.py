@@ -17,8 +17,9 @@ from textual.worker import get_current_worker
 
 from core.audience import campaigns as cmp
 from core.audience.effect import Power, projected_power
-from core.query import compile_condition
+from core.query import Compiled, compile_condition
 from core.views import users
+from tui.messages import DataWritten
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal
 from tui.widgets.power_text import power_text
@@ -38,7 +39,7 @@ class MarksLoaded(Message):
 @dataclass
 class MarkAllProjected(Message):
     campaign: str
-    condition: str
+    condition: str | Compiled
     matching: int
     power: Power
 
@@ -166,9 +167,11 @@ class MarkingScreen(WorkingScreen):
         self.marks_changed()
 
     @work(thread=True, group="write", exit_on_error=False)
-    def write_marks(self, what: str, campaign: str, arg: str) -> None:
+    def write_marks(self, what: str, campaign: str, arg: str | Compiled) -> None:
         with writer(self.app.settings.db_path) as conn:
-            if what == "mark":
+            if isinstance(arg, Compiled):  # bulk, a list core built (a transitions cell)
+                note = self._mark_condition(conn, campaign, arg)
+            elif what == "mark":
                 cmp.mark(conn, campaign, [arg], who=who(), source="key")
                 note = f"{arg} marked as a target of {campaign}"
             elif what == "unmark":
@@ -181,9 +184,12 @@ class MarkingScreen(WorkingScreen):
                 note = self._mark_condition(conn, campaign, arg)
         self.post_message(MarksWritten(note))
 
-    def _mark_condition(self, conn, campaign: str, condition: str) -> str:
+    def _mark_condition(self, conn, campaign: str, condition: str | Compiled) -> str:
         as_of = self.app.settings.as_of
-        compiled = compile_condition(conn, condition, as_of=as_of)
+        if isinstance(condition, Compiled):
+            compiled, condition = condition, condition.text
+        else:
+            compiled = compile_condition(conn, condition, as_of=as_of)
         report = cmp.add_from_segment(
             conn,
             campaign,
@@ -198,7 +204,7 @@ class MarkingScreen(WorkingScreen):
     @on(MarksWritten)
     def _marks_written(self, message: MarksWritten) -> None:
         self.notify(message.note, markup=False, timeout=3)
-        self.refresh_marks()
+        self.post_message(DataWritten("marks"))  # every open list and profile reloads (+ marks)
 
     def _campaign_to_write(self) -> str | None:
         """The current campaign when it can change; otherwise say why not."""
@@ -236,7 +242,7 @@ class MarkingScreen(WorkingScreen):
         if name is not None:
             self.write_marks("undo", name, "")
 
-    def confirm_mark_all(self, condition: str, matching: int) -> None:
+    def confirm_mark_all(self, condition: str | Compiled, matching: int) -> None:
         """Bulk: every user matching ``condition`` becomes a target (holdout 0), after a yes.
         The question says what the campaign's groups could show after it (the control size
         and the minimum detectable uplift), worked out first in a worker."""
@@ -246,10 +252,14 @@ class MarkingScreen(WorkingScreen):
         self.project_mark_all(name, condition, matching)
 
     @work(thread=True, exclusive=True, group="marks.power", exit_on_error=False)
-    def project_mark_all(self, campaign: str, condition: str, matching: int) -> None:
+    def project_mark_all(self, campaign: str, condition: str | Compiled, matching: int) -> None:
         with reader(self.app.settings.db_path) as conn:
-            compiled = compile_condition(
-                conn, condition or "user_id is not empty", as_of=self.app.settings.as_of
+            compiled = (
+                condition  # a list core built (a transitions cell)
+                if isinstance(condition, Compiled)
+                else compile_condition(
+                    conn, condition or "user_id is not empty", as_of=self.app.settings.as_of
+                )
             )
             power = projected_power(conn, campaign, compiled)
         if not get_current_worker().is_cancelled:

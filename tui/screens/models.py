@@ -81,6 +81,7 @@ with their log-likelihood and whether the fit reached the maximum; which one the
 use, and why. The charts show the last holdout validation: actual against predicted repeat
 purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to make one.
 """
+    IGNORES = frozenset({"marks"})  # campaign marks change nothing shown here
     BINDINGS = [
         Binding("escape", "back", "Back", id="models.back", tooltip="Back to the users list"),
     ]
@@ -108,6 +109,9 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
         table.add_columns(*(lab(k) for k in keys))
         table.focus()
         self.refresh_status()
+        self.load()
+
+    def refresh_data(self) -> None:
         self.load()
 
     def action_back(self) -> None:

@@ -140,6 +140,10 @@ Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Esca
             self.query_one("#months", Static).update(text)
         self.load_percentiles(p.features)  # the rest is on screen; the standing follows
 
+    def refresh_data(self) -> None:
+        self.load_profile()
+        self.refresh_marks()
+
     def action_page_down(self) -> None:
         self.query_one("#sections", VerticalScroll).scroll_page_down()
 

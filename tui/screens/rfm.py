@@ -21,10 +21,16 @@ from textual.worker import get_current_worker
 from core.analytics import rfm, rfm_report
 from core.errors import CoreError
 from core.store.db import open_db, transaction
-from tui.messages import OpenUsers
+from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.live_condition import Debounce
-from tui.widgets.rfm_parts import ConfirmSave, fill_cells, fill_groups, thresholds_text
+from tui.widgets.rfm_parts import (
+    ConfirmSave,
+    fill_cells,
+    fill_groups,
+    group_name,
+    thresholds_text,
+)
 from tui.widgets.rfm_scatter import DIMS, RfmScatter
 from tui.widgets.status_line import StatusLine
 
@@ -65,6 +71,7 @@ pick the dimension and the method (mean, median, fixed value, score cut), type t
 **ctrl+s** saves it (after a confirmation) and regroups the buyers. **d** switches the plot's
 dimensions, **v** the 27-cell view; **Enter** lists the users of the group or cell.
 """
+    IGNORES = frozenset({"marks"})  # campaign marks change nothing shown here
     BINDINGS = [
         Binding("escape", "back", "Back", id="rfm.back", tooltip="Back (or close the form)"),
         Binding("d", "dims", "Plot dims", id="rfm.dims", tooltip="Plot R–F, R–M or F–M"),
@@ -131,6 +138,9 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         self.query_one("#thresholds").border_title = self.app.labels("thresholds")
         self.query_one("#groups", DataTable).focus()
         self.refresh_status()
+        self.load()
+
+    def refresh_data(self) -> None:
         self.load()
 
     # ---------------------------------------------------------------- workers (threads)
@@ -202,7 +212,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
             markup=False,
         )
         self.clear_trial()
-        self.load()
+        self.post_message(DataWritten("rfm thresholds"))  # every open screen reloads, this one too
 
     def show_thresholds(self) -> None:
         if self.loaded is not None:
@@ -293,16 +303,19 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
     @on(DataTable.RowSelected, "#groups")
     def _group_users(self, message: DataTable.RowSelected) -> None:
         key = message.row_key.value
+        rows = {row.key: row for row in (self.loaded.groups if self.loaded else [])}
+        title = group_name(rows[key], self.app.labels) if key in rows else str(key)
         if key == rfm.NON_BUYER_KEY:
-            self.post_message(OpenUsers("frequency = 0"))
+            self.post_message(OpenUsers("frequency = 0", title))
         elif key:
-            self.post_message(OpenUsers(f'rfm = "{key}"'))
+            self.post_message(OpenUsers(f'rfm = "{key}"', title))
 
     @on(DataTable.CellSelected, "#cells")
     def _cell_users(self, message: DataTable.CellSelected) -> None:
         row, column = message.cell_key.row_key.value, message.cell_key.column_key.value
         if row and column in ("H", "M", "L"):
-            self.post_message(OpenUsers(f'rfm_cell27 = "{row}{column}"'))
+            title = f"R {row[0]} · F {row[1]} · M {column}"  # as the 27-cell table says it
+            self.post_message(OpenUsers(f'rfm_cell27 = "{row}{column}"', title))
 
     def action_back(self) -> None:
         if self.has_class("-editing"):

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 from core.audience import segments
 from core.views import users
 from core.views.text import visible
-from tui.messages import OpenUsers
+from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
 from tui.widgets.live_condition import COMPLETE_GROUP, COUNT_GROUP, LiveCondition
@@ -143,6 +143,9 @@ deletes the highlighted segment (after a confirmation).
     def on_mount(self) -> None:
         self.editor.input.focus()
         self.refresh_status()
+        self.load_segments()
+
+    def refresh_data(self) -> None:
         self.load_segments()
 
     @property
@@ -287,9 +290,10 @@ deletes the highlighted segment (after a confirmation).
     @on(DataTable.RowSelected, "#overlap")
     def _open_part(self, message: DataTable.RowSelected) -> None:
         if self.overlap is not None:
-            self.post_message(
-                OpenUsers(overlap_condition(*self.overlap, str(message.row_key.value)))
-            )
+            part = str(message.row_key.value)
+            a, b = (visible(name) for name in self.overlap)
+            title = {"only_a": f"{a} − {b}", "both": f"{a} ∩ {b}", "only_b": f"{b} − {a}"}[part]
+            self.post_message(OpenUsers(overlap_condition(*self.overlap, part), title))
 
     # ---------------------------------------------------------------- save / delete / snapshot
 
@@ -334,7 +338,7 @@ deletes the highlighted segment (after a confirmation).
     @on(SegmentWritten)
     def _written(self, message: SegmentWritten) -> None:
         self.notify(message.note, markup=False)
-        self.load_segments()
+        self.post_message(DataWritten("segments"))  # every open screen reloads, this one too
 
     def query_cancelled(self) -> None:
         self.query_one(SegmentCount).pending = False  # the last count and preview stay

@@ -24,13 +24,13 @@ from core.errors import CoreError
 from core.rules import applicability, tags
 from core.views import users
 from core.views.text import visible
-from tui.messages import OpenUsers
+from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.histogram import Histogram
 from tui.widgets.rfm_parts import ConfirmSave
 from tui.widgets.status_line import StatusLine
 from tui.widgets.tag_editor import TagEditor
-from tui.widgets.writes import writer
+from tui.widgets.writes import quoted, writer
 
 NARROW = 110
 
@@ -69,6 +69,7 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
 type the condition. **ctrl+s** saves it (after a confirmation) and re-applies the tags;
 **ctrl+t** deletes the highlighted tag; **Escape** closes the form without saving.
 """
+    IGNORES = frozenset({"marks"})  # campaign marks change nothing shown here
     BINDINGS = [
         Binding("escape", "back", "Back", id="tags.back", tooltip="Back (or close the form)"),
         Binding("ctrl+r", "reload", "Reload", id="tags.reload", tooltip="Count the tags again"),
@@ -114,7 +115,7 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
         self.refresh_status()
         self.action_reload()
 
-    def action_reload(self) -> None:
+    def refresh_data(self) -> None:  # ctrl+r, and after any write (WorkingScreen)
         self.load_tags()
 
     # ---------------------------------------------------------------- workers (threads)
@@ -212,7 +213,8 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
     @on(DataTable.RowSelected, "#tags")
     def _list_users(self, message: DataTable.RowSelected) -> None:
         if message.row_key.value in self.rules:
-            self.post_message(OpenUsers(f'tag "{message.row_key.value}"'))
+            name = str(message.row_key.value)
+            self.post_message(OpenUsers(f"tag {quoted(name)}", visible(name)))
 
     # ---------------------------------------------------------------- the tag form
 
@@ -317,4 +319,4 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
         self.shown = None
         if not message.deleted:
             self.close_form()
-        self.action_reload()
+        self.post_message(DataWritten("tags"))  # every open screen reloads, this one too

@@ -7,6 +7,7 @@ and results whose token is no longer current are dropped.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import get_current_worker
 
-from core.query import Compiled, parse
+from core.errors import QueryError
+from core.query import Compiled, compile_condition, parse
 from core.views import users
+from core.views.text import visible
 from tui.i18n import Labels
 from tui.messages import OverviewLoaded, SearchDone, UsersPageLoaded
 from tui.screens import reader
@@ -40,6 +44,28 @@ class Listing:
     condition: Compiled | None = None
     order: str = "user_id"
     descending: bool = False
+
+
+@dataclass
+class Refreshed(Message):
+    """The listing read again after a write (UsersScreen.refresh_window)."""
+
+    token: int
+    overview: users.Overview
+    listing: Listing
+    matching: int
+    page: users.Page | None  # None: only the overview (a search is shown)
+    offset: int
+
+
+@dataclass(frozen=True)
+class Drill:
+    """A list opened from another screen (a layer overlap, a tag, an RFM group …): its
+    condition, and what it is for the status line ("loyal ∩ buyer")."""
+
+    condition: str
+    title: str = ""
+    compiled: Compiled | None = None  # built by core (a transitions cell): never recompiled
 
 
 class UsersScreen(MarkingScreen):
@@ -85,12 +111,13 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
             "back",
             "Back",
             id="users.back",
-            tooltip="Leave the search results or the filter bar",
+            tooltip="Leave the search, then clear the filter (a list opened from a screen: back)",
         ),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, drill: Drill | None = None) -> None:
         super().__init__()
+        self.drill = drill  # None: the home list of every user
         self.listing = Listing()
         self.token = 0  # the latest page/search request; older results are stale
         self.condition = ""  # the last valid filter text
@@ -116,6 +143,11 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         self.table.set_columns(self.labels, "user_id", False)
         self.table.focus()
         self.load_overview()
+        if self.drill is not None and self.drill.compiled is not None:
+            self.listing = Listing(condition=self.drill.compiled)  # counted and listed at once
+            self.refresh_data()
+        elif self.drill is not None:
+            self.filter_by(self.drill.condition)  # counted, then listed (LiveCondition.Counted)
 
     @property
     def table(self) -> UserTable:
@@ -133,6 +165,36 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
             overview = users.overview(conn)
         self.post_message(OverviewLoaded(overview))
         parse("city = 'x'")  # builds the grammar once here, not on the first profile or filter
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def refresh_window(
+        self, token: int, listing: Listing, first: users.UserRow | None, offset: int
+    ) -> None:
+        """The same window read again after a write: the overview, the condition compiled and
+        counted anew, the rows from the one before ``first`` (the window's first row, at
+        ``offset``; the window stays where it was, so the rows under the cursor stay)."""
+        settings = self.app.settings
+        with reader(settings.db_path) as conn:
+            overview = users.overview(conn)
+            condition = listing.condition
+            if condition is not None and not self.is_frozen(condition):
+                # compiled anew: a segment it names may have changed; one that no longer
+                # compiles keeps its last compiled form
+                with suppress(QueryError):
+                    condition = compile_condition(conn, condition.text, as_of=settings.as_of)
+            listing = replace(listing, condition=condition)
+            kw: dict[str, Any] = dict(
+                condition=condition, order=listing.order, descending=listing.descending
+            )
+            matching = users.count(conn, condition)
+            prior = None
+            if first is not None and offset > 0:  # at the top: the first page, new rows too
+                before = users.page_before(conn, before=first.key(listing.order), limit=1, **kw)
+                prior = before.rows[-1].key(listing.order) if before.rows else None
+            page = users.page(conn, after=prior, limit=PAGE_SIZE, **kw)
+            offset = min(offset, max(0, matching - len(page.rows))) if prior is not None else 0
+        if not get_current_worker().is_cancelled:
+            self.post_message(Refreshed(token, overview, listing, matching, page, offset))
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def fetch_page(self, token: int, listing: Listing, how: str, key, offset: int) -> None:
@@ -166,13 +228,58 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
 
     @on(OverviewLoaded)
     def _overview(self, message: OverviewLoaded) -> None:
-        self.overview = message.overview
-        self.app.labels.layer_names = message.overview.layer_names
-        self.table.hidden = message.overview.hidden_columns
-        self.table.extra = message.overview.extra_columns
-        self.all_users = self.matching = message.overview.users
+        self._take_overview(message.overview)
+        if self.drill is None:
+            self.matching = self.all_users
+            self.reload("first")
+        else:  # the drilled list's rows come with its condition's count (_counted)
+            self.refresh_status()
+
+    def _take_overview(self, overview: users.Overview) -> None:
+        self.overview = overview
+        self.app.labels.layer_names = overview.layer_names
+        self.table.hidden = overview.hidden_columns
+        self.table.extra = overview.extra_columns
+        self.all_users = overview.users
         self.query_one(SegmentCount).total = self.all_users
-        self.reload("first")
+
+    def refresh_data(self) -> None:
+        """After a write (in the app or by another process): the overview, the count and the
+        rows of the same window read again; a search runs again."""
+        self.token += 1
+        if self.searching is not None:
+            self.load_overview_only()
+            self.run_search(self.token, self.searching)
+            return
+        first = self.rows[0] if self.rows else None
+        self.refresh_window(self.token, self.listing, first, self.window_start)
+
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def load_overview_only(self) -> None:
+        with reader(self.app.settings.db_path) as conn:
+            overview = users.overview(conn)
+        self.post_message(Refreshed(-1, overview, self.listing, self.matching or 0, None, 0))
+
+    @on(Refreshed)
+    def _refreshed(self, message: Refreshed) -> None:
+        self._take_overview(message.overview)
+        if message.page is None:  # the overview only (a search is shown)
+            self.refresh_status()
+            return
+        if message.token != self.token:
+            return  # the operator paged, sorted or filtered since
+        now, then = self.listing.condition, message.listing.condition
+        if (now is None) != (then is None) or (now and then and now.text != then.text):
+            return  # filtered differently since
+        self.listing, self.matching = message.listing, message.matching
+        self.filter_bar.counter.matching = message.matching
+        keep = self.table.highlighted_user()
+        row = self.table.cursor_row
+        self._page(UsersPageLoaded(message.token, message.page, message.offset))
+        ids = self.table.shown_user_ids()
+        if ids:
+            target = ids.index(keep) if keep in ids else min(row, len(ids) - 1)
+            self.table.move_cursor(row=target, animate=False)
 
     def reload(self, how: str, key=None, offset: int = 0) -> None:
         self.token += 1
@@ -213,6 +320,16 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         self.searching = None
         self.reload("first")
 
+    @on(LiveCondition.Cleared)
+    def _cleared(self) -> None:
+        """The filter bar was emptied: every user again (not "The condition is empty")."""
+        if self.listing.condition is None:
+            return  # nothing was filtered (or Escape cleared it already)
+        self.condition, self.matching = "", self.all_users
+        self.listing = replace(self.listing, condition=None)
+        self.searching = None
+        self.reload("first")
+
     # the table keeps the last valid result when the condition is invalid (LiveCondition.Invalid)
 
     @on(QueryInput.Accepted)
@@ -236,8 +353,15 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         settings = self.app.settings
         parts = []
         rows = self.table.row_count
+        what = self.what_is_listed()
         if self.searching is not None:
             parts.append(f"{lab('search_results')} “{self.searching}”: {rows} {lab('matches')}")
+        elif what:  # "loyal ∩ buyer · 1,455 users · showing 1–200"
+            parts += [what, f"{self.matching or 0:,} {lab('users')}"]
+            if rows:
+                parts.append(
+                    f"{lab('showing')} {self.window_start + 1:,}–{self.window_start + rows:,}"
+                )
         elif rows:
             window = f"{self.window_start + 1:,}–{self.window_start + rows:,}"
             parts.append(f"{lab('showing')} {window} {lab('of')} {self.matching or 0:,}")
@@ -248,11 +372,26 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
                 parts.insert(1, lab("stale"))  # early: a narrow terminal cuts the line's end
         elif ov is not None:
             parts.append(lab("not_computed"))
-        if self.all_users is not None:
+        if self.all_users is not None and not what:
             parts.append(f"{self.all_users:,} {lab('users')}")
         if self.marking.name is not None:
             parts.insert(1, self.marking_status())  # targets stay in view while marking
         self.query_one(StatusLine).text = " · ".join(parts)
+
+    def is_frozen(self, condition: Compiled) -> bool:
+        """Is ``condition`` the list core built for this drill-down (not in the language)?"""
+        return self.drill is not None and condition is self.drill.compiled
+
+    def what_is_listed(self) -> str:
+        """The list in words: the title of a drill-down, else the filter's sentence; '' for
+        every user."""
+        condition = self.listing.condition
+        drill = self.drill
+        if drill is not None and (condition is None or condition.text == drill.condition.strip()):
+            return drill.title or visible(drill.condition)
+        if condition is None:
+            return ""
+        return visible(condition.human(self.labels.lang))
 
     # ---------------------------------------------------------------- table events
 
@@ -321,6 +460,8 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         self.run_search(self.token, message.value)
 
     def action_back(self) -> None:
+        """One step back: out of the search box or the filter bar, then out of the search
+        results, then (a list opened from a screen) back to that screen, else the filter off."""
         search = self.query_one("#search", Input)
         if search.has_focus or self.filter_bar.has_focus_within:
             self.table.focus()
@@ -331,6 +472,11 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
             search.value = ""
             search.remove_class("-shown")
             self.reload("first")
+        elif self.drill is not None:
+            self.app.pop_screen()
+        elif self.listing.condition is not None or self.filter_bar.has_class("-shown"):
+            self.filter_bar.conceal()
+            self._cleared()
 
     # ---------------------------------------------------------------- marking (MarkingScreen)
 
@@ -357,4 +503,8 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         if self.searching is not None:
             self.notify("Leave the search first: M marks the filtered list.", markup=False)
             return
-        self.confirm_mark_all(self.condition, self.matching or 0)
+        condition = self.listing.condition
+        if condition is not None and self.is_frozen(condition):
+            self.confirm_mark_all(condition, self.matching or 0)  # the drilled list, as built
+        else:
+            self.confirm_mark_all(self.condition, self.matching or 0)

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from core.audience.campaigns import CHANNELS, AddReport
+from core.audience.campaigns import CHANNELS, AddReport, check_holdout
 from core.audience.effect import EffectReport, Uplift
 from core.errors import CoreError
 from core.views.text import visible
@@ -115,6 +115,26 @@ def percent(text: str, what: str) -> float:
         return float(str(text).strip().rstrip("%") or "0")
     except ValueError:
         raise CoreError(f"{what}: {text!r} is not a number", title="Invalid input") from None
+
+
+def holdout(text: str, what: str = "Holdout") -> float:
+    """The control group's share from a form: a number, 0 up to (not including) 100."""
+    pct = percent(text, what)
+    check_holdout(pct)
+    return pct
+
+
+def create_checks() -> dict:
+    """What the "New campaign" form refuses before it closes (FormModal checks)."""
+    return {"start": lambda v: day(v, "Start date")}
+
+
+def add_checks() -> dict:
+    return {
+        "holdout": holdout,
+        "within": lambda v: whole_number(v, "Exclude targeted within"),
+        "seed": lambda v: whole_number(v, "Seed", empty=0),
+    }
 
 
 def day(text: str, what: str) -> date | None:

@@ -20,7 +20,7 @@ def _create(conn: sqlite3.Connection, name: str, v: dict, as_of: date, user: str
 
 
 def _add(conn: sqlite3.Connection, name: str, v: dict, as_of: date, user: str) -> str:
-    holdout = parts.percent(v["holdout"], "Holdout")
+    holdout = parts.holdout(v["holdout"])
     within = parts.whole_number(v["within"], "Exclude targeted within")
     seed = parts.whole_number(v["seed"], "Seed", empty=0)
     compiled = segments.condition_for(conn, v["source"].strip(), as_of=as_of)

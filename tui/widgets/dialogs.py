@@ -6,6 +6,7 @@ runs the write in a worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -15,6 +16,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from core.errors import CoreError
 from core.views.text import visible
 
 
@@ -66,7 +68,11 @@ class Field:
 
 
 class FormModal(ModalScreen[dict | None]):
-    """A titled form; Enter in the last input (or the OK button) returns {key: value}, Esc None."""
+    """A titled form; Enter in an input (or the OK button) returns {key: value}, Esc None.
+
+    ``checks`` (field key -> a function of the typed text that raises CoreError) run first: a
+    value they refuse keeps the form open, what was typed kept, the error under that field.
+    """
 
     DEFAULT_CSS = """
     FormModal { align: center middle; }
@@ -78,12 +84,21 @@ class FormModal(ModalScreen[dict | None]):
     FormModal Input, FormModal Select { width: 100%; }
     FormModal Horizontal { height: auto; align-horizontal: right; }
     FormModal Button { margin-left: 2; }
+    FormModal .form-error { color: $error; display: none; }
+    FormModal .form-error.-shown { display: block; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close the form")]
 
-    def __init__(self, title: str, fields: list[Field], ok: str = "OK") -> None:
+    def __init__(
+        self,
+        title: str,
+        fields: list[Field],
+        ok: str = "OK",
+        checks: Mapping[str, Callable[[str], object]] | None = None,
+    ) -> None:
         super().__init__()
         self.title_text, self.fields, self.ok = title, fields, ok
+        self.checks = dict(checks or {})
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -98,6 +113,7 @@ class FormModal(ModalScreen[dict | None]):
                     yield Select(choices, value=f.default or f.options[0], id=f"f-{f.key}")
                 else:
                     yield Input(str(f.default), id=f"f-{f.key}")
+                yield Static("", id=f"e-{f.key}", classes="form-error", markup=False)
             with Horizontal():
                 yield Button(self.ok, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
@@ -110,12 +126,38 @@ class FormModal(ModalScreen[dict | None]):
             out[f.key] = widget.value
         return out
 
+    def refused(self, values: dict) -> dict[str, str]:
+        """field key -> why its value is refused (by ``checks``), shown under the field."""
+        errors = {}
+        for key, check in self.checks.items():
+            try:
+                check(values[key])
+            except CoreError as exc:
+                errors[key] = str(exc)
+        return errors
+
+    def submit(self) -> None:
+        values = self.values()
+        errors = self.refused(values)
+        for shown in self.query(".form-error").results(Static):
+            key = str(shown.id).removeprefix("e-")
+            shown.update(visible(errors.get(key, "")))
+            shown.set_class(key in errors, "-shown")
+        if not errors:
+            self.dismiss(values)
+            return
+        first = next(f.key for f in self.fields if f.key in errors)
+        self.query_one(f"#f-{first}").focus()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(self.values())
+        self.submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(self.values() if event.button.id == "ok" else None)
+        if event.button.id == "ok":
+            self.submit()
+        else:
+            self.dismiss(None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

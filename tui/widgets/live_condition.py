@@ -118,6 +118,14 @@ class LiveCondition(QueryInput):
         token: int
         suggestions: tuple[Suggestion, ...]
 
+    @dataclass
+    class Cleared(Message):
+        """The text was emptied where an empty condition means every user (ALLOW_EMPTY)."""
+
+        token: int
+
+    ALLOW_EMPTY = False  # the users list's filter bar: empty is "no filter", not an error
+
     def __init__(
         self,
         placeholder: str = "",
@@ -196,6 +204,11 @@ class LiveCondition(QueryInput):
         typed, self._set_here = message.text != self._set_here, None
         if typed:  # nothing to offer for a condition the operator did not type
             self.complete_at(token, message.text, message.cursor)
+        if self.ALLOW_EMPTY and not message.text.strip():
+            self.error = None
+            self.counter.pending = False
+            self.post_message(self.Cleared(token))
+            return
         try:
             if message.text.strip():
                 parse(message.text)
@@ -226,6 +239,11 @@ class LiveCondition(QueryInput):
             message.stop()
             return
         self._show_invalid(message.pos, message.error)
+
+    @on(Cleared)
+    def _cleared(self, message: Cleared) -> None:
+        if not self.requests.is_current(message.token):
+            message.stop()
 
     @on(Completions)
     def _completions(self, message: Completions) -> None:

@@ -66,6 +66,14 @@ def control_draw(seed: int, user_id: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def check_holdout(holdout_pct: float) -> None:
+    """Refuse a control-group share outside 0 ≤ pct < 100 (forms check it before submitting)."""
+    if not 0 <= holdout_pct < 100:
+        raise CampaignError(
+            f"Holdout {holdout_pct}% is out of range: use 0 up to (not including) 100."
+        )
+
+
 def add_from_segment(
     conn: sqlite3.Connection,
     campaign: str,
@@ -86,10 +94,7 @@ def add_from_segment(
     other campaign targeted on a day ≥ as_of − (N − 1), i.e. in the N calendar days ending on the
     as-of date or later. A campaign is "targeted on" its start date, else the day the user was added.
     """
-    if not 0 <= holdout_pct < 100:
-        raise CampaignError(
-            f"Holdout {holdout_pct}% is out of range: use 0 up to (not including) 100."
-        )
+    check_holdout(holdout_pct)
     if exclude_targeted_within_days is not None and exclude_targeted_within_days < 1:
         raise CampaignError("--exclude-targeted-within must be at least 1 day.")
     with transaction(conn):
