@@ -285,7 +285,8 @@ def main() -> None:
     print(f"next day {NEXT}: {n_o:,} orders + {n_e:,} events ({args.day_share:.1%} of each)")
     print(f"  import of the day          {t_import:8.2f} s")
     print(
-        f"  refresh (incremental)      {report.seconds:8.2f} s  ({report.touched:,} users touched)"
+        f"  refresh (incremental)      {report.seconds:8.2f} s  ({report.touched:,} users touched,"
+        f" {report.reread:,} of them with their order history re-read)"
     )
     print(
         f"  import + refresh           {t_day:8.2f} s  = {t_day / t_full:.1%} of the full recompute"

@@ -37,6 +37,7 @@ from core.pipeline import (
     recompute,
 )
 from core.rules import history, layers, tags
+from core.store.columns import COLUMNS
 from core.store.db import get_meta, latest_data_date, set_meta, transaction
 from core.store.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, SCHEMA_VERSION, feature_table_ddl
 
@@ -46,6 +47,28 @@ WINDOWS = (7, 30, 90)  # every window length a feature column uses (core.analyti
 DAY_COUNTS = ("recency_days", "days_since_active", *DAYS_SINCE_LAST.values())
 assert set(DAY_COUNTS) <= set(FEATURE_COLUMNS)
 TOUCHED = "temp.uo_touched"
+# What a touched user's columns read (core.store.columns): only the windows (the longest is
+# 90 days: carts_open also needs the last order, which is either in the window or before every
+# cart of it) ...
+WINDOW_COLUMNS = (
+    *(c.name for c in COLUMNS if c.in_features and c.window and c.window[2] is not None),
+    "carts_open",
+    "favourite_category",
+)
+# ... every order ...
+ORDER_HISTORY = (
+    "recency_days", "frequency", "monetary", "first_order_at", "last_order_at",
+    "night_order_share",
+)  # fmt: skip
+# ... or the latest row (DAYS_SINCE_LAST, last_active_at, days_since_active: maxima).
+assert {c.name for c in COLUMNS if c.in_features and c.filled_by == "recompute"} == {
+    *(c.name for c in COLUMNS if c.kind == "attribute" and c.in_features),
+    *WINDOW_COLUMNS,
+    *ORDER_HISTORY,
+    *DAYS_SINCE_LAST.values(),
+    "last_active_at",
+    "days_since_active",
+}, "a new feature column: say which of these it reads"
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,7 @@ class RefreshReport:
     full: str  # why the full recompute ran instead; "" for an incremental refresh
     fit_as_of: date | None  # the date of the fit the predictions come from
     refitted: bool
+    reread: int = 0  # of the touched users, those whose whole order history was re-read
 
 
 def refresh(
@@ -92,7 +116,7 @@ def refresh(
     try:
         with transaction(conn):
             step("changed users")
-            touched = _collect_touched(conn, d0, target)
+            touched, reread = _collect_touched(conn, d0, target)
             step("their features")
             _recompute_touched(conn, d0, target)
             mark_computed(conn, target)  # rules below read the features as of their own date
@@ -112,8 +136,9 @@ def refresh(
         "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
     ).fetchone()
     return RefreshReport(
-        d0, target, touched, users, buyers, time.perf_counter() - started, "", fit_as_of, refitted
-    )
+        d0, target, touched, users, buyers, time.perf_counter() - started, "", fit_as_of,
+        refitted, reread,
+    )  # fmt: skip
 
 
 STEPS = 6  # the calls of step() on the incremental path, "done" included
@@ -145,38 +170,57 @@ def _why_full(conn: sqlite3.Connection, d0: date | None, target: date) -> str:
     return ""
 
 
-def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> int:
-    """Fill temp.uo_touched with every user whose rows change from d0 to d1 (module doc)."""
+def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> tuple[int, int]:
+    """Fill temp.uo_touched with every user whose rows change from d0 to d1 (module doc),
+    each with the bounds its rows are re-read from: ('', '') the whole row (dirty users, later
+    signups), ('', d90) the whole order history (new orders), (d90, d90) the window only.
+    Returns (users touched, users whose order history is re-read)."""
     conn.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
     conn.execute(
-        f"CREATE TEMP TABLE {TOUCHED.split('.')[1]} (user_id TEXT PRIMARY KEY) WITHOUT ROWID"
+        f"CREATE TEMP TABLE {TOUCHED.split('.')[1]} (user_id TEXT PRIMARY KEY,"
+        " orders_from TEXT NOT NULL, events_from TEXT NOT NULL) WITHOUT ROWID"
     )
     day = timedelta(days=1)
-    ranges = [(d0 + day, d1 + day)]  # new rows
-    ranges += [(d0 - timedelta(days=n - 1), d1 - timedelta(days=n - 1)) for n in WINDOWS]
+    d90 = (d1 - timedelta(days=max(WINDOWS) - 1)).isoformat()
+    new = ((d0 + day).isoformat(), (d1 + day).isoformat())  # rows (signups) dated d0+1 … d1
+    leaving = [(d0 - timedelta(days=n - 1), d1 - timedelta(days=n - 1)) for n in WINDOWS]
     insert = f"INSERT OR IGNORE INTO {TOUCHED} "
-    conn.execute(insert + "SELECT user_id FROM main.refresh_dirty")
+    # first come, first kept (OR IGNORE): the widest re-read first
+    conn.execute(insert + "SELECT user_id, '', '' FROM main.refresh_dirty")
+    conn.execute(
+        insert + "SELECT user_id, '', '' FROM main.users WHERE signup_at >= ? AND signup_at < ?",
+        new,
+    )
+    conn.execute(
+        insert + "SELECT user_id, '', :d90 FROM main.orders INDEXED BY orders_time"
+        " WHERE created_at >= :start AND created_at < :end",
+        {"d90": d90, "start": new[0], "end": new[1]},
+    )
     kinds = [k for (k,) in conn.execute(_KINDS)]
-    for start, end in ranges:
+    for start, end in [new, *((a.isoformat(), b.isoformat()) for a, b in leaving)]:
         if start >= end:
             continue
-        bounds = (start.isoformat(), end.isoformat())
+        bounds = {"d90": d90, "start": start, "end": end}
         conn.execute(
-            insert + "SELECT user_id FROM main.orders INDEXED BY orders_time"
-            " WHERE created_at >= ? AND created_at < ?",
+            insert + "SELECT user_id, :d90, :d90 FROM main.orders INDEXED BY orders_time"
+            " WHERE created_at >= :start AND created_at < :end",
             bounds,
         )
         for kind in kinds:
             conn.execute(
-                insert + "SELECT user_id FROM main.events INDEXED BY events_kind_time"
-                " WHERE kind = ? AND created_at >= ? AND created_at < ?",
-                (kind, *bounds),
+                insert + "SELECT user_id, :d90, :d90 FROM main.events INDEXED BY events_kind_time"
+                " WHERE kind = :kind AND created_at >= :start AND created_at < :end",
+                {**bounds, "kind": kind},
             )
+    # Active before signing up after d1: in features by their rows only, so whole rows too.
     conn.execute(
-        insert + "SELECT user_id FROM main.users WHERE signup_at >= ? AND signup_at < ?",
-        ((d0 + day).isoformat(), (d1 + day).isoformat()),
+        f"UPDATE {TOUCHED} AS t SET orders_from = '', events_from = '' FROM main.users AS u"
+        " WHERE u.user_id = t.user_id AND t.events_from <> '' AND u.signup_at >= ?",
+        (new[1],),
     )
-    return conn.execute(f"SELECT count(*) FROM {TOUCHED}").fetchone()[0]
+    return conn.execute(
+        f"SELECT count(*), coalesce(sum(orders_from = ''), 0) FROM {TOUCHED}"
+    ).fetchone()
 
 
 # Every event kind in the data, by one seek per kind on events_kind_time (a skip-scan).
@@ -189,28 +233,62 @@ WITH RECURSIVE k(kind) AS (
 SELECT kind FROM k WHERE kind IS NOT NULL"""
 
 
+def _merge_sets(scratch: str) -> str:
+    """The SET list merging a partly re-read row ``s`` of ``scratch`` into ``features`` f
+    (module doc): windowed columns from s; the order history from s when it was re-read
+    (t.orders_from = ''), else kept; the latest-event columns and last activity are maxima over
+    all rows, so the later of the kept (already shifted) value and s's window value."""
+    sets = [f"{c} = s.{c}" for c in WINDOW_COLUMNS]
+    sets += [f"{c} = CASE WHEN t.orders_from = '' THEN s.{c} ELSE f.{c} END" for c in ORDER_HISTORY]
+    sets += [f"{c} = coalesce(s.{c}, f.{c})" for c in DAYS_SINCE_LAST.values()]
+    later = "s.last_active_at > coalesce(f.last_active_at, '')"
+    sets += [
+        f"last_active_at = CASE WHEN {later} THEN s.last_active_at ELSE f.last_active_at END",
+        f"days_since_active = CASE WHEN {later} THEN s.days_since_active"
+        " ELSE f.days_since_active END",
+    ]
+    assert scratch.startswith("temp.")
+    return ", ".join(sets)
+
+
 def _recompute_touched(conn: sqlite3.Connection, d0: date, d1: date) -> None:
-    """The touched users' rows and model inputs as of d1; everyone else's day counts + Δ."""
+    """Everyone's day counts + Δ; the touched users' rows as of d1, re-read from their bounds
+    (whole rows replaced, the others merged: ``_merge_sets``); the model inputs of the users
+    whose order history was re-read."""
     shift = (d1 - d0).days
     if shift:
         sets = ", ".join(f"{c} = {c} + :shift" for c in DAY_COUNTS)
-        conn.execute(
-            f"UPDATE features SET {sets} WHERE user_id NOT IN (SELECT user_id FROM {TOUCHED})",
-            {"shift": shift},
-        )
+        conn.execute(f"UPDATE features SET {sets}", {"shift": shift})
     scratch = "temp.uo_refresh_rows"
     conn.execute(f"DROP TABLE IF EXISTS {scratch}")
     conn.execute(feature_table_ddl(scratch))
     _, summary = compute_features_of(conn, scratch, d1, TOUCHED)
-    gone = f"WHERE user_id IN (SELECT user_id FROM {TOUCHED})"
-    conn.execute(f"DELETE FROM features {gone}")
+    whole = f"SELECT user_id FROM {TOUCHED} WHERE events_from = ''"
+    conn.execute(f"DELETE FROM features WHERE user_id IN ({whole})")
     columns = ", ".join(FEATURE_COLUMNS)
-    conn.execute(f"INSERT INTO features ({columns}) SELECT {columns} FROM {scratch}")
+    conn.execute(
+        f"INSERT INTO features ({columns}) SELECT {columns} FROM {scratch}"
+        f" WHERE user_id IN ({whole})"
+    )
+    conn.execute(
+        f"UPDATE features AS f SET {_merge_sets(scratch)}"
+        f" FROM {scratch} AS s JOIN {TOUCHED} AS t ON t.user_id = s.user_id"
+        " WHERE f.user_id = s.user_id AND t.events_from <> ''"
+    )
     conn.execute(f"DROP TABLE {scratch}")
+    reread = "temp.uo_refresh_reread"
+    conn.execute(f"DROP TABLE IF EXISTS {reread}")
+    conn.execute(
+        f"CREATE TEMP TABLE {reread.split('.')[1]} (user_id TEXT PRIMARY KEY) WITHOUT ROWID"
+    )
+    conn.execute(f"INSERT INTO {reread} SELECT user_id FROM {TOUCHED} WHERE orders_from = ''")
+    ids = {u for (u,) in conn.execute(f"SELECT user_id FROM {reread}")}
+    summary = summary[summary["user_id"].isin(ids)].reset_index(drop=True)
     out = summary[["user_id", "first_order_at"]].copy()
     for column, values in predict.model_input_columns(summary).items():
         out[column] = values
-    predict.write_model_inputs(conn, out, users_table=TOUCHED)
+    predict.write_model_inputs(conn, out, users_table=reread)
+    conn.execute(f"DROP TABLE {reread}")
 
 
 def _predict(

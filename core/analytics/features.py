@@ -351,14 +351,17 @@ _SHADOW_DDL = (
 )
 # CROSS JOIN keeps the (small) list of users outside: without statistics on it the planner
 # would scan every order or event and probe the list (0.7 s instead of a few ms at 20k users).
+# Each user's rows are copied from its own lower bounds orders_from / events_from ('' = the
+# whole history; a window start = only the rows the windowed columns read: core.refresh).
 _SHADOW_FILL = (
     "INSERT INTO temp.users SELECT u.* FROM {users} AS t CROSS JOIN main.users AS u"
     " ON u.user_id = t.user_id",
     "INSERT INTO temp.orders SELECT o.order_id, o.user_id, o.amount, o.created_at"
     " FROM {users} AS t CROSS JOIN main.orders AS o INDEXED BY orders_user_time_amount"
-    " ON o.user_id = t.user_id",
+    " ON o.user_id = t.user_id AND o.created_at >= t.orders_from",
     "INSERT INTO temp.events SELECT e.user_id, e.kind, e.created_at, e.value"
-    " FROM {users} AS t CROSS JOIN main.events AS e ON e.user_id = t.user_id",
+    " FROM {users} AS t CROSS JOIN main.events AS e"
+    " ON e.user_id = t.user_id AND e.created_at >= t.events_from",
     "CREATE INDEX temp.orders_user_time_amount ON orders(user_id, created_at, amount)",
     "CREATE INDEX temp.events_kind_time ON events(kind, created_at, user_id)",
 )
@@ -369,9 +372,11 @@ def compute_features_of(
     conn: sqlite3.Connection, table: str, as_of: date, users_table: str
 ) -> tuple[int, pd.DataFrame]:
     """Like :func:`compute_features` (no model outputs), for the users listed in
-    ``users_table`` (a temp table with a ``user_id`` column) only: their rows, their orders
-    and events are copied beside the real tables under the same names while the same SQL
-    runs. RFM scores in ``table`` are relative to those users only: re-score afterwards on
+    ``users_table`` (a temp table with columns ``user_id``, ``orders_from`` and
+    ``events_from``) only: their rows, their orders and events dated from those bounds ('' for
+    all) are copied beside the real tables under the same names while the same SQL runs. A
+    column that reads rows older than a user's bound is not valid for that user (the caller
+    keeps those: core.refresh). RFM scores in ``table`` are relative to those users only: re-score afterwards on
     the whole table (core.analytics.rfm.apply_rfm). Returns the number of users written and
     their purchase-history summary (core.analytics.predict.summarise) for the model inputs."""
     drop_shadows(conn)

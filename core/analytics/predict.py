@@ -529,11 +529,15 @@ def apply_predictions(conn: sqlite3.Connection, table: str, as_of: date) -> Pred
 
 
 def _update_from_temp(conn: sqlite3.Connection, table: str) -> None:
-    """Clear stale outputs (users no longer buyers), then one UPDATE … FROM (SQLite ≥ 3.33)."""
+    """Clear stale outputs (users no longer buyers), then one UPDATE … FROM (SQLite ≥ 3.33).
+    Rows about to be set are not cleared first: each row is written once."""
     columns = [quote(c) for c in OUTPUT_COLUMNS]
     nulls = ", ".join(f"{c} = NULL" for c in columns)
     stale = " OR ".join(f"{c} IS NOT NULL" for c in columns)
-    conn.execute(f"UPDATE {table} SET {nulls} WHERE {stale}")
+    conn.execute(
+        f"UPDATE {table} SET {nulls} WHERE ({stale})"
+        f" AND user_id NOT IN (SELECT user_id FROM temp.{PREDICTIONS_TABLE})"
+    )
     sets = ", ".join(f"{c} = o.{c}" for c in columns)
     conn.execute(
         f"UPDATE {table} AS f SET {sets} FROM temp.{PREDICTIONS_TABLE} AS o "

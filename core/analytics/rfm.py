@@ -342,4 +342,7 @@ def apply_rfm(conn: sqlite3.Connection, table: str = "features") -> None:
     if plan is None:
         return
     sets = ", ".join(f"{column} = {expr}" for column, expr in plan.exprs.items())
-    conn.execute(f"UPDATE {table} SET {sets} WHERE frequency > 0", plan.params)
+    # Only the rows whose scores change are written (most keep theirs from one day to the
+    # next: the refresh); the test is the same expressions, so nothing else can differ.
+    changed = " OR ".join(f"{column} IS NOT ({expr})" for column, expr in plan.exprs.items())
+    conn.execute(f"UPDATE {table} SET {sets} WHERE frequency > 0 AND ({changed})", plan.params)

@@ -50,6 +50,7 @@ def test_refresh_touches_new_activity_window_leavers_and_signups_only(small) -> 
     assert report.full == "" and report.from_as_of == D0 and report.as_of == D1
     # a: 06-01 leaves the 30-day window; b: 06-24 leaves the 7-day one; d signs up; e orders
     assert report.touched == 4
+    assert report.reread == 2  # d (a whole new row) and e (new order): their order histories
     assert row(small, "a", "orders_30d", "orders_90d", "spent_30d") == (1, 2, 5.0)
     assert row(small, "b", "logins_7d", "logins_30d", "days_since_login") == (0, 1, 7)
     assert row(small, "c", "recency_days", "days_since_active") == (122, 122)  # shifted
@@ -65,6 +66,34 @@ def test_refresh_touches_new_activity_window_leavers_and_signups_only(small) -> 
     assert small.execute(
         "SELECT count(*) FROM rfm_history WHERE as_of = '2024-06-30'"
     ).fetchone() == (2,)
+
+
+def test_a_user_with_only_new_events_keeps_the_columns_older_rows_give(conn) -> None:
+    """Only x's last 90 days are re-read: what older rows give (the order history, the latest
+    view) is kept, the windows and the latest cart come from the day's event."""
+    conn.execute("INSERT INTO users(user_id, signup_at) VALUES ('x', '2024-01-01')")
+    conn.execute("INSERT INTO orders VALUES ('p1', 'x', 20.0, '2024-01-10 23:30:00')")
+    conn.executemany(
+        "INSERT INTO events VALUES (?, ?, ?, ?)",
+        [("x", "view", "2024-02-01 10:00:00", "books"), ("x", "login", "2024-06-25 08:00:00", "")],
+    )
+    recompute(conn, D0)
+    conn.execute("INSERT INTO events VALUES ('x', 'cart_add', '2024-07-01 12:00:00', 'shoes')")
+    report = refresh(conn, D1)
+    assert (report.full, report.touched, report.reread) == ("", 1, 0)
+    cols = (
+        "frequency", "monetary", "recency_days", "night_order_share", "first_order_at",
+        "days_since_view", "days_since_login", "days_since_cart_add", "logins_7d", "carts_open",
+        "favourite_category", "last_active_at", "days_since_active",
+    )  # fmt: skip
+    assert row(conn, "x", *cols) == (
+        1, 20.0, 173, 1.0, "2024-01-10 23:30:00",
+        151, 6, 0, 1, 1,
+        "shoes", "2024-07-01 12:00:00", 0,
+    )  # fmt: skip
+    assert conn.execute("SELECT x, first_order_at FROM model_inputs").fetchall() == [
+        (0, "2024-01-10 23:30:00")
+    ]
 
 
 def test_refresh_recomputes_users_of_late_rows(small) -> None:
