@@ -138,11 +138,16 @@ class UserOpsApp(App):
     def report_worker_error(self, error: BaseException | None) -> None:
         """The single route from a failed worker to the operator: a notification, no traceback."""
         if isinstance(error, CoreError):
-            self.notify(str(error), title=error.title, severity="error", markup=False, timeout=8)
+            message, title = self.labels.message(str(error)), self.labels.text(error.title)
+            self.notify(message, title=title, severity="error", markup=False, timeout=8)
         elif error is not None:
             message = f"{type(error).__name__}: {error}"
             self.notify(
-                message, title="Unexpected error", severity="error", markup=False, timeout=8
+                message,
+                title=self.labels.text("Unexpected error"),
+                severity="error",
+                markup=False,
+                timeout=8,
             )
 
     def on_resize(self, event: Resize) -> None:
@@ -153,6 +158,12 @@ class UserOpsApp(App):
             self.pop_screen()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in self._commands(screen):  # in the app's language (tui.zh_texts.PHRASES)
+            yield command._replace(
+                title=self.labels.text(command.title), help=self.labels.text(command.help)
+            )
+
+    def _commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from tui.screens.profile import ProfileScreen
 
         yield from super().get_system_commands(screen)

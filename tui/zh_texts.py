@@ -141,6 +141,18 @@ PHRASES: dict[str, str] = {
     "campaign: Effect report": "活动：效果报告",
     "Targets against control over a window": "在评估窗口内比较目标组与对照组",
     "users: Open profile of": "用户：打开用户画像",
+    # error titles (core.errors and the screens)
+    "Error": "错误", "Database problem": "数据库问题", "Import failed": "导入失败",
+    "Invalid condition": "条件有误", "Not found": "未找到", "Model not fitted": "模型未拟合",
+    "Campaign locked": "活动已锁定", "Unexpected error": "意外错误", "Invalid input": "输入有误",
+    "Bad threshold": "阈值有误", "Invalid segment": "分群有误", "Bad date": "日期有误",
+    # the effect report's methods (core.audience.effect)
+    "Newcombe hybrid score interval (Wilson), difference of two proportions": (
+        "Newcombe 混合得分区间（Wilson），两个比例之差"
+    ),
+    "Welch's t interval, difference of two means (unequal variances)": (
+        "Welch t 区间，两个均值之差（方差不等）"
+    ),
     "Open the profile of the user with this id": "打开该ID用户的画像",
     # Textual's own keys and commands (shown in the footer, the help and the palette)
     "Bottom": "到底部", "Copy selected text": "复制所选文本", "Cursor down": "光标下移",
@@ -173,7 +185,7 @@ PHRASES: dict[str, str] = {
     "Minimize": "还原", "Minimize the widget and restore to normal size": "把控件还原为正常大小",
     "Screenshot": "截图", "Save an SVG 'screenshot' of the current screen": "把当前屏幕保存为SVG截图",
     "palette": "命令面板", "Open the command palette": "打开命令面板",
-    "Quit the app and return to the command prompt": "退出程序并回到命令行",
+    "Quit the app and return to the command prompt.": "退出程序并回到命令行。",
 }  # fmt: skip
 
 WORDS: dict[str, tuple[str, str]] = {
@@ -233,6 +245,52 @@ WORDS: dict[str, tuple[str, str]] = {
     "method_word": ("方法", "method"),
     # the models view
     "no_validation_stored": ("尚无验证结果", "no validation stored"),
+    "chart_tracking": ("验证期累计购买次数", "cumulative holdout purchases"),
+    "chart_conditional": ("按校准期复购次数的验证期平均购买", "mean holdout purchases by x"),
+    "chart_weeks": ("校准期结束后的周数", "weeks after calibration"),
+    "chart_repeats": ("校准期复购次数", "calibration repeat purchases"),
+    "actual": ("实际", "actual"),
+    # marking, segments, layers, users: notes and questions
+    "mark_note": ("{user} 已标记为 {campaign} 的目标", "{user} marked as a target of {campaign}"),
+    "unmark_note": ("{user} 已从 {campaign} 取消标记", "{user} unmarked from {campaign}"),
+    "undo_note": ("{campaign}：已撤销{action}（{n} 人）", "{campaign}: undid {action} of {n} users"),
+    "bulk_note": ("{campaign}：已标记 {n} 人，{k} 人已在名单中", "{campaign}: {n} marked, {k} already in"),
+    "no_current": (
+        "没有当前活动：打开活动页（c）并在一个活动上按 Enter。",
+        "No current campaign: open the campaigns (c) and press Enter on one.",
+    ),
+    "nothing_to_mark": ("没有可标记的活动", "Nothing to mark into"),
+    "locked_note": (
+        "活动 {name} {status}：名单已锁定。到活动页按 U 解锁后才能修改。",
+        "Campaign {name} is {status}: its lists are locked. Unlock it on the campaign screen (U) to change them.",
+    ),
+    "campaign_locked": ("活动已锁定", "Campaign locked"),
+    "in_control": ("{user} 在 {name} 的对照组中。", "{user} is in the control group of {name}."),
+    "mark_all_question": (
+        "把全部 {n} 个筛选出的用户标记为 {name} 的目标？",
+        "Mark all {n} filtered users as targets of {name}?",
+    ),
+    "mark_all": ("全部标记", "Mark all"),
+    "seg_saved": ("“{name}”已保存 · 历史中有 {n} 个早先版本", '"{name}" saved · {n} earlier version(s) in the history'),
+    "seg_deleted": ("“{name}”已删除", '"{name}" deleted'),
+    "seg_snapshot": ("快照“{name}”：已冻结 {n} 人", 'snapshot "{name}": {n} users frozen'),
+    "not_a_date": ("{text} 不是日期：请写 YYYY-MM-DD", "{text} is not a date: write YYYY-MM-DD"),
+    "not_before": ("{day} 不早于数据截至日 {as_of}", "{day} is not before the as-of date {as_of}"),
+    "bad_date": ("日期有误", "Bad date"),
+    "leave_search": ("请先离开搜索：M 标记的是筛选出的列表。", "Leave the search first: M marks the filtered list."),
+    # campaign notes
+    "created_note": ("已创建 {name}（{channel}）", "created {name} ({channel})"),
+    "added_note": (
+        "{campaign}：匹配 {n} 人 · 新增目标 {t} 人 + 对照 {c} 人 · 排除 {x} 人（{a} 人已在名单中，{r} 人近期已触达）",
+        "{campaign}: {n} matched · added {t} targets + {c} control · excluded {x} ({a} already in, {r} targeted recently)",
+    ),
+    "exported_note": ("{campaign}：{n} 个目标用户已写入 {path}", "{campaign}: {n} targets written to {path}"),
+    "sent_note": ("{campaign} 已发送，开始日期 {day}：名单已锁定", "{campaign} sent, start date {day}: its lists are locked"),
+    "unlocked_note": ("{campaign} 已解锁：{reason}", "{campaign} unlocked: {reason}"),
+    "w_start": ("开始日期", "Start date"),
+    "w_holdout": ("留出比例", "Holdout"),
+    "w_within": ("排除近期已触达", "Exclude targeted within"),
+    "w_seed": ("种子", "Seed"),
 }  # fmt: skip
 
 # RFM typical actions, by group key (the English lives with the groups in core.analytics.rfm)
@@ -299,6 +357,10 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     (r"Unterminated backquoted field name starting at column (?P<c>\d+)",
      "第 {c} 列开始的反引号字段名没有闭合"),
     (r"(?P<v>\S+) is not a valid date \(column (?P<c>\d+)\)", "{v} 不是有效日期（第 {c} 列）"),
+    # the campaign forms' checks (tui.widgets.campaign_parts; the field's name comes translated)
+    (r"(?P<w>.+): (?P<v>.+) is not a whole number", "{w}：{v} 不是整数"),
+    (r"(?P<w>.+): (?P<v>.+) is not a number", "{w}：{v} 不是数字"),
+    (r"(?P<w>.+): (?P<v>.+) is not a date like 2024-07-01", "{w}：{v} 不是 2024-07-01 这样的日期"),
     # the models' reasons (core.analytics.predict, core.analytics.validation)
     (r"lowest BIC on the whole history \(no holdout validation recorded\)",
      "全部历史上BIC最低（尚无验证期记录）"),

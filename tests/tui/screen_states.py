@@ -9,8 +9,7 @@ fitted, a campaign with targets, control and a start date, a saved segment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -25,10 +24,10 @@ DEMO_SEED = 7
 class State:
     name: str
     keys: tuple[str, ...] = ()  # pressed in order, the app settled after each group
+    text: str = ""  # then typed (a condition, a search)
     profile: str | None = None  # open this user's profile first
     then: tuple[str, ...] = ()  # a second key group (after the first settled)
     wait: float = 0.0
-    check: Callable | None = field(default=None, compare=False)
 
 
 def typed(text: str) -> tuple[str, ...]:
@@ -38,17 +37,17 @@ def typed(text: str) -> tuple[str, ...]:
 
 STATES: tuple[State, ...] = (
     State("users"),
-    State("users_filter", ("f", *typed("count(login, 30d) >= 1 and device = 'iOS'")), wait=0.6),
-    State("users_filter_error", ("f", *typed("citty = 1")), wait=0.6),
-    State("users_search", ("slash", *typed("U00001"), "enter")),
+    State("users_filter", ("f",), "count(login, 30d) >= 1 and device = 'iOS'", wait=0.6),
+    State("users_filter_error", ("f",), "citty = 1", wait=0.6),
+    State("users_search", ("slash",), "U00001", then=("enter",)),
     State("profile", profile="U000016"),
     State("layers", ("L",)),
     State("rfm", ("R",)),
     State("rfm_form", ("R",), then=("e",)),
     State("rfm_cells", ("R",), then=("v",)),
     State("tags", ("T",)),
-    State("segments", ("S", *typed("rfm_group = 'important_value'")), wait=0.6),
-    State("segments_save", ("S", *typed("frequency >= 3")), then=("ctrl+s",), wait=0.6),
+    State("segments", ("S",), "rfm_group = 'important_value'", wait=0.6),
+    State("segments_save", ("S",), "frequency >= 3", then=("ctrl+s",), wait=0.6),
     State("campaigns", ("c",)),
     State("campaign_effect", ("c",), then=("w", "enter")),
     State("campaign_new", ("c",), then=("n",)),
@@ -99,7 +98,7 @@ async def reach(pilot, state: State) -> None:
     if state.profile:
         app.open_profile(state.profile)
         await settle(app, pilot)
-    for group in (state.keys, state.then):
+    for group in (state.keys + typed(state.text), state.then):
         if group:
             await pilot.press(*group)
             await pilot.pause(state.wait)

@@ -49,13 +49,14 @@ class WorkingScreen(Screen):
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         """The keys as the footer and the help show them, described in the app's language."""
-        lang = self.app.labels.lang
+        labels = self.app.labels
         shown = {}
         for key, active in super().active_bindings.items():
             b = active.binding
-            words = binding_description(b.id, b.description, lang)
-            if words != b.description:
-                active = active._replace(binding=replace(b, description=words))
+            words = binding_description(b.id, b.description, labels.lang)
+            tip = labels.text(b.tooltip)
+            if words != b.description or tip != b.tooltip:
+                active = active._replace(binding=replace(b, description=words, tooltip=tip))
             shown[key] = active
         return shown
 

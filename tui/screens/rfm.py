@@ -65,6 +65,12 @@ pick the dimension and the method (mean, median, fixed value, score cut), type t
 **ctrl+s** saves it (after a confirmation) and regroups the buyers. **d** switches the plot's
 dimensions, **v** the 27-cell view; **Enter** lists the users of the group or cell.
 """
+    HELP_ZH = """
+## RFM
+八大客户群按每个维度的阈值分为高/低。**e** 打开阈值表单：选择维度和方法（均值、中位数、
+固定值、按得分），输入数值；*试算* 列在保存之前显示分组人数。
+**ctrl+s** 确认后保存并重新分组。**d** 切换散点图维度，**v** 切换27格视图；**Enter** 列出该客户群或格子的用户。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "back", "Back", id="rfm.back", tooltip="Back (or close the form)"),
         Binding("d", "dims", "Plot dims", id="rfm.dims", tooltip="Plot R–F, R–M or F–M"),
@@ -115,7 +121,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
                             compact=True,
                         )
                         yield Select(
-                            [(m, m) for m in rfm.METHODS],
+                            [(lab.rfm_method(m), m) for m in rfm.METHODS],
                             value="median",
                             id="method",
                             allow_blank=False,
@@ -176,7 +182,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         fill_groups(
             self.query_one("#groups", DataTable), message.groups, self.preview, self.app.labels
         )
-        fill_cells(self.query_one("#cells", DataTable), message.cells)
+        fill_cells(self.query_one("#cells", DataTable), message.cells, self.app.labels)
         scatter = self.query_one(RfmScatter)
         scatter.sample = tuple(message.sample)
         scatter.lines = message.lines
@@ -214,7 +220,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         parts = [lab("rfm_title"), Path(settings.db_path).name, f"{lab('as_of')} {settings.as_of}"]
         if self.loaded is not None:
             buyers = sum(g.count for g in self.loaded.groups if g.key != rfm.NON_BUYER_KEY)
-            parts.append(f"{buyers:,} buyers")
+            parts.append(f"{buyers:,} {lab('buyers')}")
         self.query_one(StatusLine).text = " · ".join(parts)
 
     # ---------------------------------------------------------------- the threshold form

@@ -47,6 +47,11 @@ Every tag by dimension (basic, behavioural, result, predictive) with how many us
 of the last recompute. **Enter** lists the users holding the highlighted tag. A predictive tag
 shows how its model value (P(alive), CLV, expected purchases) spreads over all users.
 """
+    HELP_ZH = """
+## 标签
+按维度（基础、行为、结果、预测）列出每个标签及截至上次计算的持有人数。**Enter** 列出持有高亮
+标签的用户。预测标签显示其模型值（P(alive)、CLV、预期购买次数）在全部用户中的分布。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="tags.back", tooltip="Back to the users"),
         Binding("ctrl+r", "reload", "Reload", id="tags.reload", tooltip="Count the tags again"),
@@ -121,7 +126,12 @@ shows how its model value (P(alive), CLV, expected purchases) spreads over all u
                 Text(visible(rule.name)),
                 Text(f"{n:,}", justify="right"),
                 Text(f"{share:.1%}", justify="right"),
-                Text(visible(rule.description or rule.condition)),
+                Text(
+                    visible(
+                        self.app.labels.tag_description(rule.name, rule.description)
+                        or rule.condition
+                    )
+                ),
                 key=rule.name,
             )
         self.refresh_status()

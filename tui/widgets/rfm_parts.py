@@ -48,23 +48,31 @@ def fill_groups(
             _num(g.mean_recency, ".0f"),
             _num(g.mean_frequency, ".1f"),
             _num(g.mean_monetary, ",.0f"),
-            Text(g.action),
+            Text(labels.rfm_action(g.key, g.action)),
             key=g.key,
         )
     if table.row_count:
         table.move_cursor(row=min(cursor, table.row_count - 1))
 
 
-def fill_cells(table: DataTable, cells: dict[str, int]) -> None:
-    """R×F rows, M columns: 9 × 3 counts of buyers."""
+def fill_cells(table: DataTable, cells: dict[str, int], labels: Labels | None = None) -> None:
+    """R×F rows, M columns: 9 × 3 counts of buyers (levels H M L, 高 中 低 in Chinese)."""
+    shown = dict(zip(LEVELS, "高中低", strict=True)) if labels and labels.lang == "zh" else {}
+    lv = {x: shown.get(x, x) for x in LEVELS}
     table.clear(columns=True)
     table.add_column("R F", key="rf")
     for m in LEVELS:
-        table.add_column(f"M {m}", key=m)
+        table.add_column(f"M {lv[m]}", key=m)
     for r in LEVELS:
         for f in LEVELS:
             counts = [Text(f"{cells.get(r + f + m, 0):,}", justify="right") for m in LEVELS]
-            table.add_row(Text(f"R {r} · F {f}"), *counts, key=r + f)
+            table.add_row(Text(f"R {lv[r]} · F {lv[f]}"), *counts, key=r + f)
+
+
+def describe(t: rfm.Threshold, labels: Labels) -> str:
+    """A threshold's method as the operator reads it (fixed:12 → 固定值:12 in Chinese)."""
+    method, _, value = t.describe().partition(":")
+    return labels.rfm_method(method) + (f":{value}" if value else "")
 
 
 def thresholds_text(loaded, trial: rfm.Threshold | None, labels: Labels) -> Text:
@@ -74,11 +82,11 @@ def thresholds_text(loaded, trial: rfm.Threshold | None, labels: Labels) -> Text
     for dim in rfm.DIMENSIONS:
         t = loaded.thresholds[dim]
         cut = loaded.lines.get(dim)
-        now = t.describe() + ("" if cut is None else f" = {cut:,.4g}")
+        now = describe(t, labels) + ("" if cut is None else f" = {cut:,.4g}")
         hint = ", ".join(f"{v:,.4g}" for v in loaded.suggested.get(dim, [])) or "–"
         out.append(f"{dim.upper()}   {now:<16} {hint}")
         if trial is not None and trial.dimension == dim:
-            out.append(f"  → {labels('trial')} {trial.describe()}", style="bold")
+            out.append(f"  → {labels('trial')} {describe(trial, labels)}", style="bold")
         out.append("\n")
     out.rstrip()
     return out
