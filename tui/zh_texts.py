@@ -184,12 +184,14 @@ PHRASES: dict[str, str] = {
     "Maximize": "最大化", "Maximize the focused widget": "最大化当前控件",
     "Minimize": "还原", "Minimize the widget and restore to normal size": "把控件还原为正常大小",
     "Screenshot": "截图", "Save an SVG 'screenshot' of the current screen": "把当前屏幕保存为SVG截图",
-    "palette": "命令面板", "Open the command palette": "打开命令面板",
+    "palette": "命令", "Open the command palette": "打开命令面板",
     "Quit the app and return to the command prompt.": "退出程序并回到命令行。",
 }  # fmt: skip
 
 WORDS: dict[str, tuple[str, str]] = {
     "buyers": ("买家", "buyers"),
+    "try_first": ("请先按 e 试算一个阈值", "Press e to try a threshold first"),
+    "needs_number": ("{dim}：{method} 需要一个数字，收到的是 {raw}", "{dim}: {method} needs a number, got {raw}"),
     "rfm_mean": ("均值", "mean"),
     "scatter_r": ("R：距上次下单天数", "R: days since last order"),
     "scatter_f": ("F：订单数", "F: orders"),

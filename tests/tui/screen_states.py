@@ -58,6 +58,9 @@ STATES: tuple[State, ...] = (
     State("help_users", ("question_mark",)),
 )
 BY_NAME = {s.name: s for s in STATES}
+# The main screens, as the size snapshots take them (test_snapshots_sizes.py).
+MAIN_SCREENS = ("users", "profile", "layers", "rfm", "rfm_form", "tags", "segments", "campaigns",
+                "models")  # fmt: skip
 
 
 def build_small_demo(path: Path) -> Path:
@@ -67,7 +70,7 @@ def build_small_demo(path: Path) -> Path:
     from core.ingest.demo import DEMO_AS_OF, build_demo
     from core.pipeline import recompute
     from core.rules.tags import install_defaults_once
-    from core.store.db import open_db
+    from core.store.db import open_db, set_meta
 
     conn = open_db(path, create=True)
     build_demo(conn, n_users=DEMO_USERS, seed=DEMO_SEED, as_of=DEMO_AS_OF)
@@ -82,8 +85,17 @@ def build_small_demo(path: Path) -> Path:
     cmp.add_from_segment(conn, "双十一", compiled, holdout_pct=20, seed=1,
                          exclude_targeted_within_days=None, as_of=DEMO_AS_OF, who="test",
                          source="frequency >= 2", at=at)  # fmt: skip
+    set_meta(conn, "features_computed_at", "2025-11-30T08:00:00")  # the wall clock, else
     conn.close()
     return path
+
+
+def demo_app(db: Path, lang: str):
+    """The app on the small demo, as of the demo's date."""
+    from core.ingest.demo import DEMO_AS_OF
+    from tui.app import Settings, UserOpsApp
+
+    return UserOpsApp(Settings(db, DEMO_AS_OF, lang, False))
 
 
 def still(app) -> None:

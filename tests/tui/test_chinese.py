@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from screen_states import STATES, build_small_demo, reach
-from tui_helpers import make_app
+from screen_states import STATES, build_small_demo, demo_app, reach
 
 from core.query.fields import LABELS as FIELD_LABELS
 from core.store.columns import HEADERS as COLUMN_HEADERS
@@ -38,7 +37,8 @@ def _words(text: str) -> set[str]:
 # Written by the operator or part of a name: allowed in Chinese too.
 ABBREVIATIONS = _words(
     # abbreviations and names of methods
-    "RFM MECE CSV ID CLV LTV BIC MAE BG NBD MBG Pareto Gamma YYYY MM DD SQLite iOS pp CI vs UTF "
+    "RFM MECE CSV ID CLV LTV BIC MAE BG NBD MBG Pareto Gamma Newcombe Wilson Welch t YYYY MM DD "
+    "SQLite iOS pp CI vs UTF "
     # key names (the footer and the help write keys as Textual names them)
     "ctrl esc Esc Escape Enter Tab Up Down PageUp PageDown space shift Home End home left right "
     "backspace delete pagedown pageup F R M L S T P N U D x e d v "
@@ -139,7 +139,7 @@ def test_the_detector_finds_an_untranslated_label(allowed):
 
 @pytest.mark.parametrize("state", STATES, ids=lambda s: s.name)
 async def test_no_english_with_lang_zh(small_demo, allowed, state):
-    app = make_app(small_demo, lang="zh")
+    app = demo_app(small_demo, "zh")
     async with app.run_test(size=SIZE) as pilot:
         await reach(pilot, state)
         parts = {

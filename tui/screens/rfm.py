@@ -24,7 +24,13 @@ from core.store.db import open_db, transaction
 from tui.messages import OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.live_condition import Debounce
-from tui.widgets.rfm_parts import ConfirmSave, fill_cells, fill_groups, thresholds_text
+from tui.widgets.rfm_parts import (
+    ConfirmSave,
+    action_line,
+    fill_cells,
+    fill_groups,
+    thresholds_text,
+)
 from tui.widgets.rfm_scatter import DIMS, RfmScatter
 from tui.widgets.status_line import StatusLine
 
@@ -110,8 +116,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
                 cells: DataTable[object] = DataTable(id="cells", cursor_type="cell")
                 cells.border_title = lab("rfm_cells")
                 yield cells
-                with Vertical(id="side"):
-                    yield Static("", id="thresholds", markup=False)
+                with Vertical(id="side"):  # the form first: its dropdowns open over the panel
                     with Horizontal(id="form"):
                         yield Select(
                             [(d.upper(), d) for d in rfm.DIMENSIONS],
@@ -129,6 +134,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
                         )
                         yield Input(placeholder=lab("value"), id="value", compact=True)
                     yield Static("", id="form-error", markup=False)
+                    yield Static("", id="thresholds", markup=False)
             yield RfmScatter(id="scatter")
         yield StatusLine(id="status")
         yield Footer()
@@ -179,9 +185,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
     @on(RfmLoaded)
     def _loaded(self, message: RfmLoaded) -> None:
         self.loaded = message
-        fill_groups(
-            self.query_one("#groups", DataTable), message.groups, self.preview, self.app.labels
-        )
+        self.show_groups(message.groups, self.preview)
         fill_cells(self.query_one("#cells", DataTable), message.cells, self.app.labels)
         scatter = self.query_one(RfmScatter)
         scatter.sample = tuple(message.sample)
@@ -194,9 +198,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         if not self.previews.is_current(message.token) or self.loaded is None:
             return  # the form changed since: a newer preview is on its way
         self.preview = message.groups
-        fill_groups(
-            self.query_one("#groups", DataTable), self.loaded.groups, self.preview, self.app.labels
-        )
+        self.show_groups(self.loaded.groups, self.preview)
         self.query_one(RfmScatter).trial_lines = message.lines
         self.show_thresholds()
 
@@ -235,7 +237,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         try:
             trial = self.form_threshold()
         except CoreError as exc:
-            error.update(str(exc))
+            error.update(self.app.labels.message(str(exc)))
             return
         error.update("")
         self.trial = trial
@@ -250,7 +252,11 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
             try:
                 value = float(raw)
             except ValueError:
-                raise CoreError(f"{dim}: {method} needs a number, got {raw!r}") from None
+                lab = self.app.labels
+                words = lab.words(
+                    "needs_number", dim=dim, method=lab.rfm_method(method), raw=repr(raw)
+                )
+                raise CoreError(words) from None
         return rfm.check_threshold(dim, method, value)
 
     def clear_trial(self) -> None:
@@ -259,13 +265,38 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         self.remove_class("-editing")
         self.query_one(RfmScatter).trial_lines = {}
         if self.loaded is not None:
-            fill_groups(
-                self.query_one("#groups", DataTable), self.loaded.groups, None, self.app.labels
-            )
+            self.show_groups(self.loaded.groups, None)
         self.show_thresholds()
         self.query_one("#groups", DataTable).focus()
 
     # ---------------------------------------------------------------- keys
+
+    @property
+    def compact(self) -> bool:
+        return self.size.width < NARROW
+
+    def show_groups(self, groups: list, preview: list | None) -> None:
+        """The groups table, its columns fitted to the width (rfm_parts.fill_groups)."""
+        table = self.query_one("#groups", DataTable)
+        fill_groups(table, groups, preview, self.app.labels, compact=self.compact)
+        self._shown_compact = self.compact
+        self._action_line()
+
+    def _action_line(self) -> None:
+        table = self.query_one("#groups", DataTable)
+        key = None
+        if self.compact and table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        groups = self.loaded.groups if self.loaded is not None else []
+        table.border_subtitle = action_line(groups, key, self.app.labels) if key else ""
+
+    @on(DataTable.RowHighlighted, "#groups")
+    def _group_highlighted(self) -> None:
+        self._action_line()
+
+    def on_resize(self) -> None:
+        if self.loaded is not None and getattr(self, "_shown_compact", None) != self.compact:
+            self.show_groups(self.loaded.groups, self.preview)
 
     def action_edit(self) -> None:
         self.add_class("-editing")
@@ -274,7 +305,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
 
     def action_save(self) -> None:
         if self.trial is None:
-            self.notify("Press e to try a threshold first", markup=False)
+            self.notify(self.app.labels("try_first"), markup=False)
             return
         trial = self.trial
         question = (

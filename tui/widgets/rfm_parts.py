@@ -29,30 +29,53 @@ def fill_groups(
     groups: list[rfm_report.GroupRow],
     preview: list[rfm_report.GroupRow] | None,
     labels: Labels,
+    compact: bool = False,
 ) -> None:
-    """One row per group (then the non-buyers); the Preview column shows the trial counts."""
+    """One row per group (then the non-buyers); the Preview column shows the trial counts.
+
+    ``compact`` (a narrow terminal): the columns that fit in 80, no column cut off. The typical
+    action moves under the table (``action_line``); while a trial is previewed, its counts
+    replace the means."""
     cursor = table.cursor_row
     table.clear(columns=True)
-    keys = ("group", "count", "preview", "share", "revenue_share", "mean_r", "mean_f", "mean_m")
-    for key in (*keys, "action"):
+    if not compact:
+        keys = GROUP_COLUMNS
+    elif preview is not None:
+        keys = ("group", "count", "preview", "share", "revenue_share")
+    else:
+        keys = ("group", "count", "share", "revenue_share", "mean_r", "mean_f", "mean_m")
+    for key in keys:
         table.add_column(labels(key), key=key)
     trial = {row.key: row.count for row in preview or ()}
     for g in groups:
         after = "" if g.key not in trial else f"{trial[g.key]:,} ({trial[g.key] - g.count:+,})"
-        table.add_row(
-            Text(group_name(g, labels)),
-            _num(g.count, ","),
-            Text(after, justify="right", style="bold" if after else ""),
-            _num(g.share_of_buyers, ".1%"),
-            _num(g.share_of_revenue, ".1%"),
-            _num(g.mean_recency, ".0f"),
-            _num(g.mean_frequency, ".1f"),
-            _num(g.mean_monetary, ",.0f"),
-            Text(labels.rfm_action(g.key, g.action)),
-            key=g.key,
-        )
+        cells = {
+            "group": Text(group_name(g, labels)),
+            "count": _num(g.count, ","),
+            "preview": Text(after, justify="right", style="bold" if after else ""),
+            "share": _num(g.share_of_buyers, ".1%"),
+            "revenue_share": _num(g.share_of_revenue, ".1%"),
+            "mean_r": _num(g.mean_recency, ".0f"),
+            "mean_f": _num(g.mean_frequency, ".1f"),
+            "mean_m": _num(g.mean_monetary, ",.0f"),
+            "action": Text(labels.rfm_action(g.key, g.action)),
+        }
+        table.add_row(*(cells[k] for k in keys), key=g.key)
     if table.row_count:
         table.move_cursor(row=min(cursor, table.row_count - 1))
+
+
+GROUP_COLUMNS = (
+    "group", "count", "preview", "share", "revenue_share", "mean_r", "mean_f", "mean_m", "action"
+)  # fmt: skip
+
+
+def action_line(groups: list[rfm_report.GroupRow], key: str | None, labels: Labels) -> str:
+    """The highlighted group's typical action, for the table's border when the column is off."""
+    for g in groups:
+        if g.key == key:
+            return f"{labels('action')}: {labels.rfm_action(g.key, g.action)}"
+    return ""
 
 
 def fill_cells(table: DataTable, cells: dict[str, int], labels: Labels | None = None) -> None:
