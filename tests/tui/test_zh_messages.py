@@ -17,7 +17,7 @@ CASES = [
     ("", '条件为空：例如写 city = "上海"'),
     ("city = '上海", "第 8 列开始的引号没有闭合"),
     ("count(logn, 30d) > 1", "未知事件类型 'logn'（第 7 列）；是否想输入 'login'？"),
-    ("tag \"nigt_buyer\"", '未知标签 "nigt_buyer"（第 5 列）；是否想输入 "night_buyer"？'),
+    ('tag "nigt_buyer"', '未知标签 "nigt_buyer"（第 5 列）；是否想输入 "night_buyer"？'),
     ("signup_at > 2024-13-01", "2024-13-01 不是有效日期（第 13 列）"),
 ]
 

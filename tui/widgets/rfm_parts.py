@@ -38,6 +38,7 @@ def fill_groups(
     replace the means."""
     cursor = table.cursor_row
     table.clear(columns=True)
+    keys: tuple[str, ...]
     if not compact:
         keys = GROUP_COLUMNS
     elif preview is not None:
