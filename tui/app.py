@@ -207,17 +207,20 @@ class UserOpsApp(App):
         latest = self.settings.latest or self.settings.as_of
         fields = [Field("as_of", self.labels("refresh_to"), latest.isoformat())]
 
-        def chosen(values: dict | None) -> None:
-            if values is None:
-                return
+        def a_date(text: str) -> date:
             try:
-                day = date.fromisoformat(values["as_of"].strip())
+                return date.fromisoformat(text.strip())
             except ValueError:
-                self.notify(f"Not a date like 2025-12-01: {values['as_of']}", markup=False)
-                return
-            self.push_screen(RefreshModal(day), self._refreshed)
+                raise CoreError(f"Not a date like 2025-12-01: {text}") from None
 
-        self.push_screen(FormModal("data: Refresh to a date…", fields, "Refresh"), chosen)
+        def chosen(values: dict | None) -> None:
+            if values is not None:  # the form refused anything but a date (it stays open)
+                self.push_screen(RefreshModal(a_date(values["as_of"])), self._refreshed)
+
+        lab = self.labels
+        title = lab.text("data: Refresh to a date…")
+        form = FormModal(title, fields, lab("app_refresh_ok"), lab("cancel"), {"as_of": a_date})
+        self.push_screen(form, chosen)
 
     def _refreshed(self, report: RefreshReport | None) -> None:
         """New figures: every open screen reloads (a fresh copy of the top one, the users)."""
@@ -277,11 +280,16 @@ class UserOpsApp(App):
     def report_worker_error(self, error: BaseException | None) -> None:
         """The single route from a failed worker to the operator: a notification, no traceback."""
         if isinstance(error, CoreError):
-            self.notify(str(error), title=error.title, severity="error", markup=False, timeout=8)
+            message, title = self.labels.message(str(error)), self.labels.text(error.title)
+            self.notify(message, title=title, severity="error", markup=False, timeout=8)
         elif error is not None:
             message = f"{type(error).__name__}: {error}"
             self.notify(
-                message, title="Unexpected error", severity="error", markup=False, timeout=8
+                message,
+                title=self.labels.text("Unexpected error"),
+                severity="error",
+                markup=False,
+                timeout=8,
             )
 
     def on_resize(self, event: Resize) -> None:
@@ -292,6 +300,12 @@ class UserOpsApp(App):
             self.pop_screen()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in self._commands(screen):  # in the app's language (tui.zh_texts.PHRASES)
+            yield command._replace(
+                title=self.labels.text(command.title), help=self.labels.text(command.help)
+            )
+
+    def _commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from tui.screens.profile import ProfileScreen
 
         yield from super().get_system_commands(screen)

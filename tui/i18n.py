@@ -6,10 +6,14 @@ import os
 
 from core.analytics.rfm import GROUPS_BY_KEY
 from core.query.fields import LABELS as FIELD_LABELS
+from core.rules.tags import DEFAULT_TAGS
 from core.store.columns import HEADERS as COLUMN_HEADERS
+from core.store.event_kinds import KIND_LABELS
 from core.views.text import visible
+from tui import zh_texts
 
 LANGS = ("zh", "en")
+DEFAULT_DESCRIPTIONS = {t.name: t.description for t in DEFAULT_TAGS}
 
 # The words of the UI; a column's header comes from the column registry (COLUMN_HEADERS).
 WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
@@ -25,6 +29,7 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "refreshing": ("正在刷新至", "Refreshing to"),
     "latest_date": ("数据最新日期", "the latest date in the data"),
     "refresh_to": ("刷新至日期 (YYYY-MM-DD)", "Refresh to the date (YYYY-MM-DD)"),
+    "app_refresh_ok": ("刷新", "Refresh"),
     "computed": ("特征计算于", "features computed"),
     "stale": (
         "导入后特征已过期：运行 userops refresh",
@@ -389,7 +394,7 @@ WORDS.update(
 )
 
 # key: (zh, en). Columns by name (their short header), then the UI's words (no key is both).
-LABELS: dict[str, tuple[str, str]] = {**COLUMN_HEADERS, **WORDS}
+LABELS: dict[str, tuple[str, str]] = {**COLUMN_HEADERS, **WORDS, **zh_texts.WORDS}
 
 # The footer's words for each key, by binding id; English is the Binding's own description.
 BINDING_LABELS_ZH: dict[str, str] = {
@@ -495,6 +500,8 @@ def binding_description(binding_id: str | None, description: str, lang: str) -> 
     """What the footer says for a key in ``lang`` (its own English description otherwise)."""
     if lang == "zh" and binding_id in BINDING_LABELS_ZH:
         return BINDING_LABELS_ZH[binding_id]
+    if lang == "zh":  # Textual's own keys (no id of ours): by their English description
+        return zh_texts.PHRASES.get(description, description)
     return description
 
 
@@ -509,6 +516,58 @@ class Labels:
     def __call__(self, key: str) -> str:
         pair = LABELS.get(key)
         return pair[self._i] if pair else key
+
+    def text(self, english: str) -> str:
+        """A text declared in English where it is used (a tooltip, a palette entry): its
+        Chinese from tui.zh_texts.PHRASES in Chinese, else itself."""
+        if self.lang == "zh":
+            return zh_texts.PHRASES.get(english, english)
+        return english
+
+    def message(self, text: str) -> str:
+        """A message of core (an error, a reason): translated by pattern in Chinese."""
+        return zh_texts.core_message(text) if self.lang == "zh" else text
+
+    def words(self, key: str, **values: object) -> str:
+        """A keyed label with ``{name}`` fields filled in."""
+        return self(key).format(**values)
+
+    def kind(self, kind: str | None) -> str:
+        """An event kind (login, cart_add, …) by its label; an unknown kind is shown as is."""
+        if kind is None:
+            return ""
+        pair = KIND_LABELS.get(kind)
+        return pair[self._i] if pair else visible(kind)
+
+    def _table(self, table: dict[str, str], key: str | None) -> str:
+        if key is None:
+            return ""
+        return table.get(key, visible(key)) if self.lang == "zh" else visible(key)
+
+    def channel(self, key: str | None) -> str:
+        return self._table(zh_texts.CHANNELS, key)
+
+    def status(self, key: str | None) -> str:
+        return self._table(zh_texts.STATUSES, key)
+
+    def audit_action(self, key: str | None) -> str:
+        return self._table(zh_texts.AUDIT_ACTIONS, key)
+
+    def rfm_method(self, key: str | None) -> str:
+        return self._table(zh_texts.RFM_METHODS, key)
+
+    def rfm_action(self, key: str | None, english: str) -> str:
+        """A group's typical action (English in core.analytics.rfm)."""
+        if self.lang == "zh" and key in zh_texts.RFM_ACTIONS:
+            return zh_texts.RFM_ACTIONS[key]
+        return english
+
+    def tag_description(self, name: str, description: str) -> str:
+        """A tag's description: a default tag's still-default English text in Chinese; an
+        operator's own description as written."""
+        if self.lang == "zh" and DEFAULT_DESCRIPTIONS.get(name) == description:
+            return zh_texts.TAG_DESCRIPTIONS.get(name, description)
+        return description
 
     def layer(self, key: str | None) -> str:
         if key is None:

@@ -19,11 +19,12 @@ class UserJumpProvider(Provider):
         user_id = query.strip()
         if not user_id or " " in user_id:
             return
-        title = f"users: Open profile of {user_id}"
+        labels = cast("UserOpsApp", self.app).labels
+        title = f"{labels.text('users: Open profile of')} {user_id}"
         yield Hit(
             0.5,
             Text(title),  # the id is the operator's text, shown literally
             partial(cast("UserOpsApp", self.app).open_profile, user_id),
             text=title,
-            help="Open the profile of the user with this id",
+            help=labels.text("Open the profile of the user with this id"),
         )

@@ -26,6 +26,7 @@ from core.query.ast import (
 from core.query.comparisons import NEGATIONS, as_date, date_predicate, predicate
 from core.query.context import Ctx, Part, closest, did_you_mean
 from core.query.words import op_words, sentence, show
+from core.store.event_kinds import kind_label
 from core.store.schema import DAYS_SINCE_LAST, EVENT_KINDS
 from core.store.sql import quote
 
@@ -437,17 +438,17 @@ def _number(v: Value) -> float:
 def call_label(call: Call, kind: str | None, window: Value | None) -> tuple[str, str]:
     zh_in, en_in = window_words(window)
     zh_f, en_f = filter_words(call.filter)
+    zh_kind, en_kind = kind_label(kind or "order")
     if call.name == "count":
-        return f"{zh_in} {zh_f}{kind} 次数", f"{kind} events{en_f}{en_in}"
+        return f"{zh_in} {zh_f}{zh_kind}次数", f"{en_kind} events{en_f}{en_in}"
     if call.name == "orders":
         return f"{zh_in}{' ' + zh_f if zh_f else ''}订单数", f"orders{en_f}{en_in}"
     if call.name == "spent":
         zh_spent = f" {zh_f}订单" if zh_f else ""
         return f"{zh_in}{zh_spent}消费金额", f"amount spent{en_f}{en_in}"
-    what = kind or "order"
     if call.name == "first":
-        return f"首次 {what} 日期", f"first {what} date"
-    return f"最近一次 {what} 日期", f"last {what} date"
+        return f"首次{zh_kind}日期", f"first {en_kind} date"
+    return f"最近一次{zh_kind}日期", f"last {en_kind} date"
 
 
 _call_label = call_label

@@ -23,6 +23,7 @@ from core.query import behaviour, names
 from core.query.ast import Call, Sequence, Transition, Value
 from core.query.context import Ctx, Part, shift_back, table_exists
 from core.query.words import show
+from core.store.event_kinds import kind_label
 
 # what -> (history table, its column, zh, en)
 HISTORIES = {
@@ -75,9 +76,10 @@ def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
             f"AND EXISTS ({follow}))"
         )
     a, b = kind_a or "order", kind_b or "order"
+    (a_zh, _), (b_zh, _) = kind_label(a), kind_label(b)
     zh_w, en_w = behaviour.window_words(node.window) if node.window else ("曾", "")
     zh_n, en_n = show(node.within)
-    zh = f"{zh_w}有 {a} 且其后 {zh_n}内{'没有' if node.negated else '有'} {b}"
+    zh = f"{zh_w}有{a_zh} 且其后 {zh_n}内{'没有' if node.negated else '有'}{b_zh}"
     en = f"did {a}{en_w} then {'no ' if node.negated else ''}{b} within {en_n}"
     return Part(sql, zh, en)
 

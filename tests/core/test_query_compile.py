@@ -293,7 +293,7 @@ def test_human_sentences(small: sqlite3.Connection) -> None:
     assert c.human_zh == "并非 （R分 不小于 4 或 有标签 夜猫子）"
     assert c.human_en == "not (R score ≥ 4 or has tag 夜猫子)"
     c = compile_condition(small, "count(login, 30d) < 3 and last(cart_add) > -1d", as_of=AS_OF)
-    assert c.human_zh == "近30天 login 次数 小于 3 且 最近一次 cart_add 日期 晚于 1天前"
+    assert c.human_zh == "近30天 登录次数 小于 3 且 最近一次加购日期 晚于 1天前"
     assert (
         c.human_en
         == "login events in the last 30 days < 3 and last cart_add date is after 1 day ago"

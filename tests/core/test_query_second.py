@@ -169,12 +169,12 @@ SENTENCES = [
     ),
     (
         "count(login, 30d) < 0.7 * count(login, -59d..-30d)",
-        "近30天 login 次数 小于 0.7 × 59天前至30天前 login 次数",
+        "近30天 登录次数 小于 0.7 × 59天前至30天前 登录次数",
         "login events in the last 30 days < 0.7 * login events from 59 days ago to 30 days ago",
     ),
     (
         'count(view, 30d, value = "美妆") >= 3',
-        "近30天 值为 美妆 的 view 次数 不小于 3",
+        "近30天 值为 美妆 的 浏览次数 不小于 3",
         "view events with value 美妆 in the last 30 days ≥ 3",
     ),
     (
@@ -182,15 +182,15 @@ SENTENCES = [
         "近90天 金额不小于 200 的 订单数 不小于 2",
         "orders with amount ≥ 200 in the last 90 days ≥ 2",
     ),
-    ("first(order) > -7d", "首次 order 日期 晚于 7天前", "first order date is after 7 days ago"),
+    ("first(order) > -7d", "首次下单日期 晚于 7天前", "first order date is after 7 days ago"),
     (
         "did cart_add in 7d then no order within 1d",
-        "近7天有 cart_add 且其后 1天内没有 order",
+        "近7天有加购 且其后 1天内没有下单",
         "did cart_add in the last 7 days then no order within 1 day",
     ),
     (
         "did login then order within 1d",
-        "曾有 login 且其后 1天内有 order",
+        "曾有登录 且其后 1天内有下单",
         "did login then order within 1 day",
     ),
     (

@@ -24,6 +24,20 @@ if TYPE_CHECKING:
     from tui.app import UserOpsApp
 
 
+def footer_order(bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    """Help first, then the screen's own keys, then the app's (quit, the other screens): on a
+    narrow terminal the footer cuts from the right, and ``?`` with this screen's keys must stay
+    (issue 13 item 9)."""
+
+    def rank(item: tuple[str, ActiveBinding]) -> int:
+        binding = item[1].binding
+        if binding.id == "app.help":
+            return 0
+        return 2 if (binding.id or "").startswith("app.") else 1
+
+    return dict(sorted(bindings.items(), key=rank))  # stable: the order within a rank stays
+
+
 class WorkingScreen(Screen):
     """A screen whose thread workers report failures in one place (the app's error router).
 
@@ -52,13 +66,14 @@ class WorkingScreen(Screen):
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         """The keys as the footer and the help show them, described in the app's language."""
-        lang = self.app.labels.lang
+        labels = self.app.labels
         shown = {}
-        for key, active in super().active_bindings.items():
+        for key, active in footer_order(super().active_bindings).items():
             b = active.binding
-            words = binding_description(b.id, b.description, lang)
-            if words != b.description:
-                active = active._replace(binding=replace(b, description=words))
+            words = binding_description(b.id, b.description, labels.lang)
+            tip = labels.text(b.tooltip)
+            if words != b.description or tip != b.tooltip:
+                active = active._replace(binding=replace(b, description=words, tooltip=tip))
             shown[key] = active
         return shown
 

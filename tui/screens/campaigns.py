@@ -76,6 +76,11 @@ The campaigns with their targets and control group. The highlighted campaign's t
 with **]** and **[**), its audit log and its effect report are in the tabs below. **Enter**
 makes it the current campaign: **space** in the users table then marks users into it.
 """
+    HELP_ZH = """
+## 活动
+活动列表及其目标用户与对照组。高亮活动的目标用户（用 **]** 和 **[** 翻页）、操作日志和效果报告
+在下方的标签页中。**Enter** 把它设为当前活动：之后在用户列表中按 **space** 把用户标记进该活动。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="campaigns.back", tooltip="Back"),
         Binding("n", "create", "New", id="campaigns.new", tooltip="Create a campaign"),
@@ -190,7 +195,7 @@ makes it the current campaign: **space** in the users table then marks users int
     def write(self, what: str, name: str, values: dict) -> None:
         settings = self.app.settings
         with writer(settings.db_path) as conn:
-            note = WRITES[what](conn, name, values, settings.as_of, who())
+            note = WRITES[what](conn, name, values, settings.as_of, who(), self.app.labels)
         self.post_message(CampaignWritten(note, values.get("name", name)))
 
     @work(thread=True, group="campaigns.add", exit_on_error=False)
@@ -198,7 +203,7 @@ makes it the current campaign: **space** in the users table then marks users int
         """Adding a segment can take long on many users: cancellable (the transaction rolls back)."""
         settings = self.app.settings
         with writer(settings.db_path) as conn, query_runner.RUNNING.track(conn):
-            note = WRITES["add"](conn, name, values, settings.as_of, who())
+            note = WRITES["add"](conn, name, values, settings.as_of, who(), self.app.labels)
             note += "\n" + power_text(projected_power(conn, name), self.app.labels)
         self.post_message(CampaignWritten(note, values.get("name", name)))
 
@@ -214,7 +219,7 @@ makes it the current campaign: **space** in the users table then marks users int
     def _loaded(self, message: CampaignsLoaded) -> None:
         self.found = {c.name: (c, t, n) for c, t, n in message.found}
         self.segment_names = message.segment_names
-        table = self.query_one("#campaigns", DataTable)
+        table, lab = self.query_one("#campaigns", DataTable), self.app.labels
         keep = self.select_after or self.selected
         table.clear(columns=True)
         for key in ("campaign", "channel", "status", "targets", "control", "start"):
@@ -223,7 +228,7 @@ makes it the current campaign: **space** in the users table then marks users int
         for c, targets, control in message.found:
             star = "▶ " if c.name == current_campaign(self.app) else "  "
             table.add_row(
-                Text(star + visible(c.name)), Text(visible(c.channel)), Text(c.status),
+                Text(star + visible(c.name)), Text(lab.channel(c.channel)), Text(lab.status(c.status)),
                 Text(f"{targets:,}", justify="right"), Text(f"{control:,}", justify="right"),
                 Text(str(c.start_date or "")), key=c.name,
             )  # fmt: skip
@@ -285,7 +290,8 @@ makes it the current campaign: **space** in the users table then marks users int
         for e in reversed(entries):  # newest first
             n = Text(f"{e.n_users:,}", justify="right")
             table.add_row(
-                Text(e.at), Text(visible(e.who)), Text(e.action), n, Text(visible(e.detail)),
+                Text(e.at), Text(visible(e.who)), Text(self.app.labels.audit_action(e.action)), n,
+                Text(visible(e.detail)),
                 key=str(e.id),
             )  # fmt: skip
 
@@ -295,7 +301,7 @@ makes it the current campaign: **space** in the users table then marks users int
             return
         panel = self.query_one("#effect", Static)
         if message.report is None:
-            panel.update(Text(visible(message.problem)))
+            panel.update(Text(visible(self.app.labels.message(message.problem))))
         else:
             panel.update(parts.effect_view(message.report, self.app.labels))
 
@@ -321,10 +327,10 @@ makes it the current campaign: **space** in the users table then marks users int
         name = self.highlighted()
         if name is not None:
             self.app.current_campaign = name
-            self.notify(f"Current campaign: {name} (space marks users into it)", markup=False)
+            self.notify(self.app.labels.words("current_set", name=name), markup=False)
             self.load_campaigns()
 
-    def ask(self, title: str, fields: list[Field], what: str, ok: str = "OK", checks=None) -> None:
+    def ask(self, title: str, fields: list[Field], what: str, ok: str = "ok", checks=None) -> None:
         """A form, then the write ``what`` with its values (on the highlighted campaign);
         ``checks`` keep the form open on a bad value (FormModal)."""
         name = self.highlighted() or ""
@@ -337,25 +343,29 @@ makes it the current campaign: **space** in the users table then marks users int
             else:
                 self.write(what, name, values)
 
-        self.app.push_screen(FormModal(title, fields, ok, checks), done)
+        lab = self.app.labels
+        form = FormModal(lab.text(title), fields, lab(ok), lab("cancel"), checks)
+        self.app.push_screen(form, done)
 
     def action_create(self) -> None:
-        fields = parts.create_fields(self.app.settings.as_of)
-        self.ask("campaign: New", fields, "create", "Create", parts.create_checks())
+        fields = parts.create_fields(self.app.settings.as_of, self.app.labels)
+        self.ask("campaign: New", fields, "create", "create", parts.create_checks())
 
     def action_add(self) -> None:
         if self.highlighted():
-            fields = parts.add_fields(self.segment_names)
-            self.ask("campaign: Add targets", fields, "add", "Add", parts.add_checks())
+            fields = parts.add_fields(self.segment_names, self.app.labels)
+            self.ask("campaign: Add targets", fields, "add", "add", parts.add_checks())
 
     def action_export(self) -> None:
         name = self.highlighted()
         if name:
-            self.ask("campaign: Export targets", parts.export_fields(name), "export", "Export")
+            fields = parts.export_fields(name, self.app.labels)
+            self.ask("campaign: Export targets", fields, "export", "export")
 
     def action_unlock(self) -> None:
         if self.highlighted():
-            self.ask("campaign: Unlock", [Field("reason", "Reason (logged)")], "unlock", "Unlock")
+            fields = [Field("reason", self.app.labels("f_reason"))]
+            self.ask("campaign: Unlock", fields, "unlock", "unlock")
 
     def action_undo(self) -> None:
         if self.highlighted():
@@ -365,30 +375,33 @@ makes it the current campaign: **space** in the users table then marks users int
         name = self.highlighted()
         if name is None:
             return
-        question = f"Send campaign {name}? Its lists are locked until explicitly unlocked."
+        lab = self.app.labels
+        question = lab.words("send_question", name=name)
 
         def done(ok: bool | None) -> None:
             if ok:
                 self.write("send", name, {})
 
-        self.app.push_screen(ConfirmModal(question, "Send"), done)
+        self.app.push_screen(ConfirmModal(question, lab("send"), lab("cancel")), done)
 
     def action_window(self) -> None:
         def done(values: dict | None) -> None:
             if values is None:
                 return
             try:
-                self.window = parts.whole_number(values["days"], "Window", empty=30)
+                self.window = parts.whole_number(values["days"], lab("window"), empty=30)
             except CoreError as exc:
-                self.notify(str(exc), severity="error", markup=False)
+                self.notify(lab.message(str(exc)), severity="error", markup=False)
                 return
             self.query_one(TabbedContent).active = "tab-effect"
             if self.selected:
                 self.load_effect(self.selected, self.window)
 
-        fields = [Field("days", "Effect window (days from the start date)", str(self.window))]
-        checks = {"days": lambda v: parts.whole_number(v, "Window", empty=30)}
-        self.app.push_screen(FormModal("campaign: Effect report", fields, checks=checks), done)
+        lab = self.app.labels
+        fields = [Field("days", lab("f_window"), str(self.window))]
+        checks = {"days": lambda v: parts.whole_number(v, lab("f_window"), empty=30)}
+        title = lab.text("campaign: Effect report")
+        self.app.push_screen(FormModal(title, fields, lab("ok"), lab("cancel"), checks), done)
 
     def refresh_status(self) -> None:
         lab, settings = self.app.labels, self.app.settings

@@ -124,6 +124,12 @@ it earlier or later (the priority), **Enter** edits its condition; the pyramid, 
 show what the draft would give before anything is saved. **ctrl+s** saves the draft (after a
 confirmation) and re-applies the layers and tags; **Escape** drops the draft.
 """
+    HELP_ZH = """
+## 分层
+金字塔把每个用户计入第一个匹配的规则所在的分层（按规则顺序），其余为未分类。MECE 检查列出各自
+匹配到相同用户的规则对（由靠前的规则得到这些用户）和遗漏（不符合任何规则的用户）。在一行上按
+**Enter** 列出这些用户。输入起始日期并按 **Enter** 查看用户在分层之间的迁移。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "back", "Back", id="layers.back", tooltip="Back to the users list"),
         Binding(
@@ -390,12 +396,14 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
         try:
             since = date.fromisoformat(text.strip())
         except ValueError:
+            lab = self.app.labels
             raise CoreError(
-                f"{text.strip()!r} is not a date: write YYYY-MM-DD", title="Bad date"
+                lab.words("not_a_date", text=repr(text.strip())), title=lab("bad_date")
             ) from None
         if since >= self.app_as_of():
+            lab = self.app.labels
             raise CoreError(
-                f"{since} is not before the as-of date {self.app_as_of()}", title="Bad date"
+                lab.words("not_before", day=since, as_of=self.app_as_of()), title=lab("bad_date")
             )
         return since
 

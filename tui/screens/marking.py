@@ -168,18 +168,20 @@ class MarkingScreen(WorkingScreen):
 
     @work(thread=True, group="write", exit_on_error=False)
     def write_marks(self, what: str, campaign: str, arg: str | Compiled) -> None:
+        lab = self.app.labels
         with writer(self.app.settings.db_path) as conn:
             if isinstance(arg, Compiled):  # bulk, a list core built (a transitions cell)
                 note = self._mark_condition(conn, campaign, arg)
             elif what == "mark":
                 cmp.mark(conn, campaign, [arg], who=who(), source="key")
-                note = f"{arg} marked as a target of {campaign}"
+                note = lab.words("mark_note", user=arg, campaign=campaign)
             elif what == "unmark":
                 cmp.unmark(conn, campaign, [arg], who=who(), source="key")
-                note = f"{arg} unmarked from {campaign}"
+                note = lab.words("unmark_note", user=arg, campaign=campaign)
             elif what == "undo":
                 entry = cmp.undo_last(conn, campaign, who())
-                note = f"{campaign}: undid {entry.action} of {entry.n_users:,} users"
+                note = lab.words("undo_note", campaign=campaign, n=f"{entry.n_users:,}",
+                                 action=lab.audit_action(entry.action))  # fmt: skip
             else:
                 note = self._mark_condition(conn, campaign, arg)
         self.post_message(MarksWritten(note))
@@ -199,7 +201,8 @@ class MarkingScreen(WorkingScreen):
             who=who(),
             source=f"filter: {condition or 'all users'}",
         )
-        return f"{campaign}: {report.added_targets:,} marked, {report.excluded_already_in:,} already in"
+        n, k = f"{report.added_targets:,}", f"{report.excluded_already_in:,}"
+        return self.app.labels.words("bulk_note", campaign=campaign, n=n, k=k)
 
     @on(MarksWritten)
     def _marks_written(self, message: MarksWritten) -> None:
@@ -211,16 +214,16 @@ class MarkingScreen(WorkingScreen):
         name = current_campaign(self.app)
         if name is None:
             self.notify(
-                "No current campaign: open the campaigns (c) and press Enter on one.",
-                title="Nothing to mark into",
+                self.app.labels("no_current"),
+                title=self.app.labels("nothing_to_mark"),
                 markup=False,
             )
             return None
         if self.marking.name == name and self.marking.status not in ("", "draft"):
+            lab = self.app.labels
             self.notify(
-                f"Campaign {name} is {self.marking.status}: its lists are locked. "
-                "Unlock it on the campaign screen (U) to change them.",
-                title="Campaign locked",
+                lab.words("locked_note", name=name, status=lab.status(self.marking.status)),
+                title=lab("campaign_locked"),
                 severity="warning",
                 markup=False,
             )
@@ -233,7 +236,7 @@ class MarkingScreen(WorkingScreen):
         if name is None or user_id is None:
             return
         if user_id in self.marking.control:
-            self.notify(f"{user_id} is in the control group of {name}.", markup=False)
+            self.notify(self.app.labels.words("in_control", user=user_id, name=name), markup=False)
             return
         self.write_marks("unmark" if user_id in self.marking.targets else "mark", name, user_id)
 
@@ -269,13 +272,11 @@ class MarkingScreen(WorkingScreen):
     def _ask_mark_all(self, message: MarkAllProjected) -> None:
         name, condition = message.campaign, message.condition
         lab = self.app.labels
-        question = (
-            f"Mark all {message.matching:,} filtered users as targets of {name}?\n\n"
-            f"{lab('power_after')}: {power_text(message.power, lab)}"
-        )
+        question = lab.words("mark_all_question", n=f"{message.matching:,}", name=name)
+        question += f"\n\n{lab('power_after')}: {power_text(message.power, lab)}"
 
         def done(ok: bool | None) -> None:
             if ok:
                 self.write_marks("bulk", name, condition)
 
-        self.app.push_screen(ConfirmModal(question, "Mark all"), done)
+        self.app.push_screen(ConfirmModal(question, lab("mark_all"), lab("cancel")), done)

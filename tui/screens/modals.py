@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Markdown, Static
 
+from tui.i18n import binding_description
+
 if TYPE_CHECKING:
     from tui.app import UserOpsApp
 
@@ -44,8 +46,9 @@ def bindings_markdown(screen: Screen, labels) -> str:
         if not b.description or (b.id or b.action) in seen:
             continue
         seen.add(b.id or b.action)
-        tip = (b.tooltip or "").replace("|", "\\|")
-        row = f"| `{key_label(key)}` | {b.description} | {tip} |"
+        words = binding_description(b.id, b.description, labels.lang)  # modals too
+        tip = labels.text(b.tooltip or "").replace("|", "\\|")
+        row = f"| `{key_label(key)}` | {words} | {tip} |"
         (ours if b.id else inherited).append(row)  # userops' own keys first, then Textual's
     head = f"| {labels('key')} | {labels('key_action')} | {labels('key_what')} |"
     return "\n".join([head, "| --- | --- | --- |", *ours, *inherited])
@@ -66,9 +69,14 @@ class HelpModal(ModalScreen[None]):
 
     def __init__(self, screen: Screen) -> None:
         super().__init__()
-        guide = files("tui").joinpath("help.md").read_text(encoding="utf-8")
-        own = getattr(screen, "HELP", None) or ""
         labels = cast("UserOpsApp", screen.app).labels
+        zh = labels.lang == "zh"
+        guide = files("tui").joinpath("help.zh.md" if zh else "help.md").read_text(encoding="utf-8")
+        own = (
+            (getattr(screen, "HELP_ZH", None) if zh else None)
+            or getattr(screen, "HELP", None)
+            or ""
+        )
         keys = bindings_markdown(screen, labels)
         self.text = f"{own}\n\n### {labels('keys_here')}\n\n{keys}\n\n{guide}"
 

@@ -53,13 +53,14 @@ class ValidationChart(PlotextPlot):
         plt.clear_figure()
         v = self.validation
         if not v:
-            plt.title("no validation stored")
+            plt.title(self.app.labels("no_validation_stored"))  # type: ignore[attr-defined]
             self.refresh()
             return
         tracking = self.kind == "tracking"
         xs = v["weeks"] if tracking else list(range(len(v["buckets"])))
-        plt.title("cumulative holdout purchases" if tracking else "mean holdout purchases by x")
-        plt.plot(xs, v["actual_tracking" if tracking else "actual_conditional"], label="actual",
+        lab = self.app.labels  # type: ignore[attr-defined]
+        plt.title(lab("chart_tracking") if tracking else lab("chart_conditional"))
+        plt.plot(xs, v["actual_tracking" if tracking else "actual_conditional"], label=lab("actual"),
                  color=COLOURS["actual"], marker="dot")  # fmt: skip
         for name, check in v["models"].items():
             if "error" in check:
@@ -68,7 +69,7 @@ class ValidationChart(PlotextPlot):
                      label=MODEL_TITLES.get(name, name), color=COLOURS.get(name, "red"))  # fmt: skip
         if not tracking:
             plt.xticks(xs, v["buckets"])
-        plt.xlabel("weeks after calibration" if tracking else "calibration repeat purchases")
+        plt.xlabel(lab("chart_weeks") if tracking else lab("chart_repeats"))
         self.refresh()
 
 
@@ -82,6 +83,12 @@ use, and why. The charts show the last holdout validation: actual against predic
 purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to make one.
 """
     IGNORES = frozenset({"marks"})  # campaign marks change nothing shown here
+    HELP_ZH = """
+## 模型
+在本数据库上拟合的购买模型（BG/NBD、Pareto/NBD、MBG/NBD）与 Gamma-Gamma，及其对数似然和拟合
+是否达到最大值；预测使用哪个模型及原因。图表显示最近一次验证：实际与预测的复购次数。
+运行 `userops model DB --validate --calibration-end YYYY-MM-DD` 生成验证。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "back", "Back", id="models.back", tooltip="Back to the users list"),
     ]
@@ -133,7 +140,7 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
             diagnostics = cast(dict[str, Any], stored_diagnostics or {})
             title = MODEL_TITLES.get(model, "Gamma-Gamma" if model == "gamma_gamma" else model)
             if error:
-                table.add_row(Text(title), Text(error, style="red"), "", "", "", "")
+                table.add_row(Text(title), Text(lab.message(error), style="red"), "", "", "", "")
                 continue
             shown = " ".join(f"{k} {v:.4g}" for k, v in params.items())
             check = cast(dict[str, Any], checks.get(model, {}))
@@ -149,7 +156,8 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
         lines = []
         if stored.used:
             used = MODEL_TITLES.get(stored.used["model"], stored.used["model"])
-            lines.append(f"{lab('predictions_use')} {used}: {stored.used.get('reason', '')}")
+            reason = lab.message(stored.used.get("reason", ""))
+            lines.append(f"{lab('predictions_use')} {used}: {reason}")
         v = stored.validation
         if v:
             lines.append(

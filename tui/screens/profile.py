@@ -46,6 +46,11 @@ class ProfileScreen(MarkingScreen):
 Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Escape** goes back.
 **space** marks or unmarks the user as a target of the current campaign, **u** undoes.
 """
+    HELP_ZH = """
+## 用户画像
+一个用户的全部信息。用方向键或 PageUp/PageDown 滚动；**Escape** 返回。
+**space** 标记或取消标记该用户为当前活动的目标，**u** 撤销。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding(
             "escape", "app.pop_screen", "Back", id="profile.back", tooltip="Back to the users list"

@@ -26,6 +26,7 @@ from tui.screens import WorkingScreen, reader
 from tui.widgets.live_condition import Debounce
 from tui.widgets.rfm_parts import (
     ConfirmSave,
+    action_line,
     fill_cells,
     fill_groups,
     group_name,
@@ -72,6 +73,12 @@ pick the dimension and the method (mean, median, fixed value, score cut), type t
 dimensions, **v** the 27-cell view; **Enter** lists the users of the group or cell.
 """
     IGNORES = frozenset({"marks"})  # campaign marks change nothing shown here
+    HELP_ZH = """
+## RFM
+八大客户群按每个维度的阈值分为高/低。**e** 打开阈值表单：选择维度和方法（均值、中位数、
+固定值、按得分），输入数值；*试算* 列在保存之前显示分组人数。
+**ctrl+s** 确认后保存并重新分组。**d** 切换散点图维度，**v** 切换27格视图；**Enter** 列出该客户群或格子的用户。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "back", "Back", id="rfm.back", tooltip="Back (or close the form)"),
         Binding("d", "dims", "Plot dims", id="rfm.dims", tooltip="Plot R–F, R–M or F–M"),
@@ -111,8 +118,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
                 cells: DataTable[object] = DataTable(id="cells", cursor_type="cell")
                 cells.border_title = lab("rfm_cells")
                 yield cells
-                with Vertical(id="side"):
-                    yield Static("", id="thresholds", markup=False)
+                with Vertical(id="side"):  # the form first: its dropdowns open over the panel
                     with Horizontal(id="form"):
                         yield Select(
                             [(d.upper(), d) for d in rfm.DIMENSIONS],
@@ -122,7 +128,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
                             compact=True,
                         )
                         yield Select(
-                            [(m, m) for m in rfm.METHODS],
+                            [(lab.rfm_method(m), m) for m in rfm.METHODS],
                             value="median",
                             id="method",
                             allow_blank=False,
@@ -130,6 +136,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
                         )
                         yield Input(placeholder=lab("value"), id="value", compact=True)
                     yield Static("", id="form-error", markup=False)
+                    yield Static("", id="thresholds", markup=False)
             yield RfmScatter(id="scatter")
         yield StatusLine(id="status")
         yield Footer()
@@ -183,10 +190,8 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
     @on(RfmLoaded)
     def _loaded(self, message: RfmLoaded) -> None:
         self.loaded = message
-        fill_groups(
-            self.query_one("#groups", DataTable), message.groups, self.preview, self.app.labels
-        )
-        fill_cells(self.query_one("#cells", DataTable), message.cells)
+        self.show_groups(message.groups, self.preview)
+        fill_cells(self.query_one("#cells", DataTable), message.cells, self.app.labels)
         scatter = self.query_one(RfmScatter)
         scatter.sample = tuple(message.sample)
         scatter.lines = message.lines
@@ -198,9 +203,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         if not self.previews.is_current(message.token) or self.loaded is None:
             return  # the form changed since: a newer preview is on its way
         self.preview = message.groups
-        fill_groups(
-            self.query_one("#groups", DataTable), self.loaded.groups, self.preview, self.app.labels
-        )
+        self.show_groups(self.loaded.groups, self.preview)
         self.query_one(RfmScatter).trial_lines = message.lines
         self.show_thresholds()
 
@@ -224,7 +227,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         parts = [lab("rfm_title"), Path(settings.db_path).name, self.app.as_of_label()]
         if self.loaded is not None:
             buyers = sum(g.count for g in self.loaded.groups if g.key != rfm.NON_BUYER_KEY)
-            parts.append(f"{buyers:,} buyers")
+            parts.append(f"{buyers:,} {lab('buyers')}")
         self.query_one(StatusLine).text = " · ".join(parts)
 
     # ---------------------------------------------------------------- the threshold form
@@ -239,7 +242,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         try:
             trial = self.form_threshold()
         except CoreError as exc:
-            error.update(str(exc))
+            error.update(self.app.labels.message(str(exc)))
             return
         error.update("")
         self.trial = trial
@@ -254,7 +257,11 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
             try:
                 value = float(raw)
             except ValueError:
-                raise CoreError(f"{dim}: {method} needs a number, got {raw!r}") from None
+                lab = self.app.labels
+                words = lab.words(
+                    "needs_number", dim=dim, method=lab.rfm_method(method), raw=repr(raw)
+                )
+                raise CoreError(words) from None
         return rfm.check_threshold(dim, method, value)
 
     def clear_trial(self) -> None:
@@ -263,13 +270,38 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
         self.remove_class("-editing")
         self.query_one(RfmScatter).trial_lines = {}
         if self.loaded is not None:
-            fill_groups(
-                self.query_one("#groups", DataTable), self.loaded.groups, None, self.app.labels
-            )
+            self.show_groups(self.loaded.groups, None)
         self.show_thresholds()
         self.query_one("#groups", DataTable).focus()
 
     # ---------------------------------------------------------------- keys
+
+    @property
+    def compact(self) -> bool:
+        return self.size.width < NARROW
+
+    def show_groups(self, groups: list, preview: list | None) -> None:
+        """The groups table, its columns fitted to the width (rfm_parts.fill_groups)."""
+        table = self.query_one("#groups", DataTable)
+        fill_groups(table, groups, preview, self.app.labels, compact=self.compact)
+        self._shown_compact = self.compact
+        self._action_line()
+
+    def _action_line(self) -> None:
+        table = self.query_one("#groups", DataTable)
+        key = None
+        if self.compact and table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        groups = self.loaded.groups if self.loaded is not None else []
+        table.border_subtitle = action_line(groups, key, self.app.labels) if key else ""
+
+    @on(DataTable.RowHighlighted, "#groups")
+    def _group_highlighted(self) -> None:
+        self._action_line()
+
+    def on_resize(self) -> None:
+        if self.loaded is not None and getattr(self, "_shown_compact", None) != self.compact:
+            self.show_groups(self.loaded.groups, self.preview)
 
     def action_edit(self) -> None:
         self.add_class("-editing")
@@ -278,7 +310,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
 
     def action_save(self) -> None:
         if self.trial is None:
-            self.notify("Press e to try a threshold first", markup=False)
+            self.notify(self.app.labels("try_first"), markup=False)
             return
         trial = self.trial
         question = (

@@ -67,6 +67,13 @@ current members as a snapshot. **ctrl+l** goes to the saved list and back. In th
 two to see only A / both / only B, and **Enter** on one of those lists the users; **ctrl+t**
 deletes the highlighted segment (after a confirmation).
 """
+    HELP_ZH = """
+## 分群
+输入条件：人数、占全部用户的比例、条件的文字描述和前几名成员随输入更新；错误标在所在列下方。
+**ctrl+s** 以名称保存（覆盖同名时旧定义保留在历史中），**ctrl+n** 把当前成员冻结为快照。
+**ctrl+l** 在已保存列表与条件之间切换。在列表中 **Enter** 载入分群，**space** 选择：选两个可看
+仅A / 两者都在 / 仅B，在其中一项上按 **Enter** 列出其用户；**ctrl+t** 删除高亮的分群（需确认）。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="segments.back", tooltip="Back"),
         Binding("ctrl+s", "save", "Save", id="segments.save", tooltip="Save the condition"),
@@ -170,18 +177,18 @@ deletes the highlighted segment (after a confirmation).
 
     @work(thread=True, exclusive=False, group="write", exit_on_error=False)
     def write(self, what: str, name: str, text: str = "", description: str = "") -> None:
-        as_of = self.app.settings.as_of
+        as_of, lab = self.app.settings.as_of, self.app.labels
         with writer(self.app.settings.db_path) as conn:
             if what == "save":
                 segments.save(conn, name, text, description, as_of=as_of)
                 n = len(segments.history(conn, name))
-                note = f'"{name}" saved · {n} earlier version(s) in the history'
+                note = lab.words("seg_saved", name=name, n=n)
             elif what == "delete":
                 segments.delete(conn, name)
-                note = f'"{name}" deleted'
+                note = lab.words("seg_deleted", name=name)
             else:
                 snap = segments.snapshot(conn, name, as_of=as_of)
-                note = f'snapshot "{snap.name}": {snap.members:,} users frozen'
+                note = lab.words("seg_snapshot", name=snap.name, n=f"{snap.members:,}")
         self.post_message(SegmentWritten(note))
 
     # ---------------------------------------------------------------- typing
@@ -300,7 +307,8 @@ deletes the highlighted segment (after a confirmation).
     def action_save(self) -> None:
         text = self.editor.input.value.strip()
         if not text or self.editor.error is not None:
-            self.notify("Type a valid condition first.", title="Nothing to save", markup=False)
+            lab = self.app.labels
+            self.notify(lab("type_valid_first"), title=lab("nothing_to_save"), markup=False)
             return
         seg = self.saved.get(self.loaded or "")
         fields = [
@@ -313,7 +321,9 @@ deletes the highlighted segment (after a confirmation).
                 self.loaded = values["name"].strip()
                 self.write("save", self.loaded, text, values["description"])
 
-        self.app.push_screen(FormModal("segment: Save as…", fields, "Save"), done)
+        lab = self.app.labels
+        title = lab.text("segment: Save as…")
+        self.app.push_screen(FormModal(title, fields, lab("save"), lab("cancel")), done)
 
     def action_delete(self) -> None:
         name = self.highlighted()
@@ -327,7 +337,9 @@ deletes the highlighted segment (after a confirmation).
             if ok:
                 self.write("delete", name)
 
-        self.app.push_screen(ConfirmModal(f'Delete the segment "{name}"?', "Delete"), done)
+        lab = self.app.labels
+        question = lab.words("delete_segment_question", name=name)
+        self.app.push_screen(ConfirmModal(question, lab("delete"), lab("cancel")), done)
 
     def action_snapshot(self) -> None:
         focused_list = self.query_one("#saved").has_focus

@@ -70,6 +70,11 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
 **ctrl+t** deletes the highlighted tag; **Escape** closes the form without saving.
 """
     IGNORES = frozenset({"marks"})  # campaign marks change nothing shown here
+    HELP_ZH = """
+## 标签
+按维度（基础、行为、结果、预测）列出每个标签及截至上次计算的持有人数。**Enter** 列出持有高亮
+标签的用户。预测标签显示其模型值（P(alive)、CLV、预期购买次数）在全部用户中的分布。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "back", "Back", id="tags.back", tooltip="Back (or close the form)"),
         Binding("ctrl+r", "reload", "Reload", id="tags.reload", tooltip="Count the tags again"),
@@ -164,7 +169,12 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
                 Text(visible(rule.name)),
                 Text(f"{n:,}", justify="right"),
                 shown,
-                Text(visible(rule.description or rule.condition)),
+                Text(
+                    visible(
+                        self.app.labels.tag_description(rule.name, rule.description)
+                        or rule.condition
+                    )
+                ),
                 key=rule.name,
             )
         self.refresh_status()

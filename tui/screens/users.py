@@ -78,6 +78,12 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
 **space** marks the user as a target of the current campaign (chosen on the campaign screen),
 **M** marks every filtered user, **u** undoes the last mark action.
 """
+    HELP_ZH = """
+## 用户列表
+全部用户，一次一页。在底部按 **PageDown** 加载下一页，**G** 跳到最后面的用户，**g** 回到最前面。
+**Enter** 打开高亮用户的画像。**space** 把该用户标记为当前活动（在活动页选择）的目标，
+**M** 标记全部筛选出的用户，**u** 撤销上一次标记。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding(
             "slash",
@@ -501,7 +507,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
 
     def action_mark_filtered(self) -> None:
         if self.searching is not None:
-            self.notify("Leave the search first: M marks the filtered list.", markup=False)
+            self.notify(self.labels("leave_search"), markup=False)
             return
         condition = self.listing.condition
         if condition is not None and self.is_frozen(condition):

@@ -18,24 +18,23 @@ from tui.i18n import Labels
 from tui.widgets.dialogs import Field
 
 
-def add_report_text(campaign: str, report: AddReport) -> str:
+def add_report_text(campaign: str, report: AddReport, labels: Labels) -> str:
     excluded = report.excluded_already_in + report.excluded_recently_targeted
-    return (
-        f"{campaign}: {report.candidates:,} matched · added {report.added_targets:,} targets "
-        f"+ {report.added_control:,} control · excluded {excluded:,} "
-        f"({report.excluded_already_in:,} already in, "
-        f"{report.excluded_recently_targeted:,} targeted recently)"
-    )
+    return labels.words(
+        "added_note", campaign=campaign, n=f"{report.candidates:,}",
+        t=f"{report.added_targets:,}", c=f"{report.added_control:,}", x=f"{excluded:,}",
+        a=f"{report.excluded_already_in:,}", r=f"{report.excluded_recently_targeted:,}",
+    )  # fmt: skip
 
 
-def _uplift_line(title: str, u: Uplift, percent: bool) -> Text:
+def _uplift_line(title: str, u: Uplift, percent: bool, labels: Labels) -> Text:
     def show(x: float) -> str:
         return f"{x * 100:+.2f} pp" if percent else f"{x:+,.2f}"
 
     rel = "" if u.relative is None else f" ({u.relative:+.1%})"
     line = Text(f"{title}: ", style="bold")
-    line.append(f"{show(u.absolute)}{rel}, 95% CI {show(u.low)} … {show(u.high)}")
-    line.append(f"\n  method: {u.method}", style="dim")
+    line.append(f"{show(u.absolute)}{rel}, {labels('ci95')} {show(u.low)} … {show(u.high)}")
+    line.append(f"\n  {labels('method_word')}: {labels.text(u.method)}", style="dim")
     return line
 
 
@@ -45,9 +44,17 @@ def effect_view(report: EffectReport, labels: Labels) -> Group:
         f"{labels('days')}), {labels('as_of')} {report.as_of}"
     )
     if report.observed_end is not None and not report.complete:
-        head.append(f" · window incomplete: data up to {report.observed_end}", style="yellow")
+        incomplete = labels.words("window_incomplete", day=report.observed_end)
+        head.append(f" · {incomplete}", style="yellow")
     table = Table(box=None, padding=(0, 2))
-    for column in ("", labels("count"), "converted", "conversion", "revenue / user"):
+    columns = (
+        "",
+        labels("count"),
+        labels("converted"),
+        labels("conversion"),
+        labels("revenue_user"),
+    )
+    for column in columns:
         table.add_column(column, justify="right" if column else "left")
     for name, g in ((labels("target"), report.targets), (labels("control"), report.control)):
         table.add_row(
@@ -59,39 +66,42 @@ def effect_view(report: EffectReport, labels: Labels) -> Group:
         )
     parts: list = [head, table]
     if report.reason:
-        parts.append(Text(f"Not enough data: {visible(report.reason)}.", style="bold yellow"))
+        reason = visible(labels.message(report.reason))
+        parts.append(Text(labels.words("not_enough", reason=reason), style="bold yellow"))
     else:
         assert report.conversion is not None and report.revenue_per_user is not None
-        parts.append(_uplift_line("Uplift, conversion", report.conversion, True))
-        parts.append(_uplift_line("Uplift, revenue per user", report.revenue_per_user, False))
+        conversion, revenue = labels("uplift_conversion"), labels("uplift_revenue")
+        parts.append(_uplift_line(conversion, report.conversion, True, labels))
+        parts.append(_uplift_line(revenue, report.revenue_per_user, False, labels))
     return Group(*parts)
 
 
-def create_fields(as_of: date) -> list[Field]:
+def create_fields(as_of: date, labels: Labels) -> list[Field]:
+    channels = tuple((labels.channel(c), c) for c in CHANNELS)
     return [
-        Field("name", "Name"),
-        Field("channel", "Channel", CHANNELS[0], CHANNELS),
-        Field("offer", "Offer"),
-        Field("start", f"Start date (YYYY-MM-DD, empty: the day it is sent; as of {as_of})"),
+        Field("name", labels("f_name")),
+        Field("channel", labels("f_channel"), CHANNELS[0], channels),
+        Field("offer", labels("f_offer")),
+        Field("start", labels.words("f_start", as_of=as_of)),
     ]
 
 
-def add_fields(segment_names: list[str]) -> list[Field]:
-    hint = ", ".join(segment_names[:6]) or "none saved yet"
+def add_fields(segment_names: list[str], labels: Labels) -> list[Field]:
+    hint = ", ".join(segment_names[:6]) or labels("none_saved")
     return [
-        Field("source", f"Saved segment or a condition (saved: {hint})"),
-        Field("holdout", "Control group (holdout %)", "10"),
-        Field("within", "Exclude users targeted within N days (empty: no cap)", "7"),
-        Field("seed", "Seed of the control draw", "0"),
+        Field("source", labels.words("f_source", hint=hint)),
+        Field("holdout", labels("f_holdout"), "10"),
+        Field("within", labels("f_within"), "7"),
+        Field("seed", labels("f_seed"), "0"),
     ]
 
 
-def export_fields(campaign: str) -> list[Field]:
+def export_fields(campaign: str, labels: Labels) -> list[Field]:
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in campaign)
     return [
-        Field("path", "CSV file", f"{safe}-targets.csv"),
-        Field("columns", "Columns (comma separated; user_id always first)", "user_id,name,city"),
-        Field("contact", "Include phone and e-mail (contact details)", False),
+        Field("path", labels("f_path"), f"{safe}-targets.csv"),
+        Field("columns", labels("f_columns"), "user_id,name,city"),
+        Field("contact", labels("f_contact"), False),
     ]
 
 

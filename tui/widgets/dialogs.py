@@ -64,7 +64,7 @@ class Field:
     key: str
     label: str
     default: str | bool = ""
-    options: tuple[str, ...] = ()
+    options: tuple[str | tuple[str, str], ...] = ()
 
 
 class FormModal(ModalScreen[dict | None]):
@@ -94,10 +94,11 @@ class FormModal(ModalScreen[dict | None]):
         title: str,
         fields: list[Field],
         ok: str = "OK",
+        no: str = "Cancel",
         checks: Mapping[str, Callable[[str], object]] | None = None,
     ) -> None:
         super().__init__()
-        self.title_text, self.fields, self.ok = title, fields, ok
+        self.title_text, self.fields, self.ok, self.no = title, fields, ok, no
         self.checks = dict(checks or {})
 
     def compose(self) -> ComposeResult:
@@ -109,14 +110,15 @@ class FormModal(ModalScreen[dict | None]):
                     continue
                 yield Label(f.label)
                 if f.options:
-                    choices = [(o, o) for o in f.options]
-                    yield Select(choices, value=f.default or f.options[0], id=f"f-{f.key}")
+                    # an option is a value or (label, value): a channel shown as 推送, stored as push
+                    choices = [o if isinstance(o, tuple) else (o, o) for o in f.options]
+                    yield Select(choices, value=f.default or choices[0][1], id=f"f-{f.key}")
                 else:
                     yield Input(str(f.default), id=f"f-{f.key}")
                 yield Static("", id=f"e-{f.key}", classes="form-error", markup=False)
             with Horizontal():
                 yield Button(self.ok, variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button(self.no, id="cancel")
 
     def values(self) -> dict:
         out = {}

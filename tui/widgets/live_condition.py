@@ -223,7 +223,8 @@ class LiveCondition(QueryInput):
 
     def _show_invalid(self, pos: int, error: str) -> None:
         self.counter.pending = False  # the last valid count stays
-        self.error = (pos, error)
+        labels = getattr(self.app, "labels", None)  # the app's language (none in a bare App)
+        self.error = (pos, labels.message(error) if labels else error)
 
     @on(Counted)
     def _counted(self, message: Counted) -> None:

@@ -29,42 +29,74 @@ def fill_groups(
     groups: list[rfm_report.GroupRow],
     preview: list[rfm_report.GroupRow] | None,
     labels: Labels,
+    compact: bool = False,
 ) -> None:
-    """One row per group (then the non-buyers); the Preview column shows the trial counts."""
+    """One row per group (then the non-buyers); the Preview column shows the trial counts.
+
+    ``compact`` (a narrow terminal): the columns that fit in 80, no column cut off. The typical
+    action moves under the table (``action_line``); while a trial is previewed, its counts
+    replace the means."""
     cursor = table.cursor_row
     table.clear(columns=True)
-    keys = ("group", "count", "preview", "share", "revenue_share", "mean_r", "mean_f", "mean_m")
-    for key in (*keys, "action"):
+    keys: tuple[str, ...]
+    if not compact:
+        keys = GROUP_COLUMNS
+    elif preview is not None:
+        keys = ("group", "count", "preview", "share", "revenue_share")
+    else:
+        keys = ("group", "count", "share", "revenue_share", "mean_r", "mean_f", "mean_m")
+    for key in keys:
         table.add_column(labels(key), key=key)
     trial = {row.key: row.count for row in preview or ()}
     for g in groups:
         after = "" if g.key not in trial else f"{trial[g.key]:,} ({trial[g.key] - g.count:+,})"
-        table.add_row(
-            Text(group_name(g, labels)),
-            _num(g.count, ","),
-            Text(after, justify="right", style="bold" if after else ""),
-            _num(g.share_of_buyers, ".1%"),
-            _num(g.share_of_revenue, ".1%"),
-            _num(g.mean_recency, ".0f"),
-            _num(g.mean_frequency, ".1f"),
-            _num(g.mean_monetary, ",.0f"),
-            Text(g.action),
-            key=g.key,
-        )
+        cells = {
+            "group": Text(group_name(g, labels)),
+            "count": _num(g.count, ","),
+            "preview": Text(after, justify="right", style="bold" if after else ""),
+            "share": _num(g.share_of_buyers, ".1%"),
+            "revenue_share": _num(g.share_of_revenue, ".1%"),
+            "mean_r": _num(g.mean_recency, ".0f"),
+            "mean_f": _num(g.mean_frequency, ".1f"),
+            "mean_m": _num(g.mean_monetary, ",.0f"),
+            "action": Text(labels.rfm_action(g.key, g.action)),
+        }
+        table.add_row(*(cells[k] for k in keys), key=g.key)
     if table.row_count:
         table.move_cursor(row=min(cursor, table.row_count - 1))
 
 
-def fill_cells(table: DataTable, cells: dict[str, int]) -> None:
-    """R×F rows, M columns: 9 × 3 counts of buyers."""
+GROUP_COLUMNS = (
+    "group", "count", "preview", "share", "revenue_share", "mean_r", "mean_f", "mean_m", "action"
+)  # fmt: skip
+
+
+def action_line(groups: list[rfm_report.GroupRow], key: str | None, labels: Labels) -> str:
+    """The highlighted group's typical action, for the table's border when the column is off."""
+    for g in groups:
+        if g.key == key:
+            return f"{labels('action')}: {labels.rfm_action(g.key, g.action)}"
+    return ""
+
+
+def fill_cells(table: DataTable, cells: dict[str, int], labels: Labels | None = None) -> None:
+    """R×F rows, M columns: 9 × 3 counts of buyers (levels H M L, 高 中 低 in Chinese)."""
+    shown = dict(zip(LEVELS, "高中低", strict=True)) if labels and labels.lang == "zh" else {}
+    lv = {x: shown.get(x, x) for x in LEVELS}
     table.clear(columns=True)
     table.add_column("R F", key="rf")
     for m in LEVELS:
-        table.add_column(f"M {m}", key=m)
+        table.add_column(f"M {lv[m]}", key=m)
     for r in LEVELS:
         for f in LEVELS:
             counts = [Text(f"{cells.get(r + f + m, 0):,}", justify="right") for m in LEVELS]
-            table.add_row(Text(f"R {r} · F {f}"), *counts, key=r + f)
+            table.add_row(Text(f"R {lv[r]} · F {lv[f]}"), *counts, key=r + f)
+
+
+def describe(t: rfm.Threshold, labels: Labels) -> str:
+    """A threshold's method as the operator reads it (fixed:12 → 固定值:12 in Chinese)."""
+    method, _, value = t.describe().partition(":")
+    return labels.rfm_method(method) + (f":{value}" if value else "")
 
 
 def thresholds_text(loaded, trial: rfm.Threshold | None, labels: Labels) -> Text:
@@ -74,11 +106,11 @@ def thresholds_text(loaded, trial: rfm.Threshold | None, labels: Labels) -> Text
     for dim in rfm.DIMENSIONS:
         t = loaded.thresholds[dim]
         cut = loaded.lines.get(dim)
-        now = t.describe() + ("" if cut is None else f" = {cut:,.4g}")
+        now = describe(t, labels) + ("" if cut is None else f" = {cut:,.4g}")
         hint = ", ".join(f"{v:,.4g}" for v in loaded.suggested.get(dim, [])) or "–"
         out.append(f"{dim.upper()}   {now:<16} {hint}")
         if trial is not None and trial.dimension == dim:
-            out.append(f"  → {labels('trial')} {trial.describe()}", style="bold")
+            out.append(f"  → {labels('trial')} {describe(trial, labels)}", style="bold")
         out.append("\n")
     out.rstrip()
     return out

@@ -11,7 +11,7 @@ from textual_plotext import PlotextPlot
 
 DIMS = (("r", "f"), ("r", "m"), ("f", "m"))
 INDEX = {"r": 0, "f": 1, "m": 2}
-AXIS = {"r": "R: days since last order", "f": "F: orders", "m": "M: amount spent"}
+AXIS = {"r": "scatter_r", "f": "scatter_f", "m": "scatter_m"}  # label keys (tui.i18n)
 CURRENT, TRIAL = "cyan", "orange"
 
 
@@ -40,7 +40,7 @@ class RfmScatter(PlotextPlot):
     @property
     def title(self) -> str:
         x, y = self.dims
-        return f"{x.upper()}–{y.upper()} · {len(self.sample):,} buyers"
+        return f"{x.upper()}–{y.upper()} · {len(self.sample):,} {self.app.labels('buyers')}"  # type: ignore[attr-defined]
 
     def redraw(self) -> None:
         plt = self.plt
@@ -49,8 +49,9 @@ class RfmScatter(PlotextPlot):
         xs = [row[INDEX[x]] for row in self.sample]
         ys = [row[INDEX[y]] for row in self.sample]
         plt.title(self.title)
-        plt.xlabel(AXIS[x])
-        plt.ylabel(AXIS[y])
+        lab = self.app.labels  # type: ignore[attr-defined]
+        plt.xlabel(lab(AXIS[x]))
+        plt.ylabel(lab(AXIS[y]))
         if xs:
             plt.scatter(xs, ys, marker="braille", color="white")
         for cuts, colour in ((self.lines, CURRENT), (self.trial_lines, TRIAL)):

@@ -9,10 +9,14 @@ from textual.widgets import Static
 
 class StatusLine(Static):
     DEFAULT_CSS = """
-    StatusLine { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    StatusLine {
+        height: auto; max-height: 3; background: $panel; color: $text-muted; padding: 0 1;
+    }
     """
 
-    text: reactive[str] = reactive("")
+    text: reactive[str] = reactive("", layout=True)
 
     def render(self) -> Text:
-        return Text(self.text, no_wrap=True, overflow="ellipsis")  # file names are not markup
+        # wrapped, not cut: on 80 columns the last item (what is wrong) is the one that matters;
+        # a long line takes a second row (up to three). File names are not markup.
+        return Text(self.text, overflow="fold")

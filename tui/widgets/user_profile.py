@@ -209,7 +209,7 @@ def timeline(p: UserProfile, labels: Labels) -> Group:
         orders.add_row(Text(at[:16]), Text(f"{amount:,.2f}", justify="right"), _text(order_id))
     events = _table(labels("events"))
     for kind, at, value in p.events:
-        events.add_row(Text(at[:16]), _text(kind), _text(value))
+        events.add_row(Text(at[:16]), Text(labels.kind(kind)), _text(value))
     return Group(orders, Text(""), events)
 
 
