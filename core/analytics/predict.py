@@ -600,7 +600,7 @@ def write_model_inputs(
         " VALUES (?, ?, ?, ?, ?)",
         zip(
             out["user_id"].tolist(),
-            out["first_order_at"].tolist(),
+            [str(v)[:10] for v in out["first_order_at"]],  # T needs the day only
             out["x"].astype("int64").tolist(),
             out["t_x_days"].astype("float64").tolist(),
             [None if np.isnan(v) else float(v) for v in repeat],

@@ -123,7 +123,7 @@ CREATE TABLE IF NOT EXISTS refresh_dirty (user_id TEXT PRIMARY KEY) WITHOUT ROWI
 -- with the features so that a refresh re-scores every buyer without reading every order.
 CREATE TABLE IF NOT EXISTS model_inputs (
     user_id        TEXT PRIMARY KEY,
-    first_order_at TEXT NOT NULL,
+    first_order_at TEXT NOT NULL,  -- the day of the first order (T = D - it)
     x              INTEGER NOT NULL,
     t_x_days       REAL NOT NULL,
     repeat_mean    REAL           -- mean spend of the repeat purchase days (NULL: none)

@@ -92,7 +92,7 @@ def test_a_user_with_only_new_events_keeps_the_columns_older_rows_give(conn) -> 
         "shoes", "2024-07-01 12:00:00", 0,
     )  # fmt: skip
     assert conn.execute("SELECT x, first_order_at FROM model_inputs").fetchall() == [
-        (0, "2024-01-10 23:30:00")
+        (0, "2024-01-10")  # model_inputs keeps the first order's day (all T needs)
     ]
 
 
