@@ -44,7 +44,7 @@ ABBREVIATIONS = _words(
     "backspace delete pagedown pageup F R M L S T P N U D x e d v "
     # CLI commands and options quoted in hints
     "userops DB alive demo recompute model validate calibration end layers users format csv json "
-    "as of lang zh en mask use bgnbd mbgnbd "
+    "as of lang zh en mask use bgnbd mbgnbd refresh strategy control "
     # the models' parameters, as in the literature
     "alpha beta gamma"
 )
