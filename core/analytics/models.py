@@ -758,7 +758,10 @@ def sample_params(fit: PurchaseFit | GammaGammaFit, draws: int, seed: int) -> np
         return np.tile(np.exp(center), (draws, 1))
     rng = np.random.default_rng(seed)
     cov = np.array(fit.info.cov_log)
-    return np.exp(rng.multivariate_normal(center, cov, size=draws, method="cholesky"))
+    drawn = rng.multivariate_normal(center, cov, size=draws, method="cholesky")
+    # a fit at the edge of the search range (a huge covariance) would draw overflowing values:
+    # the draws stay inside the range the fit searched
+    return np.exp(np.clip(drawn, *LOG_BOUNDS))
 
 
 def _four(params: np.ndarray) -> tuple[float, float, float, float]:
