@@ -55,6 +55,7 @@ STATES: tuple[State, ...] = (
     State("campaign_export", ("c",), then=("x",)),
     State("campaign_send", ("c",), then=("ctrl+s",)),
     State("models", ("P",)),
+    State("strategies", ("A",), wait=0.6),
     State("help_users", ("question_mark",)),
 )
 BY_NAME = {s.name: s for s in STATES}

@@ -149,6 +149,14 @@ and the small-holdout warning — and a chart of the uplift per run with its int
 or resume, **d** delete, **r** run now: a dry run first, then confirm to run for real; **v** scrolls
 the report to the chart and back.
 """
+    HELP_ZH = """
+## 策略
+列出各策略的状态、排期、上次运行及该次的目标与对照人数、最近一次转化提升及其 95% 区间，以及各次运行的
+迷你走势图。下方是高亮策略的报告——按每次运行和累计，含最小可检测提升与对照组过小的提醒——以及每次运行
+提升及其区间的图表。
+**n** 新建，**e** 编辑（表单显示今天会触达谁以及与其他策略的重叠），**p** 暂停或恢复，**d** 删除，
+**r** 立即运行：先试运行，确认后正式运行；**v** 在报告与图表之间滚动。
+"""  # HELP in Chinese: change both
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="strategies.back", tooltip="Back"),
         Binding("n", "new_strategy", "New", id="strategies.new", tooltip="Create a strategy"),
