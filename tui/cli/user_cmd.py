@@ -19,18 +19,6 @@ import click
 from tui.cli import cli
 from tui.cli.common import DB_ARGUMENT, ISO_DATE, condition_as_of, database, unfiltered
 
-# the profile screen's sections, in its order (tui.screens.profile.SECTIONS, which imports
-# textual), then the monthly activity
-SECTIONS = (
-    "attributes",
-    "layer_rule",
-    "rfm",
-    "predictions",
-    "behaviour",
-    "tag_dims",
-    "segments",
-    "timeline",
-)
 BARS = " ▁▂▃▄▅▆▇█"
 
 
@@ -106,7 +94,7 @@ def show(p: Any, labels: Any, mask: bool) -> None:
     # rich's own styles are escape codes; every database value in the renderers is visible()
     console = Console(file=unfiltered(sys.stdout), highlight=False, markup=False, emoji=False)
     console.print(render.title(p, labels))
-    for key in SECTIONS:
+    for key in render.SECTIONS:
         console.print()
         console.print(Text(labels(key), style="bold underline"))
         console.print(content[key])

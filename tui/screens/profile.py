@@ -25,16 +25,6 @@ from tui.widgets.status_line import StatusLine
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-SECTIONS = (
-    "attributes",
-    "layer_rule",
-    "rfm",
-    "predictions",
-    "behaviour",
-    "tag_dims",
-    "segments",
-    "timeline",
-)
 WIDE, MEDIUM = 150, 100  # columns of terminal for three and two columns of sections
 
 
@@ -82,7 +72,7 @@ Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Esca
         labels = self.app.labels
         yield Static(labels("loading"), id="title", markup=False)
         with VerticalScroll(id="sections"):
-            for key in SECTIONS:
+            for key in render.SECTIONS:
                 section = Static("", id=f"section-{key}", classes="section", markup=False)
                 section.border_title = labels(key)
                 yield section

@@ -18,6 +18,18 @@ from core.views.text import visible, visible_value
 from core.views.users import masked
 from tui.i18n import Labels
 
+# The profile's sections, in the order the screen and `userops user` show them.
+SECTIONS = (
+    "attributes",
+    "layer_rule",
+    "rfm",
+    "predictions",
+    "behaviour",
+    "tag_dims",
+    "segments",
+    "timeline",
+)
+
 # (column, label key, format) of the predictions section: the model columns, in the order and
 # with the header and format the column registry gives them (core.store.columns).
 PREDICTIONS = tuple((c.name, c.name, c.fmt) for c in columns.profile_rows("predictions"))
