@@ -348,6 +348,21 @@ def test_runs_follow_the_schedule_in_data_time(base, tmp_path):
     assert ran == {"wk": [0, 3, 7], "e3": [0, 3, 6]}  # Mon, Thu, Mon; every third day
 
 
+def test_a_strategy_does_not_run_in_the_past_even_when_forced(base, tmp_path):
+    strategy(base, "s", mode="every_run")
+    matching(base, IDS[:2])
+    on(base, MON + timedelta(days=3))
+    assert run(base, tmp_path)["s"].status == "ran"
+    on(base, MON)  # the features moved back (a refresh to an earlier date)
+    for kw in ({}, {"names": ["s"], "force": True}):
+        back = run(base, tmp_path, **kw)["s"]
+        assert (back.status, back.targets) == ("not_due", 0)
+        assert back.reason == (
+            f"last ran on {MON + timedelta(days=3)}, after {MON}: a strategy does not run in the past"
+        )
+    assert base.execute("SELECT count(*) FROM strategy_runs").fetchone() == (1,)
+
+
 # --- reruns, concurrency, a killed run ------------------------------------------------------
 
 STATE = [

@@ -238,6 +238,9 @@ def _select(
             sel.status, sel.reason = "paused", "paused: resume it to run"
         elif last == as_of:
             sel.status, sel.reason = "already_ran", f"already ran on {as_of}: nobody is added"
+        elif last is not None and as_of < last:  # runs go forward in data time (entering, cooldown)
+            sel.status = "not_due"
+            sel.reason = f"last ran on {last}, after {as_of}: a strategy does not run in the past"
         elif only_due and not (force and named) and not strategy.schedule.due(as_of, last):
             sel.status = "not_due"
             sel.reason = f"not due on {as_of} (schedule {strategy.schedule.text})"
