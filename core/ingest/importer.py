@@ -463,22 +463,20 @@ def _write_orders(
     conn: sqlite3.Connection, staged: _Staged, report: ImportReport, meter: _Meter
 ) -> None:
     """Upsert by order_id; a row whose values did not change is not touched (nor counted)."""
-    sql = (
+    update = (
+        f"UPDATE orders SET user_id = s.c1, amount = s.c2, created_at = s.c3 FROM {STAGE}.orders "
+        "AS s WHERE s.rowid BETWEEN ? AND ? AND orders.order_id = s.c0 AND ("
+        "orders.user_id IS NOT s.c1 OR orders.amount IS NOT s.c2 OR orders.created_at IS NOT s.c3)"
+    )
+    insert = (
         "INSERT INTO orders(order_id, user_id, amount, created_at) "
         f"SELECT c0, c1, c2, c3 FROM {STAGE}.orders WHERE rowid BETWEEN ? AND ? "
-        "ON CONFLICT(order_id) DO UPDATE SET user_id = excluded.user_id, "
-        "amount = excluded.amount, created_at = excluded.created_at "
-        "WHERE orders.user_id IS NOT excluded.user_id OR orders.amount IS NOT excluded.amount "
-        "OR orders.created_at IS NOT excluded.created_at"
-    )
-    new = (
-        f"SELECT count(*) FROM {STAGE}.orders AS s WHERE s.rowid BETWEEN ? AND ? "
-        "AND NOT EXISTS (SELECT 1 FROM orders AS o WHERE o.order_id = s.c0)"
+        "ON CONFLICT(order_id) DO NOTHING"
     )
     with _secondary_indexes_set_aside(conn, "orders", staged.rows):
-        inserted, changed = _copy(conn, sql, staged, meter.advance, new=new)
-    report.orders_inserted = inserted
-    report.orders_updated = changed - inserted
+        report.orders_updated, report.orders_inserted = _copy(
+            conn, [update, insert], staged, meter.advance
+        )
 
 
 def _write_events(
@@ -490,47 +488,37 @@ def _write_events(
         f"SELECT c0, c1, c2, c3 FROM {STAGE}.events WHERE rowid BETWEEN ? AND ?"
     )
     with _secondary_indexes_set_aside(conn, "events", staged.rows):
-        _, inserted = _copy(conn, sql, staged, meter.advance)
+        (inserted,) = _copy(conn, [sql], staged, meter.advance)
     report.events_inserted = inserted
     report.events_ignored = staged.rows - inserted
 
 
 def _copy(
-    conn: sqlite3.Connection,
-    sql: str,
-    staged: _Staged,
-    advance: Progress1,
-    *,
-    new: str | None = None,
-) -> tuple[int, int]:
-    """Run ``sql`` (an INSERT ... SELECT over a rowid range of the stage) over every row, in
-    batches so the progress bar moves. Returns (rows ``new`` counts as not there before, rows
-    changed): sqlite3_changes, which leaves out the rows the refresh's triggers write."""
-    inserted = changed = done = 0
-    for start in range(1, staged.rows + 1, COPY_BATCH):
-        last = start + COPY_BATCH - 1
-        inserted, changed = _copy_rows(conn, sql, new, start, last, inserted, changed)
+    conn: sqlite3.Connection, statements: list[str], staged: _Staged, advance: Progress1
+) -> list[int]:
+    """Run each of ``statements`` (over a rowid range of the stage, given as two parameters)
+    batch after batch, so the progress bar moves. Returns the rows each changed: sqlite3_changes,
+    which leaves out the rows the refresh's triggers write.
+
+    (No UPSERT's DO UPDATE here: its conflict policy overrides the OR IGNORE of the refresh's
+    triggers, so a changed row of a dirty user failed with "UNIQUE constraint failed:
+    refresh_dirty.user_id"; an UPDATE ... FROM, then an INSERT ... DO NOTHING, do the same.)"""
+    changed = [0] * len(statements)
+    done = 0
+    for first in range(1, staged.rows + 1, COPY_BATCH):
+        last = first + COPY_BATCH - 1
+        for i, n in enumerate(_copy_rows(conn, statements, first, last)):
+            changed[i] += n
         step = staged.weight * min(staged.rows, last) // staged.rows - done
         done += step
         advance(step)
     advance(staged.weight - done)
-    return inserted, changed
+    return changed
 
 
-def _copy_rows(
-    conn: sqlite3.Connection,
-    sql: str,
-    new: str | None,
-    first: int,
-    last: int,
-    inserted: int,
-    changed: int,
-) -> tuple[int, int]:
+def _copy_rows(conn: sqlite3.Connection, statements: list[str], first: int, last: int) -> list[int]:
     """One batch of the final copy: stage rows ``first``..``last`` (rowids)."""
-    if new is not None:
-        inserted += conn.execute(new, (first, last)).fetchone()[0]
-    changed += conn.execute(sql, (first, last)).rowcount
-    return inserted, changed
+    return [conn.execute(sql, (first, last)).rowcount for sql in statements]
 
 
 @contextmanager
@@ -603,28 +591,26 @@ def _upsert_users(
     known = set(user_attribute_columns(conn))  # the whitelist every identifier below is from
     picked = [0, *(i + 1 for i, c in enumerate(attrs) if c in known)]
     quoted = [quote(staged.columns[i]) for i in picked]
-    sql = (
+    rows = f"FROM {STAGE}.{staged.table} AS s WHERE s.rowid BETWEEN ? AND ?"
+    insert = (
         f"INSERT INTO users({', '.join(quoted)}) "
-        f"SELECT {', '.join(f'c{i}' for i in picked)} FROM {STAGE}.{staged.table} "
-        "WHERE rowid BETWEEN ? AND ?"
+        f"SELECT {', '.join(f's.c{i}' for i in picked)} {rows} ON CONFLICT(user_id) DO NOTHING"
     )
+    statements = [insert]
     if len(picked) > 1:
-        new = {q: f"coalesce(excluded.{q}, users.{q})" for q in quoted[1:]}
+        new = {
+            q: f"coalesce(s.c{i}, users.{q})" for q, i in zip(quoted[1:], picked[1:], strict=True)
+        }
         sets = ", ".join(f"{q} = {v}" for q, v in new.items())
         differs = " OR ".join(f"users.{q} IS NOT {v}" for q, v in new.items())
-        sql += f" ON CONFLICT(user_id) DO UPDATE SET {sets} WHERE {differs}"
-    else:
-        sql = sql.replace("INSERT", "INSERT OR IGNORE", 1)
-    absent = (
-        f"SELECT count(*) FROM {STAGE}.{staged.table} AS s WHERE s.rowid BETWEEN ? AND ? "
-        "AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = s.c0)"
-    )
-    advance = meter.advance if meter else _Meter(None, 0).advance
+        update = f"UPDATE users SET {sets} {rows} AND users.user_id = s.c0 AND ({differs})"
+        statements = [update, insert]
     if meter is None:
         staged.weight = 0
-    created, changed = _copy(conn, sql, staged, advance, new=absent)
+    advance = meter.advance if meter else _Meter(None, 0).advance
+    *updated, created = _copy(conn, statements, staged, advance)
     report.users_created += created
-    report.users_updated += changed - created
+    report.users_updated += sum(updated)
 
 
 def _check_user_columns(src: Source, attrs: Sequence[str]) -> None:

@@ -92,9 +92,9 @@ from core.ingest import importer
 importer.COPY_BATCH = 10_000
 real = importer._copy_rows
 batches = []
-def stalled(conn, sql, new, first, last, inserted, changed):
-    got = real(conn, sql, new, first, last, inserted, changed)
-    if "orders" in sql:
+def stalled(conn, statements, first, last):
+    got = real(conn, statements, first, last)
+    if "INTO orders" in statements[-1]:
         batches.append(first)
     if len(batches) == 2:
         assert conn.in_transaction
