@@ -125,7 +125,7 @@ def import_files(
             frames[kind] = _prepare_events(src, df, report)
         report.times_converted += src.converted
     if "users" in frames:
-        _check_user_columns(sources["users"], frames["users"].columns[1:])
+        _check_user_columns(sources["users"], [c for c in frames["users"] if c != "user_id"])
     if "orders" in frames:
         _check_user_columns(sources["orders"], frames["order_users"].columns[1:])
     version = schema_version(conn)
@@ -395,7 +395,9 @@ def _stage(
     try:
         if "users" in frames:
             weight = sources["users"].size
-            users = frames["users"].sort_values("user_id")  # the key order of users
+            users = frames["users"]
+            users = users[["user_id", *(c for c in users.columns if c != "user_id")]]
+            users = users.sort_values("user_id")  # the key order of users
             staged["users"] = _stage_table(conn, "users", users, weight // 2, meter.advance)
             staged["users"].weight = weight - weight // 2
         if "orders" in frames:

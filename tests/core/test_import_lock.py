@@ -265,3 +265,14 @@ def test_the_final_copy_in_many_batches_gives_the_same_result(tmp_path, monkeypa
     first, second, _ = results[1]
     assert (first.users_created, second.users_created, second.users_updated) == (500, 2500, 0)
     assert second.orders_inserted == 3000
+
+
+def test_user_id_need_not_be_the_first_column(conn, tmp_path):
+    path = write(tmp_path / "u.csv", "name,user_id,city\nAnn,u2,Rome\nBob,u1,\n")
+    report = import_files(conn, users=path)
+    assert (report.users_created, report.users_updated) == (2, 0)
+    again = write(tmp_path / "v.csv", "name,user_id,city\nAnn,u2,Oslo\nBob,u1,\n")
+    report = import_files(conn, users=again)
+    assert (report.users_created, report.users_updated) == (0, 1)
+    rows = conn.execute("SELECT user_id, name, city FROM users ORDER BY user_id").fetchall()
+    assert rows == [("u1", "Bob", None), ("u2", "Ann", "Oslo")]
