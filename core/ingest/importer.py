@@ -91,7 +91,8 @@ def import_files(
     max_amount: float = MAX_AMOUNT,
     personal: Sequence[str] = (),
 ) -> ImportReport:
-    """Import any subset of the three files; all or nothing.
+    """Import any subset of the three files; all or nothing. The write lock is held only for
+    the final copy from the staged rows (docs/import.md), not while the files are read.
 
     ``mapping`` renames source columns (``{"CustomerID": "user_id"}``); ``user_columns`` copies
     columns of the orders file onto the user (``{"Country": "country"}``, the last value wins).
@@ -340,10 +341,10 @@ def _prepare_events(src: Source, df: pd.DataFrame, report: ImportReport) -> pd.D
 # the connection, in memory under open_db's temp_store, gone with the connection even after a
 # kill -9), sorted the way the final insert wants it. Writing it takes no lock on the database,
 # so marks and other small writes go on. Only the final copy (core.store.db.transaction) holds
-# the write lock: INSERT ... SELECT from the stage, which does every part that depends on what
-# the database holds then (upserts, new attribute columns, counts), so a concurrent import of
-# the same users or a recompute's swap is simply found there; a schema upgrade by another
-# userops in between refuses the import.
+# the write lock: UPDATE ... FROM and INSERT ... SELECT from the stage, which do every part that
+# depends on what the database holds then (upserts, new attribute columns, counts), so an import of
+# the same users or a recompute's swap committed meanwhile is simply found there; a schema
+# upgrade by another userops in between refuses the import.
 
 STAGE = "import_stage"
 COPY_BATCH = 50_000  # rows per INSERT ... SELECT of the final copy (for the progress bar)
