@@ -9,6 +9,8 @@ Generates a deterministic orders CSV (seed 7, 200k users) in a temp dir, then ti
   import      core.ingest.importer.import_files into a new userops database (parse, check, upsert, index)
   re-import   the same file again (every row conflicts; nothing changes)
   + 10%       a tenth more orders (new ids, the same users) into the database of the import
+  + 10% dirty another tenth, with the refresh's dirty triggers installed (as after a recompute
+              as of 2025-12-31: every row is before the features' date and fires them)
 and, for each import, the write lock: "held" is the importer's write transaction (BEGIN IMMEDIATE
 to COMMIT), "wait" the longest a second process trying BEGIN IMMEDIATE every 10 ms was refused.
 With --before REV (default 23c2866, before the import staged its rows), the importer of that
@@ -27,12 +29,14 @@ import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core.ingest import importer
+from core.pipeline import install_dirty_triggers
 from core.store.db import open_db
 
 SEED = 7
@@ -101,10 +105,12 @@ def bare_executemany(csv_path: Path, db_path: Path) -> None:
     conn.close()
 
 
-def extra_orders(path: Path, n: int) -> None:
-    """A tenth more orders: ids after the file's, users of the same population."""
-    rng = np.random.default_rng(SEED + 1)
+def extra_orders(path: Path, n: int, part: int = 0) -> None:
+    """A tenth more orders: ids after the file's (and after ``part`` tenths already made),
+    users of the same population."""
+    rng = np.random.default_rng(SEED + 1 + part)
     k = n // 10
+    n += part * k
     users = rng.zipf(1.3, k) % N_USERS
     seconds = np.sort(rng.integers(0, 30 * 86400, k))
     created = pd.Timestamp("2025-01-01") + pd.to_timedelta(seconds, unit="s")
@@ -161,12 +167,21 @@ def lock_watch(module: types.ModuleType, db: Path, held: list[float]) -> Iterato
         wait.append(float(out.strip()))
 
 
-def three_imports(module: types.ModuleType, label: str, csv_path: Path, more: Path, db: Path):  # noqa: ANN201
-    """import, re-import, + 10% with ``module``; returns [(name, seconds, held, wait, report)]."""
+def imports(module: types.ModuleType, label: str, csv_path: Path, more: list[Path], db: Path):  # noqa: ANN201
+    """import, re-import, + 10%, + 10% with the refresh's triggers, with ``module``; returns
+    [(name, seconds, held, wait, report)]."""
     open_db(db, create=True).close()
     rows = []
-    for name, path in (("import", csv_path), ("re-import", csv_path), ("+ 10%", more)):
+    runs = (
+        ("import", csv_path),
+        ("re-import", csv_path),
+        ("+ 10%", more[0]),
+        ("+ 10% dirty", more[1]),
+    )
+    for name, path in runs:
         conn = open_db(db)
+        if name == "+ 10% dirty":  # the refresh's triggers, as after a recompute; every row fires
+            install_dirty_triggers(conn, date(2025, 12, 31))
         held: list[float] = []
         with lock_watch(module, db, held) as wait:
             start = time.perf_counter()
@@ -175,7 +190,7 @@ def three_imports(module: types.ModuleType, label: str, csv_path: Path, more: Pa
         conn.close()
         rows.append((name, seconds, sum(held), wait[0], report))
         print(
-            f"{label:<7} {name:<10} {seconds:7.2f} s   write lock held {sum(held):6.2f} s   "
+            f"{label:<7} {name:<12} {seconds:7.2f} s   write lock held {sum(held):6.2f} s   "
             f"longest wait of another writer {wait[0]:6.2f} s",
             flush=True,
         )
@@ -185,16 +200,23 @@ def three_imports(module: types.ModuleType, label: str, csv_path: Path, more: Pa
 def main(n: int, before: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "orders.csv"
-        more = Path(tmp) / "more.csv"
-        made, _ = timed("generate", lambda: (make_orders(csv_path, n), extra_orders(more, n)))
+        more = [Path(tmp) / "more.csv", Path(tmp) / "more2.csv"]
+        made, _ = timed(
+            "generate",
+            lambda: (
+                make_orders(csv_path, n),
+                extra_orders(more[0], n),
+                extra_orders(more[1], n, 1),
+            ),
+        )
         print(f"{n:,} orders, {csv_path.stat().st_size / 1e6:.0f} MB CSV; + {n // 10:,} more")
         read, _ = timed("read_csv", lambda: pd.read_csv(csv_path, dtype=str))
         bare, _ = timed("bare load", lambda: bare_executemany(csv_path, Path(tmp) / "bare.db"))
         old = []
         if before:
-            old = three_imports(old_importer(before), "before", csv_path, more, Path(tmp) / "b.db")
-        new = three_imports(importer, "after", csv_path, more, Path(tmp) / "a.db")
-    (_, full, _, _, report), (_, again, _, _, report2), (_, _, _, _, report3) = new
+            old = imports(old_importer(before), "before", csv_path, more, Path(tmp) / "b.db")
+        new = imports(importer, "after", csv_path, more, Path(tmp) / "a.db")
+    (_, full, _, _, report), (_, again, _, _, report2), (_, _, _, _, report3), *_ = new
     assert report.orders_inserted == n and report2.orders_inserted == report2.orders_updated == 0
     assert report3.orders_inserted == n // 10
     print(f"users created {report.users_created:,}; as of {report.as_of}")
@@ -203,7 +225,7 @@ def main(n: int, before: str | None) -> None:
     print(f"orders per second          {n / full:,.0f}")
     for (name, t0, h0, w0, _), (_, t1, h1, w1, _) in zip(old, new, strict=False):
         print(
-            f"{name:<10} after/before: total {t1 / t0:4.2f}x, write lock {h1 / h0:4.2f}x "
+            f"{name:<12} after/before: total {t1 / t0:4.2f}x, write lock {h1 / h0:4.2f}x "
             f"({h0:.2f} -> {h1:.2f} s), longest wait {w0:.2f} -> {w1:.2f} s"
         )
 
