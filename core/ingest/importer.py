@@ -1,7 +1,9 @@
 """Import users, orders (or order lines) and events from CSV, gzipped CSV or Parquet files.
 
-Every file is read and checked first; then everything is written in one transaction, so bad
-input anywhere leaves the database exactly as it was. See docs/import.md for the operator's view.
+Every file is read, checked and staged (in a temporary database, sorted for the insert) first,
+without the write lock; then everything is copied in by one short transaction, so bad input
+anywhere leaves the database exactly as it was and marks made meanwhile are not kept waiting.
+See docs/import.md for the operator's view.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.errors import InputError
+from core.errors import DatabaseError, InputError
 from core.ingest.readers import (
     MAX_AMOUNT,
     Limits,
@@ -36,10 +38,11 @@ from core.ingest.readers import (
 )
 from core.store.db import get_meta, set_meta, transaction
 from core.store.personal import flag_columns
-from core.store.schema import user_attribute_columns
+from core.store.schema import USER_COLUMNS, schema_version, user_attribute_columns
 from core.store.sql import quote
 
 Progress = Callable[[int, int], None]
+Progress1 = Callable[[int], None]  # advance(n): n more units done
 RETURN_POLICIES = ("skip", "net")
 WRITE_BATCH = 50_000
 BULK_ROWS = 50_000  # a load this big into a table half its size rebuilds indexes instead
@@ -88,7 +91,8 @@ def import_files(
     max_amount: float = MAX_AMOUNT,
     personal: Sequence[str] = (),
 ) -> ImportReport:
-    """Import any subset of the three files; all or nothing.
+    """Import any subset of the three files; all or nothing. The write lock is held only for
+    the final copy from the staged rows (docs/import.md), not while the files are read.
 
     ``mapping`` renames source columns (``{"CustomerID": "user_id"}``); ``user_columns`` copies
     columns of the orders file onto the user (``{"Country": "country"}``, the last value wins).
@@ -121,12 +125,21 @@ def import_files(
         else:
             frames[kind] = _prepare_events(src, df, report)
         report.times_converted += src.converted
-    with _foreign_key_checks_off(conn), transaction(conn):
-        _write(conn, sources, frames, report, meter)
-        report.as_of = _refresh_as_of(conn)
-        flag_columns(conn, user_attribute_columns(conn), personal=personal)
-        computed = get_meta(conn, "features_as_of")
-        report.features_as_of = date.fromisoformat(computed[:10]) if computed else None
+    if "users" in frames:
+        _check_user_columns(sources["users"], [c for c in frames["users"] if c != "user_id"])
+    if "orders" in frames:
+        _check_user_columns(sources["orders"], frames["order_users"].columns[1:])
+    version = schema_version(conn)
+    with _stage_attached(conn):
+        staged = _stage(conn, sources, frames, meter)  # no write lock held
+        frames.clear()  # the stage holds the rows now
+        with _foreign_key_checks_off(conn), transaction(conn):  # the write lock, held briefly
+            _check_unchanged(conn, version)
+            _write(conn, sources, staged, report, meter)
+            report.as_of = _refresh_as_of(conn)
+            flag_columns(conn, user_attribute_columns(conn), personal=personal)
+            computed = get_meta(conn, "features_as_of")
+            report.features_as_of = date.fromisoformat(computed[:10]) if computed else None
     return report
 
 
@@ -322,68 +335,204 @@ def _prepare_events(src: Source, df: pd.DataFrame, report: ImportReport) -> pd.D
     )
 
 
-# --- writing (inside the one transaction) -------------------------------------------------------
+# --- staging (outside the write lock) -----------------------------------------------------------
+#
+# Every row to write goes first into an attached temporary database (``ATTACH ''``: private to
+# the connection, in memory under open_db's temp_store, gone with the connection even after a
+# kill -9), sorted the way the final insert wants it. Writing it takes no lock on the database,
+# so marks and other small writes go on. Only the final copy (core.store.db.transaction) holds
+# the write lock: UPDATE ... FROM and INSERT ... SELECT from the stage, which do every part that
+# depends on what the database holds then (upserts, new attribute columns, counts), so an import of
+# the same users or a recompute's swap committed meanwhile is simply found there; a schema
+# upgrade by another userops in between refuses the import.
+
+STAGE = "import_stage"
+COPY_BATCH = 50_000  # rows per INSERT ... SELECT of the final copy (for the progress bar)
+
+
+@dataclass
+class _Staged:
+    """One staged table: its name in STAGE, the target columns of its c0.. columns, rows."""
+
+    table: str
+    columns: list[str]
+    rows: int
+    weight: int = 0  # this file's share of the progress total, for the final copy
+
+
+@contextmanager
+def _stage_attached(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute(f"ATTACH '' AS {STAGE}")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:  # an error or Ctrl-C inside the final copy: already rolled back
+            conn.execute("ROLLBACK")
+        conn.execute(f"DETACH {STAGE}")
+
+
+def _stage_table(
+    conn: sqlite3.Connection, table: str, df: pd.DataFrame, weight: int, advance: Progress1
+) -> _Staged:
+    """``df`` into STAGE.``table`` (untyped columns c0.., so every value stays as bound), in
+    the frame's order: rowid order is the order of the final insert."""
+    names = [f"c{i}" for i in range(len(df.columns))]
+    conn.execute(f"CREATE TABLE {STAGE}.{table} ({', '.join(names)})")
+    sql = f"INSERT INTO {STAGE}.{table} VALUES ({', '.join('?' * len(names))})"
+    _executemany(conn, sql, df, weight, advance)
+    return _Staged(table, [str(c) for c in df.columns], len(df))
+
+
+def _stage(
+    conn: sqlite3.Connection,
+    sources: dict[str, Source],
+    frames: dict[str, pd.DataFrame],
+    meter: _Meter,
+) -> dict[str, _Staged]:
+    """Every frame into the stage, in one transaction on the stage alone (no lock on main)."""
+    staged: dict[str, _Staged] = {}
+    silent = _Meter(None, 0).advance
+    conn.execute("BEGIN")  # deferred: it writes only STAGE, so it never locks the database
+    try:
+        if "users" in frames:
+            weight = sources["users"].size
+            users = frames["users"]
+            users = users[["user_id", *(c for c in users.columns if c != "user_id")]]
+            users = users.sort_values("user_id")  # the key order of users
+            staged["users"] = _stage_table(conn, "users", users, weight // 2, meter.advance)
+            staged["users"].weight = weight - weight // 2
+        if "orders" in frames:
+            weight = sources["orders"].size
+            orders = frames["orders"]
+            if len(frames["order_users"].columns) > 1:  # --user-column: users with attributes
+                attrs = frames["order_users"].sort_values("user_id")
+                staged["order_users"] = _stage_table(conn, "order_users", attrs, 0, silent)
+            ids = orders[["user_id"]].drop_duplicates().sort_values("user_id")
+            staged["order_user_ids"] = _stage_table(conn, "order_user_ids", ids, 0, silent)
+            ordered = orders.sort_values("order_id")  # the primary key's order
+            staged["orders"] = _stage_table(conn, "orders", ordered, weight // 2, meter.advance)
+            staged["orders"].weight = weight - weight // 2
+        if "events" in frames:
+            weight = sources["events"].size
+            events = frames["events"]
+            ids = events[["user_id"]].drop_duplicates().sort_values("user_id")
+            staged["event_user_ids"] = _stage_table(conn, "event_user_ids", ids, 0, silent)
+            ordered = events.sort_values(["user_id", "kind", "created_at", "value"])  # the key
+            staged["events"] = _stage_table(conn, "events", ordered, weight // 2, meter.advance)
+            staged["events"].weight = weight - weight // 2
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return staged
+
+
+def _check_unchanged(conn: sqlite3.Connection, version: int | None) -> None:
+    """Inside the final transaction: the schema the rows were prepared for is still the
+    database's (another userops may have upgraded it meanwhile)."""
+    now = schema_version(conn)
+    if now != version:
+        raise DatabaseError(
+            f"Import refused, nothing imported: the database was upgraded (schema {version} to "
+            f"{now}) by another userops while this import was being prepared; run it again "
+            "with that version."
+        )
+
+
+# --- the final copy (inside the one write transaction) -----------------------------------------
 
 
 def _write(
     conn: sqlite3.Connection,
     sources: dict[str, Source],
-    frames: dict[str, pd.DataFrame],
+    staged: dict[str, _Staged],
     report: ImportReport,
     meter: _Meter,
 ) -> None:
-    if "users" in frames:
-        _upsert_users(conn, sources["users"], frames["users"], report, meter)
-    if "orders" in frames:
-        if len(frames["order_users"].columns) > 1:  # --user-column: create users with attributes
-            _upsert_users(conn, sources["orders"], frames["order_users"], report, None)
-        _write_orders(conn, frames["orders"], report, sources["orders"].size, meter)
-    if "events" in frames:
-        _write_events(conn, frames["events"], report, sources["events"].size, meter)
+    if "users" in staged:
+        _upsert_users(conn, sources["users"], staged["users"], report, meter)
+    if "orders" in staged:
+        if "order_users" in staged:  # --user-column: create users with attributes
+            _upsert_users(conn, sources["orders"], staged["order_users"], report, None)
+        _create_users(conn, staged["order_user_ids"], report)
+        _write_orders(conn, staged["orders"], report, meter)
+    if "events" in staged:
+        _create_users(conn, staged["event_user_ids"], report)
+        _write_events(conn, staged["events"], report, meter)
 
 
 def _write_orders(
-    conn: sqlite3.Connection, orders: pd.DataFrame, report: ImportReport, weight: int, meter: _Meter
+    conn: sqlite3.Connection, staged: _Staged, report: ImportReport, meter: _Meter
 ) -> None:
     """Upsert by order_id; a row whose values did not change is not touched (nor counted)."""
-    _create_users(conn, orders["user_id"], report)
-    before, changes = _count(conn, "orders"), conn.total_changes
-    sql = (
-        "INSERT INTO orders(order_id, user_id, amount, created_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(order_id) DO UPDATE SET user_id = excluded.user_id, "
-        "amount = excluded.amount, created_at = excluded.created_at "
-        "WHERE orders.user_id IS NOT excluded.user_id OR orders.amount IS NOT excluded.amount "
-        "OR orders.created_at IS NOT excluded.created_at"
+    update = (
+        f"UPDATE orders SET user_id = s.c1, amount = s.c2, created_at = s.c3 FROM {STAGE}.orders "
+        "AS s WHERE s.rowid BETWEEN ? AND ? AND orders.order_id = s.c0 AND ("
+        "orders.user_id IS NOT s.c1 OR orders.amount IS NOT s.c2 OR orders.created_at IS NOT s.c3)"
     )
-    with _secondary_indexes_set_aside(conn, "orders", len(orders), before):
-        _executemany(conn, sql, orders.sort_values("order_id"), weight, meter.advance)
-    report.orders_inserted = _count(conn, "orders") - before
-    report.orders_updated = conn.total_changes - changes - report.orders_inserted
+    insert = (
+        "INSERT INTO orders(order_id, user_id, amount, created_at) "
+        f"SELECT c0, c1, c2, c3 FROM {STAGE}.orders WHERE rowid BETWEEN ? AND ? "
+        "ON CONFLICT(order_id) DO NOTHING"
+    )
+    with _secondary_indexes_set_aside(conn, "orders", staged.rows):
+        report.orders_updated, report.orders_inserted = _copy(
+            conn, [update, insert], staged, meter.advance
+        )
 
 
 def _write_events(
-    conn: sqlite3.Connection, events: pd.DataFrame, report: ImportReport, weight: int, meter: _Meter
+    conn: sqlite3.Connection, staged: _Staged, report: ImportReport, meter: _Meter
 ) -> None:
     """Insert-or-ignore on the unique identity (user_id, kind, created_at, value)."""
-    _create_users(conn, events["user_id"], report)
-    before = _count(conn, "events")
-    sql = "INSERT OR IGNORE INTO events(user_id, kind, created_at, value) VALUES (?, ?, ?, ?)"
-    with _secondary_indexes_set_aside(conn, "events", len(events), before):
-        ordered = events.sort_values(["user_id", "kind", "created_at"])  # the identity's order
-        _executemany(conn, sql, ordered, weight, meter.advance)
-    report.events_inserted = _count(conn, "events") - before
-    report.events_ignored = len(events) - report.events_inserted
+    sql = (
+        "INSERT OR IGNORE INTO events(user_id, kind, created_at, value) "
+        f"SELECT c0, c1, c2, c3 FROM {STAGE}.events WHERE rowid BETWEEN ? AND ?"
+    )
+    with _secondary_indexes_set_aside(conn, "events", staged.rows):
+        (inserted,) = _copy(conn, [sql], staged, meter.advance)
+    report.events_inserted = inserted
+    report.events_ignored = staged.rows - inserted
+
+
+def _copy(
+    conn: sqlite3.Connection, statements: list[str], staged: _Staged, advance: Progress1
+) -> list[int]:
+    """Run each of ``statements`` (over a rowid range of the stage, given as two parameters)
+    batch after batch, so the progress bar moves. Returns the rows each changed: sqlite3_changes,
+    which leaves out the rows the refresh's triggers write.
+
+    (No UPSERT's DO UPDATE here: its conflict policy overrides the OR IGNORE of the refresh's
+    triggers, so a changed row of a dirty user failed with "UNIQUE constraint failed:
+    refresh_dirty.user_id"; an UPDATE ... FROM, then an INSERT ... DO NOTHING, do the same.)"""
+    changed = [0] * len(statements)
+    done = 0
+    for first in range(1, staged.rows + 1, COPY_BATCH):
+        last = first + COPY_BATCH - 1
+        for i, n in enumerate(_copy_rows(conn, statements, first, last)):
+            changed[i] += n
+        step = staged.weight * min(staged.rows, last) // staged.rows - done
+        done += step
+        advance(step)
+    advance(staged.weight - done)
+    return changed
+
+
+def _copy_rows(conn: sqlite3.Connection, statements: list[str], first: int, last: int) -> list[int]:
+    """One batch of the final copy: stage rows ``first``..``last`` (rowids)."""
+    return [conn.execute(sql, (first, last)).rowcount for sql in statements]
 
 
 @contextmanager
 def _secondary_indexes_set_aside(
-    conn: sqlite3.Connection, table: str, incoming: int, existing: int
+    conn: sqlite3.Connection, table: str, incoming: int
 ) -> Iterator[None]:
     """For a big load, drop the plain indexes and rebuild them after: sorting once beats
     inserting row by row into each index. Unique indexes stay (conflicts are found with them).
     The rebuild uses the stored CREATE INDEX text, so the schema stays core.store.schema's."""
-    if incoming < BULK_ROWS or incoming < 2 * existing:  # a re-import or a daily increment
-        yield
+    if incoming < BULK_ROWS or incoming < 2 * _count_up_to(conn, table, incoming // 2 + 1):
+        yield  # a re-import or a daily increment
         return
     indexes = [
         (name, sql)
@@ -420,45 +569,77 @@ def _executemany(
     advance(weight - done)
 
 
-def _count(conn: sqlite3.Connection, table: str) -> int:
-    return conn.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
+def _count_up_to(conn: sqlite3.Connection, table: str, limit: int) -> int:
+    """count(*), but stopping at ``limit``: its cost is the import's size, not the table's."""
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {quote(table)} LIMIT ?)"
+    return conn.execute(sql, (limit,)).fetchone()[0]
 
 
-def _create_users(conn: sqlite3.Connection, user_ids: pd.Series, report: ImportReport) -> None:
+def _create_users(conn: sqlite3.Connection, staged: _Staged, report: ImportReport) -> None:
     """An order or event for an unknown user creates that user (only user_id set)."""
-    before = _count(conn, "users")
-    ids = [(u,) for u in user_ids.drop_duplicates().tolist()]
-    conn.executemany("INSERT OR IGNORE INTO users(user_id) VALUES (?)", ids)
-    report.users_created += _count(conn, "users") - before
+    sql = f"INSERT OR IGNORE INTO users(user_id) SELECT c0 FROM {STAGE}.{staged.table}"
+    report.users_created += conn.execute(sql).rowcount
 
 
 def _upsert_users(
     conn: sqlite3.Connection,
     src: Source,
-    df: pd.DataFrame,
+    staged: _Staged,
     report: ImportReport,
     meter: _Meter | None,
 ) -> None:
     """Insert new users, update changed attributes; an empty cell never erases a stored value."""
-    attrs = [c for c in df.columns if c != "user_id"]
+    attrs = staged.columns[1:]
     report.columns_added += _add_user_columns(conn, src, attrs)
     known = set(user_attribute_columns(conn))  # the whitelist every identifier below is from
-    cols = ["user_id", *(c for c in attrs if c in known)]
-    quoted = [quote(c) for c in cols]
-    sql = f"INSERT INTO users({', '.join(quoted)}) VALUES ({', '.join('?' * len(cols))})"
-    if len(cols) > 1:
-        new = {q: f"coalesce(excluded.{q}, users.{q})" for q in quoted[1:]}
+    picked = [0, *(i + 1 for i, c in enumerate(attrs) if c in known)]
+    quoted = [quote(staged.columns[i]) for i in picked]
+    rows = f"FROM {STAGE}.{staged.table} AS s WHERE s.rowid BETWEEN ? AND ?"
+    insert = (
+        f"INSERT INTO users({', '.join(quoted)}) "
+        f"SELECT {', '.join(f's.c{i}' for i in picked)} {rows} ON CONFLICT(user_id) DO NOTHING"
+    )
+    statements = [insert]
+    if len(picked) > 1:
+        new = {
+            q: f"coalesce(s.c{i}, users.{q})" for q, i in zip(quoted[1:], picked[1:], strict=True)
+        }
         sets = ", ".join(f"{q} = {v}" for q, v in new.items())
         differs = " OR ".join(f"users.{q} IS NOT {v}" for q, v in new.items())
-        sql += f" ON CONFLICT(user_id) DO UPDATE SET {sets} WHERE {differs}"
-    else:
-        sql = sql.replace("INSERT", "INSERT OR IGNORE", 1)
-    before, changes = _count(conn, "users"), conn.total_changes
-    weight, advance = (src.size, meter.advance) if meter else (0, _Meter(None, 0).advance)
-    _executemany(conn, sql, df[cols], weight, advance)
-    created = _count(conn, "users") - before
+        update = f"UPDATE users SET {sets} {rows} AND users.user_id = s.c0 AND ({differs})"
+        statements = [update, insert]
+    if meter is None:
+        staged.weight = 0
+    advance = meter.advance if meter else _Meter(None, 0).advance
+    *updated, created = _copy(conn, statements, staged, advance)
     report.users_created += created
-    report.users_updated += conn.total_changes - changes - created
+    report.users_updated += sum(updated)
+
+
+def _check_user_columns(src: Source, attrs: Sequence[str]) -> None:
+    """The names of new attribute columns, checked before anything is staged (what does not
+    depend on the database; clashes with its columns are checked in the final write)."""
+    for col in attrs:
+        if col not in USER_COLUMNS and not _usable_name(col):
+            raise _unusable_name(src, col)
+
+
+def _usable_name(col: str) -> bool:
+    return not (
+        not col
+        or col != col.strip()
+        or _UNUSABLE_IN_NAME.search(col)
+        or col.lower() in _RESERVED
+        or col.lower().startswith("sqlite_")
+    )
+
+
+def _unusable_name(src: Source, col: str) -> InputError:
+    return src.error(
+        "not a usable attribute name (no control characters, backquotes or commas, no "
+        "spaces at either end, not rowid or sqlite_…); rename it with --map",
+        column=col,
+    )
 
 
 def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -> list[str]:
@@ -468,18 +649,8 @@ def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -
     for col in attrs:
         if col in existing.values():
             continue
-        if (
-            not col
-            or col != col.strip()
-            or _UNUSABLE_IN_NAME.search(col)
-            or col.lower() in _RESERVED
-            or col.lower().startswith("sqlite_")
-        ):
-            raise src.error(
-                "not a usable attribute name (no control characters, backquotes or commas, no "
-                "spaces at either end, not rowid or sqlite_…); rename it with --map",
-                column=col,
-            )
+        if not _usable_name(col):
+            raise _unusable_name(src, col)
         if col.lower() in existing:
             raise src.error(
                 f"clashes with the existing attribute {existing[col.lower()]!r} (names ignore "

@@ -84,15 +84,24 @@ def child(*args: str, prelude: str = "") -> subprocess.Popen:
     )
 
 
+# The final copy (the one write transaction) in batches of 10,000 stage rows: after the second
+# batch of orders (half of them, and every user) is written, the child stops and is killed.
 STALL = """
 import time
 from core.ingest import importer
-real = importer._executemany
-def stalled(conn, sql, df, weight, advance):  # half the rows written, inside the transaction
-    real(conn, sql, df.iloc[: len(df) // 2], weight, advance)
-    print("half-way", flush=True)
-    time.sleep(60)
-importer._executemany = stalled
+importer.COPY_BATCH = 10_000
+real = importer._copy_rows
+batches = []
+def stalled(conn, statements, first, last):
+    got = real(conn, statements, first, last)
+    if "INTO orders" in statements[-1]:
+        batches.append(first)
+    if len(batches) == 2:
+        assert conn.in_transaction
+        print("half-way", flush=True)
+        time.sleep(60)
+    return got
+importer._copy_rows = stalled
 """
 
 
