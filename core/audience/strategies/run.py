@@ -68,7 +68,7 @@ class StrategyRun:
     control: int
     offers: tuple[OfferCount, ...]
     campaign: str | None  # the dated campaign run holding targets and control
-    file: Path | None  # the target file (None for a dry run or nobody targeted)
+    file: Path | None  # the target file (None for a dry run; nobody targeted: its header only)
     reason: str = ""
 
 
