@@ -115,6 +115,7 @@ def refresh(
     assert d0 is not None
     try:
         with transaction(conn):
+            _keep_start_history(conn, d0)
             step("changed users")
             touched, reread = _collect_touched(conn, d0, target)
             step("their features")
@@ -306,6 +307,24 @@ def _predict(
         return d1, True
     predict.score_from_fit(conn, fit, d1, "features")
     return fit_day, False
+
+
+def _keep_start_history(conn: sqlite3.Connection, d0: date) -> None:
+    """Record the layers, RFM groups and tags of D0 when D0 has no history (a database shipped
+    without its per-date histories, as the demo: about 2 MB a date): the tables still hold D0's,
+    so the first refresh gives the transitions (`entered layer "dormant" within 7d`) the date
+    before its window, as a refresh from a recompute does."""
+    day = d0.isoformat()
+    if conn.execute("SELECT 1 FROM layer_history WHERE as_of = ? LIMIT 1", (day,)).fetchone():
+        return
+    absent, params = history.absent_users(d0)  # who was not there yet has no layer
+    conn.execute(
+        "INSERT OR REPLACE INTO layer_history(as_of, user_id, layer) "
+        f"SELECT :day, user_id, layer FROM features WHERE layer IS NOT NULL"
+        f" AND user_id NOT IN ({absent})",
+        {**params, "day": day},
+    )
+    history.record(conn, "features", "user_tags", d0)
 
 
 def _apply_rules(conn: sqlite3.Connection, d1: date) -> None:

@@ -71,8 +71,15 @@ def _row(text: str, table: str) -> tuple[int, str]:
 def test_table_counts_in_demo_doc(demo):
     text = DEMO_DOC.read_text(encoding="utf-8")
     cut = demo.execute("SELECT date(?, '+1 day')", (as_of(demo),)).fetchone()[0]
-    users, _ = _row(text, "users")
+    users, notes = _row(text, "users")
     assert users == demo.execute("SELECT count(*) FROM users").fetchone()[0], "users"
+    by, later = demo.execute(
+        "SELECT total(signup_at < ?), total(signup_at >= ?) FROM users", (cut, cut)
+    ).fetchone()
+    quoted = found(
+        r"^([\d,]+) signed up by the as-of date.*; then ([\d,]+) sign up in ", notes, DEMO_DOC
+    )
+    assert (number(quoted.group(1)), number(quoted.group(2))) == (by, later), "users by/after"
     orders, notes = _row(text, "orders")
     up_to, after = demo.execute(
         "SELECT total(created_at < ?), total(created_at >= ?) FROM orders", (cut, cut)
@@ -85,6 +92,9 @@ def test_table_counts_in_demo_doc(demo):
     kinds = {kind: number(n) for kind, n in re.findall(r"([a-z_]+) ([\d,]+)", notes)}
     live = dict(demo.execute("SELECT kind, count(*) FROM events GROUP BY kind"))
     assert kinds == live, f"{DEMO_DOC.name}: events per kind"
+    later = found(r"; ([\d,]+) of them after the as-of date", notes, DEMO_DOC)
+    after = demo.execute("SELECT count(*) FROM events WHERE created_at >= ?", (cut,)).fetchone()[0]
+    assert number(later.group(1)) == after, f"{DEMO_DOC.name}: events after the as-of date"
 
 
 def test_size_in_demo_doc():

@@ -309,6 +309,7 @@ WORDS.update(
             "effect window: {n} days from the day after each run",
         ),
         "st_no_runs": ("尚无运行", "no runs yet"),
+        "st_nobody_new": ("无新目标", "nobody new"),  # a run that selected nobody
         "st_warning": ("提醒", "warning"),
         "st_method": ("方法", "method"),
         "st_chart_title": (

@@ -436,6 +436,11 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     (r"the (?P<what>target|control) group has (?P<n>\d+) users", "{what}组 {n} 人"),
     (r"each group needs at least (?P<n>\d+)", "每组至少需要 {n} 人"),
     (r"no member of either group ordered in the window", "窗口内两组都没有人下单"),
+    # a strategy run that selected nobody (core.audience.strategies.report)
+    (r"nobody new: everyone who matched had matched at the previous run",
+     "无新目标：符合条件的人上次运行时都已符合"),
+    (r"nobody new: the limits removed everyone who matched", "无新目标：符合条件的人都被限制条件排除"),
+    (r"nobody new: nobody matched the condition", "无新目标：没有人符合条件"),
 )  # fmt: skip
 _WHAT = {"event kind": "事件类型", "tag": "标签", "campaign": "活动", "segment": "分群",
          "layer": "分层", "RFM group": "RFM分组", "group": "客户群", "value": "值",

@@ -25,6 +25,10 @@ from core.store.sql import quote
 
 DEMO_AS_OF = date(2025, 11, 30)
 FOLLOW_UP_DAYS = 31  # orders after the as-of date, for measuring a campaign (see docs/demo.md)
+# The follow-up month's events and signups (docs/demo.md): each user's events of the last 30
+# days come back at this share of their pace, every kind alike (November's proportions) ...
+FOLLOW_UP_EVENT_PACE = 0.2
+FOLLOW_UP_SIGNUP_PACE = 0.3  # ... and new users sign up at this share of November's number
 HISTORY_DAYS = 730  # signups over the two years before the as-of date
 DAY = 86_400
 
@@ -41,12 +45,13 @@ class DemoError(CoreError):
 
 @dataclass(frozen=True)
 class DemoReport:
-    n_users: int
+    n_users: int  # users signed up by the as-of date
     n_orders: int
     n_events: int
     as_of: date
     seed: int
     archetypes: dict[str, int]  # users per archetype
+    n_later_signups: int = 0  # users who sign up in the follow-up month (after as_of)
 
 
 @dataclass
@@ -76,15 +81,26 @@ def build_demo(
     rng = np.random.default_rng(seed)
     plan = _plan_users(rng, n_users)
     origin = np.datetime64(as_of - timedelta(days=HISTORY_DAYS), "s")
-    users = _user_rows(rng, plan, origin)
+    users = _user_rows(rng, plan, origin, 0)
     o_user, o_secs, o_amount = _orders(rng, plan, as_of)
-    e_user, e_secs, e_kind, e_value = _events(rng, plan, o_user, o_secs)
-    # the month after as-of comes from its own stream: the data up to as-of stays unchanged
+    e_user, e_secs, e_kind, e_value, planned = _events(rng, plan, o_user, o_secs)
+    e_user, e_secs, e_kind, e_value = _trim_old(e_user, e_secs, e_kind, e_value)
+    # the month after as-of comes from its own streams: the data up to as-of stays unchanged
     f_user, f_secs, f_amount = _follow_up_orders(
         np.random.default_rng([seed, 1]), plan, o_user, o_secs, as_of, origin
     )
-    o_user, o_secs = np.concatenate([o_user, f_user]), np.concatenate([o_secs, f_secs])
-    o_amount = np.concatenate([o_amount, f_amount])
+    later = _follow_up_month(np.random.default_rng([seed, 2]), plan, planned, f_user, f_secs)
+    n_total = n_users + later.n_signups
+    users += _user_rows(later.rng, later.signups, origin, n_users)
+    o_user, o_secs = (
+        np.concatenate([o_user, f_user, later.o_user]),
+        np.concatenate([o_secs, f_secs, later.o_secs]),
+    )
+    o_amount = np.concatenate([o_amount, f_amount, later.o_amount])
+    e_user, e_secs, e_kind, e_value = (
+        np.concatenate([a, b])
+        for a, b in zip((e_user, e_secs, e_kind, e_value), later.events, strict=True)
+    )
     with transaction(conn):
         _add_extra_columns(conn)
         conn.executemany(
@@ -93,11 +109,13 @@ def build_demo(
             users,
         )
         with _indexes_built_after(conn, ("orders", "events")):
-            _insert_orders(conn, n_users, origin, o_user, o_secs, o_amount)
-            _insert_events(conn, n_users, origin, e_user, e_secs, e_kind, e_value)
+            _insert_orders(conn, n_total, origin, o_user, o_secs, o_amount)
+            _insert_events(conn, n_total, origin, e_user, e_secs, e_kind, e_value)
         set_meta(conn, "as_of", as_of.isoformat())
         # the follow-up month lies after the as-of date: `userops refresh` walks into it
-        latest = conn.execute("SELECT max(created_at) FROM orders").fetchone()[0]
+        latest = conn.execute(
+            "SELECT max((SELECT max(created_at) FROM orders), (SELECT max(created_at) FROM events))"
+        ).fetchone()[0]
         set_meta(conn, "data_latest", max(latest or "", as_of.isoformat())[:10])
         set_meta(conn, "demo", f"seed={seed} users={n_users}")
     counts = np.bincount(plan.archetype, minlength=len(ARCHETYPES))
@@ -108,6 +126,7 @@ def build_demo(
         as_of=as_of,
         seed=seed,
         archetypes={name: int(c) for name, c in zip(ARCHETYPES, counts, strict=True)},
+        n_later_signups=later.n_signups,
     )
 
 
@@ -186,11 +205,14 @@ def _norm(weights: tuple[float, ...] | list[float]) -> np.ndarray:
 # --- users -----------------------------------------------------------------------------------------
 
 
-def _user_rows(rng: np.random.Generator, plan: _Users, origin: np.datetime64) -> list[tuple]:
+def _user_rows(
+    rng: np.random.Generator, plan: _Users, origin: np.datetime64, first: int
+) -> list[tuple]:
+    """The users table's rows of ``plan``, whose first user is U{first + 1}."""
     n = len(plan.archetype)
     basics = dd.basic_attributes(rng, n, engaged=plan.archetype == ACTIVE)
     signup = _iso(origin, plan.signup_secs)
-    ids = _user_ids(n).tolist()
+    ids = _user_ids(first + n)[first:].tolist()
     # column order: user_id, name, gender, city, channel, device, signup_at, phone, email,
     # city_tier, member
     return [(ids[i], *b[:5], signup[i], *b[5:]) for i, b in enumerate(basics)]
@@ -241,7 +263,7 @@ def _orders(rng: np.random.Generator, plan: _Users, as_of: date):
     secs = np.maximum(secs, plan.signup_secs[user] + 600)  # nobody buys before signing up
     spender = rng.normal(0.0, 0.45, len(count))  # some users simply buy dearer things
     amount = np.exp(np.log(150.0) + spender[user] + rng.normal(0.0, 0.7, len(user)))
-    return user, secs, np.round(np.maximum(amount, 5.0), 2)
+    return user, secs, _price(amount)
 
 
 def _follow_up_orders(rng, plan: _Users, o_user, o_secs, as_of: date, origin: np.datetime64):
@@ -259,7 +281,13 @@ def _follow_up_orders(rng, plan: _Users, o_user, o_secs, as_of: date, origin: np
     secs = end + day * 86400 + _hours(rng, len(user), plan.night[user]) * 3600
     secs += rng.integers(0, 3600, len(user))
     amount = np.exp(np.log(150.0) + rng.normal(0.0, 0.8, len(user)))
-    return user, secs, np.round(np.maximum(amount, 5.0), 2)
+    return user, secs, _price(amount)
+
+
+def _price(amount: np.ndarray) -> np.ndarray:
+    """Whole yuan, at least 5: a shop's prices (and SQLite stores a whole REAL in 1-3 bytes
+    instead of 8, in the orders table and its covering index: about 0.5 MB of the demo)."""
+    return np.maximum(np.round(amount), 5.0)
 
 
 def _order_plan(rng: np.random.Generator, plan: _Users):
@@ -365,7 +393,7 @@ EVENT_PLAN: dict[int, tuple[tuple[str, int, int, str], ...]] = {
     DORMANT: (("login", 1, 1, "last_seen"), ("view", 0, 1, "before_last")),
     CHURNED: (("login", 0, 1, "before_last"), ("view", 0, 1, "before_last")),
 }
-HEAVY_POSTERS = 0.03  # of active users: 51-65 posts in 30 days
+HEAVY_POSTERS = 0.02  # of active users: 51-65 posts in 30 days (the "> 50 posts" example rule)
 DETAIL_DAYS = 60  # orders this recent come with their cart_add event
 COUPON_DAYS = 120  # and, for coupon users, a coupon_use event
 VALUED_KINDS = ("view", "cart_add")  # their value is a product category
@@ -386,8 +414,15 @@ def _window(name: str, signup: np.ndarray, last: np.ndarray) -> tuple[np.ndarray
 
 
 def _events(rng: np.random.Generator, plan: _Users, o_user: np.ndarray, o_secs: np.ndarray):
-    """(user, seconds, kind code, category code or -1) per event, unique and sorted by user, time."""
-    parts = [_planned_events(rng, plan), _order_events(rng, plan, o_user, o_secs)]
+    """(user, seconds, kind code, category code or -1) per event, unique and sorted by user, time;
+    then the planned (not order-linked) events as (user, seconds, kind), for the follow-up month."""
+    planned = _planned_events(rng, plan)
+    parts = [planned, _order_events(rng, plan, o_user, o_secs)]
+    return (*_finish_events(rng, plan, parts), planned)
+
+
+def _finish_events(rng: np.random.Generator, plan: _Users, parts: list[tuple]):
+    """The parts' (user, seconds, kind) with their values, unique and sorted by user, time."""
     user = np.concatenate([p[0] for p in parts])
     secs = np.maximum(np.concatenate([p[1] for p in parts]), plan.signup_secs[user] + 60)
     kind = np.concatenate([p[2] for p in parts])
@@ -401,6 +436,25 @@ def _events(rng: np.random.Generator, plan: _Users, o_user: np.ndarray, o_secs: 
     first[1:] = key[1:] != key[:-1]
     key = key[first]
     return key >> 34, (key >> 7) & (2**27 - 1), (key >> 4) & 7, (key & 15) - 1
+
+
+OLD_DAYS = 120  # no feature window reaches an event this old at any date from 2025-10-31 on
+
+
+def _trim_old(user, secs, kind, value):
+    """Of each user's events OLD_DAYS or more before the as-of date, keep only the latest.
+
+    No windowed feature (the longest window is 90 days, and the demo's strategies start as of
+    2025-10-31, 30 days before) reads them; the latest is the user's last sign of life, which
+    last_active_at and days_since_active read, so layers and every window are unchanged. What
+    goes: older logins and views behind it (days_since_login / _view of a few thousand churned
+    and registered users, and windows over 120 days): about 2,600 events, 0.2 MB.
+    Events are sorted by user, then time."""
+    old = secs < (HISTORY_DAYS - OLD_DAYS + 1) * DAY
+    later_old_same_user = np.zeros(len(user), dtype=bool)
+    later_old_same_user[:-1] = old[1:] & (user[1:] == user[:-1])
+    keep = ~(old & later_old_same_user)
+    return user[keep], secs[keep], kind[keep], value[keep]
 
 
 def _planned_events(rng: np.random.Generator, plan: _Users):
@@ -458,3 +512,89 @@ def _insert_events(conn, n_users: int, origin, user, secs, kind, value) -> None:
             strict=True,
         ),
     )
+
+
+# --- the follow-up month's events and signups ------------------------------------------------------
+
+
+@dataclass
+class _Later:
+    """What happens after the as-of date besides the existing users' orders."""
+
+    rng: np.random.Generator  # the follow-up stream, for the new users' attributes
+    n_signups: int
+    signups: _Users  # the new users' plan (index 0 is user U{n_users + 1})
+    o_user: np.ndarray  # their first orders (user index over all users)
+    o_secs: np.ndarray
+    o_amount: np.ndarray
+    events: tuple[np.ndarray, ...]  # (user, seconds, kind, value) of the whole month
+
+
+def _follow_up_month(rng, plan: _Users, planned, f_user: np.ndarray, f_secs: np.ndarray) -> _Later:
+    """The FOLLOW_UP_DAYS after the as-of date (day -1 … -FOLLOW_UP_DAYS in 'days ago'):
+
+    * every planned event of a user's last 30 days comes back Poisson(FOLLOW_UP_EVENT_PACE)
+      times on random days of the month: each user keeps their rhythm at a quieter pace, every
+      kind alike, so the month's kinds come in November's proportions (dormant and churned
+      users, silent in November, stay silent);
+    * new users sign up (FOLLOW_UP_SIGNUP_PACE of the last 30 days' number) and behave as the
+      'new' archetype does from their signup day to the month's end, a quarter of them buying
+      once in 30 days;
+    * the month's orders (the existing users' follow-up orders and the new users' first ones)
+      bring their cart_add and coupon_use events, as recent orders do.
+    """
+    n = len(plan.archetype)
+    end = -FOLLOW_UP_DAYS  # the month's last day, in days ago
+    p_user, p_secs, p_kind = planned
+    recent = p_secs >= (HISTORY_DAYS - 29) * DAY
+    copies = rng.poisson(FOLLOW_UP_EVENT_PACE * FOLLOW_UP_DAYS / 30.0, int(recent.sum()))
+    again_user = np.repeat(p_user[recent], copies)
+    again_kind = np.repeat(p_kind[recent], copies)
+    again_ago = _uniform_int(rng, np.full(len(again_user), end), np.full(len(again_user), -1))
+    # the new users: the 'new' archetype, signed up on a day of the month
+    m = int(rng.poisson(FOLLOW_UP_SIGNUP_PACE * np.sum(plan.signup_ago < 30)))
+    signup_ago = _uniform_int(rng, np.full(m, end), np.full(m, -1))
+    signup_secs = np.minimum(
+        _seconds(rng, signup_ago, _hours(rng, m)), (HISTORY_DAYS - signup_ago + 1) * DAY - 3600
+    )
+    signups = _Users(
+        archetype=np.full(m, NEW, dtype=np.int64),
+        signup_ago=signup_ago,
+        signup_secs=signup_secs,
+        last_ago=np.zeros(m, dtype=np.int64),
+        category=rng.choice(len(dd.CATEGORIES), size=m, p=_norm(dd.CATEGORY_WEIGHTS)),
+        night=rng.random(m) < 0.08,
+        coupon_rate=np.where(rng.random(m) < 0.2, 0.7, 0.05),
+    )
+    everyone = _Users(
+        *(
+            np.concatenate([getattr(plan, f), getattr(signups, f)])
+            for f in _Users.__dataclass_fields__
+        )
+    )
+    new_users, new_agos, new_kinds = [again_user], [again_ago], [again_kind]
+    who = np.arange(n, n + m)
+    for kind, fewest, most, _ in EVENT_PLAN[NEW]:  # their windows: signup day … month end
+        count = rng.integers(fewest, most + 1, m)
+        new_users.append(np.repeat(who, count))
+        new_agos.append(
+            _uniform_int(rng, np.repeat(np.full(m, end), count), np.repeat(signup_ago, count))
+        )
+        new_kinds.append(np.full(count.sum(), EVENT_KINDS.index(kind), dtype=np.int64))
+    e_user, e_ago = np.concatenate(new_users), np.concatenate(new_agos)
+    e_secs = _seconds(rng, e_ago, _hours(rng, len(e_user)))
+    # first orders: a quarter in 30 days, so fewer for who signed up late in the month
+    days_left = signup_ago - end + 1
+    buys = rng.random(m) < 0.25 * days_left / 30.0
+    o_user = who[buys]
+    o_ago = _uniform_int(rng, np.full(len(o_user), end), signup_ago[buys])
+    o_secs = _seconds(rng, o_ago, _hours(rng, len(o_user), signups.night[buys]))
+    o_secs = np.maximum(o_secs, signup_secs[buys] + 600)
+    o_amount = _price(np.exp(np.log(150.0) + rng.normal(0.0, 0.8, len(o_user))))
+    month_orders = (np.concatenate([f_user, o_user]), np.concatenate([f_secs, o_secs]))
+    parts = [
+        (e_user, e_secs, np.concatenate(new_kinds)),
+        _order_events(rng, everyone, *month_orders),
+    ]
+    events = _finish_events(rng, everyone, parts)
+    return _Later(rng, m, signups, o_user, o_secs, o_amount, events)

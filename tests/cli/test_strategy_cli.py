@@ -158,3 +158,29 @@ def test_control_set_and_show(db):
     assert "out of range" in bad(db, "control", "set", "--global", "100")
     count = CliRunner().invoke(cli, ["segment", "count", str(db), "in global control"])
     assert count.exit_code == 0 and out.split()[2] in count.output
+
+
+def test_a_run_with_nobody_new_reads_nobody_new_in_list_and_report(db):
+    ok(db, "strategy", "set", "buyers", "--when", "orders(90d) >= 1", "--offer", "A")
+    ok(db, "strategy", "run")  # 30 targets as of 2024-06-30
+    got = CliRunner().invoke(cli, ["refresh", str(db), "--as-of", "2024-07-01"])
+    assert got.exit_code == 0, got.output
+    assert "buyers: 30 matched; removed: not entering 30; 0 targets, 0 control" in got.output
+    listed = ok(db, "strategy", "list")
+    assert "last run 2024-07-01: nobody new; 2 runs;" in listed
+    assert json.loads(ok(db, "strategy", "list", "--json"))[0]["last_empty"] is True
+    text = ok(db, "strategy", "report", "buyers")
+    line = "  2024-07-01  nobody new: everyone who matched had matched at the previous run\n"
+    assert line in text
+    rep = json.loads(ok(db, "strategy", "report", "buyers", "--json"))
+    first = rep["runs"][0]
+    assert first["targets"] + first["control"] == 30
+    assert [(r["date"], r["empty"], r["targets"], r["control"]) for r in rep["runs"]] == [
+        ("2024-06-30", False, first["targets"], first["control"]),
+        ("2024-07-01", True, 0, 0),
+    ]
+    # the empty run adds nobody to the pooled row
+    assert (rep["cumulative"]["targets"], rep["cumulative"]["control"]) == (
+        first["targets"],
+        first["control"],
+    )

@@ -60,18 +60,51 @@ def test_same_seed_same_data_other_seed_other_data(demo, tmp_path):
 
 def test_report_counts_match_tables(built):
     demo, report = built
-    assert report.n_users == N == demo.execute("SELECT count(*) FROM users").fetchone()[0]
+    by_as_of = demo.execute("SELECT count(*) FROM users WHERE signup_at <= ?", (END,)).fetchone()
+    assert report.n_users == N == by_as_of[0]
+    total = demo.execute("SELECT count(*) FROM users").fetchone()[0]
+    assert total == N + report.n_later_signups
     assert report.n_orders == demo.execute("SELECT count(*) FROM orders").fetchone()[0]
     assert report.n_events == demo.execute("SELECT count(*) FROM events").fetchone()[0]
     assert sum(report.archetypes.values()) == N
     assert all(count > 0.04 * N for count in report.archetypes.values()), report.archetypes
 
 
-def test_as_of_stored_and_only_follow_up_orders_after_it(demo):
+def test_as_of_stored_and_the_follow_up_month_after_it(built):
+    demo, report = built
     assert stored_as_of(demo) == DEMO_AS_OF
-    latest_event = demo.execute("SELECT max(created_at) FROM events").fetchone()[0]
-    assert "2025-11-30" <= latest_event <= END  # busy up to the very as-of day, never past it
-    assert demo.execute("SELECT max(signup_at) FROM users").fetchone()[0] <= END
+    latest_event = demo.execute(
+        "SELECT max(created_at) FROM events WHERE created_at <= ?", (END,)
+    ).fetchone()[0]
+    assert latest_event.startswith("2025-11-30")  # busy up to the very as-of day
+    # the follow-up month (2025-12-01 … 12-31) has events and signups too, for the walk
+    # day by day into it (issue 16); none after it
+    assert demo.execute("SELECT max(created_at) FROM events").fetchone()[0] <= "2025-12-31 23:59:59"
+    later = demo.execute(
+        "SELECT count(*), min(signup_at), max(signup_at) FROM users WHERE signup_at > ?", (END,)
+    ).fetchone()
+    assert later[0] == report.n_later_signups > 0.005 * N
+    assert "2025-12-01" <= later[1] <= later[2] <= "2025-12-31 23:59:59"
+    # the month's kinds come in November's proportions (each user's rhythm, at a quieter pace)
+    shares = {}
+    for month, lo, hi in (("nov", "2025-11-01", "2025-12-01"), ("dec", "2025-12-01", "2026")):
+        rows = dict(
+            demo.execute(
+                "SELECT kind, count(*) FROM events WHERE created_at >= ? AND created_at < ?"
+                " GROUP BY kind",
+                (lo, hi),
+            ).fetchall()
+        )
+        shares[month] = {k: n / sum(rows.values()) for k, n in rows.items()}
+    for kind in ("login", "checkin", "view", "cart_add"):
+        assert 0.6 < shares["dec"][kind] / shares["nov"][kind] < 1.6, (kind, shares)
+    # the new users behave as the 'new' archetype: one or two logins since signing up
+    logged_in = demo.execute(
+        "SELECT count(DISTINCT u.user_id) FROM users u JOIN events e ON e.user_id = u.user_id"
+        " AND e.kind = 'login' AND e.created_at >= u.signup_at WHERE u.signup_at > ?",
+        (END,),
+    ).fetchone()[0]
+    assert logged_in == report.n_later_signups
     # orders go on for the follow-up month only (to measure a campaign started on the as-of day)
     last_before, n_after, latest = demo.execute(
         "SELECT max(created_at) FILTER (WHERE created_at <= ?),"
@@ -101,10 +134,9 @@ def test_string_ids_and_formats(demo):
     assert bad_phone == 0
     types = demo.execute("SELECT DISTINCT typeof(user_id) FROM orders").fetchall()
     assert types == [("text",)]
-    # amounts carry at most two decimals
+    # amounts are whole yuan (stored in 1-3 bytes instead of 8: the demo's size)
     assert (
-        demo.execute("SELECT count(*) FROM orders WHERE amount != round(amount, 2)").fetchone()[0]
-        == 0
+        demo.execute("SELECT count(*) FROM orders WHERE amount != round(amount)").fetchone()[0] == 0
     )
 
 
@@ -185,7 +217,7 @@ def test_every_lifecycle_layer_well_populated(demo):
 
 
 def test_refuses_a_database_with_users(demo):
-    with pytest.raises(DemoError, match="already holds 2000 users"):
+    with pytest.raises(DemoError, match=r"already holds \d+ users"):
         build_demo(demo, n_users=10)
 
 
@@ -205,7 +237,10 @@ def test_cli_refuses_to_overwrite_then_forces(tmp_path):
     assert "300" in done.output and "2025-11-30" in done.output and "MB" in done.output
     assert not (tmp_path / "d.db-wal").exists()
     conn = open_db(path, readonly=True)
-    assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 300
+    assert (
+        conn.execute("SELECT count(*) FROM users WHERE signup_at <= ?", (END,)).fetchone()[0] == 300
+    )
+    assert conn.execute("SELECT count(*) FROM features").fetchone()[0] == 300  # as of 11-30
     # a month of the five strategies, ending as of the demo's date (issue 16)
     names = [r[0] for r in conn.execute("SELECT name FROM strategies ORDER BY name")]
     assert names == ["activity-drop", "cart-abandon", "dormant-recall", "rfm-offers", "welcome"]
@@ -231,7 +266,8 @@ def test_tiny_and_invalid_sizes(tmp_path):
     for n in (1, 5):
         conn = open_db(tmp_path / f"tiny{n}.db", create=True)
         report = build_demo(conn, n_users=n, seed=1)
-        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == n == report.n_users
+        total = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+        assert total == n + report.n_later_signups and report.n_users == n
         conn.close()
     conn = open_db(tmp_path / "zero.db", create=True)
     with pytest.raises(DemoError, match="at least 1"):

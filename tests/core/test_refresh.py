@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.pipeline import recompute
+from core.query import compile_condition
 from core.refresh import refresh
 from core.store.db import get_meta, open_db, stored_as_of
 
@@ -178,3 +179,36 @@ def test_a_killed_refresh_leaves_the_previous_state(small, db_path, module, name
         assert refresh(reopened, D1).full == ""  # and the next refresh works
     finally:
         reopened.close()
+
+
+def test_a_refresh_from_a_date_without_history_records_that_dates_first(small) -> None:
+    """The demo ships without its per-date histories: the first refresh records D0's from the
+    tables (they still hold D0), so a transition as of D1 has the date before its window."""
+    kept = {
+        t: small.execute(
+            f"SELECT * FROM {t} WHERE as_of = '2024-06-30' ORDER BY 1, 2, 3"
+        ).fetchall()
+        for t in ("layer_history", "rfm_history", "tag_history")
+    }
+    assert len(kept["layer_history"]) == 4  # d signs up on 07-01: not there yet
+    for table in kept:
+        small.execute(f"DELETE FROM {table}")
+    refresh(small, D1)
+    for table, rows in kept.items():
+        got = small.execute(
+            f"SELECT * FROM {table} WHERE as_of = '2024-06-30' ORDER BY 1, 2, 3"
+        ).fetchall()
+        assert got == rows, table
+    # the transitions as of D1 see who changed layer since D0
+    before = {u: layer for _, u, layer in kept["layer_history"]}
+    now = dict(small.execute("SELECT user_id, layer FROM features"))
+    for layer in set(now.values()):
+        compiled = compile_condition(small, f'entered layer "{layer}" within 1d', as_of=D1)
+        got = {
+            r[0]
+            for r in small.execute(
+                f"SELECT f.user_id FROM features AS f WHERE {compiled.where}", compiled.params
+            )
+        }
+        assert got == {u for u, x in now.items() if x == layer and before.get(u) != layer}, layer
+    assert any(now[u] != before.get(u) for u in now)  # something did change

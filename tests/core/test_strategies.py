@@ -571,3 +571,83 @@ def test_report_pools_runs_and_warns_when_the_holdout_is_too_small(base, tmp_pat
     summary = {s.strategy.name: s for s in st.summaries(base)}["tiny"]
     assert (summary.runs, summary.last_run, summary.last_control) == (2, MON + timedelta(1), n_c)
     assert [p.targets for p in summary.series] == [100 - n_c, 100 - n_c]
+
+
+# --- empty runs and the overlaps of a run (issue 16 follow-up) -------------------------------
+
+
+def test_a_run_that_selects_nobody_still_ran_and_reads_nobody_new(base, tmp_path):
+    from core.audience.strategies.report import NOBODY_MATCHED, NOBODY_NEW, NOBODY_SELECTED
+
+    strategy(base, "r", holdout_pct=50, seed=2)  # entering
+    strategy(base, "none", condition="monetary = 2", priority=-1)  # matches nobody
+    strategy(base, "cool", mode="every_run", priority=-2, condition="layer = 'buyer'")
+    matching(base, IDS)
+    run(base, tmp_path)
+    targets = sorted(members(base, "r", MON))
+    control = sorted(members(base, "r", MON, "control"))
+    n_t, n_c = len(targets), len(control)
+    for u in targets[: n_t // 2]:
+        order(base, u, MON + timedelta(days=1), 10.0)
+    for u in control[: n_c // 4]:
+        order(base, u, MON + timedelta(days=2), 10.0)
+    on(base, MON + timedelta(days=1))
+    second = run(base, tmp_path)  # everyone matched yesterday: r has nobody new
+    assert (second["r"].status, second["r"].targets, second["r"].control) == ("ran", 0, 0)
+    assert second["r"].removed["not_entering"] == 100
+    assert second["cool"].targets == 50  # yesterday r (higher priority) took all of them
+    # it ran: the date counts (running again adds nobody, the last run moves)
+    assert run(base, tmp_path)["r"].status == "already_ran"
+    on(base, MON + timedelta(days=8))
+    rep = st.report(base, "r")
+    first, empty = rep.runs
+    assert not first.empty and first.conversion is not None
+    assert (empty.date, empty.empty, empty.reason) == (MON + timedelta(days=1), True, NOBODY_NEW)
+    assert (empty.conversion, empty.revenue_per_user, empty.mde) == (None, None, None)
+    assert (empty.targets.users, empty.control.users) == (0, 0)
+    # the cumulative row is the first run's alone: nothing pooled from the empty one
+    c = rep.cumulative
+    assert (c.targets.users, c.control.users) == (n_t, n_c)
+    assert (c.targets.converted, c.control.converted) == (n_t // 2, n_c // 4)
+    assert c.conversion.absolute == pytest.approx(first.conversion.absolute)
+    assert (c.conversion.low, c.conversion.high) == (first.conversion.low, first.conversion.high)
+    assert c.mde == first.mde and c.complete and c.reason == ""
+    assert rep.warning == ""
+    by_name = {s.strategy.name: s for s in st.summaries(base)}
+    r = by_name["r"]
+    assert (r.runs, r.last_run, r.last_empty, r.last_reason) == (
+        2,
+        MON + timedelta(days=1),
+        True,
+        NOBODY_NEW,
+    )
+    assert [p.empty for p in r.series] == [False, True]
+    assert r.latest.absolute == pytest.approx(first.conversion.absolute)  # not the empty run
+    # nobody matched at all / the limits removed everyone: said so too
+    none = st.report(base, "none")
+    assert [(x.empty, x.reason) for x in none.runs] == [(True, NOBODY_MATCHED)] * 2
+    assert none.cumulative.reason == NOBODY_MATCHED and none.cumulative.conversion is None
+    cool = st.report(base, "cool").runs
+    assert [x.empty for x in cool] == [True, False] and cool[0].reason == NOBODY_SELECTED
+
+
+def test_a_dry_runs_overlaps_are_of_the_strategies_due_that_day(base, tmp_path):
+    strategy(base, "daily", priority=2)
+    strategy(base, "monthu", schedule=st.Schedule.parse("mon,thu"), priority=1)
+    strategy(base, "paused", priority=0)
+    st.pause(base, "paused")
+    matching(base, IDS[:10])
+    tue = MON + timedelta(days=1)
+    on(base, tue)
+    # the standing check: every pair of active strategies, due or not
+    assert [(o.a, o.b, o.users) for o in st.overlaps(base)] == [("daily", "monthu", 10)]
+    dry = st.run_strategies(base, dry_run=True)
+    assert {r.strategy: r.status for r in dry.runs} == {"daily": "dry_run", "monthu": "not_due"}
+    assert dry.overlaps == ()  # monthu does not run on a Tuesday: no overlap of this run
+    real = st.run_strategies(base, out_dir=tmp_path / "out")
+    assert real.overlaps == ()
+    on(base, MON + timedelta(days=3))  # Thursday: both run
+    matching(base, IDS[10:20])
+    dry = st.run_strategies(base, dry_run=True)
+    assert [(o.a, o.b, o.users) for o in dry.overlaps] == [("daily", "monthu", 10)]
+    assert {r.strategy: r.targets for r in dry.runs} == {"daily": 10, "monthu": 0}

@@ -213,3 +213,32 @@ async def test_run_now_shows_the_dry_run_then_runs_once(strategies_db):
         lines = (folder / "shanghai_2024-06-30.csv").read_text(encoding="utf-8").splitlines()
         assert len(lines) == 1 + 8  # a header and the 8 targets (never the control)
         assert rows(screen)[0][:6] == ["shanghai", "active", "daily", "2024-06-30", "8", "2"]
+
+
+def test_a_run_with_nobody_new_is_a_gap_not_a_zero_and_says_so():
+    from datetime import date
+
+    from core.audience.effect import GroupStats, Uplift
+    from core.audience.strategies.report import NOBODY_NEW, RunEffect, RunPoint
+    from tui.i18n import Labels
+    from tui.widgets.strategy_parts import effect_cells, sparkline, summary_cells
+
+    assert sparkline([1.0, 0.0, 3.0], [False, True, False]) == "▁ █"  # the 0 is not read
+    assert sparkline([None, 5.0], [True, False]) == " ▅"
+    s = st.Strategy(name="cart", condition="frequency >= 1", offer="x")
+    up = Uplift(absolute=0.1, relative=None, low=0.02, high=0.18, method="m")
+    series = (
+        RunPoint(date(2025, 12, 1), 40, 5, None, None, None),
+        RunPoint(date(2025, 12, 2), 0, 0, None, None, None, empty=True),
+    )
+    row = st.StrategySummary(
+        s, date(2025, 12, 2), 2, 0, 0, None, series, up, last_empty=True, last_reason=NOBODY_NEW
+    )
+    for lang, word in (("en", "nobody new"), ("zh", "无新目标")):
+        cells = [c.plain for c in summary_cells(row, Labels(lang))]
+        assert cells[3:8] == ["2025-12-02", word, "", "", "▅ "]  # targets' trend, a gap
+    nobody = GroupStats(users=0, converted=0, orders=0, revenue=0.0)
+    run = RunEffect(date(2025, 12, 2), "coupon: x", nobody, nobody, None, None, None, True,
+                    NOBODY_NEW, empty=True)  # fmt: skip
+    cells = [c.plain for c in effect_cells(run, Labels("en"))]
+    assert cells == ["2025-12-02", "", "", "", "", "nobody new", "", "coupon: x"]

@@ -57,6 +57,7 @@ def demo(db: str, n_users: int, seed: int, force: bool) -> None:
     click.echo(f"Built {path} in {seconds:.1f} s (seed {report.seed})")
     rows = [
         ("users", f"{report.n_users:,}"),
+        ("later", f"{report.n_later_signups:,}"),  # users who sign up after the as-of date
         ("orders", f"{report.n_orders:,}"),
         ("events", f"{report.n_events:,}"),
         ("responses", f"{history.responses:,}"),

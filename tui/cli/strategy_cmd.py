@@ -151,9 +151,14 @@ def list_cmd(db: str, as_json: bool) -> None:
             if r.cumulative
             else "uplift n/a"
         )
+        sizes = (
+            "nobody new"  # it ran: the date counts, but there is no group to read
+            if r.last_empty
+            else f"{r.last_targets} targets, {r.last_control} control"
+        )
         click.echo(
             f"{s.name}  [{s.status}, priority {s.priority}, {s.schedule.text}]  last run {last}: "
-            f"{r.last_targets} targets, {r.last_control} control; {r.runs} runs; {up}"
+            f"{sizes}; {r.runs} runs; {up}"
         )
 
 
@@ -370,6 +375,7 @@ def _run_json(e: st.RunEffect) -> dict[str, Any]:
         "revenue_ci_high": rev.high if rev else None,
         "complete": e.complete,
         "reason": e.reason or None,
+        "empty": e.empty,
     }
 
 
@@ -407,6 +413,8 @@ def _pct_ci(u: Any) -> str:
 
 
 def _effect_line(label: str, e: st.RunEffect) -> str:
+    if e.empty:  # it ran and selected nobody: no groups, no reading
+        return f"{label}  {e.reason}"
     sizes = f"{e.targets.users} targets / {e.control.users} control"
     conv = f"conversion {e.targets.conversion * 100:.1f} % vs {e.control.conversion * 100:.1f} %"
     mde = f"MDE {e.mde * 100:.1f} pts" if e.mde is not None else "MDE n/a"
@@ -565,6 +573,7 @@ def _summary_json(r: st.StrategySummary) -> dict[str, Any]:
         "runs": r.runs,
         "last_targets": r.last_targets,
         "last_control": r.last_control,
+        "last_empty": r.last_empty,
         "latest_uplift": u.absolute if u else None,
         "latest_ci_low": u.low if u else None,
         "latest_ci_high": u.high if u else None,

@@ -80,7 +80,7 @@ class UpliftChart(PlotextPlot):
     def redraw(self) -> None:
         plt = self.plt
         plt.clear_figure()
-        every = list(self.report.runs) if self.report else []
+        every = [r for r in self.report.runs if not r.empty] if self.report else []
         runs = [r for r in every if r.conversion]
         if not runs:  # no run measured on its own: the sizes per run, and why
             if every:

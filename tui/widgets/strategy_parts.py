@@ -14,16 +14,23 @@ from tui.i18n import Labels
 BARS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float | None]) -> str:
-    """One character per value, scaled between the smallest and largest; ``·`` for no value."""
-    known = [v for v in values if v is not None]
+GAP = " "  # a run that selected nobody: no reading, not a zero
+
+
+def sparkline(values: list[float | None], empty: list[bool] | None = None) -> str:
+    """One character per value, scaled between the smallest and largest; ``·`` for no value,
+    a gap for a run that selected nobody (``empty``: left out of the scale)."""
+    gaps = empty or [False] * len(values)
+    known = [v for v, e in zip(values, gaps, strict=True) if v is not None and not e]
     if not known:
         return ""
     low, high = min(known), max(known)
     span = high - low
     out = []
-    for v in values:
-        if v is None:
+    for v, e in zip(values, gaps, strict=True):
+        if e:
+            out.append(GAP)
+        elif v is None:
             out.append("·")
         elif span == 0:
             out.append(BARS[len(BARS) // 2])
@@ -52,17 +59,19 @@ def summary_cells(r: st.StrategySummary, labels: Labels) -> tuple[Text, ...]:
     """One row of the strategies list."""
     s = r.strategy
     series = [p.uplift for p in r.series]
+    empty = [p.empty for p in r.series]
     if not any(v is not None for v in series):  # nothing measured yet: the targets' trend
         series = [float(p.targets) for p in r.series]
+    nobody = Text(labels("st_nobody_new"), style="dim", justify="right")
     return (
         Text(visible(s.name)),
         Text(status_word(s, labels), style="" if s.active else "yellow"),
         Text(s.schedule.text),
         Text(str(r.last_run or "")),
-        Text(f"{r.last_targets:,}", justify="right"),
-        Text(f"{r.last_control:,}", justify="right"),
+        nobody if r.last_empty else Text(f"{r.last_targets:,}", justify="right"),
+        Text("" if r.last_empty else f"{r.last_control:,}", justify="right"),
         Text(uplift_ci(r.latest), justify="right"),
-        Text(sparkline(series)[-24:]),
+        Text(sparkline(series, empty)[-24:]),
         Text(uplift_ci(r.cumulative), justify="right"),
     )
 
@@ -93,6 +102,10 @@ REPORT_COLUMNS = (
 def effect_cells(e: st.RunEffect, labels: Labels) -> tuple[Text, ...]:
     """One row of the report: a run (its date) or the cumulative row."""
     when = str(e.date) if e.date is not None else labels("st_cumulative")
+    if e.empty:  # it ran and selected nobody: no groups to read
+        blank = Text("")
+        nobody = Text(labels("st_nobody_new"), style="dim", justify="right")
+        return (Text(when), blank, blank, blank, blank, nobody, blank, Text(visible(e.offer)))
     stat = uplift_ci(e.conversion) or "n/a"
     if e.conversion is not None and not e.complete:
         stat += f" ({labels('st_open')})"
@@ -122,6 +135,9 @@ def report_note(r: st.StrategyReport, labels: Labels) -> Text:
     new = last is not None and last.conversion is None and last.reason
     if last is not None and new and (not reasons or reasons[0][1] != last.reason):
         reasons.append((str(last.date), last.reason))
+    if last is not None and last.empty:  # the reason is not an n/a: nobody to measure
+        reasons = [(w, y) for w, y in reasons if y != last.reason]
+        out.append(f"{last.date}: {visible(labels.message(last.reason))}\n", style="dim")
     for where, why in reasons:
         out.append(f"{where} n/a: {visible(why)}\n", style="dim")
     out.append(labels("st_window").format(n=r.window_days))

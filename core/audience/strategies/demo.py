@@ -129,7 +129,7 @@ def add_response(conn: sqlite3.Connection, day: date, *, seed: int = 7) -> int:
         respond = rng.random(len(users)) < effect
         after = rng.integers(1, RESPONSE_DAYS + 1, len(users))
         seconds = rng.integers(8 * 3600, 23 * 3600, len(users))
-        amount = np.round(rng.lognormal(5.0, 0.5, len(users)), 2)
+        amount = np.maximum(np.round(rng.lognormal(5.0, 0.5, len(users))), 5.0)  # whole yuan
         for i in np.flatnonzero(respond):
             when = day + timedelta(days=int(after[i]))
             hh, rest = divmod(int(seconds[i]), 3600)

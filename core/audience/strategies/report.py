@@ -26,6 +26,13 @@ from core.audience.strategies import store
 from core.audience.strategies.model import Strategy, StrategyError
 from core.store.db import stored_as_of
 
+# A run that selected nobody (an entering strategy whose matching users all matched before,
+# or limits that removed everyone) still ran: its date counts for the schedule, the cooldown and
+# "running again adds nobody". Its row says so instead of a reading of two empty groups.
+NOBODY_NEW = "nobody new: everyone who matched had matched at the previous run"
+NOBODY_SELECTED = "nobody new: the limits removed everyone who matched"
+NOBODY_MATCHED = "nobody new: nobody matched the condition"
+
 
 @dataclass(frozen=True)
 class RunEffect:
@@ -40,6 +47,7 @@ class RunEffect:
     mde: float | None  # minimum detectable conversion uplift (absolute), None without control
     complete: bool  # the window is over (else: days observed so far)
     reason: str
+    empty: bool = False  # the run selected nobody (reason: NOBODY_NEW, _SELECTED or _MATCHED)
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class RunPoint:
     uplift: float | None
     ci_low: float | None
     ci_high: float | None
+    empty: bool = False  # the run selected nobody: no reading (a gap, not a zero)
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,8 @@ class StrategySummary:
     latest: Uplift | None  # conversion uplift of the latest run with enough data
     series: tuple[RunPoint, ...]  # oldest first
     cumulative: Uplift | None = None  # conversion uplift of every run pooled
+    last_empty: bool = False  # the last run selected nobody
+    last_reason: str = ""  # then why (NOBODY_NEW, NOBODY_SELECTED or NOBODY_MATCHED)
 
 
 def report(
@@ -110,13 +121,18 @@ def report(
     if as_of is None:
         raise StrategyError("The database has no as-of date: nothing to measure.")
     rows = conn.execute(
-        "SELECT id, run_date, campaign, arms FROM strategy_runs WHERE strategy = ?"
-        " ORDER BY run_date",
+        "SELECT id, run_date, campaign, arms, targets + control, matched, removed"
+        " FROM strategy_runs"
+        " WHERE strategy = ? ORDER BY run_date",
         (name,),
     ).fetchall()
     runs, members, started = [], [], False
-    for run_id, day, campaign, arms_json in rows:
+    for run_id, day, campaign, arms_json, selected, matched, removed in rows:
         arms = [tuple(a) for a in json.loads(arms_json)]
+        if selected == 0:
+            why = _why_nobody(matched, json.loads(removed or "{}"))
+            runs.append(_empty_run(date.fromisoformat(day), _offer_text(arms), why))
+            continue
         run = effect_report(conn, campaign, window_days=days, as_of=as_of)
         per_user = _per_user(conn, run_id, campaign, run.start, run.observed_end)
         members.extend(per_user)
@@ -136,8 +152,9 @@ def report(
             )
         )
     cumulative = _pooled(members, strategy, runs)
-    if runs and not started:  # no window has begun: say why, as each run does
-        cumulative = RunEffect(**{**cumulative.__dict__, "reason": runs[-1].reason})
+    measured = [r for r in runs if not r.empty]
+    if measured and not started:  # no window has begun: say why, as each run does
+        cumulative = RunEffect(**{**cumulative.__dict__, "reason": measured[-1].reason})
     return StrategyReport(
         strategy=name,
         window_days=days,
@@ -165,6 +182,7 @@ def summaries(conn: sqlite3.Connection) -> list[StrategySummary]:
                 r.conversion.absolute if r.conversion else None,
                 r.conversion.low if r.conversion else None,
                 r.conversion.high if r.conversion else None,
+                r.empty,
             )
             for r in rep.runs
         )
@@ -180,6 +198,8 @@ def summaries(conn: sqlite3.Connection) -> list[StrategySummary]:
                 latest,
                 series,
                 rep.cumulative.conversion,
+                last.empty if last else False,
+                last.reason if last and last.empty else "",
             )
         )
     return out
@@ -189,6 +209,20 @@ def summaries(conn: sqlite3.Connection) -> list[StrategySummary]:
 
 # (role, variant label or "", orders, revenue) of one member in one run's window
 _Member = tuple[str, str, int, float]
+
+
+def _why_nobody(matched: int, removed: dict[str, int]) -> str:
+    if matched == 0:
+        return NOBODY_MATCHED
+    if removed.get("not_entering", 0) >= matched:
+        return NOBODY_NEW
+    return NOBODY_SELECTED
+
+
+def _empty_run(day: date, offer: str, reason: str) -> RunEffect:
+    """A run that selected nobody: no groups, no reading, and nothing added to the pooled row."""
+    nobody = GroupStats(users=0, converted=0, orders=0, revenue=0.0)
+    return RunEffect(day, offer, nobody, nobody, None, None, None, True, reason, empty=True)
 
 
 def _per_user(
@@ -250,6 +284,8 @@ def _pooled(members: list[_Member], strategy: Strategy, runs: list[RunEffect]) -
     t, c, conv, rev, reason = _compare(targets, control)
     if not runs:
         reason = "the strategy has not run yet"
+    elif all(r.empty for r in runs):  # it ran, and never selected anybody
+        reason = runs[-1].reason
     return RunEffect(
         None,
         strategy.action_text,
@@ -258,7 +294,7 @@ def _pooled(members: list[_Member], strategy: Strategy, runs: list[RunEffect]) -
         conv,
         rev,
         _mde(t, c),
-        all(r.complete for r in runs) and bool(runs),
+        all(r.complete for r in runs) and any(not r.empty for r in runs),
         reason,
     )
 

@@ -68,7 +68,7 @@ class StrategyRun:
     control: int
     offers: tuple[OfferCount, ...]
     campaign: str | None  # the dated campaign run holding targets and control
-    file: Path | None  # the target file (None for a dry run or nobody targeted)
+    file: Path | None  # the target file (None for a dry run; nobody targeted: its header only)
     reason: str = ""
 
 
@@ -87,7 +87,7 @@ class RunReport:
     as_of: date
     dry_run: bool
     runs: tuple[StrategyRun, ...]
-    overlaps: tuple[Overlap, ...]
+    overlaps: tuple[Overlap, ...]  # pairs of the strategies that run (would run) on this date
 
     @property
     def targets(self) -> int:
@@ -129,7 +129,7 @@ def run_strategies(
     if dry_run:
         chosen = _chosen(conn, names)
         runs = _select(conn, as_of, chosen, names is not None, force, dry_run=True)
-        return RunReport(as_of, True, tuple(r.result for r in runs), _pairs(runs))
+        return RunReport(as_of, True, tuple(r.result for r in runs), _pairs(_running(runs)))
     folder = Path(out_dir) if out_dir is not None else None
     try:
         # target files are written (and synced) beside their names inside the transaction and
@@ -148,11 +148,13 @@ def run_strategies(
                 "Try again when it has finished (a second run of the same date adds nobody)."
             ) from exc
         raise
-    return RunReport(as_of, False, tuple(results), _pairs(runs))
+    return RunReport(as_of, False, tuple(results), _pairs(_running(runs)))
 
 
 def overlaps(conn: sqlite3.Connection, names: list[str] | None = None) -> list[Overlap]:
-    """Pairwise overlaps of what the strategies (default: the active ones) would want today."""
+    """Pairwise overlaps of what the strategies (default: the active ones) would want today,
+    whether or not they are due: the standing MECE check of the set. A run's (and a dry run's)
+    own overlaps, in ``RunReport.overlaps``, are only of the strategies that run that day."""
     as_of = _as_of(conn)
     chosen = _chosen(conn, names)
     runs = [_wanted(conn, as_of, s) for s in chosen]
@@ -410,6 +412,11 @@ def _finish(sel: _Selection, as_of: date) -> None:
         file=None,
         reason=sel.reason,
     )
+
+
+def _running(runs: list[_Selection]) -> list[_Selection]:
+    """The selections that run (or would run) on this date: not paused, due, not already run."""
+    return [r for r in runs if r.status in ("ran", "dry_run")]
 
 
 def _pairs(runs: list[_Selection]) -> tuple[Overlap, ...]:
