@@ -12,11 +12,12 @@ Which users change as D moves from D0 to D1 (every definition in core.analytics.
   carts over 30 days, the favourite category over 90 days);
 * users who signed up D0+1 … D1 (they exist from D1 on).
 Every other user keeps every column but the day counts — recency, days since active and since
-each kind — which are D minus a fixed date, so they move by D1-D0 in one set-wise UPDATE.
-Then, over every user as before: the RFM scores (the quantile cuts move with everyone's
-recency), every buyer's predictions from the stored fit (refitted when older than
-``refit_after_days`` or on request), the layer and tag rules, and the per-date history of
-layers and RFM groups. All in one write transaction, like the recompute.
+each kind — which are D minus a fixed date, so they move by D1-D0 set-wise (a buyer's in the
+UPDATE that writes its predictions: each row rewritten once). Then, over every user as before:
+every buyer's predictions from the stored fit (refitted when older than ``refit_after_days`` or
+on request), the RFM scores (the quantile cuts move with everyone's recency), the layer and tag
+rules (only the layers and tags that moved are written), and the per-date history of layers,
+RFM groups and tags. All in one write transaction, like the recompute.
 """
 
 from __future__ import annotations
