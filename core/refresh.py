@@ -12,11 +12,12 @@ Which users change as D moves from D0 to D1 (every definition in core.analytics.
   carts over 30 days, the favourite category over 90 days);
 * users who signed up D0+1 … D1 (they exist from D1 on).
 Every other user keeps every column but the day counts — recency, days since active and since
-each kind — which are D minus a fixed date, so they move by D1-D0 in one set-wise UPDATE.
-Then, over every user as before: the RFM scores (the quantile cuts move with everyone's
-recency), every buyer's predictions from the stored fit (refitted when older than
-``refit_after_days`` or on request), the layer and tag rules, and the per-date history of
-layers and RFM groups. All in one write transaction, like the recompute.
+each kind — which are D minus a fixed date, so they move by D1-D0 set-wise (a buyer's in the
+UPDATE that writes its predictions: each row rewritten once). Then, over every user as before:
+every buyer's predictions from the stored fit (refitted when older than ``refit_after_days`` or
+on request), the RFM scores (the quantile cuts move with everyone's recency), the layer and tag
+rules (only the layers and tags that moved are written), and the per-date history of layers,
+RFM groups and tags. All in one write transaction, like the recompute.
 """
 
 from __future__ import annotations
@@ -40,13 +41,16 @@ from core.rules import history, layers, tags
 from core.store.columns import COLUMNS
 from core.store.db import get_meta, latest_data_date, set_meta, transaction
 from core.store.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, SCHEMA_VERSION, feature_table_ddl
+from core.store.sql import quote
 
 REFIT_AFTER_DAYS = 7  # a stored fit older than this is refitted by the refresh
 WINDOWS = (7, 30, 90)  # every window length a feature column uses (core.analytics.features)
 # Columns that are D minus a fixed date: they move with D for users whose rows did not change.
 DAY_COUNTS = ("recency_days", "days_since_active", *DAYS_SINCE_LAST.values())
 assert set(DAY_COUNTS) <= set(FEATURE_COLUMNS)
+_SHIFTED = ", ".join(f"{c} = {c} + :shift" for c in DAY_COUNTS)
 TOUCHED = "temp.uo_touched"
+NEW_TAGS = "temp.uo_tags_new"  # the day's tags, before only their difference is written
 # What a touched user's columns read (core.store.columns): only the windows (the longest is
 # 90 days: carts_open also needs the last order, which is either in the window or before every
 # cart of it) ...
@@ -123,6 +127,7 @@ def refresh(
             mark_computed(conn, target)  # rules below read the features as of their own date
             step("predictions")
             fit_as_of, refitted = _predict(conn, target, refit, refit_after_days)
+            _write_predictions(conn, (target - d0).days)
             step("RFM scores")
             rfm.apply_rfm(conn, "features")
             step("layers and tags")
@@ -133,6 +138,7 @@ def refresh(
     finally:
         drop_shadows(conn)
         conn.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
+        conn.execute(f"DROP TABLE IF EXISTS temp.{predict.PREDICTIONS_TABLE}")
     users, buyers = conn.execute(
         "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
     ).fetchone()
@@ -253,17 +259,20 @@ def _merge_sets(scratch: str) -> str:
 
 
 def _recompute_touched(conn: sqlite3.Connection, d0: date, d1: date) -> None:
-    """Everyone's day counts + Δ; the touched users' rows as of d1, re-read from their bounds
+    """The touched users' day counts + Δ and their rows as of d1, re-read from their bounds
     (whole rows replaced, the others merged: ``_merge_sets``); the model inputs of the users
     whose order history was re-read."""
     shift = (d1 - d0).days
-    if shift:
-        sets = ", ".join(f"{c} = {c} + :shift" for c in DAY_COUNTS)
-        conn.execute(f"UPDATE features SET {sets}", {"shift": shift})
+    if shift:  # the touched users' rows merged below (the others': _write_predictions)
+        conn.execute(
+            f"UPDATE features SET {_SHIFTED} WHERE user_id IN"
+            f" (SELECT user_id FROM {TOUCHED} WHERE events_from <> '')",
+            {"shift": shift},
+        )
     scratch = "temp.uo_refresh_rows"
     conn.execute(f"DROP TABLE IF EXISTS {scratch}")
     conn.execute(feature_table_ddl(scratch))
-    _, summary = compute_features_of(conn, scratch, d1, TOUCHED)
+    _, history_rows = compute_features_of(conn, scratch, d1, TOUCHED)
     whole = f"SELECT user_id FROM {TOUCHED} WHERE events_from = ''"
     conn.execute(f"DELETE FROM features WHERE user_id IN ({whole})")
     columns = ", ".join(FEATURE_COLUMNS)
@@ -284,10 +293,7 @@ def _recompute_touched(conn: sqlite3.Connection, d0: date, d1: date) -> None:
     )
     conn.execute(f"INSERT INTO {reread} SELECT user_id FROM {TOUCHED} WHERE orders_from = ''")
     ids = {u for (u,) in conn.execute(f"SELECT user_id FROM {reread}")}
-    summary = summary[summary["user_id"].isin(ids)].reset_index(drop=True)
-    out = summary[["user_id", "first_order_at"]].copy()
-    for column, values in predict.model_input_columns(summary).items():
-        out[column] = values
+    out = history_rows[history_rows["user_id"].isin(ids)].reset_index(drop=True)
     predict.write_model_inputs(conn, out, users_table=reread)
     conn.execute(f"DROP TABLE {reread}")
 
@@ -302,10 +308,13 @@ def _predict(
     fit_day = date.fromisoformat(stored[:10]) if stored else None
     fit = None if fit_day is None else predict.load_fits(conn, fit_day)
     if refit or fit is None or fit_day is None or (d1 - fit_day).days > refit_after_days:
-        predict.refit_and_score(conn, d1, "features")
+        summary = predict.stored_summary(conn, d1)  # predict.refit_and_score, its write aside
+        report = predict.fit_summary(summary, d1, predict.recorded_choice(conn))
+        predict.store_fits(conn, report)
+        predict.score_into_temp(conn, report, d1, summary)
         set_meta(conn, "fit_as_of", d1.isoformat())
         return d1, True
-    predict.score_from_fit(conn, fit, d1, "features")
+    predict.score_into_temp(conn, fit, d1)
     return fit_day, False
 
 
@@ -327,15 +336,56 @@ def _keep_start_history(conn: sqlite3.Connection, d0: date) -> None:
     history.record(conn, "features", "user_tags", d0)
 
 
+def _write_predictions(conn: sqlite3.Connection, shift: int) -> None:
+    """Write the outputs scored into temp.uo_predict and move the day counts of the users not
+    touched by ``shift`` days, each row rewritten once: a buyer's outputs and day counts in one
+    UPDATE (every buyer's outputs change each day: T moves), the other users' day counts in
+    another; stale outputs (no longer a buyer) cleared."""
+    scored = f"temp.{predict.PREDICTIONS_TABLE}"
+    columns = [quote(c) for c in predict.OUTPUT_COLUMNS]
+    stale = " OR ".join(f"{c} IS NOT NULL" for c in columns)
+    conn.execute(
+        f"UPDATE features SET {', '.join(f'{c} = NULL' for c in columns)} WHERE ({stale})"
+        f" AND user_id NOT IN (SELECT user_id FROM {scored})"
+    )
+    outputs = ", ".join(f"{c} = o.{c}" for c in columns)
+    moved = f"{outputs}, {_SHIFTED}" if shift else outputs
+    conn.execute(
+        f"UPDATE features AS f SET {moved} FROM {scored} AS o WHERE f.user_id = o.user_id"
+        f" AND f.user_id NOT IN (SELECT user_id FROM {TOUCHED})",
+        {"shift": shift},
+    )
+    conn.execute(
+        f"UPDATE features AS f SET {outputs} FROM {TOUCHED} AS t JOIN {scored} AS o"
+        " ON o.user_id = t.user_id WHERE f.user_id = t.user_id"
+    )
+    if shift:
+        conn.execute(
+            f"UPDATE features SET {_SHIFTED} WHERE user_id NOT IN (SELECT user_id FROM {scored})"
+            f" AND user_id NOT IN (SELECT user_id FROM {TOUCHED})",
+            {"shift": shift},
+        )
+    conn.execute(f"DROP TABLE {scored}")
+
+
 def _apply_rules(conn: sqlite3.Connection, d1: date) -> None:
-    """Layers (with their history) then tags, as the recompute does: tags into a new table
-    swapped in, so a tag rule reading `has tag` sees the previous tags, as in the recompute."""
-    layers.apply_layers(conn, "features", d1)
-    conn.execute("DROP TABLE IF EXISTS user_tags_new")
-    conn.execute(USER_TAGS_NEW_DDL)
-    tags.apply_tags(conn, "features", "user_tags_new", d1)
-    conn.execute("DROP TABLE user_tags")
-    conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
+    """Layers (with their history) then tags, as the recompute does: tags into a scratch table
+    first, so a tag rule reading `has tag` sees the previous tags, as in the recompute; then
+    only the layers and tags that moved are written."""
+    layers.apply_layers(conn, "features", d1, changed_only=True)
+    conn.execute(f"DROP TABLE IF EXISTS {NEW_TAGS}")
+    conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", f"TEMP TABLE {NEW_TAGS[5:]}"))
+    tags.apply_tags(conn, "features", NEW_TAGS, d1)
+    # only the difference is written: most users keep their tags from one day to the next
+    same = "n.tag = o.tag AND n.user_id = o.user_id"
+    conn.execute(
+        f"DELETE FROM user_tags AS o WHERE NOT EXISTS (SELECT 1 FROM {NEW_TAGS} AS n WHERE {same})"
+    )
+    conn.execute(
+        f"INSERT INTO user_tags(user_id, tag) SELECT n.user_id, n.tag FROM {NEW_TAGS} AS n"
+        f" WHERE NOT EXISTS (SELECT 1 FROM user_tags AS o WHERE {same})"
+    )
+    conn.execute(f"DROP TABLE {NEW_TAGS}")
     index_user_tags(conn)
     history.record(conn, "features", "user_tags", d1)
     coverage.record(conn)  # what the data measures, as the recompute records it

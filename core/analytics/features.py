@@ -299,7 +299,12 @@ def compute_rfm_inputs(conn: sqlite3.Connection, as_of: date) -> rfm.ScorePlan |
 
 
 def compute_features(
-    conn: sqlite3.Connection, table: str, as_of: date, *, with_predictions: bool = False
+    conn: sqlite3.Connection,
+    table: str,
+    as_of: date,
+    *,
+    with_predictions: bool = False,
+    history_into: list[pd.DataFrame] | None = None,
 ) -> int:
     """(Re)create ``table`` and fill it with one row of features per user as of ``as_of``:
     aggregates, attribute copies and RFM scores/group/cell (thresholds as stored), in one
@@ -310,7 +315,8 @@ def compute_features(
     The purchase history (first orders, model inputs and fits) reads only orders, so it runs on
     a second connection while this one makes the other passes (core.store.db.beside); the caller must
     not have uncommitted changes to orders. Runs in the caller's transaction, if any. Returns
-    the number of users written.
+    the number of users written; the purchase history's per-buyer frame (first order, model
+    inputs: predict.purchase_history) is appended to ``history_into`` when given.
     """
     check_table_name(table)
     params = _bounds(as_of)
@@ -327,7 +333,10 @@ def compute_features(
             _run_script(conn, _EVENT_LAST, params, _cut_clauses(conn, "events", params))
             for script in (_EVENT_WINDOWS, _CART_AGG, _FAVOURITE):
                 _run_script(conn, script, params)
-            predict.write_history(conn, *history(), inputs=with_predictions)
+            report, out = history()
+            predict.write_history(conn, report, out, inputs=with_predictions)
+            if history_into is not None:
+                history_into.append(out)
         scores = plan.exprs if plan else {}
         cursor = conn.execute(
             _insert_sql(table, scores), {**params, **(plan.params if plan else {})}
@@ -378,15 +387,17 @@ def compute_features_of(
     column that reads rows older than a user's bound is not valid for that user (the caller
     keeps those: core.refresh). RFM scores in ``table`` are relative to those users only: re-score afterwards on
     the whole table (core.analytics.rfm.apply_rfm). Returns the number of users written and
-    their purchase-history summary (core.analytics.predict.summarise) for the model inputs."""
+    their per-buyer purchase history (core.analytics.predict.purchase_history's frame: first
+    order and model inputs, read in the same pass)."""
     drop_shadows(conn)
     try:
         for ddl in _SHADOW_DDL:
             conn.execute(ddl)
         for sql in _SHADOW_FILL:
             conn.execute(sql.format(users=users_table))
-        n = compute_features(conn, table, as_of)
-        return n, predict.summarise(conn, as_of)
+        history: list[pd.DataFrame] = []
+        n = compute_features(conn, table, as_of, history_into=history)
+        return n, history[0]
     finally:
         drop_shadows(conn)
 

@@ -698,11 +698,25 @@ def score_from_fit(
     into the model columns of ``table`` (a features table), in the caller's transaction."""
     if table not in FEATURE_TABLES:
         raise DatabaseError(f"score_from_fit: {table!r} is not a features table")
-    summary = stored_summary(conn, as_of)
+    score_into_temp(conn, report, as_of)
+    _update_from_temp(conn, table)
+
+
+def score_into_temp(
+    conn: sqlite3.Connection,
+    report: PredictionReport,
+    as_of: date,
+    summary: pd.DataFrame | None = None,
+) -> None:
+    """Every buyer's outputs as of ``as_of`` from the given fit into temp.uo_predict (one row
+    per buyer, keyed by user_id: ``score_from_fit`` without its UPDATE, for a caller that
+    folds the write into a pass of its own: core.refresh). ``summary``: stored_summary's, when
+    the caller has read it already."""
+    if summary is None:
+        summary = stored_summary(conn, as_of)
     out = predictions(report, summary)
     out["first_order_at"] = summary["first_order_at"]
     _write_temp(conn, out)
-    _update_from_temp(conn, table)
 
 
 def refit_and_score(conn: sqlite3.Connection, as_of: date, table: str) -> PredictionReport:

@@ -334,17 +334,26 @@ def first_match_sql(rules: list[LayerRule], compiled: list[Compiled]) -> tuple[s
     return f"CASE {' '.join(whens)} ELSE :k_none END", params
 
 
-def classify(conn: sqlite3.Connection, table: str, as_of: date) -> None:
-    """Set ``layer`` of every row of ``table`` (one set-based UPDATE), without history."""
+def classify(
+    conn: sqlite3.Connection, table: str, as_of: date, *, changed_only: bool = False
+) -> None:
+    """Set ``layer`` of every row of ``table`` (one set-based UPDATE), without history. With
+    ``changed_only`` only the rows whose layer moves are written (the same CASE decides the
+    test and the value): the refresh, where most users keep their layer from one day to the
+    next and a read costs far less than a row rewritten."""
     rules = list_rules(conn)
     case, params = first_match_sql(rules, compile_rules(conn, rules, as_of))
-    conn.execute(f"UPDATE {table_name(table)} AS f SET layer = {case}", params)
+    where = f" WHERE layer IS NOT ({case})" if changed_only else ""
+    conn.execute(f"UPDATE {table_name(table)} AS f SET layer = {case}{where}", params)
 
 
-def apply_layers(conn: sqlite3.Connection, table: str, as_of: date) -> None:
-    """Classify every row of ``table`` and record the layers as ``layer_history`` of ``as_of``."""
+def apply_layers(
+    conn: sqlite3.Connection, table: str, as_of: date, *, changed_only: bool = False
+) -> None:
+    """Classify every row of ``table`` and record the layers as ``layer_history`` of ``as_of``
+    (``changed_only``: as ``classify``)."""
     with atomic(conn):
-        classify(conn, table, as_of)
+        classify(conn, table, as_of, changed_only=changed_only)
         conn.execute("DELETE FROM layer_history WHERE as_of = ?", (as_of.isoformat(),))
         absent, params = history.absent_users(as_of)  # who was not there yet has no layer
         conn.execute(

@@ -160,7 +160,7 @@ STATE = [
 
 @pytest.mark.parametrize(
     ("module", "name"),
-    [("predict", "score_from_fit"), ("rfm", "apply_rfm"), ("tags", "apply_tags")],
+    [("predict", "score_into_temp"), ("rfm", "apply_rfm"), ("tags", "apply_tags")],
 )
 def test_a_killed_refresh_leaves_the_previous_state(small, db_path, module, name) -> None:
     small.execute("INSERT INTO orders VALUES ('o9', 'b', 4.0, '2024-07-01 12:00:00')")
