@@ -78,8 +78,12 @@ def sqlite_path(db: str) -> str:
 
 def command_name() -> str:
     """The running command as typed, e.g. ``userops segment count``."""
+    names = []
     ctx = click.get_current_context(silent=True)
-    return ctx.command_path if ctx is not None else "userops"
+    while ctx is not None and ctx.parent is not None:  # the root is `userops` however invoked
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(["userops", *reversed(names)])
 
 
 class IsoDate(click.ParamType):
