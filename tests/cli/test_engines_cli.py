@@ -92,3 +92,46 @@ def test_a_missing_duckdb_file(tmp_path: Path) -> None:
     got = run("segment", "count", f"duckdb:///{tmp_path / 'no.duckdb'}", "frequency > 1")
     assert got.exit_code == 2
     assert got.output == f"userops: {tmp_path / 'no.duckdb'}: no such file\n"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A copy of demo.db (opening may upgrade it) and its copy on DuckDB."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("demo")
+    shutil.copy(ROOT / "demo.db", tmp / "demo.db")
+    url = f"duckdb:///{tmp / 'demo.duckdb'}"
+    assert run("copy", str(tmp / "demo.db"), url).exit_code == 0
+    return str(tmp / "demo.db"), url
+
+
+# the read commands that run on DuckDB (docs/engines.md), each printing what SQLite prints
+READS = [
+    ["users", "DB"],
+    ["users", "DB", 'layer = "buyer" and count(login, 30d) >= 1', "--format", "json"],
+    ["users", "DB", "did view in 30d then cart_add within 1d", "--mask"],
+    ["user", "DB", "U000042"],
+    ["user", "DB", "U000042", "--json", "--lang", "en"],
+    ["user", "DB", "U019999", "--json"],
+    ["user", "DB", "NOPE"],
+    ["layers", "DB"],
+    ["layers", "DB", "--json"],
+    ["layer", "report", "DB", "--json"],
+    ["layer", "users", "DB", "--overlap", "buyer", "active"],  # the demo's 9
+    ["layer", "users", "DB", "--overlap", "loyal", "buyer", "--limit", "20"],
+    ["layer", "users", "DB", "--catch-all", "--limit", "20"],
+    ["segment", "count", "DB", 'rfm = "重要保持客户" and spent(-59d..-30d) > 100'],
+]
+
+
+@pytest.mark.parametrize("args", READS, ids=[" ".join(a) for a in READS])
+def test_read_commands_print_the_same_on_duckdb(demo_pair: tuple[str, str], args: list) -> None:
+    lite, duck = demo_pair
+    on_sqlite = run(*[lite if a == "DB" else a for a in args])
+    on_duckdb = run(*[duck if a == "DB" else a for a in args])
+    assert (on_duckdb.exit_code, on_duckdb.output) == (on_sqlite.exit_code, on_sqlite.output)
+    assert len(on_sqlite.output) > 10

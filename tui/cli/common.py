@@ -62,6 +62,10 @@ def database(
         conn.close()
 
 
+# the engines the read commands run on: segment count, users, user, layers (docs/engines.md)
+READ_ENGINES = ("sqlite", "duckdb")
+
+
 def sqlite_path(db: str) -> str:
     """For a command that handles the database's file itself (demo, import, check, backup):
     the SQLite file a database argument names, else a one-line error (a bad URL, another
