@@ -182,7 +182,9 @@ class DuckDBDialect(Dialect):
         return f"(CAST({a} AS DOUBLE) / nullif({b}, 0))"
 
     def like(self, expr: str, pattern: str, escape: str) -> str:
-        return f"{expr} ILIKE {pattern} ESCAPE {escape}"
+        # SQLite's LIKE folds ASCII letters only ('École' is not LIKE 'é%'); DuckDB's ILIKE
+        # folds every letter: fold A-Z on both sides and compare with LIKE
+        return f"{_ascii_lower(expr)} LIKE {_ascii_lower(pattern)} ESCAPE {escape}"
 
     def plus_interval(self, expr: str, n: int, unit: str, bind: Bind) -> str:
         ts = f"TRY_CAST({expr} AS TIMESTAMP)"
@@ -196,6 +198,11 @@ class DuckDBDialect(Dialect):
         return f"strftime({shifted}, '%Y-%m-%d %H:%M:%S')"
 
 
+def _ascii_lower(expr: str) -> str:
+    return f"translate({expr}, '{_UPPER}', '{_UPPER.lower()}')"
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SQLITE = Dialect()
 DUCKDB = DuckDBDialect()
 DIALECTS: dict[str, Dialect] = {"sqlite": SQLITE, "duckdb": DUCKDB}

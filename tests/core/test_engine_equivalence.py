@@ -88,8 +88,90 @@ def test_duckdb_sql_is_duckdbs_and_values_stay_bound(second_duck: DuckDBConnecti
         second_duck, 'city contains "上" and spent(1m) > 0', as_of=AS_OF, materialised=False
     )
     assert "$p0" in compiled.where and ":p0" not in compiled.where
-    assert "ILIKE" in compiled.where and "上" not in compiled.where
+    assert " LIKE translate(" in compiled.where and "上" not in compiled.where
     assert "+created_at" not in compiled.where  # SQLite's index hint has no meaning here
+
+
+@pytest.mark.parametrize(
+    ("value", "condition", "matches"),
+    [
+        ("ABC Shop", 'channel contains "abc"', True),  # ASCII letters fold, as in SQLite
+        ("École", 'channel startswith "é"', False),  # other letters do not (SQLite's LIKE)
+        ("école", 'channel startswith "é"', True),
+        ("50%_off", 'channel contains "%_"', True),  # % and _ are literal
+        ("50 off", 'channel contains "%_"', False),
+    ],
+)
+def test_contains_folds_case_as_sqlite_does(
+    tmp_path: Path, value: str, condition: str, matches: bool
+) -> None:
+    def build(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO features(user_id, channel) VALUES ('u1', ?)", (value,))
+        conn.execute("INSERT INTO meta VALUES ('as_of', '2024-06-30')")
+
+    duck = on_duckdb(tmp_path, build)
+    lite = open_db(tmp_path / "s.db")
+    try:
+        assert count(lite, condition) == count(duck, condition) == int(matches)
+    finally:
+        duck.close()
+        lite.close()
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "matches"),
+    [  # `within 1m` from 01-31 runs to 03-02 (SQLite's month arithmetic, 2024 is a leap year)
+        ("2024-01-31 10:00:00", "2024-03-02 10:00:00", True),
+        ("2024-01-31 10:00:00", "2024-03-02 10:00:01", False),
+        ("2024-03-31", "2024-05-01 00:00:00", True),  # a date alone is midnight
+        ("2024-03-31", "2024-05-01 00:00:01", False),
+    ],
+)
+def test_month_windows_reckon_as_sqlite_does(
+    tmp_path: Path, first: str, then: str, matches: bool
+) -> None:
+    def build(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO users(user_id) VALUES ('u1')")
+        conn.execute("INSERT INTO features(user_id) VALUES ('u1')")
+        conn.execute("INSERT INTO meta VALUES ('as_of', '2024-06-30')")
+        conn.executemany(
+            "INSERT INTO orders VALUES (?, 'u1', 10, ?)", [("o1", first), ("o2", then)]
+        )
+
+    duck = on_duckdb(tmp_path, build)
+    lite = open_db(tmp_path / "s.db")
+    try:
+        text = "did order then order within 1m"
+        assert count(lite, text) == count(duck, text) == int(matches)
+    finally:
+        duck.close()
+        lite.close()
+
+
+def test_text_read_as_a_number_as_sqlite_does(tmp_path: Path) -> None:
+    """An imported text attribute compared with a number: SQLite's CAST takes the leading number
+    ('12 kg' is 12, 'abc' is 0); DuckDB's TRY_CAST alone would make them NULL."""
+    values = ["12 kg", "abc", " 3.5e1x", "-2", None, "7"]
+
+    def build(conn: sqlite3.Connection) -> None:
+        conn.execute('ALTER TABLE users ADD COLUMN "size" TEXT')
+        conn.executemany(
+            'INSERT INTO users(user_id, "size") VALUES (?, ?)',
+            [(f"u{i}", v) for i, v in enumerate(values)],
+        )
+        conn.executemany(
+            "INSERT INTO features(user_id) VALUES (?)", [(f"u{i}",) for i in range(len(values))]
+        )
+        conn.execute("INSERT INTO meta VALUES ('as_of', '2024-06-30')")
+
+    duck = on_duckdb(tmp_path, build)
+    lite = open_db(tmp_path / "s.db")
+    try:
+        for text, expected in (("size < 5", 2), ("size >= 10", 2), ("size = 0", 1)):
+            assert count(lite, text) == count(duck, text) == expected, text
+    finally:
+        duck.close()
+        lite.close()
 
 
 @pytest.fixture(scope="module")
