@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from test_query_compile import AS_OF, build_small_db
 from test_query_second import build_second_db
 
 from core.audience import segments
-from core.errors import QueryError
-from core.query import compile_condition
+from core.errors import CoreError, QueryError
+from core.query import Compiled, compile_condition
 from core.store.copy import copy_database
 from core.store.db import open_db, stored_as_of
 from core.store.duck import DuckDBConnection, open_duckdb
@@ -201,3 +202,16 @@ def test_demo_counts_are_identical(demo_pair, materialised: bool) -> None:
     assert on_duckdb == on_sqlite
     counted = [n for n in on_sqlite.values() if isinstance(n, int)]
     assert len(counted) >= 60 and sum(counted) > 100_000  # real counts, not errors or zeros
+
+
+def test_a_duckdb_count_stops_at_the_time_limit(demo_pair) -> None:
+    """--time-limit on DuckDB: a watcher interrupts the statement (DuckDB has no progress
+    callback); the error is the one SQLite gives."""
+
+    lite, duck = demo_pair
+    slow = Compiled("slow", "(SELECT count(*) FROM events AS a, events AS b) > 0", {}, "", "")
+    started = time.perf_counter()
+    with pytest.raises(CoreError, match="ran longer than the time limit of 0.05 s"):
+        segments.count(duck, slow, limit_s=0.05)
+    assert time.perf_counter() - started < 5
+    assert count(duck, "frequency >= 1") == count(lite, "frequency >= 1") > 0  # still counts
