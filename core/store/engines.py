@@ -100,8 +100,7 @@ def open_database(
     from core.store.db import open_db
 
     # a plain path reaches open_db as given, so every message about it reads as before
-    location = target.given if target.given == target.location else target.location
-    return open_db(location, create=create, readonly=readonly)
+    return open_db(target.location, create=create, readonly=readonly)
 
 
 def engine_of(conn: Any) -> str:

@@ -62,7 +62,8 @@ def test_a_command_not_on_duckdb_yet_says_so_in_one_line(db: str, tmp_path: Path
         (["segment", "save", url, "x", "frequency > 1"], "userops segment save"),
         (["demo", url], "userops demo"),
         (["check", url], "userops check"),
-        (["open", url], "userops open"),
+        (["tags", url], "userops tags"),
+        (["layers", url, "--transitions", "2024-06-01"], "userops layers --transitions"),
     ):
         got = run(*args)
         assert got.exit_code == 2, args

@@ -66,17 +66,17 @@ def database(
 READ_ENGINES = ("sqlite", "duckdb")
 
 
-def sqlite_path(db: str) -> str:
+def sqlite_path(db: str, *, what: str | None = None) -> str:
     """For a command that handles the database's file itself (demo, import, check, backup):
     the SQLite file a database argument names, else a one-line error (a bad URL, another
-    engine)."""
+    engine) naming ``what`` (default: the command)."""
     try:
         target = parse_database(db)
     except CoreError as exc:
         fail(str(exc))
         raise  # unreachable: fail() exits
     if target.engine != "sqlite":
-        fail(not_supported(f"`{command_name()}`", target.engine))
+        fail(not_supported(what or f"`{command_name()}`", target.engine))
     return target.location
 
 

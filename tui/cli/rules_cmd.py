@@ -29,6 +29,7 @@ from tui.cli.common import (
     condition_as_of,
     database,
     fail,
+    sqlite_path,
 )
 
 BAR_WIDTH = 30
@@ -77,6 +78,7 @@ def layers_cmd(
     Same as userops layer report; with --transitions, same as userops layer transitions.
     """
     if from_as_of is not None:
+        sqlite_path(db, what="`userops layers --transitions`")  # the report runs on DuckDB
         show_transitions(db, from_as_of, to_as_of or as_of, as_json)
     elif to_as_of is not None:
         fail("--to goes with --transitions FROM")
