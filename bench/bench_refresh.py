@@ -1,6 +1,6 @@
 """Benchmark: one day's import + ``refresh`` against the full recompute and against DuckDB.
 
-    .venv/bin/pip install -e '.[bench]'                 # duckdb + pyarrow, only for this bench
+    .venv/bin/pip install -e '.[bench]'                 # pyarrow (duckdb is a dependency now)
     .venv/bin/python bench/bench_refresh.py --users 100000
     .venv/bin/python bench/bench_refresh.py             # 1M users / 10M orders / 20M events
 

@@ -24,12 +24,14 @@ from textual.screen import Screen
 
 from core.errors import CoreError
 from core.store.db import data_version, open_db
+from core.store.engines import ENGINES
 from core.views.text import visible
 from tui.i18n import Labels
 from tui.messages import DataWritten, OpenUsers, Reload
 from tui.providers import UserJumpProvider
 from tui.screens.modals import HelpModal, TooSmall
 from tui.screens.users import Drill, UsersScreen
+from tui.widgets import query_runner
 
 if TYPE_CHECKING:
     from core.refresh import RefreshReport
@@ -45,6 +47,12 @@ class Settings:
     lang: str = "en"
     mask: bool = False
     latest: date | None = None  # the latest date in the data (imports move it, not as_of)
+    engine: str = "sqlite"  # the database's engine (core.store.engines): duckdb is read-only
+
+
+# The screens the app opens on each engine other than SQLite (docs/engines.md); the others,
+# the refresh and every write say in one line that they do not run there yet.
+SCREENS_ON = {"duckdb": ("tags", "segments", "models", "strategies")}
 
 
 class UserOpsApp(App):
@@ -126,6 +134,8 @@ class UserOpsApp(App):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
+        if settings.engine != "sqlite":  # readers open it on its engine, writers refuse
+            query_runner.ENGINE_OF[str(settings.db_path)] = settings.engine
         self.labels = Labels(settings.lang)
         self.current_campaign: str | None = None  # where space marks users (campaign screen)
         self._watch: sqlite3.Connection | None = None  # kept open: data_version is per connection
@@ -136,7 +146,10 @@ class UserOpsApp(App):
 
     def on_mount(self) -> None:
         """Watch the database for commits of other processes (the CLI, a second app): only the
-        pragma runs on the UI thread, on a timer; the screens reload in their own workers."""
+        pragma runs on the UI thread, on a timer; the screens reload in their own workers.
+        (DuckDB: nothing to watch; while the app reads the file, no other process can write it.)"""
+        if self.settings.engine != "sqlite":
+            return
         try:
             self._watch = open_db(self.settings.db_path, readonly=True)
             self._seen_version = data_version(self._watch)
@@ -201,6 +214,8 @@ class UserOpsApp(App):
         from tui.screens.refresh import RefreshModal  # core.refresh loads when first used
         from tui.widgets.dialogs import Field, FormModal
 
+        if self.not_on_engine(self.labels.text("Refresh")):
+            return
         if not ask:
             self.push_screen(RefreshModal(None), self._refreshed)
             return
@@ -262,8 +277,27 @@ class UserOpsApp(App):
 
     def action_analytics(self, name: str) -> None:
         """Open the layers, RFM or tags screen over the users list (one of them at a time)."""
+        if name not in SCREENS_ON.get(self.settings.engine, ANALYTICS):
+            keys = [b for b in self.BINDINGS if isinstance(b, Binding)]
+            title = next(b.description for b in keys if b.action == f"analytics('{name}')")
+            self.not_on_engine(self.labels.text(title))
+            return
         self.back_to_users()
         self.push_screen(ANALYTICS[name]())
+
+    def not_on_engine(self, what: str) -> bool:
+        """On an engine the app only reads (DuckDB), say that ``what`` does not run there yet;
+        False on SQLite, where everything runs."""
+        engine = self.settings.engine
+        if engine == "sqlite":
+            return False
+        self.notify(
+            self.labels.words("not_on_engine", what=what, engine=ENGINES[engine]),
+            severity="warning",
+            markup=False,
+            timeout=8,
+        )
+        return True
 
     @on(OpenUsers)
     def open_users(self, message: OpenUsers) -> None:

@@ -107,6 +107,11 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "none": ("无", "none"),
     "days": ("天", "days"),
     "too_small": ("终端太小：请至少调整到 60×16", "Terminal too small: make it at least 60×16"),
+    "not_on_engine": (
+        "{what}还不能在 {engine} 上使用：请在 SQLite 数据库上使用，再用 `userops copy` 复制到 {engine}",
+        "{what} does not run on {engine} yet: use it on the SQLite database and `userops copy` "
+        "it to {engine} again",
+    ),
     "loading": ("加载中…", "loading…"),
     # the layers, RFM and tags screens
     "layers_title": ("用户分层", "Layers"),

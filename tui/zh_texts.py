@@ -394,6 +394,10 @@ RFM_METHODS: dict[str, str] = {
 # translated by the first pattern matching all of it (named groups are copied in; ``what`` and
 # ``e`` are translated words); a piece no pattern knows stays English.
 MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"Saving changes in the app does not run on (?P<e>\S+) yet: run it on the SQLite database "
+     r"and `userops copy` it to \S+ again \(docs/engines\.md says what runs where\)",
+     "在 {e} 上还不能在应用里保存修改：请在 SQLite 数据库上修改，再用 `userops copy` 复制到 {e}"
+     "（docs/engines.md 说明各引擎支持什么）"),
     (r"Unknown field (?P<f>.+) at column (?P<c>\d+)", "未知字段 {f}（第 {c} 列）"),
     (r"did you mean (?P<g>.+)\?", "是否想输入 {g}？"),
     (r"Unknown (?P<what>event kind|tag|campaign|segment|layer|RFM group|group|value) (?P<v>.+) "

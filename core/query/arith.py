@@ -64,7 +64,7 @@ def _expr(ctx: Ctx, e: object, raw: list[str], *, zero: bool) -> str:
         a = _expr(ctx, e.left, raw, zero=zero)
         b = _expr(ctx, e.right, raw, zero=zero)
         if e.op == "/":  # real division; x / 0 is NULL in SQLite: no value
-            return f"(CAST({a} AS REAL) / {b})"
+            return ctx.dialect.divide(a, b)
         return f"({a} {e.op} {b})"
     if isinstance(e, Value):
         if e.kind != "number":

@@ -192,7 +192,9 @@ def rows_in_window(
     # key, value included, so a value filter reads no row). orders: '+' keeps SQLite off
     # orders_time (a row lookup per order) so it scans the covering (user_id, created_at,
     # amount) index already grouped by user: 7 s -> 1 s on 2.5M orders.
-    col = f"{alias}created_at" if table == "events" or alias else "+created_at"
+    col = (
+        f"{alias}created_at" if table == "events" or alias else ctx.dialect.unindexed("created_at")
+    )
     start, end = ctx.window_range(window)
     if start is not None:
         parts.append(f"{col} >= {ctx.day(start)}")

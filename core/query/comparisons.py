@@ -112,15 +112,15 @@ def predicate(ctx: Ctx, expr: str, kind: str, op: str, values: tuple[object, ...
     if op in ORDERING:
         # '+' keeps SQLite off a column index for ranges: without range statistics it guesses
         # a range is selective, and 500k row lookups (1.5 s) lose to one scan (~0.25 s)
-        expr = f"+{expr}"
+        expr = ctx.dialect.unindexed(expr)
     if kind == "date":
         return date_predicate(ctx, expr, op, values)  # type: ignore[arg-type]
     if kind == "text" and any(isinstance(v, int | float) for v in values):
-        expr = f"CAST({expr} AS REAL)"
+        expr = ctx.dialect.to_number(expr)
     if op in ("contains", "startswith"):
         pattern = _like_escape(str(values[0]))
         pattern = f"%{pattern}%" if op == "contains" else f"{pattern}%"
-        return f"{expr} LIKE {ctx.bind(pattern)} ESCAPE {ctx.bind(chr(92))}"
+        return ctx.dialect.like(expr, ctx.bind(pattern), ctx.bind(chr(92)))
     if op == "in":
         return f"{expr} IN ({', '.join(ctx.bind(v) for v in values)})"
     if op == "between":

@@ -28,6 +28,7 @@ from core.query.ast import (
 from core.query.comparisons import compile_compare
 from core.query.context import Ctx, Part, closest, did_you_mean
 from core.query.parser import parse
+from core.store.engines import dialect_of
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def _prepare(conn: sqlite3.Connection, where: str, params: dict[str, object]) ->
         if "no such table" in str(exc):
             return  # a database without features yet: nothing to prepare against
         raise QueryError(
-            f"The condition is too complex for SQLite ({exc}): fewer nested parentheses or "
+            f"The condition is too complex for {dialect_of(conn).label} ({exc}): fewer nested "
+            "parentheses or "
             "terms, or split it into saved segments",
             pos=0,
             expected=["a simpler condition"],

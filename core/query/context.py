@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from core.errors import QueryError
 from core.query.ast import Value
+from core.store.engines import Dialect, dialect_of
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,13 @@ class Ctx:
     # different prefixes can share one statement: names are unique by construction
     prefix: str = ""
 
+    # the engine's spelling of parameters and of the few functions that differ (core.store.engines)
+    dialect: Dialect = field(init=False)
+
     def __post_init__(self) -> None:
         if self.prefix and not self.prefix.isidentifier():
             raise ValueError(f"parameter prefix {self.prefix!r} is not a name")
+        self.dialect = dialect_of(self.conn)
 
     # distinct values of a categorical column, read once per compilation (a 1,000-value in list
     # checks each value against one read, not 1,000)
@@ -48,7 +53,7 @@ class Ctx:
         """A new named parameter for ``value``; the SQL text only ever holds its name."""
         name = f"{self.prefix}p{len(self.params)}"
         self.params[name] = value
-        return f":{name}"
+        return self.dialect.param(name)
 
     def day(self, d: date) -> str:
         return self.bind(d.isoformat())

@@ -38,11 +38,12 @@ def _kind(ctx: Ctx, v: Value) -> str | None:
     return behaviour._kind(ctx, Call("did", (v,), v.pos))  # noqa: SLF001
 
 
-def _modifier(within: Value) -> str:
+def _interval(within: Value) -> tuple[int, str]:
+    """``within`` as a count of days, months or years (a week is 7 days)."""
     n, unit = cast(tuple[int, str], within.value)
     if unit in ("d", "w"):
-        return f"+{n * (7 if unit == 'w' else 1)} days"
-    return f"+{n} {'months' if unit == 'm' else 'years'}"
+        return n * (7 if unit == "w" else 1), "days"
+    return n, "months" if unit == "m" else "years"
 
 
 def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
@@ -51,10 +52,11 @@ def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
     where_a = behaviour.rows_in_window(ctx, table_a, kind_a, node.window, alias="a.")
     end = ctx.end()
     kind_b_sql = "" if kind_b is None else f" AND b.kind = {ctx.bind(kind_b)}"
+    until = ctx.dialect.plus_interval("a.created_at", *_interval(node.within), ctx.bind)
     follow = (
         f"SELECT 1 FROM {table_b} AS b WHERE b.user_id = a.user_id{kind_b_sql} "
         f"AND b.created_at > a.created_at "
-        f"AND b.created_at <= datetime(a.created_at, {ctx.bind(_modifier(node.within))}) "
+        f"AND b.created_at <= {until} "
         f"AND b.created_at < {end}"
     )
     if node.negated:

@@ -21,6 +21,7 @@ from core.errors import CoreError, NotFound, QueryError
 from core.query import Compiled
 from core.rules import history
 from core.rules.conditions import atomic, compile_rule, forbid
+from core.store.engines import dialect_of, engine_of
 from core.store.sql import table_name
 
 UNCLASSIFIED = "unclassified"
@@ -374,7 +375,11 @@ def _mask_sql(compiled: list[Compiled]) -> str:
 
 def _histogram(conn: sqlite3.Connection, compiled: list[Compiled]) -> dict[int, int]:
     """How many users have each mask. An upsert into a tiny TEMP table: on 1M users it is about
-    three times faster than GROUP BY, which sorts every row first."""
+    three times faster than GROUP BY, which sorts every row first. (Other engines: GROUP BY,
+    which they hash; DuckDB's upsert counts a key once per statement.)"""
+    if engine_of(conn) != "sqlite":
+        sql = f"SELECT {_mask_sql(compiled)} AS mask, count(*) FROM features AS f GROUP BY mask"
+        return dict(conn.execute(sql, _merged(compiled)).fetchall())
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS layer_masks (mask INTEGER PRIMARY KEY, n INT)")
     conn.execute("DELETE FROM temp.layer_masks")
     conn.execute(
@@ -479,7 +484,7 @@ def _user_ids(
 ) -> list[str]:
     sql = (
         f"SELECT user_id FROM (SELECT f.user_id, {_mask_sql(compiled)} AS mask FROM features AS f)"
-        f" WHERE {test} ORDER BY user_id LIMIT :limit"
+        f" WHERE {test} ORDER BY user_id LIMIT {dialect_of(conn).param('limit')}"
     )
     return [row[0] for row in conn.execute(sql, {**_merged(compiled), "limit": limit})]
 

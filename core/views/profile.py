@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from core.errors import CoreError, NotFound
+from core.store.engines import dialect_of
 from core.store.personal import personal_columns
 from core.store.schema import MODEL_OUTPUT_COLUMNS
 from core.store.sql import run
@@ -168,7 +169,8 @@ def holds(conn: sqlite3.Connection, user_id: str, condition: str, as_of: date) -
     from core.query import compile_condition  # the language is core's own; imported late
 
     compiled = compile_condition(conn, condition, as_of=as_of)
-    sql = f"SELECT ({compiled.where}) FROM features AS f WHERE f.user_id = :_profile_user"
+    user = dialect_of(conn).param("_profile_user")
+    sql = f"SELECT ({compiled.where}) FROM features AS f WHERE f.user_id = {user}"
     row = run(conn, sql, {**compiled.params, "_profile_user": user_id}).fetchone()
     return bool(row and row[0])
 

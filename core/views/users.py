@@ -15,6 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.errors import CoreError
+from core.store.engines import dialect_of
 from core.store.personal import (  # noqa: F401 (the masks are used from here too)
     is_personal_name,
     mask_email,
@@ -108,27 +109,29 @@ def _fetch(conn, condition, order, descending, after, limit) -> list[tuple]:
     direction, op = ("DESC", "<") if descending else ("ASC", ">")
     column = f"f.{quote(order)}"
     nulls = "" if order == "user_id" else f"{column} IS NULL"
+    mark = dialect_of(conn).param  # :_after_id on SQLite
+    after_id, after_v, limit_p = mark("_after_id"), mark("_after_v"), mark("_limit")
     rows: list[tuple] = []
     for part in _parts(order, descending, after):
         sql, args = _select(where), dict(params)
         if part == "nulls":
             sql += f" AND {nulls}"
             if after is not None and after[0] is None:
-                sql += f" AND f.user_id {op} :_after_id"
+                sql += f" AND f.user_id {op} {after_id}"
                 args["_after_id"] = after[1]
             sql += f" ORDER BY f.user_id {direction}"
         else:
             if nulls:
                 sql += f" AND {column} IS NOT NULL"
             if after is not None and after[0] is not None:
-                sql += f" AND ({column}, f.user_id) {op} (:_after_v, :_after_id)"
+                sql += f" AND ({column}, f.user_id) {op} ({after_v}, {after_id})"
                 args.update(_after_v=after[0], _after_id=after[1])
             elif after is not None and order == "user_id":
-                sql += f" AND f.user_id {op} :_after_id"
+                sql += f" AND f.user_id {op} {after_id}"
                 args["_after_id"] = after[1]
             tie = "" if order == "user_id" else f", f.user_id {direction}"
             sql += f" ORDER BY {column} {direction}{tie}"
-        sql += " LIMIT :_limit"
+        sql += f" LIMIT {limit_p}"
         args["_limit"] = limit - len(rows)
         rows += run(conn, sql, args).fetchall()
         if len(rows) >= limit:

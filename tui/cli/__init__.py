@@ -30,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "campaign_cmd",
         "Campaigns: targets, a seeded control group, export, and the effect report.",
     ),
+    "copy": (
+        "copy_cmd",
+        "Copy the whole database SRC to DST, between engines (SQLite, DuckDB): every table and "
+        "row.",
+    ),
     "control": (
         "strategy_cmd",
         "The global control group: a fixed, seeded share of users nothing ever targets.",

@@ -26,6 +26,7 @@ from tui.cli import cli
 from tui.cli.common import (
     DB_ARGUMENT,
     ISO_DATE,
+    READ_ENGINES,
     caret_on_error,
     condition_as_of,
     database,
@@ -272,7 +273,7 @@ def users_cmd(
     CSV cells that a spreadsheet would run as formulas get a leading ' unless --raw. Columns
     flagged personal (userops import --personal COL) are left out unless --include-personal,
     or written masked with --mask."""
-    with database(db, readonly=True) as conn, caret_on_error(query or ""):
+    with database(db, readonly=True, engines=READ_ENGINES) as conn, caret_on_error(query or ""):
         personal = personal_columns(conn) & set(EXPORT_COLUMNS)
         columns = [c for c in EXPORT_COLUMNS if c not in personal or include_personal or mask]
         hide = personal if mask and not include_personal else frozenset()

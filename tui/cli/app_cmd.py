@@ -14,7 +14,7 @@ import click
 
 from core.store.db import check_as_of, latest_data_date
 from tui.cli import cli
-from tui.cli.common import ISO_DATE, database, fail
+from tui.cli.common import ISO_DATE, READ_ENGINES, database, fail
 
 
 @cli.command("open")
@@ -35,9 +35,10 @@ from tui.cli.common import ISO_DATE, database, fail
 )
 def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
     """Open the app on DB (default ./demo.db)."""
+    from core.store.engines import parse_database
     from tui.i18n import default_lang
 
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=READ_ENGINES) as conn:
         # the features' own date; another one is refused (core.store.db.check_as_of)
         as_of = check_as_of(conn, as_of) or date.today()  # no stored date: an empty database
         latest = latest_data_date(conn)
@@ -51,5 +52,8 @@ def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
 
     from tui.app import Settings, UserOpsApp  # textual loads only when the app really starts
 
-    settings = Settings(Path(db), as_of, lang or default_lang(), mask, latest)
+    target = parse_database(db)  # checked by database() above
+    settings = Settings(
+        Path(target.location), as_of, lang or default_lang(), mask, latest, engine=target.engine
+    )
     UserOpsApp(settings).run()

@@ -16,7 +16,8 @@ from typing import IO
 import click
 
 from core.errors import CoreError, QueryError
-from core.store.db import check_as_of, describe_fault, open_db
+from core.store.db import check_as_of, describe_fault
+from core.store.engines import not_supported, open_database, parse_database
 from core.store.outputs import atomic_output
 from core.views.text import visible
 
@@ -31,11 +32,21 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 
 @contextmanager
 def database(
-    path: str | Path, *, create: bool = False, readonly: bool = False
+    path: str | Path,
+    *,
+    create: bool = False,
+    readonly: bool = False,
+    engines: tuple[str, ...] = ("sqlite",),
 ) -> Iterator[sqlite3.Connection]:
-    """Open the database for a command; any CoreError becomes a one-line error and exit 2."""
+    """Open the database for a command; any CoreError becomes a one-line error and exit 2.
+
+    ``path`` is a path or an engine URL (core.store.engines); ``engines`` are those the command
+    runs on: another one is a one-line "does not run on … yet"."""
     try:
-        conn = open_db(path, create=create, readonly=readonly)
+        target = parse_database(path)
+        if target.engine not in engines:
+            fail(not_supported(f"`{command_name()}`", target.engine))
+        conn = open_database(target, create=create, readonly=readonly)
     except CoreError as exc:
         fail(str(exc))
         raise  # unreachable; keeps type checkers happy
@@ -49,6 +60,34 @@ def database(
         fail(describe_fault(path, exc))
     finally:
         conn.close()
+
+
+# the engines the read commands run on: segment count, users, user, layers (docs/engines.md)
+READ_ENGINES = ("sqlite", "duckdb")
+
+
+def sqlite_path(db: str, *, what: str | None = None) -> str:
+    """For a command that handles the database's file itself (demo, import, check, backup):
+    the SQLite file a database argument names, else a one-line error (a bad URL, another
+    engine) naming ``what`` (default: the command)."""
+    try:
+        target = parse_database(db)
+    except CoreError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
+    if target.engine != "sqlite":
+        fail(not_supported(what or f"`{command_name()}`", target.engine))
+    return target.location
+
+
+def command_name() -> str:
+    """The running command as typed, e.g. ``userops segment count``."""
+    names = []
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None:  # the root is `userops` however invoked
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(["userops", *reversed(names)])
 
 
 class IsoDate(click.ParamType):

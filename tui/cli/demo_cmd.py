@@ -19,7 +19,7 @@ from core.rules.tags import install_defaults_once
 from core.store.db import transaction
 from core.store.sql import quote
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, database, fail
+from tui.cli.common import DB_ARGUMENT, database, fail, sqlite_path
 
 
 @cli.command("demo")
@@ -42,7 +42,7 @@ from tui.cli.common import DB_ARGUMENT, database, fail
 @click.option("--force", is_flag=True, help="Overwrite DB (and its -wal/-shm files) if it exists.")
 def demo(db: str, n_users: int, seed: int, force: bool) -> None:
     """Build a demo database DB: Chinese e-commerce + community users, orders and events."""
-    path = Path(db)
+    path = Path(sqlite_path(db))
     if path.exists() and not force:
         fail(f"{path} already exists; add --force to overwrite it")
     _remove(path)

@@ -16,7 +16,7 @@ import click
 
 from core.ingest.importer import MAX_AMOUNT, RETURN_POLICIES, ImportReport, import_files
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
+from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail, sqlite_path
 
 FILE = click.Path(dir_okay=False)  # existence is checked by core, with the other input errors
 
@@ -164,6 +164,7 @@ def import_cmd(
         latest_date = None
     elif latest_date is None:  # a sanity bound only: today decides no result
         latest_date = one_year_after(date.today())
+    db = sqlite_path(db)
     new_file = not Path(db).exists()
     ok = False
     try:

@@ -23,11 +23,13 @@ from tui.cli import cli
 from tui.cli.common import (
     DB_ARGUMENT,
     ISO_DATE,
+    READ_ENGINES,
     caret_on_error,
     cells,
     condition_as_of,
     database,
     fail,
+    sqlite_path,
 )
 
 BAR_WIDTH = 30
@@ -76,6 +78,7 @@ def layers_cmd(
     Same as userops layer report; with --transitions, same as userops layer transitions.
     """
     if from_as_of is not None:
+        sqlite_path(db, what="`userops layers --transitions`")  # the report runs on DuckDB
         show_transitions(db, from_as_of, to_as_of or as_of, as_json)
     elif to_as_of is not None:
         fail("--to goes with --transitions FROM")
@@ -98,7 +101,7 @@ def layer_report(db: str, as_of: date | None, as_json: bool) -> None:
 
 
 def show_report(db: str, as_of: date | None, as_json: bool) -> None:
-    with database(db) as conn:
+    with database(db, engines=READ_ENGINES) as conn:
         report = L.mece_report(conn, condition_as_of(conn, as_of))
     if as_json:
         click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
@@ -335,7 +338,7 @@ def layer_users(
     """List the ids of the users behind an overlap, the gap or the catch-all of the report."""
     if bool(overlap) + gap + catch_all != 1:
         fail("give exactly one of --overlap A B, --gap or --catch-all")
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=READ_ENGINES) as conn:
         when = condition_as_of(conn, as_of)
         if gap:
             ids = L.users_in_gap(conn, when, limit)

@@ -33,6 +33,10 @@ def share_line(n: int, total: int) -> str:
     return f"{n:,} users · {share:.1f}% of {total:,}"
 
 
+# the engines ``segment count`` runs on (docs/engines.md)
+ENGINES = ("sqlite", "duckdb")
+
+
 @cli.group("segment")
 def segment() -> None:
     """Segments (用户分群): named conditions in the query language (docs/query-language.md)."""
@@ -51,7 +55,7 @@ def segment() -> None:
 )
 def count_cmd(db: str, query: str, as_of: date | None, time_limit: float | None) -> None:
     """Count the users matching QUERY (or a saved segment / snapshot name)."""
-    with database(db, readonly=True) as conn, caret_on_error(query):
+    with database(db, readonly=True, engines=ENGINES) as conn, caret_on_error(query):
         compiled = segments.condition_for(conn, query, as_of=condition_as_of(conn, as_of))
         limit = time_limit if time_limit is not None else segments.time_limit(conn)
         n = segments.count(conn, compiled, limit_s=limit)

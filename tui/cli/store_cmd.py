@@ -8,7 +8,7 @@ import click
 from core.errors import CoreError
 from core.store.maintenance import backup, check
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, fail
+from tui.cli.common import DB_ARGUMENT, fail, sqlite_path
 
 EXIT_DAMAGED = 2
 
@@ -20,6 +20,7 @@ def check_cmd(db: str, quick: bool) -> None:
     """Check the database file page by page (SQLite's integrity check).
 
     Exit 0 when sound, 2 when damaged (the problems are printed) or not a database."""
+    db = sqlite_path(db)
     try:
         result = check(db, quick=quick)
     except CoreError as exc:  # missing, not a database, locked
@@ -42,6 +43,7 @@ def backup_cmd(db: str, file: str, force: bool) -> None:
     """Copy DB to FILE with SQLite's online backup: a consistent copy of the last committed
     state, safe while the app or another command is using DB. FILE appears only when complete
     (and checked); an existing FILE is kept unless --force."""
+    db = sqlite_path(db)
     try:
         pages = backup(db, file, overwrite=force)
     except CoreError as exc:  # a one-line reason

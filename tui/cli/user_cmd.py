@@ -17,7 +17,14 @@ from typing import Any
 import click
 
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, condition_as_of, database, unfiltered
+from tui.cli.common import (
+    DB_ARGUMENT,
+    ISO_DATE,
+    READ_ENGINES,
+    condition_as_of,
+    database,
+    unfiltered,
+)
 
 BARS = " ▁▂▃▄▅▆▇█"
 
@@ -38,7 +45,7 @@ def user_cmd(
     from core.views import profile as core_profile
     from core.views.users import layer_rules
 
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=READ_ENGINES) as conn:
         day = condition_as_of(conn, as_of)
         found = core_profile.profile(conn, user_id, day)
         names = {key: (zh, en) for key, zh, en, _ in layer_rules(conn)}

@@ -24,6 +24,7 @@ from core.store.db import open_db, transaction
 from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.live_condition import Debounce
+from tui.widgets.query_runner import refuse_writes
 from tui.widgets.rfm_parts import (
     ConfirmSave,
     action_line,
@@ -176,6 +177,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
 
     @work(thread=True, exclusive=True, group="rfm.write", exit_on_error=False)
     def save(self, trial: rfm.Threshold) -> None:
+        refuse_writes(self.app.settings.db_path)
         conn = open_db(self.app.settings.db_path)
         try:
             with transaction(conn):

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from core.errors import CoreError
 from core.store.db import open_db
+from core.store.engines import ENGINES, not_supported
 
 PROGRESS_STEPS = 1_000_000  # SQLite VM steps between two looks at the worker's cancelled flag
 # Called with every connection a worker opens (tests make queries slow deterministically here).
@@ -66,6 +68,31 @@ class RunningQueries:
 RUNNING = RunningQueries()
 
 
+# database file -> its engine, for the files the app opened on another engine than SQLite
+# (tui.app.UserOpsApp sets it from Settings.engine): readers open them on it, writers refuse.
+ENGINE_OF: dict[str, str] = {}
+
+
+def engine_of(path: str | Path) -> str:
+    return ENGINE_OF.get(str(path), "sqlite")
+
+
+def open_for_reading(path: str | Path):
+    """A read-only connection to the app's database, on its engine."""
+    if engine_of(path) == "duckdb":
+        from core.store.duck import open_duckdb
+
+        return open_duckdb(path, readonly=True)
+    return open_db(path, readonly=True)
+
+
+def refuse_writes(path: str | Path) -> None:
+    """The app writes only to SQLite for now: a CoreError saying so on another engine."""
+    engine = engine_of(path)
+    if engine != "sqlite":
+        raise CoreError(not_supported("Saving changes in the app", engine), title=ENGINES[engine])
+
+
 @contextmanager
 def reader(path: str | Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection for one worker thread (never shared across threads).
@@ -73,7 +100,7 @@ def reader(path: str | Path) -> Iterator[sqlite3.Connection]:
     While the block runs the connection is known to :data:`RUNNING`, so the cancel key can
     interrupt the statement it runs.
     """
-    conn = open_db(path, readonly=True)
+    conn = open_for_reading(path)
     try:
         with RUNNING.track(conn):
             yield conn

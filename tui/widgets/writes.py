@@ -10,11 +10,14 @@ from pathlib import Path
 
 from core.store.db import open_db
 from tui.cli.common import real_user
+from tui.widgets.query_runner import refuse_writes
 
 
 @contextmanager
 def writer(path: str | Path) -> Iterator[sqlite3.Connection]:
-    """A writable connection for one write worker (never shared across threads)."""
+    """A writable connection for one write worker (never shared across threads); on an engine
+    the app does not write yet (DuckDB), a CoreError saying so."""
+    refuse_writes(path)
     conn = open_db(path)
     try:
         yield conn

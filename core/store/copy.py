@@ -1,0 +1,305 @@
+"""``userops copy SRC DST``: a whole database from one engine to another (SQLite <-> DuckDB).
+
+Every table of the source (meta and its schema version included) with every row, read in one
+read transaction (a consistent state, safe while another process writes the source), written
+into a new database of the destination's engine made from the one schema (core.store.duck for
+DuckDB, core.store.schema for SQLite), in one transaction, into a temporary file beside DST that
+replaces it only when complete: all or nothing. An existing DST is kept unless ``force``.
+
+Columns an import added to ``users`` (or any column or table the source has beyond the schema)
+are created on the destination with the matching type. The destination's own start rows (meta,
+the built-in column flags) are replaced by the source's. On SQLite the features indexes are
+built from INDEX_MIN_USERS users, as the recompute builds them; the refresh triggers are the
+recompute's (core.pipeline) and the caller installs them (tui/cli/copy_cmd.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import DatabaseError
+from core.store.duck import (
+    DuckDBConnection,
+    Table,
+    TableColumn,
+    create_table_sql,
+    duckdb_type,
+    first_line,
+    open_duckdb,
+    read_table,
+    table_names,
+)
+from core.store.engines import Target, parse_database
+from core.store.schema import SCHEMA_VERSION, feature_index_ddl
+from core.store.sql import quote
+
+BATCH_ROWS = 50_000
+# DuckDB's types -> SQLite's declared types (the other way is core.store.duck.DUCKDB_TYPES)
+SQLITE_TYPES = {"VARCHAR": "TEXT", "DOUBLE": "REAL", "BIGINT": "INTEGER", "INTEGER": "INTEGER"}
+
+
+@dataclass
+class CopyResult:
+    source: Target
+    destination: Target
+    rows: dict[str, int] = field(default_factory=dict)  # table -> rows copied
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def copy_database(
+    src: str | Path | Target,
+    dst: str | Path | Target,
+    *,
+    force: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> CopyResult:
+    """Copy the whole database ``src`` to ``dst`` (see the module's docstring). ``progress``
+    is told (table, rows so far) as batches land. Raises DatabaseError with one line."""
+    source = src if isinstance(src, Target) else parse_database(src)
+    dest = dst if isinstance(dst, Target) else parse_database(dst)
+    src_path, dst_path = Path(source.location), Path(dest.location)
+    if dst_path.exists() and src_path.exists() and dst_path.resolve() == src_path.resolve():
+        raise DatabaseError(f"{dest.given}: the destination is the source")
+    if dst_path.is_dir():
+        raise DatabaseError(f"{dest.given}: is a directory, not a database file")
+    if dst_path.exists() and not force:
+        raise DatabaseError(f"{dest.given}: exists; pass --force to replace it")
+    folder = dst_path.parent if str(dst_path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DatabaseError(f"{dest.given}: no such folder {folder}")
+    tmp = folder / f".{dst_path.name}.copy-{os.getpid()}.tmp"
+    _remove(tmp)
+    reader = _open(source, readonly=True)
+    try:
+        version = _schema_version(reader)
+        if version != SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{source.given}: schema {version}; copy reads schema {SCHEMA_VERSION}: open it "
+                "once with this userops (e.g. `userops check`) to upgrade it"
+            )
+        result = CopyResult(source, dest)
+        writer = _open(Target(dest.engine, str(tmp), str(tmp)), create=True)
+        try:
+            _copy_all(reader, writer, result, progress)
+        finally:
+            _close_writer(writer)
+    except BaseException:
+        _remove(tmp)
+        raise
+    finally:
+        reader.close()
+    try:
+        for leftover in _sidecars(dst_path, dest.engine):  # a replaced file's journal
+            _remove(leftover)
+        os.replace(tmp, dst_path)
+    except OSError as exc:
+        _remove(tmp)
+        raise DatabaseError(f"{dest.given}: cannot write it ({exc})") from exc
+    return result
+
+
+def _open(target: Target, *, create: bool = False, readonly: bool = False) -> Any:
+    if target.engine == "duckdb":
+        return open_duckdb(target.location, create=create, readonly=readonly)
+    from core.store.db import open_db
+
+    return open_db(target.location, create=create, readonly=readonly)
+
+
+def _schema_version(conn: Any) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row and str(row[0]).isdigit() else None
+
+
+def _sidecars(path: Path, engine: str) -> list[Path]:
+    if engine == "duckdb":
+        return [Path(f"{path}.wal")]
+    return [Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
+
+
+def _remove(path: Path) -> None:
+    for p in [path, *_sidecars(path, "sqlite"), *_sidecars(path, "duckdb")]:
+        with suppress(FileNotFoundError):
+            p.unlink()
+
+
+def _close_writer(conn: Any) -> None:
+    """Leave one self-contained file: the journal folded in."""
+    with suppress(Exception):
+        if isinstance(conn, DuckDBConnection):
+            conn.raw.execute("CHECKPOINT")
+        else:
+            conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+
+
+# -- the tables of each side ---------------------------------------------------------------
+
+
+def source_tables(conn: Any) -> list[Table]:
+    """Every table of the source with its columns in stored order."""
+    if isinstance(conn, DuckDBConnection):
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
+        ]
+        return [_duck_table(conn, name) for name in names]
+    return [read_table(conn, name) for name in table_names(conn)]
+
+
+def _duck_table(conn: DuckDBConnection, name: str) -> Table:
+    cols = conn.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        (name,),
+    ).fetchall()
+    return Table(
+        name,
+        tuple(TableColumn(c[0], SQLITE_TYPES.get(c[1], "TEXT"), c[2] == "NO") for c in cols),
+    )
+
+
+def _dest_columns(conn: Any, table: str) -> list[str] | None:
+    """The destination table's columns, or None when it has no such table."""
+    if isinstance(conn, DuckDBConnection):
+        got = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+            "AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        ).fetchall()
+        return [r[0] for r in got] or None
+    got = conn.execute(f"PRAGMA table_info({quote(table)})").fetchall()
+    return [r[1] for r in got] or None
+
+
+def _sqlite_create(table: Table) -> str:
+    cols = [f"{quote(c.name)} {c.sql_type or 'TEXT'}" for c in table.columns]
+    return f"CREATE TABLE {quote(table.name)} ({', '.join(cols)})"
+
+
+def _prepare_table(writer: Any, table: Table) -> None:
+    """The destination has this table with at least the source's columns."""
+    have = _dest_columns(writer, table.name)
+    duck = isinstance(writer, DuckDBConnection)
+    if have is None:  # beyond the schema: made from the source's shape
+        plain = Table(table.name, tuple(TableColumn(c.name, c.sql_type) for c in table.columns))
+        writer.execute(create_table_sql(plain) if duck else _sqlite_create(plain))
+        return
+    for col in table.columns:
+        if col.name not in have:  # e.g. an attribute an import added to users
+            kind = duckdb_type(col.sql_type) if duck else (col.sql_type or "TEXT")
+            writer.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(col.name)} {kind}")
+
+
+# -- the rows -------------------------------------------------------------------------------
+
+
+def _copy_all(
+    reader: Any, writer: Any, result: CopyResult, progress: Callable[[str, int], None] | None
+) -> None:
+    tables = source_tables(reader)
+    for table in tables:
+        _prepare_table(writer, table)
+    duck_out = isinstance(writer, DuckDBConnection)
+    for table in tables:  # the new file's start rows (before: DuckDB checks keys eagerly)
+        _raw(writer).execute(f"DELETE FROM {quote(table.name)}")
+    if not duck_out:  # a faithful copy, in any table order: the source's keys are its own
+        writer.execute("PRAGMA foreign_keys = OFF")
+    begin = "BEGIN TRANSACTION" if duck_out else "BEGIN IMMEDIATE"
+    _raw(writer).execute(begin)
+    _raw(reader).execute("BEGIN TRANSACTION" if isinstance(reader, DuckDBConnection) else "BEGIN")
+    try:
+        for table in tables:
+            n = 0
+            for batch in _read_batches(reader, table):
+                try:
+                    _write_batch(writer, table, batch)
+                except Exception as exc:
+                    raise DatabaseError(
+                        f"{result.destination.given}: cannot copy table {table.name} "
+                        f"({first_line(exc)})"
+                    ) from exc
+                n += len(batch)
+                if progress is not None:
+                    progress(table.name, n)
+            result.rows[table.name] = n
+        if not duck_out:
+            n_users = result.rows.get("features", 0)
+            for statement in feature_index_ddl(n_users=n_users):
+                writer.execute(statement)
+        _raw(writer).execute("COMMIT")
+    except BaseException:
+        with suppress(Exception):
+            _raw(writer).execute("ROLLBACK")
+        raise
+    finally:
+        with suppress(Exception):
+            _raw(reader).execute("COMMIT")
+
+
+def _raw(conn: Any) -> Any:
+    return conn.raw if isinstance(conn, DuckDBConnection) else conn
+
+
+def _select(table: Table) -> str:
+    cols = ", ".join(quote(c.name) for c in table.columns)
+    return f"SELECT {cols} FROM {quote(table.name)}"
+
+
+def _read_batches(reader: Any, table: Table) -> Iterator[list[tuple[Any, ...]]]:
+    cursor = _raw(reader).execute(_select(table))
+    while batch := cursor.fetchmany(BATCH_ROWS):
+        yield batch
+
+
+def _write_batch(writer: Any, table: Table, batch: list[tuple[Any, ...]]) -> None:
+    names = ", ".join(quote(c.name) for c in table.columns)
+    if not isinstance(writer, DuckDBConnection):
+        marks = ", ".join("?" * len(table.columns))
+        writer.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", batch)
+        return
+    # DuckDB takes a batch as one Arrow table (its executemany runs one statement per row)
+    import pyarrow as pa
+
+    kinds = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64()}
+    arrays = []
+    for i, col in enumerate(table.columns):
+        values = [row[i] for row in batch]
+        try:
+            arrays.append(pa.array(values, type=kinds[duckdb_type(col.sql_type)]))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            bad = next(
+                (v for v in values if v is not None and not _fits(v, col.sql_type)), values[0]
+            )
+            raise DatabaseError(
+                f"column {col.name} is {col.sql_type} but holds {bad!r} ({exc})"
+            ) from exc
+    frame = pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
+    writer.raw.register("uo_copy_batch", frame)
+    try:
+        writer.raw.execute(
+            f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM uo_copy_batch"
+        )
+    finally:
+        writer.raw.unregister("uo_copy_batch")
+
+
+def _fits(value: Any, sql_type: str) -> bool:
+    kind = sql_type.upper()
+    if kind == "INTEGER":
+        return isinstance(value, int)
+    if kind == "REAL":
+        return isinstance(value, int | float)
+    return isinstance(value, str)

@@ -1,0 +1,336 @@
+"""DuckDB: its tables derived from the one schema, and a connection that speaks the DB-API subset
+core is written against (``execute`` -> a cursor to iterate or fetch, ``executemany``,
+``close``, ``set_progress_handler``, ``interrupt``; failures as ``sqlite3.OperationalError``, so
+every handler core already has reads them).
+
+The tables are not written a second time: :func:`logical_tables` builds the SQLite schema of
+core.store.schema (columns from core.store.columns) in memory and reads it back — columns, types,
+NOT NULL, defaults, primary keys and UNIQUE constraints — and :func:`create_table_sql` spells
+each table for DuckDB (plain tables: VARCHAR / DOUBLE / BIGINT; no foreign keys, CHECKs or
+secondary indexes, which SQLite keeps for its writes and its access paths). Columns an import
+added to ``users`` come with the data (core.store.copy).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from core.errors import DatabaseError
+from core.store.schema import SCHEMA_VERSION
+from core.store.sql import quote
+
+# SQLite's declared types (core.store.columns.Column.sql_type and the DDL) -> DuckDB's
+DUCKDB_TYPES = {"TEXT": "VARCHAR", "REAL": "DOUBLE", "INTEGER": "BIGINT", "": "VARCHAR"}
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    name: str
+    sql_type: str  # SQLite's declared type: TEXT | REAL | INTEGER
+    not_null: bool = False
+    default: str | None = None  # SQL literal text from the schema, e.g. '' or 0
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[TableColumn, ...]
+    primary_key: tuple[str, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+
+
+def read_table(conn: sqlite3.Connection, name: str) -> Table:
+    """A SQLite table's logical shape (columns in stored order, keys), from its catalogue."""
+    info = conn.execute(f"PRAGMA table_info({quote(name)})").fetchall()
+    cols = tuple(TableColumn(row[1], (row[2] or "").upper(), bool(row[3]), row[4]) for row in info)
+    pk = tuple(row[1] for row in sorted((r for r in info if r[5]), key=lambda r: r[5]))
+    unique = []
+    for index in conn.execute(f"PRAGMA index_list({quote(name)})").fetchall():
+        if index[3] == "u":  # a UNIQUE constraint (pk indexes are origin 'pk')
+            members = conn.execute(f"PRAGMA index_info({quote(index[1])})").fetchall()
+            unique.append(tuple(m[2] for m in sorted(members)))
+    return Table(name, cols, pk, tuple(unique))
+
+
+def table_names(conn: sqlite3.Connection) -> list[str]:
+    """The tables of a SQLite database, by name (SQLite's own catalogue tables left out)."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
+
+
+@cache
+def _new_database() -> tuple[
+    tuple[Table, ...], tuple[tuple[str, tuple[tuple[Any, ...], ...]], ...]
+]:
+    """A new userops database as core.store.schema creates it: its tables, and the rows it
+    starts with (meta's schema_version, the built-in personal columns)."""
+    from core.store.schema import ensure_schema
+
+    mem = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        ensure_schema(mem)
+        tables = tuple(read_table(mem, name) for name in table_names(mem))
+        seeds = tuple(
+            (t.name, rows)
+            for t in tables
+            if (rows := tuple(mem.execute(f"SELECT * FROM {quote(t.name)}").fetchall()))
+        )
+        return tables, seeds
+    finally:
+        mem.close()
+
+
+def logical_tables() -> tuple[Table, ...]:
+    """Every table of a new userops database, as core.store.schema creates it."""
+    return _new_database()[0]
+
+
+def seed_rows() -> tuple[tuple[str, tuple[tuple[Any, ...], ...]], ...]:
+    """(table, rows) a new userops database starts with."""
+    return _new_database()[1]
+
+
+def duckdb_type(sql_type: str) -> str:
+    return DUCKDB_TYPES.get(sql_type.upper(), "VARCHAR")
+
+
+def create_table_sql(table: Table) -> str:
+    """The DuckDB DDL of one table."""
+    parts = []
+    for col in table.columns:
+        text = f"{quote(col.name)} {duckdb_type(col.sql_type)}"
+        if col.not_null:
+            text += " NOT NULL"
+        if col.default is not None:
+            text += f" DEFAULT {col.default}"
+        parts.append(text)
+    if table.primary_key:
+        parts.append(f"PRIMARY KEY ({', '.join(quote(c) for c in table.primary_key)})")
+    for cols in table.unique:
+        parts.append(f"UNIQUE ({', '.join(quote(c) for c in cols)})")
+    body = ",\n    ".join(parts)
+    return f"CREATE TABLE {quote(table.name)} (\n    {body}\n)"
+
+
+def schema_statements() -> list[str]:
+    """The DDL of a new DuckDB userops database, in order."""
+    return [create_table_sql(t) for t in logical_tables()]
+
+
+class DuckDBCursor:
+    """The rows of one statement, read at once: DuckDB keeps one open result per connection,
+    and core reads a second query while iterating a first."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], description: Any) -> None:
+        self._rows = rows
+        self._at = 0
+        self.description = description
+        self.rowcount = -1
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
+        got = self._rows[self._at : self._at + size]
+        self._at += len(got)
+        return got
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        got = self._rows[self._at :]
+        self._at = len(self._rows)
+        return got
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+
+class DuckDBError(sqlite3.OperationalError):
+    """A DuckDB failure, raised as the sqlite3 error core's handlers already catch."""
+
+
+class DuckDBConnection:
+    """A DuckDB connection as core uses a ``sqlite3.Connection`` (see the module's docstring)."""
+
+    engine = "duckdb"
+
+    def __init__(self, raw: Any, path: str, readonly: bool) -> None:
+        self.raw = raw
+        self.path = path
+        self.readonly = readonly
+        self._watch: threading.Event | None = None
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> DuckDBCursor:
+        import duckdb
+
+        if isinstance(params, dict):  # DuckDB refuses values the statement does not name
+            named = set(_PARAM.findall(sql))
+            params = {k: v for k, v in params.items() if k in named}
+        try:
+            self.raw.execute(sql, params or None)
+            description = self.raw.description
+            rows = self.raw.fetchall() if description else []
+        except duckdb.InterruptException:
+            raise DuckDBError("interrupted") from None
+        except duckdb.Error as exc:
+            raise DuckDBError(first_line(exc)) from exc
+        return DuckDBCursor(rows, description)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        import duckdb
+
+        try:
+            self.raw.executemany(sql, rows)
+        except duckdb.Error as exc:
+            raise DuckDBError(first_line(exc)) from exc
+
+    def interrupt(self) -> None:
+        self.raw.interrupt()
+
+    def set_progress_handler(self, handler: Callable[[], Any] | None, n: int) -> None:
+        """As sqlite3's: while a handler is set, the running statement stops (``interrupted``)
+        once it returns true. DuckDB has no such callback: a thread asks it every 20 ms."""
+        if self._watch is not None:
+            self._watch.set()
+            self._watch = None
+        if handler is None:
+            return
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(0.02):
+                if handler():
+                    self.raw.interrupt()
+                    return
+
+        self._watch = stop
+        threading.Thread(target=watch, name="userops-duckdb-limit", daemon=True).start()
+
+    @property
+    def in_transaction(self) -> bool:
+        return False  # every statement here commits on its own (copy writes use .raw)
+
+    def close(self) -> None:
+        self.set_progress_handler(None, 0)
+        self.raw.close()
+
+    def __enter__(self) -> DuckDBConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def first_line(exc: BaseException) -> str:
+    """DuckDB's messages run over several lines (the statement, a caret): the first says it."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def open_duckdb(
+    path: str | Path, *, create: bool = False, readonly: bool = False
+) -> DuckDBConnection:
+    """Open (or, with ``create``, create with the userops schema) a DuckDB database file.
+
+    Raises DatabaseError with one line for a missing file, a file that is not DuckDB, a file
+    another process holds, or one without our schema (or of another schema version: DuckDB
+    databases are not migrated yet)."""
+    import duckdb  # ~0.2 s: only for a DuckDB database
+
+    p = Path(path)
+    if not create and not p.exists():
+        raise DatabaseError(f"{p}: no such file")
+    if p.is_dir():
+        raise DatabaseError(f"{p}: is a directory, not a database file")
+    try:
+        raw = duckdb.connect(str(p), read_only=readonly and p.exists())
+    except duckdb.Error as exc:
+        text = first_line(exc)
+        if "lock" in text.lower():
+            raise DatabaseError(
+                f"{p}: locked by another process (DuckDB lets one process write a file, or "
+                f"several read it); try again when it is done ({text})"
+            ) from exc
+        raise DatabaseError(f"{p}: not a DuckDB database ({text})") from exc
+    conn = DuckDBConnection(raw, str(p), readonly)
+    try:
+        version = duckdb_schema_version(conn)
+    except DatabaseError as exc:
+        conn.close()
+        raise DatabaseError(f"{p}: {exc}") from exc
+    if version is None:
+        if not create:
+            conn.close()
+            raise DatabaseError(f"{p}: a DuckDB file, but not a userops database (no schema)")
+        create_schema(conn)
+    elif version != SCHEMA_VERSION:
+        conn.close()
+        raise DatabaseError(
+            f"{p}: a DuckDB database of schema {version}; this userops reads schema "
+            f"{SCHEMA_VERSION} and does not migrate DuckDB databases yet: copy the SQLite "
+            "database to it again (`userops copy SRC DST --force`)"
+        )
+    return conn
+
+
+def duckdb_schema_version(conn: DuckDBConnection) -> int | None:
+    tables = conn.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()
+    if tables is None:
+        return None
+    got = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if not got:
+        return None
+    try:
+        return int(got[0])
+    except (TypeError, ValueError):
+        raise DatabaseError(
+            f"meta.schema_version is {got[0]!r}, not a number: the database was edited by "
+            "hand or is damaged"
+        ) from None
+
+
+def create_schema(conn: DuckDBConnection) -> None:
+    """Every table of the schema and the rows a new database starts with, in one transaction."""
+    import duckdb
+
+    try:
+        conn.raw.execute("BEGIN TRANSACTION")
+        for statement in schema_statements():
+            conn.raw.execute(statement)
+        for table, rows in seed_rows():  # schema_version in meta, the built-in column flags
+            marks = ", ".join("?" * len(rows[0]))
+            conn.raw.executemany(f"INSERT INTO {quote(table)} VALUES ({marks})", list(rows))
+        conn.raw.execute("COMMIT")
+    except duckdb.Error as exc:
+        conn.raw.execute("ROLLBACK")
+        raise DatabaseError(f"{conn.path}: cannot create the schema ({first_line(exc)})") from exc
+
+
+def user_columns(conn: DuckDBConnection, table: str = "users") -> list[tuple[str, str]]:
+    """(name, DuckDB type) of a DuckDB table's columns, in order."""
+    return [
+        (row[0], row[1])
+        for row in conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+    ]

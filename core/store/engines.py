@@ -1,0 +1,212 @@
+"""Which engine holds a database, and how each one spells the SQL the condition language emits.
+
+A database argument is a plain path or a URL, as in SQLAlchemy (three slashes take a relative
+path, four an absolute one):
+
+- ``demo.db``, ``sqlite:///demo.db``, ``sqlite:////data/demo.db`` — SQLite, the default;
+- ``duckdb:///demo.duckdb``, ``duckdb:////data/big.duckdb`` — DuckDB, an embedded columnar file;
+- ``clickhouse://user@host:9000/db`` — recognised, and answered "not supported yet".
+
+:func:`parse_database` turns the argument into a :class:`Target` (engine + location) or a
+one-line :class:`~core.errors.DatabaseError`; :func:`open_database` opens it. A SQLite target
+opens through :func:`core.store.db.open_db` exactly as a plain path always did.
+
+A :class:`Dialect` is what differs between engines in the SQL of a condition: the marker of a
+bound parameter, SQLite's ``+column`` (keeps its planner off an index), text to number, LIKE,
+adding days/months/years to a timestamp. The query package asks :func:`dialect_of` the
+connection for it; a third engine is one more :class:`Dialect` subclass in :data:`DIALECTS`
+(docs/engines.md).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import DatabaseError
+
+# engine key -> the name an operator reads
+ENGINES = {"sqlite": "SQLite", "duckdb": "DuckDB", "clickhouse": "ClickHouse"}
+# the file engines' usual suffixes (only used in examples of messages)
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://(.*)", re.DOTALL)
+_CLICKHOUSE = re.compile(r"(?:[^@/]+@)?[^@/:]+(?::\d+)?(?:/[^/]*)?")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A database argument understood: the engine and where its database is (a file path for
+    SQLite and DuckDB; the URL itself for a server)."""
+
+    engine: str
+    location: str
+    given: str
+
+    @property
+    def label(self) -> str:
+        return ENGINES[self.engine]
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
+
+
+def parse_database(arg: str | Path) -> Target:
+    """A plain path (SQLite) or an engine URL; anything else is a one-line DatabaseError."""
+    text = str(arg)
+    match = _URL.fullmatch(text)
+    if match is None:
+        return Target("sqlite", text, text)
+    scheme, rest = match.group(1).lower(), match.group(2)
+    if scheme in ("sqlite", "duckdb"):
+        if not rest.startswith("/") or rest in ("/", "//"):
+            raise DatabaseError(
+                f"{text}: a {ENGINES[scheme]} URL takes three slashes and a relative path "
+                f"({scheme}:///file) or four and an absolute one ({scheme}:////dir/file)"
+            )
+        return Target(scheme, rest[1:], text)
+    if scheme == "clickhouse":
+        if not _CLICKHOUSE.fullmatch(rest):
+            raise DatabaseError(
+                f"{text}: a ClickHouse URL reads clickhouse://user@host:port/database"
+            )
+        raise DatabaseError(
+            f"{text}: ClickHouse is not supported yet; SQLite and DuckDB are "
+            "(docs/engines.md): copy the database to DuckDB with `userops copy DB duckdb:///FILE`"
+        )
+    raise DatabaseError(
+        f"{text}: unknown engine {scheme!r}: use a path or sqlite:///FILE (SQLite), "
+        "duckdb:///FILE (DuckDB)"
+    )
+
+
+def open_database(
+    target: Target | str | Path, *, create: bool = False, readonly: bool = False
+) -> Any:
+    """Open the database a :class:`Target` (or a database argument) names, on its engine.
+
+    SQLite gives the ``sqlite3.Connection`` of :func:`core.store.db.open_db`; DuckDB the
+    adapter of :mod:`core.store.duck`, which speaks the same DB-API subset core uses.
+    """
+    if not isinstance(target, Target):
+        target = parse_database(target)
+    if target.engine == "duckdb":
+        from core.store.duck import open_duckdb  # duckdb loads only for a DuckDB database
+
+        return open_duckdb(target.location, create=create, readonly=readonly)
+    from core.store.db import open_db
+
+    # a plain path reaches open_db as given, so every message about it reads as before
+    return open_db(target.location, create=create, readonly=readonly)
+
+
+def engine_of(conn: Any) -> str:
+    """The engine of an open connection: ``sqlite``, ``duckdb``."""
+    if isinstance(conn, sqlite3.Connection):
+        return "sqlite"
+    return str(getattr(conn, "engine", "sqlite"))
+
+
+def not_supported(what: str, engine: str) -> str:
+    """The one line for a command or screen that does not run on ``engine`` yet."""
+    return (
+        f"{what} does not run on {ENGINES[engine]} yet: run it on the SQLite database and "
+        f"`userops copy` it to {ENGINES[engine]} again (docs/engines.md says what runs where)"
+    )
+
+
+Bind = Callable[[object], str]
+
+
+class Dialect:
+    """SQLite's spelling of what the condition language emits. Subclasses override only what
+    their engine spells differently; every method returns SQL over whitelisted identifiers and
+    bound parameters (``bind`` makes one and returns its marker)."""
+
+    name = "sqlite"
+    label = "SQLite"
+
+    def param(self, name: str) -> str:
+        """The marker of the named parameter ``name`` in SQL text."""
+        return f":{name}"
+
+    def unindexed(self, expr: str) -> str:
+        """``expr`` kept off a column index: SQLite's planner guesses that a range is selective
+        (no range statistics), where one scan wins."""
+        return f"+{expr}"
+
+    def to_number(self, expr: str) -> str:
+        """A text column read as a number: SQLite's CAST takes the leading number ('12 kg'
+        is 12.0; 'abc' is 0.0)."""
+        return f"CAST({expr} AS REAL)"
+
+    def divide(self, a: str, b: str) -> str:
+        """Real division; by zero it is NULL (no value), as SQLite's is."""
+        return f"(CAST({a} AS REAL) / {b})"
+
+    def like(self, expr: str, pattern: str, escape: str) -> str:
+        """SQLite's LIKE: ASCII letters match either case."""
+        return f"{expr} LIKE {pattern} ESCAPE {escape}"
+
+    def plus_interval(self, expr: str, n: int, unit: str, bind: Bind) -> str:
+        """The text timestamp ``expr`` plus ``n`` ``unit`` (days, months, years) as
+        'YYYY-MM-DD HH:MM:SS' text; a month past the end of the target month runs on into the
+        next (SQLite's date functions: 01-31 + 1 month is 03-02 or 03-03)."""
+        return f"datetime({expr}, {bind(f'+{n} {unit}')})"
+
+
+class DuckDBDialect(Dialect):
+    name = "duckdb"
+    label = "DuckDB"
+
+    def param(self, name: str) -> str:
+        return f"${name}"
+
+    def unindexed(self, expr: str) -> str:
+        return expr  # plain tables: no index to keep off
+
+    def to_number(self, expr: str) -> str:
+        # SQLite's CAST(text AS REAL): the leading number, else 0.0 (NULL stays NULL)
+        lead = r"'^\s*([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)'"
+        return (
+            f"CASE WHEN {expr} IS NULL THEN NULL ELSE coalesce(TRY_CAST(regexp_extract("
+            f"CAST({expr} AS VARCHAR), {lead}, 1) AS DOUBLE), 0.0) END"
+        )
+
+    def divide(self, a: str, b: str) -> str:
+        # DuckDB's x / 0 is NaN or an infinity (and NaN sorts above every number)
+        return f"(CAST({a} AS DOUBLE) / nullif({b}, 0))"
+
+    def like(self, expr: str, pattern: str, escape: str) -> str:
+        # SQLite's LIKE folds ASCII letters only ('École' is not LIKE 'é%'); DuckDB's ILIKE
+        # folds every letter: fold A-Z on both sides and compare with LIKE
+        return f"{_ascii_lower(expr)} LIKE {_ascii_lower(pattern)} ESCAPE {escape}"
+
+    def plus_interval(self, expr: str, n: int, unit: str, bind: Bind) -> str:
+        ts = f"TRY_CAST({expr} AS TIMESTAMP)"
+        if unit == "days":
+            shifted = f"{ts} + to_days(CAST({bind(n)} AS INTEGER))"
+        else:
+            # as SQLite: the same offset into the month, counted from the target month's 1st
+            add = "to_months" if unit == "months" else "to_years"
+            month = f"date_trunc('month', {ts})"
+            shifted = f"{month} + {add}(CAST({bind(n)} AS INTEGER)) + ({ts} - {month})"
+        return f"strftime({shifted}, '%Y-%m-%d %H:%M:%S')"
+
+
+def _ascii_lower(expr: str) -> str:
+    return f"translate({expr}, '{_UPPER}', '{_UPPER.lower()}')"
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+SQLITE = Dialect()
+DUCKDB = DuckDBDialect()
+DIALECTS: dict[str, Dialect] = {"sqlite": SQLITE, "duckdb": DUCKDB}
+
+
+def dialect_of(conn: Any) -> Dialect:
+    """The SQL dialect of an open connection."""
+    return DIALECTS[engine_of(conn)]

@@ -1,0 +1,138 @@
+"""Engines from the command line: ``userops copy``, ``segment count`` on DuckDB, and one line for
+a bad URL or a command that does not run on an engine yet (docs/engines.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from core.store.db import open_db, set_meta
+from tui.cli import cli
+
+
+@pytest.fixture
+def db(db_path: Path) -> str:
+    conn = open_db(db_path)
+    conn.executemany(
+        "INSERT INTO users(user_id, city) VALUES (?, ?)", [("u1", "上海"), ("u2", "x")]
+    )
+    conn.executemany(
+        "INSERT INTO features(user_id, city, recency_days) VALUES (?, ?, ?)",
+        [("u1", "上海", 40), ("u2", "北京", 5), ("u3", "上海", 10), ("u4", "成都", None)],
+    )
+    set_meta(conn, "as_of", "2024-06-30")
+    conn.close()
+    return str(db_path)
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_copy_prints_rows_per_table_and_counts_match(db: str, tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'c.duckdb'}"
+    got = run("copy", db, url)
+    assert got.exit_code == 0, got.output
+    lines = got.output.splitlines()
+    assert lines[0].startswith(f"copied {db} (SQLite) to {url} (DuckDB): 29 tables, ")
+    rows = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    assert rows["features"] == "4" and rows["users"] == "2" and rows["orders"] == "0"
+    assert len(rows) == 29
+    counted = run("segment", "count", url, 'city = "上海"')
+    assert counted.exit_code == 0, counted.output
+    assert counted.output.strip() == "2 users · 50.0% of 4"
+    again = run("copy", db, url)
+    assert again.exit_code == 2
+    assert again.output.strip() == f"userops: {url}: exists; pass --force to replace it"
+    assert run("copy", db, url, "--force").exit_code == 0
+    back = run("copy", url, f"sqlite:///{tmp_path / 'back.db'}")
+    assert back.exit_code == 0, back.output
+    assert run("segment", "count", str(tmp_path / "back.db"), 'city = "上海"').output == (
+        counted.output
+    )
+
+
+def test_a_command_not_on_duckdb_yet_says_so_in_one_line(db: str, tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'c.duckdb'}"
+    assert run("copy", db, url).exit_code == 0
+    for args, command in (
+        (["recompute", url], "userops recompute"),
+        (["segment", "save", url, "x", "frequency > 1"], "userops segment save"),
+        (["demo", url], "userops demo"),
+        (["check", url], "userops check"),
+        (["tags", url], "userops tags"),
+        (["layers", url, "--transitions", "2024-06-01"], "userops layers --transitions"),
+    ):
+        got = run(*args)
+        assert got.exit_code == 2, args
+        assert got.output == (
+            f"userops: `{command}` does not run on DuckDB yet: run it on the SQLite database "
+            "and `userops copy` it to DuckDB again (docs/engines.md says what runs where)\n"
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgres://u@h/db", "unknown engine 'postgres'"),
+        ("duckdb://rel.duckdb", "takes three slashes"),
+        ("clickhouse://ops@db1:9000/shop", "ClickHouse is not supported yet"),
+    ],
+)
+def test_bad_urls_are_one_line(url: str, says: str) -> None:
+    for args in (["segment", "count", url, "frequency > 1"], ["recompute", url], ["demo", url]):
+        got = run(*args)
+        assert got.exit_code == 2
+        assert got.output.startswith(f"userops: {url}: ") and says in got.output
+        assert got.output.count("\n") == 1
+
+
+def test_a_missing_duckdb_file(tmp_path: Path) -> None:
+    got = run("segment", "count", f"duckdb:///{tmp_path / 'no.duckdb'}", "frequency > 1")
+    assert got.exit_code == 2
+    assert got.output == f"userops: {tmp_path / 'no.duckdb'}: no such file\n"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A copy of demo.db (opening may upgrade it) and its copy on DuckDB."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("demo")
+    shutil.copy(ROOT / "demo.db", tmp / "demo.db")
+    url = f"duckdb:///{tmp / 'demo.duckdb'}"
+    assert run("copy", str(tmp / "demo.db"), url).exit_code == 0
+    return str(tmp / "demo.db"), url
+
+
+# the read commands that run on DuckDB (docs/engines.md), each printing what SQLite prints
+READS = [
+    ["users", "DB"],
+    ["users", "DB", 'layer = "buyer" and count(login, 30d) >= 1', "--format", "json"],
+    ["users", "DB", "did view in 30d then cart_add within 1d", "--mask"],
+    ["user", "DB", "U000042"],
+    ["user", "DB", "U000042", "--json", "--lang", "en"],
+    ["user", "DB", "U019999", "--json"],
+    ["user", "DB", "NOPE"],
+    ["layers", "DB"],
+    ["layers", "DB", "--json"],
+    ["layer", "report", "DB", "--json"],
+    ["layer", "users", "DB", "--overlap", "buyer", "active"],  # the demo's 9
+    ["layer", "users", "DB", "--overlap", "loyal", "buyer", "--limit", "20"],
+    ["layer", "users", "DB", "--catch-all", "--limit", "20"],
+    ["segment", "count", "DB", 'rfm = "重要保持客户" and spent(-59d..-30d) > 100'],
+]
+
+
+@pytest.mark.parametrize("args", READS, ids=[" ".join(a) for a in READS])
+def test_read_commands_print_the_same_on_duckdb(demo_pair: tuple[str, str], args: list) -> None:
+    lite, duck = demo_pair
+    on_sqlite = run(*[lite if a == "DB" else a for a in args])
+    on_duckdb = run(*[duck if a == "DB" else a for a in args])
+    assert (on_duckdb.exit_code, on_duckdb.output) == (on_sqlite.exit_code, on_sqlite.output)
+    assert len(on_sqlite.output) > 10
