@@ -35,6 +35,10 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
         "导入后特征已过期：运行 userops refresh",
         "features out of date: run userops refresh",
     ),
+    "signed_up_later": (
+        "{n} 位在 {day} 之后注册的用户未计入",
+        "{n} users signed up after {day} are not counted",
+    ),
     "not_computed": (
         "特征未计算：先运行 userops recompute DB",
         "features not computed: run `userops recompute DB` first",
