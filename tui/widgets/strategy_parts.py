@@ -78,6 +78,25 @@ SUMMARY_COLUMNS = (
     "st_trend",
     "st_cum_uplift",
 )
+# Under WIDE_COLUMNS of screen width the list keeps what tells strategies apart (the schedule,
+# the trend and the cumulative uplift are in the report under it), with a shorter header.
+NARROW_SUMMARY_COLUMNS = (
+    "st_strategy",
+    "status",
+    "st_last_run",
+    "st_targets",
+    "st_control",
+    "st_uplift",
+)
+NARROW_HEADERS = {"st_uplift": "st_uplift_short"}
+WIDE_COLUMNS = 120
+
+
+def summary_columns(width: int) -> tuple[str, ...]:
+    """The list's columns for a screen ``width`` columns wide."""
+    return SUMMARY_COLUMNS if width >= WIDE_COLUMNS else NARROW_SUMMARY_COLUMNS
+
+
 REPORT_COLUMNS = (
     "st_date",
     "st_targets",
@@ -114,7 +133,9 @@ def report_note(r: st.StrategyReport, labels: Labels) -> Text:
     the variants, the methods."""
     out = Text()
     if r.warning:
-        out.append(f"{labels('st_warning')}: {visible(r.warning)}\n", style="yellow")
+        out.append(
+            f"{labels('st_warning')}: {visible(labels.message(r.warning))}\n", style="yellow"
+        )
     reasons = []
     if r.runs and r.cumulative.conversion is None and r.cumulative.reason:
         reasons.append((labels("st_cumulative"), r.cumulative.reason))
@@ -123,7 +144,7 @@ def report_note(r: st.StrategyReport, labels: Labels) -> Text:
     if last is not None and new and (not reasons or reasons[0][1] != last.reason):
         reasons.append((str(last.date), last.reason))
     for where, why in reasons:
-        out.append(f"{where} n/a: {visible(why)}\n", style="dim")
+        out.append(f"{where} n/a: {visible(labels.message(why))}\n", style="dim")
     out.append(labels("st_window").format(n=r.window_days))
     out.append(f" · {labels('as_of')} {r.as_of}")
     if not r.runs:
@@ -152,7 +173,7 @@ def dry_run_text(r: st.RunReport, labels: Labels) -> Text:
     for x in r.runs:
         out.append(f"\n{visible(x.strategy)}", style="bold")
         if x.status in ("not_due", "already_ran", "paused"):
-            out.append(f": {visible(x.reason)}", style="dim")
+            out.append(f": {visible(labels.message(x.reason))}", style="dim")
             continue
         out.append(
             f": {labels('st_matched')} {x.matched:,} · {labels('st_removed')}: "
