@@ -208,6 +208,11 @@ PHRASES: dict[str, str] = {
     "Welch's t interval, difference of two means (unequal variances)": (
         "Welch t 区间，两个均值之差（方差不等）"
     ),
+    "two-proportion z test, alpha 0.05 two-sided, power 0.8: "
+    "(z(0.975) + z(0.8)) * sqrt(p(1 - p)(1/n_t + 1/n_c)), p = the pooled conversion": (
+        "两比例 z 检验，双侧 alpha 0.05，检验力 0.8："
+        "(z(0.975) + z(0.8)) * sqrt(p(1 - p)(1/n_t + 1/n_c))，p = 两组合并的转化率"
+    ),
     "Open the profile of the user with this id": "打开该ID用户的画像",
     # Textual's own keys and commands (shown in the footer, the help and the palette)
     "Bottom": "到底部", "Copy selected text": "复制所选文本", "Cursor down": "光标下移",

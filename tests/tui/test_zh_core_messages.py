@@ -220,3 +220,11 @@ def test_every_error_title_has_chinese():
         titles.update(re.findall(r'\btitle ?= ?"([^"]+)"', path.read_text(encoding="utf-8")))
     assert {"Invalid condition", "Bad threshold", "Invalid layer"} <= titles
     assert sorted(t for t in titles if t not in PHRASES) == []
+
+
+def test_the_methods_named_in_the_reports_have_chinese():
+    from core.audience import effect
+    from tui.zh_texts import PHRASES
+
+    for method in (effect.CONVERSION_METHOD, effect.REVENUE_METHOD, effect.MDE_METHOD):
+        assert method in PHRASES, method

@@ -155,7 +155,8 @@ def report_note(r: st.StrategyReport, labels: Labels) -> Text:
             f"{v.targets.users:,} {labels('st_targets_word')}, {v.targets.conversion:.1%}  "
             f"{uplift_ci(v.conversion)}"
         )
-    out.append(f"\n{labels('st_method')}: {r.conversion_method}; MDE: {r.mde_method}", style="dim")
+    methods = f"{labels.text(r.conversion_method)}; MDE: {labels.text(r.mde_method)}"
+    out.append(f"\n{labels('st_method')}: {methods}", style="dim")
     return out
 
 
