@@ -68,9 +68,15 @@ async def test_at_80_columns_the_list_fits_and_widens_again(strategies_db):
         ]  # fmt: skip
         assert rows(screen)[3] == ["everyone", "paused", "2024-06-01", "30", "30", EVERYONE]
         assert table.virtual_size.width <= table.scrollable_content_region.width
+        runs = screen.query_one("#runs")  # the report: sizes, conversions, uplift
+        assert [str(c.label) for c in runs.columns.values()] == [
+            "Date", "Targets", "Control", "Conv. T", "Conv. C", "Uplift [95% CI]"
+        ]  # fmt: skip
+        assert runs.virtual_size.width <= runs.scrollable_content_region.width
         await pilot.resize_terminal(160, 48)
         await settle(app, pilot)
         assert len(table.columns) == 9 and rows(screen)[1][2] == "mon,thu"
+        assert len(runs.columns) == 8
 
 
 async def test_the_report_of_the_highlighted_strategy(strategies_db):

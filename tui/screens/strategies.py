@@ -205,6 +205,8 @@ the report to the chart and back.
         self.select_after: str | None = None
         self.loaded: StrategiesLoaded | None = None
         self.columns_for = 0  # the screen width the list's columns were chosen for
+        self.report_shown: tuple[st.StrategyReport | None, str] | None = None
+        self.report_for = 0
 
     def compose(self) -> ComposeResult:
         lab = self.app.labels
@@ -316,6 +318,10 @@ the report to the chart and back.
         ):
             self.select_after = self.selected
             self._loaded(self.loaded)
+        if self.report_shown is not None and (
+            parts.report_columns(self.size.width) != parts.report_columns(self.report_for)
+        ):
+            self._fill_report(*self.report_shown)
 
     def highlighted(self) -> str | None:
         table = self.query_one("#strategies", DataTable)
@@ -346,8 +352,12 @@ the report to the chart and back.
         lab = self.app.labels
         table = self.query_one("#runs", DataTable)
         table.clear(columns=True)
-        for key in parts.REPORT_COLUMNS:
-            table.add_column(lab(key), key=key)
+        self.report_shown = (report, problem)
+        self.report_for = self.size.width
+        keys = parts.report_columns(self.size.width)
+        narrow = keys != parts.REPORT_COLUMNS
+        for key in keys:
+            table.add_column(lab(parts.NARROW_HEADERS.get(key, key) if narrow else key), key=key)
         about = self.query_one("#about", Static)
         chart = self.query_one(UpliftChart)
         legend = (lab("st_legend_uplift"), lab("st_legend_ci"))
@@ -358,10 +368,11 @@ the report to the chart and back.
             return
         table.border_title = visible(report.strategy)
         for i, e in enumerate(report.runs):
-            table.add_row(*parts.effect_cells(e, lab), key=str(i))
-        table.add_row(*parts.effect_cells(report.cumulative, lab), key="cumulative")
+            table.add_row(*parts.effect_cells(e, lab, narrow=narrow)[: len(keys)], key=str(i))
+        cumulative = parts.effect_cells(report.cumulative, lab, narrow=narrow)[: len(keys)]
+        table.add_row(*cumulative, key="cumulative")
         table.move_cursor(row=table.row_count - 1, animate=False)
-        about.update(parts.report_note(report, lab))
+        about.update(parts.report_note(report, lab, narrow=narrow))
         title = f"{visible(report.strategy)}: {lab('st_chart_title')}"
         chart.show(report, title, lab("st_chart_empty"), legend)
 

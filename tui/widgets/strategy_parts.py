@@ -107,14 +107,23 @@ REPORT_COLUMNS = (
     "st_mde",
     "st_offer",
 )
+# Narrow, the report keeps the sizes, conversions and uplift (the MDE and offers are in the note
+# under it: the small-holdout warning, the variants); an open window is marked "*".
+NARROW_REPORT_COLUMNS = REPORT_COLUMNS[:6]
+NARROW_HEADERS["st_uplift_ci"] = "st_uplift_short"
 
 
-def effect_cells(e: st.RunEffect, labels: Labels) -> tuple[Text, ...]:
+def report_columns(width: int) -> tuple[str, ...]:
+    """The report's columns for a screen ``width`` columns wide."""
+    return REPORT_COLUMNS if width >= WIDE_COLUMNS else NARROW_REPORT_COLUMNS
+
+
+def effect_cells(e: st.RunEffect, labels: Labels, *, narrow: bool = False) -> tuple[Text, ...]:
     """One row of the report: a run (its date) or the cumulative row."""
     when = str(e.date) if e.date is not None else labels("st_cumulative")
     stat = uplift_ci(e.conversion) or "n/a"
     if e.conversion is not None and not e.complete:
-        stat += f" ({labels('st_open')})"
+        stat += " *" if narrow else f" ({labels('st_open')})"
     mde = f"{e.mde * 100:.1f}" if e.mde is not None else ""
     return (
         Text(when, style="" if e.date is not None else "bold"),
@@ -128,10 +137,13 @@ def effect_cells(e: st.RunEffect, labels: Labels) -> tuple[Text, ...]:
     )
 
 
-def report_note(r: st.StrategyReport, labels: Labels) -> Text:
+def report_note(r: st.StrategyReport, labels: Labels, *, narrow: bool = False) -> Text:
     """Under the report: the small-holdout warning first, why there is no uplift, the window,
     the variants, the methods."""
     out = Text()
+    shown = [*r.runs, r.cumulative]
+    if narrow and any(e.conversion is not None and not e.complete for e in shown):
+        out.append(f"* {labels('st_open')}\n", style="dim")
     if r.warning:
         out.append(
             f"{labels('st_warning')}: {visible(labels.message(r.warning))}\n", style="yellow"
