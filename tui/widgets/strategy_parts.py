@@ -107,8 +107,8 @@ REPORT_COLUMNS = (
     "st_mde",
     "st_offer",
 )
-# Narrow, the report keeps the sizes, conversions and uplift (the MDE and offers are in the note
-# under it: the small-holdout warning, the variants); an open window is marked "*".
+# Narrow, the report keeps the sizes, conversions and uplift (the small-holdout warning under it
+# says when the MDE is too large; variants are listed there too); an open window is marked "*".
 NARROW_REPORT_COLUMNS = REPORT_COLUMNS[:6]
 NARROW_HEADERS["st_uplift_ci"] = "st_uplift_short"
 
