@@ -458,6 +458,7 @@ EXPECTED: dict[str, str] = {
     "the end": "结尾", "an event kind": "事件类型", "a closing quote": "闭合引号",
     "a tag name": "标签名", "a campaign name": "活动名", "a duration (30d)": "时长（30d）",
     "a range (-59d..-30d)": "区间（-59d..-30d）", "a comparison": "比较运算符",
+    'a quoted text value ("…")': '带引号的文本值（"…"）', "a relative date (-30d)": "相对日期（-30d）",
 }  # fmt: skip
 _COMPILED = [(re.compile(p + r"\Z", re.S), zh) for p, zh in MESSAGES]
 
@@ -499,6 +500,8 @@ def _piece(text: str) -> str:
         m = pattern.match(text)
         if m:
             values = {k: VALUE_WORDS.get(v, v) for k, v in m.groupdict().items()}
+            if "x" in values:  # an "expected …" list
+                values["x"] = _words(values["x"])
             return zh.format(**values)
     m = _AT_COLUMN.match(text)
     if m and _piece(m["x"]) != m["x"]:  # "<a check's message> (column 7)"
@@ -563,7 +566,8 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("No campaign named {n}.", "没有名为 {n} 的活动。"),
     ("Unknown status {s}", "未知状态 {s}"),
     ("use one of {k}.", "请用 {k} 之一。"),
-    ("only a {s} campaign can be {a}.", "只有{s}的活动才能{a}。"),
+    ("only a draft campaign can be sent.", "只有草稿状态的活动才能发送。"),
+    ("only a sent campaign can be closed.", "只有已发送的活动才能结束。"),
     ("Campaign {n} is {s}: its lists are locked. Unlock it (with a reason) to change them.",
      "活动 {n} {s}：名单已锁定。解锁（需填写原因）后才能修改。"),
     ("A campaign named {n} already exists.", "名为 {n} 的活动已存在。"),
@@ -726,9 +730,9 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("Expected a number at column {c}, not {v}", "第 {c} 列应为数字，而不是 {v}"),
     ('A tag name is quoted: tag "夜猫子" (column {c})', '标签名要加引号：tag "夜猫子"（第 {c} 列）'),
     ("{a} is compared with {b} at column {c}, not {v}", "{a} 要与{b}比较（第 {c} 列），而不是 {v}"),
-    ("{f} is {w} field: expected {e} at column {c}, not {v}",
-     "{f} 是{w}字段：第 {c} 列应为{e}，而不是 {v}"),
-    ("{f} is a date: expected {e} at column {c}, not {v}", "{f} 是日期：第 {c} 列应为{e}，而不是 {v}"),
+    ("{f} is {w} field: expected {x} at column {c}, not {v}",
+     "{f} 是{w}字段：第 {c} 列应为{x}，而不是 {v}"),
+    ("{f} is a date: expected {x} at column {c}, not {v}", "{f} 是日期：第 {c} 列应为{x}，而不是 {v}"),
     ("{o} works on text", "{o} 只能用于文本"),
     ("{f} is {w} field", "{f} 是{w}字段"),
     ("{f} is {w} field (column {c})", "{f} 是{w}字段（第 {c} 列）"),
