@@ -568,6 +568,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("use one of {k}.", "请用 {k} 之一。"),
     ("only a draft campaign can be sent.", "只有草稿状态的活动才能发送。"),
     ("only a sent campaign can be closed.", "只有已发送的活动才能结束。"),
+    ("only a {s} campaign can be {a}.", "只有{s}的活动才能{a}。"),  # other states, if any
     ("Campaign {n} is {s}: its lists are locked. Unlock it (with a reason) to change them.",
      "活动 {n} {s}：名单已锁定。解锁（需填写原因）后才能修改。"),
     ("A campaign named {n} already exists.", "名为 {n} 的活动已存在。"),
