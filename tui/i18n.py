@@ -35,6 +35,10 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
         "导入后特征已过期：运行 userops refresh",
         "features out of date: run userops refresh",
     ),
+    "signed_up_later": (
+        "{n} 位在 {day} 之后注册的用户未计入",
+        "{n} users signed up after {day} are not counted",
+    ),
     "not_computed": (
         "特征未计算：先运行 userops recompute DB",
         "features not computed: run `userops recompute DB` first",
@@ -87,6 +91,7 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "fit_state": ("收敛", "fit"),
     "converged": ("已收敛", "converged"),
     "not_converged": ("未收敛", "NOT converged"),
+    "not_fitted": ("未拟合", "not fitted"),
     "predictions_use": ("预测使用", "Predictions use"),
     "validation_line": (
         "验证：校准期至 {cal}，验证期至 {hold}：实际复购 {n:,} 次",
@@ -292,6 +297,7 @@ WORDS.update(
         "st_schedule": ("排期", "Schedule"),
         "st_last_run": ("上次运行", "Last run"),
         "st_uplift": ("最近提升 [95% 区间]", "Latest uplift [95% CI]"),
+        "st_uplift_short": ("提升 [95% 区间]", "Uplift [95% CI]"),
         "st_trend": ("各次提升", "Runs"),
         "st_targets": ("目标", "Targets"),
         "st_control": ("对照", "Control"),

@@ -33,7 +33,13 @@ def compile_compare(ctx: Ctx, node: Compare) -> Part:
         sql = f"f.user_id IN (SELECT user_id FROM users WHERE {sql})"
     if positive != node.op:
         sql = f"NOT ifnull({sql}, 0)"  # the complement includes users whose value is empty
-    zh, en = sentence((fd.label_zh, fd.label_en), node.op, fd.type, node.values)
+    shown = None
+    if fd.column in ("layer", "rfm_group"):  # keys shown as the operator's labels
+        shown = tuple(
+            names.value_label(ctx, fd.column, str(key), str(v.value))
+            for key, v in zip(values, node.values, strict=True)
+        )
+    zh, en = sentence((fd.label_zh, fd.label_en), node.op, fd.type, node.values, shown)
     return Part(sql, zh, en)
 
 

@@ -98,6 +98,25 @@ def layer_names(ctx: Ctx) -> dict[str, str]:
     return out
 
 
+def value_label(ctx: Ctx, column: str, key: str, typed: str) -> tuple[str, str]:
+    """How the sentence shows a stored layer or RFM-group key: its operator label (zh, en),
+    e.g. important_value -> (重要价值客户, important value); other values as typed."""
+    if column == "rfm_group":
+        from core.analytics.rfm import GROUPS_BY_KEY, NON_BUYER_EN, NON_BUYER_KEY, NON_BUYER_ZH
+
+        if key == NON_BUYER_KEY:
+            return NON_BUYER_ZH, NON_BUYER_EN
+        g = GROUPS_BY_KEY.get(key)
+        return (g.name_zh, g.name_en) if g else (typed, typed)
+    if column == "layer" and table_exists(ctx.conn, "layer_rules"):
+        row = ctx.conn.execute(
+            "SELECT name_zh, name_en FROM layer_rules WHERE key = ?", (key,)
+        ).fetchone()
+        if row:
+            return str(row[0]), str(row[1])
+    return typed, typed
+
+
 def rfm_names() -> dict[str, str]:
     """RFM group spellings (key, zh and en names) from core.analytics.rfm.GROUPS, the one place they live."""
     from core.analytics.rfm import GROUPS

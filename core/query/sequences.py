@@ -97,13 +97,13 @@ def compile_transition(ctx: Ctx, node: Transition) -> Part:
     if node.name.kind != "string":  # the grammar only lets a STRING through
         raise QueryError("A name is quoted", pos=node.name.pos)
     zh_n, en_n = show(node.within)
-    shown = str(node.name.value)
+    zh_shown, en_shown = names.value_label(ctx, column, key, str(node.name.value))
     if node.direction == "entered":
-        zh = f"近{zh_n}内进入{zh_what} {shown}"
-        en = f"entered {en_what} {shown} in the last {en_n}"
+        zh = f"近{zh_n}内进入{zh_what} {zh_shown}"
+        en = f"entered {en_what} {en_shown} in the last {en_n}"
     else:
-        zh = f"近{zh_n}内离开{zh_what} {shown}"
-        en = f"left {en_what} {shown} in the last {en_n}"
+        zh = f"近{zh_n}内离开{zh_what} {zh_shown}"
+        en = f"left {en_what} {en_shown} in the last {en_n}"
     if not table_exists(ctx.conn, table):
         return Part("0", zh, en)  # no history kept yet: no one can be seen moving
     start = ctx.window_start(node.within)

@@ -41,11 +41,16 @@ def show(value: Value) -> tuple[str, str]:
 
 
 def sentence(
-    label: tuple[str, str], op: str, kind: str, values: tuple[Value, ...]
+    label: tuple[str, str],
+    op: str,
+    kind: str,
+    values: tuple[Value, ...],
+    shown_as: tuple[tuple[str, str], ...] | None = None,
 ) -> tuple[str, str]:
-    """'城市 为 上海' / 'city is 上海' for one comparison."""
+    """'城市 为 上海' / 'city is 上海' for one comparison; ``shown_as`` (zh, en) per value
+    replaces the typed values (an RFM group's label instead of its key)."""
     zh_label, en_label = label
-    shown = [show(v) for v in values]
+    shown = list(shown_as) if shown_as is not None else [show(v) for v in values]
     if op in ("in", "not in"):
         zh_vals = "、".join(s[0] for s in shown)
         en_vals = ", ".join(s[1] for s in shown)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.errors import CoreError
@@ -354,11 +354,32 @@ class Overview:
     features_stale: bool = False  # data imported (or the schema upgraded) since the recompute
     hidden_columns: frozenset[str] = frozenset()  # list columns nobody has (empty_list_columns)
     extra_columns: tuple[str, ...] = ()  # imported attributes the list shows (extra_columns)
+    # users who signed up after features_as_of and did nothing by then: not in the features
+    signed_up_later: int = 0
+
+
+def signed_up_later(conn: sqlite3.Connection, features_as_of: str | None) -> int:
+    """How many users are left out of the features because they signed up after the date the
+    features were computed for (a refresh back to an earlier date): one query."""
+    if not features_as_of:
+        return 0
+    try:
+        end = (date.fromisoformat(features_as_of[:10]) + timedelta(days=1)).isoformat()
+    except ValueError:
+        return 0
+    (n,) = run(
+        conn,
+        "SELECT count(*) FROM users AS u WHERE u.signup_at >= :end"
+        " AND NOT EXISTS (SELECT 1 FROM features AS f WHERE f.user_id = u.user_id)",
+        {"end": end},
+    ).fetchone()
+    return int(n)
 
 
 def overview(conn: sqlite3.Connection) -> Overview:
     meta = dict(run(conn, "SELECT key, value FROM meta", ()).fetchall())
     return Overview(
+        signed_up_later=signed_up_later(conn, meta.get("features_as_of")),
         users=count(conn),
         as_of=date.fromisoformat(meta["as_of"]) if meta.get("as_of") else None,
         features_as_of=meta.get("features_as_of"),

@@ -303,6 +303,22 @@ def test_human_sentences(small: sqlite3.Connection) -> None:
     assert c.human_en == "city is one of 上海, 北京 or targeted by a campaign in the last 7 days"
 
 
+def test_sentences_show_rfm_groups_and_layers_by_their_labels(small: sqlite3.Connection) -> None:
+    """A group or layer typed as its key (or in the other language) reads as the operator's
+    label in each language, never as the stored key ("RFM分组 为 important_value")."""
+    c = compile_condition(small, 'rfm = "important_value"', as_of=AS_OF)
+    assert (c.human_zh, c.human_en) == ("RFM分组 为 重要价值客户", "RFM group is important value")
+    c = compile_condition(small, 'rfm in ("一般挽留客户", "important win-back")', as_of=AS_OF)
+    assert c.human_zh == "RFM分组 为 一般挽留客户、重要挽留客户 之一"
+    assert c.human_en == "RFM group is one of general win-back, important win-back"
+    c = compile_condition(small, 'layer != "流失用户" and layer = "dormant"', as_of=AS_OF)
+    assert c.human_zh == "用户分层 不为 流失用户 且 用户分层 为 沉睡用户"
+    assert c.human_en == "layer is not churned and layer is dormant"
+    c = compile_condition(small, 'entered rfm "important_value" within 30d', as_of=AS_OF)
+    assert c.human_zh == "近30天内进入RFM分组 重要价值客户"
+    assert c.human_en == "entered RFM group important value in the last 30 days"
+
+
 def test_in_global_control(small: sqlite3.Connection) -> None:
     ids = [r[0] for r in small.execute("SELECT user_id FROM features ORDER BY user_id")]
     small.executemany("INSERT INTO global_control(user_id) VALUES (?)", [(u,) for u in ids[:2]])

@@ -196,12 +196,12 @@ SENTENCES = [
     (
         'entered layer "沉睡用户" within 7d',
         "近7天内进入分层 沉睡用户",
-        "entered layer 沉睡用户 in the last 7 days",
+        "entered layer dormant in the last 7 days",
     ),
     (
         'left rfm "重要价值客户" within 30d',
         "近30天内离开RFM分组 重要价值客户",
-        "left RFM group 重要价值客户 in the last 30 days",
+        "left RFM group important value in the last 30 days",
     ),
 ]
 

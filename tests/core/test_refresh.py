@@ -97,6 +97,18 @@ def test_a_user_with_only_new_events_keeps_the_columns_older_rows_give(conn) -> 
     ]
 
 
+def test_the_users_who_signed_up_after_the_features_date_are_counted_apart(small) -> None:
+    """d signed up on 07-01, after the 06-30 features: left out, and counted as such; a refresh
+    to 07-01 takes d in; one back to 06-30 leaves d out again."""
+    from core.views.users import overview
+
+    assert overview(small).signed_up_later == 1
+    refresh(small, D1)
+    assert overview(small).signed_up_later == 0
+    recompute(small, D0)
+    assert overview(small).users == 4 and overview(small).signed_up_later == 1
+
+
 def test_refresh_recomputes_users_of_late_rows(small) -> None:
     small.execute("INSERT INTO orders VALUES ('late', 'c', 1.0, '2024-06-29')")  # dated before D0
     assert small.execute("SELECT user_id FROM refresh_dirty").fetchall() == [("c",)]

@@ -82,7 +82,14 @@ async def test_models_view_lists_fits_choice_and_charts(sample_db):
         assert [r[0] for r in rows] == ["BG/NBD", "Pareto/NBD", "MBG/NBD"]
         assert rows[0][2:] == ["-180.5", "314.8", "0.6100", "converged"]
         assert rows[1][5] == "NOT converged"
-        assert rows[2][1] == "MBG/NBD: b ran to the edge"
+        # a fit's error is not a cell (a long one pushed the other columns off the screen):
+        # the row says "not fitted", the line under the table says why for the highlighted fit
+        assert rows[2][1:] == ["—", "", "", "", "not fitted"]
+        detail = screen.query_one("#fit-detail")
+        assert str(detail.render()) == "BG/NBD: r 0.31 alpha 4.2 a 0.79 b 2.5"
+        await pilot.press("down", "down")
+        await settle(app, pilot)
+        assert str(detail.render()) == "MBG/NBD: b ran to the edge"
         choice = str(screen.query_one("#choice").render())
         assert "Predictions use Pareto/NBD: test" in choice
         assert "30 actual repeat purchases" in choice
@@ -91,6 +98,25 @@ async def test_models_view_lists_fits_choice_and_charts(sample_db):
         assert all(c.validation == VALIDATION for c in charts)
         await pilot.press("escape")
         assert type(app.screen).__name__ == "UsersScreen"
+
+
+async def test_the_fits_fit_in_80_columns(sample_db):
+    """At 80x24 the parameters leave the table for the line under it: every column shows."""
+    _store(sample_db)
+    app = make_app(sample_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("P")
+        await settle(app, pilot)
+        table = app.screen.query_one("#fits")
+        headers = [str(c.label) for c in table.columns.values()]
+        assert headers == ["model", "log-lik", "calib. BIC", "holdout MAE", "fit"]
+        assert sum(c.get_render_width(table) for c in table.columns.values()) <= 80 - 4
+        assert [str(c) for c in table.get_row_at(0)] == [
+            "BG/NBD", "-180.5", "314.8", "0.6100", "converged"
+        ]  # fmt: skip
+        detail = str(app.screen.query_one("#fit-detail").render())
+        assert detail == "BG/NBD: r 0.31 alpha 4.2 a 0.79 b 2.5"
 
 
 async def test_models_view_without_a_validation_says_how_to_make_one(sample_db):

@@ -56,6 +56,29 @@ async def test_the_list_shows_each_strategy_with_its_last_run(strategies_db):
         ]
 
 
+async def test_at_80_columns_the_list_fits_and_widens_again(strategies_db):
+    """At 80x24 the list keeps name, status, last run, sizes and the latest uplift (the schedule,
+    trend and cumulative are in the report): no sideways scrolling; wider, every column again."""
+    app = make_app(strategies_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_strategies(app, pilot)
+        table = screen.query_one("#strategies")
+        assert [str(c.label) for c in table.columns.values()] == [
+            "Strategy", "Status", "Last run", "Targets", "Control", "Uplift [95% CI]"
+        ]  # fmt: skip
+        assert rows(screen)[3] == ["everyone", "paused", "2024-06-01", "30", "30", EVERYONE]
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        runs = screen.query_one("#runs")  # the report: sizes, conversions, uplift
+        assert [str(c.label) for c in runs.columns.values()] == [
+            "Date", "Targets", "Control", "Conv. T", "Conv. C", "Uplift [95% CI]"
+        ]  # fmt: skip
+        assert runs.virtual_size.width <= runs.scrollable_content_region.width
+        await pilot.resize_terminal(160, 48)
+        await settle(app, pilot)
+        assert len(table.columns) == 9 and rows(screen)[1][2] == "mon,thu"
+        assert len(runs.columns) == 8
+
+
 async def test_the_report_of_the_highlighted_strategy(strategies_db):
     app = make_app(strategies_db)
     async with app.run_test(size=SIZE) as pilot:

@@ -33,6 +33,37 @@ async def test_status_says_when_an_import_made_the_features_out_of_date(sample_d
         assert status.startswith("showing 1–60 of 60 · features out of date: run userops refresh")
 
 
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "2 users signed up after 2024-06-30 are not counted"),
+        ("zh", "2 位在 2024-06-30 之后注册的用户未计入"),
+    ],
+)
+async def test_status_says_who_signed_up_after_the_features_date(sample_db, lang, said):
+    """After a refresh back to an earlier date the users who signed up later are not in the
+    features: the status line says how many (and says nothing when there are none)."""
+    from core.store.db import open_db
+
+    app = make_app(sample_db, lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "signed up" not in app.screen.query_one("StatusLine").text
+        assert "之后注册" not in app.screen.query_one("StatusLine").text
+    conn = open_db(sample_db)
+    conn.executemany(
+        "INSERT INTO users(user_id, signup_at) VALUES (?, ?)",
+        [("late1", "2024-07-01 00:00:00"), ("late2", "2024-07-09")],
+    )
+    conn.commit()
+    conn.close()
+    app = make_app(sample_db, lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        status = app.screen.query_one("StatusLine").text
+        assert said in status
+
+
 async def test_paging_down_end_and_home(sample_db, monkeypatch):
     monkeypatch.setattr("tui.screens.users.PAGE_SIZE", 25)
     app = make_app(sample_db)

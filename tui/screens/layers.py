@@ -234,7 +234,7 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
             try:
                 report = layers.mece_report(conn, self.app.settings.as_of, draft)
             except CoreError as exc:  # a QueryError too: the rule it names, where and why
-                found = DraftPreviewed(token, None, draft, str(exc))
+                found = DraftPreviewed(token, None, draft, self.app.labels.message(str(exc)))
             else:
                 found = DraftPreviewed(token, report, draft)
         if not get_current_worker().is_cancelled:
@@ -246,7 +246,7 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
             try:
                 layers.replace_rules(conn, draft, as_of=self.app.settings.as_of)
             except CoreError as exc:
-                self.post_message(RulesSaved(0, str(exc)))
+                self.post_message(RulesSaved(0, self.app.labels.message(str(exc))))
                 return
             tags.reapply_rules(conn)  # the layers, then the tags that read them
         self.post_message(RulesSaved(len(draft)))
@@ -386,7 +386,10 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
         try:
             since = self.parse_since(message.value)
         except CoreError as exc:
-            self.notify(str(exc), title=exc.title, severity="error", markup=False)
+            lab = self.app.labels
+            self.notify(
+                lab.message(str(exc)), title=lab.text(exc.title), severity="error", markup=False
+            )
             return
         self.since = since
         self.query_one("#matrix", DataTable).focus()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -26,6 +26,14 @@ from tui.screens import WorkingScreen, reader
 from tui.widgets.status_line import StatusLine
 
 COLOURS = {"actual": "white", "bgnbd": "cyan", "pareto_nbd": "orange", "mbgnbd": "green"}
+
+
+WIDE_COLUMNS = 120  # from this screen width the fits table has a parameters column
+
+
+def param_text(params: dict[str, float]) -> str:
+    """'r 0.9676 alpha 12.43 a 0.5297 b 2.334': the names as in the literature."""
+    return " ".join(f"{k} {v:.4g}" for k, v in params.items())
 
 
 @dataclass
@@ -102,6 +110,7 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
             table: DataTable[object] = DataTable(id="fits", cursor_type="row", zebra_stripes=True)
             table.border_title = self.app.labels("fits")
             yield table
+            yield Static("", id="fit-detail", markup=False)
             yield Static("", id="choice", markup=False)
             with Horizontal(id="charts"):
                 yield ValidationChart("tracking", id="tracking")
@@ -110,11 +119,7 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#fits", DataTable)
-        lab = self.app.labels
-        keys = ("model", "parameters", "log_lik", "calib_bic", "holdout_mae", "fit_state")
-        table.add_columns(*(lab(k) for k in keys))
-        table.focus()
+        self.query_one("#fits", DataTable).focus()
         self.refresh_status()
         self.load()
 
@@ -130,29 +135,78 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
             stored = stored_models(conn)
         self.post_message(ModelsLoaded(stored))
 
-    def on_models_loaded(self, message: ModelsLoaded) -> None:
-        self.stored = stored = message.stored
+    @property
+    def wide(self) -> bool:
+        """Room for the parameters column; narrower, they show under the table only."""
+        return self.size.width >= WIDE_COLUMNS
+
+    def on_resize(self) -> None:
+        table = self.query_one("#fits", DataTable)
+        if self.stored is not None and table.columns and (len(table.columns) == 6) != self.wide:
+            self.fill_fits()
+
+    def fill_fits(self) -> None:
+        """The fits table; a fit's error or parameters in full under it (the highlighted row),
+        so a long error never widens the table past the screen."""
+        stored = self.stored
+        assert stored is not None
         checks = cast(dict[str, Any], (stored.validation or {}).get("models", {}))
         table = self.query_one("#fits", DataTable)
-        table.clear()
+        row = table.cursor_row
+        table.clear(columns=True)
         lab = self.app.labels
+        keys = ["model", "parameters", "log_lik", "calib_bic", "holdout_mae", "fit_state"]
+        if not self.wide:
+            keys.remove("parameters")
+        table.add_columns(*(lab(k) for k in keys))
         for model, params, log_lik, error, stored_diagnostics in stored.fits:
             diagnostics = cast(dict[str, Any], stored_diagnostics or {})
             title = MODEL_TITLES.get(model, "Gamma-Gamma" if model == "gamma_gamma" else model)
             if error:
-                table.add_row(Text(title), Text(lab.message(error), style="red"), "", "", "", "")
-                continue
-            shown = " ".join(f"{k} {v:.4g}" for k, v in params.items())
-            check = cast(dict[str, Any], checks.get(model, {}))
-            fit = lab("converged") if diagnostics.get("converged") else lab("not_converged")
-            table.add_row(
-                Text(title),
-                Text(shown),
-                f"{log_lik:,.1f}" if log_lik is not None else "",
-                f"{check['bic']:,.1f}" if "bic" in check else "",
-                f"{check['mae']:.4f}" if "mae" in check else "",
-                Text(fit, style="" if diagnostics.get("converged") else "red"),
-            )
+                cells = [Text(title), Text("—"), "", "", "", Text(lab("not_fitted"), style="red")]
+            else:
+                check = cast(dict[str, Any], checks.get(model, {}))
+                fit = lab("converged") if diagnostics.get("converged") else lab("not_converged")
+                cells = [
+                    Text(title),
+                    Text(param_text(params)),
+                    f"{log_lik:,.1f}" if log_lik is not None else "",
+                    f"{check['bic']:,.1f}" if "bic" in check else "",
+                    f"{check['mae']:.4f}" if "mae" in check else "",
+                    Text(fit, style="" if diagnostics.get("converged") else "red"),
+                ]
+            if not self.wide:
+                del cells[1]
+            table.add_row(*cells)
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+        self.show_fit_detail(table.cursor_row)
+
+    @on(DataTable.RowHighlighted, "#fits")
+    def _fit_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        self.show_fit_detail(message.cursor_row)
+
+    def show_fit_detail(self, row: int) -> None:
+        """The highlighted fit in full: its parameters, or why it could not be fitted."""
+        detail = self.query_one("#fit-detail", Static)
+        fits = self.stored.fits if self.stored is not None else []
+        if not 0 <= row < len(fits):
+            detail.update("")
+            return
+        model, params, _, error, _ = fits[row]
+        title = MODEL_TITLES.get(model, "Gamma-Gamma" if model == "gamma_gamma" else model)
+        if error:
+            why = self.app.labels.message(error)
+            shown = why if why.startswith(title) else f"{title}: {why}"  # core names it mostly
+            text = Text(shown, style="red")
+        else:
+            text = Text(f"{title}: {param_text(params)}")
+        detail.update(text)
+
+    def on_models_loaded(self, message: ModelsLoaded) -> None:
+        self.stored = stored = message.stored
+        lab = self.app.labels
+        self.fill_fits()
         lines = []
         if stored.used:
             used = MODEL_TITLES.get(stored.used["model"], stored.used["model"])

@@ -203,6 +203,10 @@ the report to the chart and back.
         self.found: dict[str, st.StrategySummary] = {}
         self.selected: str | None = None
         self.select_after: str | None = None
+        self.loaded: StrategiesLoaded | None = None
+        self.columns_for = 0  # the screen width the list's columns were chosen for
+        self.report_shown: tuple[st.StrategyReport | None, str] | None = None
+        self.report_for = 0
 
     def compose(self) -> ComposeResult:
         lab = self.app.labels
@@ -289,16 +293,35 @@ the report to the chart and back.
         table = self.query_one("#strategies", DataTable)
         keep = self.select_after or self.selected
         table.clear(columns=True)
-        for key in parts.SUMMARY_COLUMNS:
-            table.add_column(lab(key), key=key)
+        self.columns_for = self.size.width
+        keys = parts.summary_columns(self.size.width)
+        for key in keys:
+            table.add_column(
+                lab(parts.NARROW_HEADERS.get(key, key) if keys != parts.SUMMARY_COLUMNS else key),
+                key=key,
+            )
         for r in message.found:
-            table.add_row(*parts.summary_cells(r, lab), key=r.strategy.name)
+            cells = dict(zip(parts.SUMMARY_COLUMNS, parts.summary_cells(r, lab), strict=True))
+            table.add_row(*(cells[k] for k in keys), key=r.strategy.name)
+        self.loaded = message
         table.border_subtitle = "" if message.found else lab("st_no_strategies")
         names = list(self.found)
         if keep in self.found:
             table.move_cursor(row=names.index(keep), animate=False)
         self.select_after = None
         self.show_strategy(self.highlighted(), force=True)
+
+    def on_resize(self) -> None:
+        """Across WIDE_COLUMNS the list changes its columns (the rows stay)."""
+        if self.loaded is not None and (
+            parts.summary_columns(self.size.width) != parts.summary_columns(self.columns_for)
+        ):
+            self.select_after = self.selected
+            self._loaded(self.loaded)
+        if self.report_shown is not None and (
+            parts.report_columns(self.size.width) != parts.report_columns(self.report_for)
+        ):
+            self._fill_report(*self.report_shown)
 
     def highlighted(self) -> str | None:
         table = self.query_one("#strategies", DataTable)
@@ -329,22 +352,27 @@ the report to the chart and back.
         lab = self.app.labels
         table = self.query_one("#runs", DataTable)
         table.clear(columns=True)
-        for key in parts.REPORT_COLUMNS:
-            table.add_column(lab(key), key=key)
+        self.report_shown = (report, problem)
+        self.report_for = self.size.width
+        keys = parts.report_columns(self.size.width)
+        narrow = keys != parts.REPORT_COLUMNS
+        for key in keys:
+            table.add_column(lab(parts.NARROW_HEADERS.get(key, key) if narrow else key), key=key)
         about = self.query_one("#about", Static)
         chart = self.query_one(UpliftChart)
         legend = (lab("st_legend_uplift"), lab("st_legend_ci"))
         if report is None:
             table.border_title = ""
-            about.update(Text(visible(problem)))
+            about.update(Text(visible(lab.message(problem))))
             chart.show(None, "", lab("st_chart_empty"), legend)
             return
         table.border_title = visible(report.strategy)
         for i, e in enumerate(report.runs):
-            table.add_row(*parts.effect_cells(e, lab), key=str(i))
-        table.add_row(*parts.effect_cells(report.cumulative, lab), key="cumulative")
+            table.add_row(*parts.effect_cells(e, lab, narrow=narrow)[: len(keys)], key=str(i))
+        cumulative = parts.effect_cells(report.cumulative, lab, narrow=narrow)[: len(keys)]
+        table.add_row(*cumulative, key="cumulative")
         table.move_cursor(row=table.row_count - 1, animate=False)
-        about.update(parts.report_note(report, lab))
+        about.update(parts.report_note(report, lab, narrow=narrow))
         title = f"{visible(report.strategy)}: {lab('st_chart_title')}"
         chart.show(report, title, lab("st_chart_empty"), legend)
 

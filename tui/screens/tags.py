@@ -302,7 +302,7 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
             try:
                 tags.replace_tag(conn, original, tag, as_of=self.app.settings.as_of)
             except CoreError as exc:  # a QueryError too: where in the condition and why
-                self.post_message(TagWritten(tag.name, error=str(exc)))
+                self.post_message(TagWritten(tag.name, error=self.app.labels.message(str(exc))))
                 return
             tags.reapply_rules(conn)  # the holders of every tag, as of the features' date
         self.post_message(TagWritten(tag.name))
@@ -313,7 +313,9 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
             try:
                 tags.delete_tag(conn, name)
             except CoreError as exc:
-                self.post_message(TagWritten(name, deleted=True, error=str(exc)))
+                self.post_message(
+                    TagWritten(name, deleted=True, error=self.app.labels.message(str(exc)))
+                )
                 return
         self.post_message(TagWritten(name, deleted=True))
 

@@ -371,6 +371,10 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         elif rows:
             window = f"{self.window_start + 1:,}–{self.window_start + rows:,}"
             parts.append(f"{lab('showing')} {window} {lab('of')} {self.matching or 0:,}")
+        if ov is not None and ov.signed_up_later and ov.features_as_of:
+            # after a refresh back to an earlier date: the users who did not exist yet
+            n, day = f"{ov.signed_up_later:,}", ov.features_as_of[:10]
+            parts.append(lab.words("signed_up_later", n=n, day=day))
         parts += [Path(settings.db_path).name, self.app.as_of_label()]
         if ov is not None and ov.features_computed_at:
             parts.append(f"{lab('computed')} {ov.features_computed_at[:16]}")

@@ -135,7 +135,8 @@ class FormModal(ModalScreen[dict | None]):
             try:
                 check(values[key])
             except CoreError as exc:
-                errors[key] = str(exc)
+                labels = getattr(self.app, "labels", None)  # core's message, in the UI's language
+                errors[key] = labels.message(str(exc)) if labels else str(exc)
         return errors
 
     def submit(self) -> None:

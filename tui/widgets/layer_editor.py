@@ -11,6 +11,7 @@ text, never markup.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from rich.text import Text
 from textual import on
@@ -217,7 +218,7 @@ class LayerEditor(Vertical):
             else:
                 rule = replace(rule, lifecycle=parse_rank(value))
         except CoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(cast(Any, self.app).labels.message(str(exc)))
             return
         self.update_rule(rule)
         self.changed()  # even when unchanged: the preview says again what is wrong, if anything

@@ -253,6 +253,7 @@ class StrategyForm(ModalScreen[str | None]):
         """The message under field ``key`` (None clears every field's)."""
         for error in self.query(".error"):
             shown = key is not None and error.id == f"e-{key}"
+            message = cast(Any, self.app).labels.message(message)  # core's, in the UI's language
             cast(Static, error).update(Text(visible(message)) if shown else "")
             error.set_class(shown, "-shown")
 
@@ -347,7 +348,7 @@ class StrategyForm(ModalScreen[str | None]):
     def _refused(self, message: Refused) -> None:
         if message.key == "when":
             editor = self.query_one(LiveCondition)
-            editor.error = (message.pos or 0, message.message)
+            editor.error = (message.pos or 0, cast(Any, self.app).labels.message(message.message))
             editor.input.focus()
             return
         self.show_error(message.key, message.message)

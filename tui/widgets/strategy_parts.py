@@ -87,6 +87,25 @@ SUMMARY_COLUMNS = (
     "st_trend",
     "st_cum_uplift",
 )
+# Under WIDE_COLUMNS of screen width the list keeps what tells strategies apart (the schedule,
+# the trend and the cumulative uplift are in the report under it), with a shorter header.
+NARROW_SUMMARY_COLUMNS = (
+    "st_strategy",
+    "status",
+    "st_last_run",
+    "st_targets",
+    "st_control",
+    "st_uplift",
+)
+NARROW_HEADERS = {"st_uplift": "st_uplift_short"}
+WIDE_COLUMNS = 120
+
+
+def summary_columns(width: int) -> tuple[str, ...]:
+    """The list's columns for a screen ``width`` columns wide."""
+    return SUMMARY_COLUMNS if width >= WIDE_COLUMNS else NARROW_SUMMARY_COLUMNS
+
+
 REPORT_COLUMNS = (
     "st_date",
     "st_targets",
@@ -97,9 +116,18 @@ REPORT_COLUMNS = (
     "st_mde",
     "st_offer",
 )
+# Narrow, the report keeps the sizes, conversions and uplift (the small-holdout warning under it
+# says when the MDE is too large; variants are listed there too); an open window is marked "*".
+NARROW_REPORT_COLUMNS = REPORT_COLUMNS[:6]
+NARROW_HEADERS["st_uplift_ci"] = "st_uplift_short"
 
 
-def effect_cells(e: st.RunEffect, labels: Labels) -> tuple[Text, ...]:
+def report_columns(width: int) -> tuple[str, ...]:
+    """The report's columns for a screen ``width`` columns wide."""
+    return REPORT_COLUMNS if width >= WIDE_COLUMNS else NARROW_REPORT_COLUMNS
+
+
+def effect_cells(e: st.RunEffect, labels: Labels, *, narrow: bool = False) -> tuple[Text, ...]:
     """One row of the report: a run (its date) or the cumulative row."""
     when = str(e.date) if e.date is not None else labels("st_cumulative")
     if e.empty:  # it ran and selected nobody: no groups to read
@@ -108,7 +136,7 @@ def effect_cells(e: st.RunEffect, labels: Labels) -> tuple[Text, ...]:
         return (Text(when), blank, blank, blank, blank, nobody, blank, Text(visible(e.offer)))
     stat = uplift_ci(e.conversion) or "n/a"
     if e.conversion is not None and not e.complete:
-        stat += f" ({labels('st_open')})"
+        stat += " *" if narrow else f" ({labels('st_open')})"
     mde = f"{e.mde * 100:.1f}" if e.mde is not None else ""
     return (
         Text(when, style="" if e.date is not None else "bold"),
@@ -122,12 +150,17 @@ def effect_cells(e: st.RunEffect, labels: Labels) -> tuple[Text, ...]:
     )
 
 
-def report_note(r: st.StrategyReport, labels: Labels) -> Text:
+def report_note(r: st.StrategyReport, labels: Labels, *, narrow: bool = False) -> Text:
     """Under the report: the small-holdout warning first, why there is no uplift, the window,
     the variants, the methods."""
     out = Text()
+    shown = [*r.runs, r.cumulative]
+    if narrow and any(e.conversion is not None and not e.complete for e in shown):
+        out.append(f"* {labels('st_open')}\n", style="dim")
     if r.warning:
-        out.append(f"{labels('st_warning')}: {visible(r.warning)}\n", style="yellow")
+        out.append(
+            f"{labels('st_warning')}: {visible(labels.message(r.warning))}\n", style="yellow"
+        )
     reasons = []
     if r.runs and r.cumulative.conversion is None and r.cumulative.reason:
         reasons.append((labels("st_cumulative"), r.cumulative.reason))
@@ -139,7 +172,7 @@ def report_note(r: st.StrategyReport, labels: Labels) -> Text:
         reasons = [(w, y) for w, y in reasons if y != last.reason]
         out.append(f"{last.date}: {visible(labels.message(last.reason))}\n", style="dim")
     for where, why in reasons:
-        out.append(f"{where} n/a: {visible(why)}\n", style="dim")
+        out.append(f"{where} n/a: {visible(labels.message(why))}\n", style="dim")
     out.append(labels("st_window").format(n=r.window_days))
     out.append(f" · {labels('as_of')} {r.as_of}")
     if not r.runs:
@@ -150,7 +183,8 @@ def report_note(r: st.StrategyReport, labels: Labels) -> Text:
             f"{v.targets.users:,} {labels('st_targets_word')}, {v.targets.conversion:.1%}  "
             f"{uplift_ci(v.conversion)}"
         )
-    out.append(f"\n{labels('st_method')}: {r.conversion_method}; MDE: {r.mde_method}", style="dim")
+    methods = f"{labels.text(r.conversion_method)}; MDE: {labels.text(r.mde_method)}"
+    out.append(f"\n{labels('st_method')}: {methods}", style="dim")
     return out
 
 
@@ -168,7 +202,7 @@ def dry_run_text(r: st.RunReport, labels: Labels) -> Text:
     for x in r.runs:
         out.append(f"\n{visible(x.strategy)}", style="bold")
         if x.status in ("not_due", "already_ran", "paused"):
-            out.append(f": {visible(x.reason)}", style="dim")
+            out.append(f": {visible(labels.message(x.reason))}", style="dim")
             continue
         out.append(
             f": {labels('st_matched')} {x.matched:,} · {labels('st_removed')}: "
