@@ -834,6 +834,44 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("no user with id {u}", "没有ID为 {u} 的用户"),
     ("cannot sort by {c}", "无法按 {c} 排序"),
     ("sortable columns: {k}", "可排序的列：{k}"),
+    # engines and copies (core.store.engines, duck, copy)
+    ("{p}: ClickHouse is not supported yet", "{p}：暂不支持 ClickHouse"),
+    ("SQLite and DuckDB are (docs/engines.md): copy the database to DuckDB with "
+     "`userops copy DB duckdb:///FILE`",
+     "支持 SQLite 和 DuckDB（见 docs/engines.md）：用 `userops copy DB duckdb:///FILE` 把数据库复制到 DuckDB"),
+    ("{p}: a ClickHouse URL reads clickhouse://user@host:port/database",
+     "{p}：ClickHouse 的地址写作 `clickhouse://user@host:port/database`"),
+    ("{p}: a {e} URL takes three slashes and a relative path ({a}) or four and an absolute one "
+     "({b})", "{p}：{e} 地址用三个斜杠接相对路径（`{a}`），或四个斜杠接绝对路径（`{b}`）"),
+    ("{p}: unknown engine {e}: use a path or sqlite:///FILE (SQLite), duckdb:///FILE (DuckDB)",
+     "{p}：未知的引擎 {e}：请用路径或 `sqlite:///FILE`（SQLite）、`duckdb:///FILE`（DuckDB）"),
+    ("{p}: locked by another process (DuckDB lets one process write a file, or several read it)",
+     "{p}：被另一个进程锁定（DuckDB 允许一个进程写入文件，或多个进程读取）"),
+    ("{p}: not a DuckDB database ({e})", "{p}：不是 DuckDB 数据库（{e}）"),
+    ("{p}: a DuckDB file, but not a userops database (no schema)",
+     "{p}：是 DuckDB 文件，但不是 userops 数据库（没有表结构）"),
+    ("{p}: a DuckDB database of schema {v}", "{p}：表结构版本为 {v} 的 DuckDB 数据库"),
+    ("this userops reads schema {v} and does not migrate DuckDB databases yet: copy the SQLite "
+     "database to it again (`userops copy SRC DST --force`)",
+     "本版 userops 读取表结构版本 {v}，暂不升级 DuckDB 数据库：请把 SQLite 数据库重新复制过去"
+     "（`userops copy SRC DST --force`）"),
+    ("{p}: exists", "{p}：已存在"),
+    ("pass --force to replace it", "加 --force 可替换它"),
+    ("{p}: the destination is the source", "{p}：目标就是源数据库"),
+    ("{p}: no such folder {f}", "{p}：没有文件夹 {f}"),
+    ("{p}: cannot write it ({e})", "{p}：无法写入（{e}）"),
+    ("{p}: cannot copy table {t} ({e})", "{p}：无法复制表 {t}（{e}）"),
+    ("column {c} is {t} but holds {v} ({e})", "列 {c} 的类型是 {t}，却有值 {v}（{e}）"),
+    ("{p}: schema {v}", "{p}：表结构版本 {v}"),
+    ("copy reads schema {v}: open it once with this userops (e.g. `userops check`) to upgrade it",
+     "复制读取表结构版本 {v}：请先用本版 userops 打开一次（如 `userops check`）以升级"),
+    # the import's final copy (core.ingest.importer) and the language on another engine
+    ("Import refused, nothing imported: the database was upgraded (schema {a} to {b}) by another "
+     "userops while this import was being prepared", "导入被拒绝，未导入任何内容：准备导入期间，"
+     "另一个 userops 升级了数据库（表结构 {a} → {b}）"),
+    ("run it again with that version.", "请用那个版本重新运行。"),
+    ("The condition is too complex for {d} ({e}): fewer nested parentheses or terms, or split it "
+     "into saved segments", "条件对 {d} 来说过于复杂（{e}）：请减少嵌套括号或条件项，或拆成已保存的分群"),
 )  # fmt: skip
 # the words core puts into its messages as values: field types, campaign states and actions
 VALUE_WORDS: dict[str, str] = {

@@ -280,11 +280,11 @@ def _write_batch(writer: Any, table: Table, batch: list[tuple[Any, ...]]) -> Non
         try:
             arrays.append(pa.array(values, type=kinds[duckdb_type(col.sql_type)]))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            bad = next(
+            offending = next(
                 (v for v in values if v is not None and not _fits(v, col.sql_type)), values[0]
             )
             raise DatabaseError(
-                f"column {col.name} is {col.sql_type} but holds {bad!r} ({exc})"
+                f"column {col.name} is {col.sql_type} but holds {offending!r} ({exc})"
             ) from exc
     frame = pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
     writer.raw.register("uo_copy_batch", frame)
