@@ -581,6 +581,19 @@ def p_alive(fit: PurchaseFit, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> 
     return expit(-log_odds_dead)
 
 
+def p_alive_estimated(fit: PurchaseFit, x: np.ndarray) -> np.ndarray:
+    """Which customers the model gives a P(alive) *estimate* to (a boolean per customer).
+    BG/NBD lets a customer drop out only right after a repeat purchase, so its P(alive) = 1
+    for a buyer with no repeat purchase (x = 0) is an assumption of the model, not something
+    the data say: whatever their silence, it calls them certainly alive. The outputs store
+    no P(alive) for them (core.analytics.predict.predictions); their expected purchases and
+    CLV stay the model's. Pareto/NBD and MBG/NBD estimate it for everyone."""
+    x = np.asarray(x, dtype="float64")
+    if isinstance(fit, BgNbdFit):
+        return x > 0
+    return np.ones(len(x), dtype=bool)
+
+
 def _pareto_p_alive(fit: ParetoNbdFit, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """1 / (1 + s/(r+s+x) (α+T)^(r+x) (β+T)^s A0), in logs (A - B of _pareto_terms)."""
     r, alpha, s, beta = fit.r, fit.alpha, fit.s, fit.beta

@@ -282,6 +282,7 @@ def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame
         distinct_rows,
         expected_order_value,
         p_alive,
+        p_alive_estimated,
         purchases_if_alive,
     )
 
@@ -303,7 +304,9 @@ def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame
     pair_rows, pair_of, _ = distinct_rows(hist[0], hist[2])
     px, pT = pair_rows[:, 0], pair_rows[:, 1]
     alive = p_alive(fit, *hist)
-    out["p_alive"] = alive[back]
+    # a P(alive) the model assumes rather than estimates (BG/NBD's 1 for a buyer without a
+    # repeat purchase) is not stored: NULL, "not estimated", never "certainly alive"
+    out["p_alive"] = np.where(p_alive_estimated(fit, hist[0]), alive, np.nan)[back]
     for days, column in ((30, "expected_purchases_30d"), (90, "expected_purchases_90d")):
         rate = purchases_if_alive(fit, days / DAYS_PER_UNIT, px, pT)
         out[column] = (rate[pair_of] * alive)[back]
