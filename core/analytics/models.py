@@ -422,12 +422,12 @@ def scaled_expint(r: float, top: int, z: np.ndarray) -> np.ndarray:
             nxt[small] = second
         cur = np.where(up, nxt, cur)
         if x >= 0:
-            table[x, up] = cur[up]
+            table[x] = np.where(up, cur, table[x])
     cur = start.copy()
     for x in range(top - 1, -1, -1):
         down = anchor > x
         cur = np.where(down, (1 - (r + x) * cur) / z, cur)
-        table[x, down] = cur[down]
+        table[x] = np.where(down, cur, table[x])
     return table
 
 
@@ -447,7 +447,9 @@ def _limit_times(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndar
     times, inverse = np.unique(np.concatenate([t_x, T]), return_inverse=True)
     n = len(x)
     xi = x.astype(np.int64)
-    return times, inverse[:n], inverse[n:], xi, np.array([xi.max() if n else 0])
+    # flat indices into the (x, time) table's ravel(): one 1-D take per lookup
+    at_tx, at_T = xi * len(times) + inverse[:n], xi * len(times) + inverse[n:]
+    return times, at_tx, at_T, xi, np.array([xi.max() if n else 0])
 
 
 def _limit_terms(
@@ -462,7 +464,7 @@ def _limit_terms(
     The derivatives of ln I are central differences (like the Pareto/NBD's hypergeometric
     part); the rest is analytic."""
     r, alpha, mu = params
-    tt, i_tx, i_T, xi, top = times
+    tt, i_tx, i_T, _, top = times
     g = limit_tail_log(r, alpha, mu, int(top[0]), tt)
     dg = np.empty((3, len(x)))
     dg_T = np.empty((3, len(x)))
@@ -473,9 +475,9 @@ def _limit_terms(
         diff = (
             limit_tail_log(up[0], up[1], up[2], int(top[0]), tt)
             - limit_tail_log(down[0], down[1], down[2], int(top[0]), tt)
-        ) / (2 * _FD_STEP * params[j])
-        dg[j], dg_T[j] = diff[xi, i_tx], diff[xi, i_T]
-    g_tx, g_T = g[xi, i_tx], g[xi, i_T]
+        ).ravel() / (2 * _FD_STEP * params[j])
+        dg[j], dg_T[j] = diff[i_tx], diff[i_T]
+    g_tx, g_T = g.ravel()[i_tx], g.ravel()[i_T]
     ratio = np.exp(np.minimum(g_T - g_tx, 0.0))
     gap = -np.expm1(g_T - g_tx)
     alive_gap = gap > 0
@@ -567,10 +569,22 @@ def fit_pareto_nbd(
     """Maximum-likelihood Pareto/NBD fit (r, α, s, β). When s runs to the upper edge of the
     search range the likelihood rises towards the homogeneous-dropout limit (s, β -> ∞, s/β
     = μ): that limit is fitted and returned (ParetoNbdLimitFit; its maximum is the supremum
-    of the Pareto/NBD's likelihood along the edge). Raises ModelFitError as fit_bgnbd, also
+    of the Pareto/NBD's likelihood along the edge); also when the full fit did not converge
+    and the limit converges to a higher likelihood. Raises ModelFitError as fit_bgnbd, also
     when the limit cannot be fitted either (e.g. μ -> 0: nobody seems to drop out)."""
     try:
-        return _fit_counts(ParetoNbdFit, x, t_x, T, start)  # type: ignore[return-value]
+        full = cast(ParetoNbdFit, _fit_counts(ParetoNbdFit, x, t_x, T, start))
+        if full.info is None or full.info.converged:
+            return full
+        # not converged: on data from one common dropout rate the hypergeometric evaluation
+        # fails (NaN) beyond s ~ 200 and stops the search short of the limit, below the
+        # limit's likelihood; the limit is the maximum then
+        try:
+            limit = fit_pareto_nbd_limit(x, t_x, T)
+        except ModelFitError:
+            return full
+        ok = limit.info is not None and limit.info.converged and limit.log_lik > full.log_lik
+        return limit if ok else full
     except _AtEdge as exc:
         if "s" not in exc.upper:
             raise
@@ -845,9 +859,9 @@ def _limit_p_alive(
     r, alpha, mu = fit.r, fit.alpha, fit.mu
     if len(x) == 0:
         return np.zeros(0)
-    tt, i_tx, i_T, xi, top = _limit_times(x, t_x, T)
-    g = limit_tail_log(r, alpha, mu, int(top[0]), tt)
-    g_tx, g_T = g[xi, i_tx], g[xi, i_T]
+    tt, i_tx, i_T, _, top = _limit_times(x, t_x, T)
+    g = limit_tail_log(r, alpha, mu, int(top[0]), tt).ravel()
+    g_tx, g_T = g[i_tx], g[i_T]
     gap = -np.expm1(g_T - g_tx)
     with np.errstate(divide="ignore"):
         B = np.log(mu) + g_tx + np.log(np.clip(gap, 0, None))

@@ -216,3 +216,14 @@ def test_a_stored_limit_fit_scores_to_the_same_bits(
     assert a.drop(columns="user_id").equals(b.drop(columns="user_id"))
     # three parameters in the BIC
     assert bic(limit_fit) == pytest.approx(-2 * limit_fit.log_lik + 3 * np.log(len(x)))
+
+
+def test_a_full_fit_stopped_short_of_the_limit_gives_way_to_it() -> None:
+    """On data from one common dropout rate the full fit stops, not converged, at s ≈ 158
+    (where its hypergeometric evaluation starts to fail), below the limit's likelihood:
+    fit_pareto_nbd returns the limit."""
+    x, t_x, T = simulate(3000, 0.8, 6.0, 0.05, seed=2)
+    fit = models.fit_pareto_nbd(x, t_x, T)
+    assert isinstance(fit, ParetoNbdLimitFit) and fit.info.converged
+    assert fit.log_lik == pytest.approx(-21092.0894, abs=1e-3)
+    assert fit.mu == pytest.approx(0.049815, rel=1e-4)
