@@ -461,14 +461,19 @@ def _limit_terms(
     LL = ln Γ(r+x) - ln Γ(r) + r ln α + ln[e^A + e^B], A = -(r+x) ln(α+T) - μT (alive at T),
     B = ln μ + ln(I(t_x) - I(T)) (gone in (t_x, T]), I(t) = ∫_t^∞ (α+τ)^-(r+x) e^(-μτ) dτ:
     the Pareto/NBD's LL as s, β -> ∞ with s/β = μ (β^s (β+τ)^-(s+1) -> (μ/s) e^(-μτ)).
-    The derivatives of ln I are central differences (like the Pareto/NBD's hypergeometric
-    part); the rest is analytic."""
+    The derivatives of ln I in r and μ are central differences (like the Pareto/NBD's
+    hypergeometric part); the rest is analytic."""
     r, alpha, mu = params
     tt, i_tx, i_T, _, top = times
     g = limit_tail_log(r, alpha, mu, int(top[0]), tt)
     dg = np.empty((3, len(x)))
     dg_T = np.empty((3, len(x)))
-    for j in range(3):
+    # d ln I / dα = μ - (α+t)^-(r+x) e^(-μt) / I (by parts: dI/dα = -(r+x) I_(r+x+1) =
+    # μ I - (α+t)^-(r+x) e^(-μt)), analytic; r and μ by central differences
+    k = r + np.arange(int(top[0]) + 1)[:, None]
+    d_alpha = mu - np.exp(-k * np.log(alpha + tt)[None, :] - mu * tt[None, :] - g)
+    dg[1], dg_T[1] = d_alpha.ravel()[i_tx], d_alpha.ravel()[i_T]
+    for j in (0, 2):
         up, down = params.copy(), params.copy()
         up[j] *= np.exp(_FD_STEP)
         down[j] *= np.exp(-_FD_STEP)

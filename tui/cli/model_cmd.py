@@ -40,7 +40,7 @@ PARAM_HELP = {
     "b": "drop-out shape",
     "s": "lifetime shape",
     "beta": "lifetime scale ({unit})",
-    "mu": "dropout rate, the same for everyone (per {unit})",
+    "mu": "dropout rate, the same for everyone (1 / {unit})",
 }
 DESCRIPTIONS = {
     "bgnbd": "BG/NBD: drop-out after a repeat purchase (a one-time buyer counts as alive)",
