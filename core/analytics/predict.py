@@ -30,10 +30,12 @@ if TYPE_CHECKING:  # numpy, pandas and scipy (~0.4 s) load in the functions that
         GammaGammaFit,
         MbgNbdFit,
         ParetoNbdFit,
+        ParetoNbdLimitFit,
         PurchaseFit,
     )
 
 FEATURE_TABLES = ("features", "features_new")
+FIT_NAMES = ("bgnbd", "pareto_nbd", "mbgnbd", "gamma_gamma")  # model_fits.model
 OUTPUT_COLUMNS = MODEL_OUTPUT_COLUMNS
 # Per-customer intervals: the 5th and 95th percentiles over parameter vectors drawn from the
 # fits' asymptotic distribution (core.analytics.models.sample_params), with a fixed seed.
@@ -57,7 +59,7 @@ class PredictionReport:
     gamma_gamma: GammaGammaFit | None
     bgnbd_error: str | None = None
     gamma_gamma_error: str | None = None
-    pareto_nbd: ParetoNbdFit | None = None
+    pareto_nbd: ParetoNbdFit | ParetoNbdLimitFit | None = None
     mbgnbd: MbgNbdFit | None = None
     pareto_nbd_error: str | None = None
     mbgnbd_error: str | None = None
@@ -220,8 +222,8 @@ def fit_summary(
 
 def choose(fits: dict[str, object], choice: dict[str, str] | None) -> tuple[str | None, str]:
     """The purchase model the outputs come from, and why: the recorded choice when it could be
-    fitted, else the fitted model with the highest likelihood (lowest BIC: each model has four
-    parameters and the same customers)."""
+    fitted, else the fitted model with the lowest BIC (the Pareto/NBD's homogeneous-dropout
+    limit has three parameters, the others four; all see the same customers)."""
     from core.analytics.models import (  # deferred: scipy ~0.15 s
         MODEL_TITLES,
         PURCHASE_MODELS,
@@ -235,7 +237,7 @@ def choose(fits: dict[str, object], choice: dict[str, str] | None) -> tuple[str 
     n_converged = sum(_converged(f) for f in fitted.values())
     n_fitted = len(fitted)
     fitted = {n: f for n, f in fitted.items() if n in automatic_candidates(fitted)}
-    best = max(fitted, key=lambda n: fitted[n].log_lik)  # type: ignore[attr-defined]
+    best = min(fitted, key=lambda n: bic(fitted[n]))
     if n_fitted == 1:
         why = "the only purchase model fitted"
     elif n_converged == 1:
@@ -247,6 +249,13 @@ def choose(fits: dict[str, object], choice: dict[str, str] | None) -> tuple[str 
     if choice:
         why = f"{MODEL_TITLES[choice['model']]} (the recorded choice) could not be fitted; {why}"
     return best, why
+
+
+def bic(fit: Any) -> float:
+    """-2 LL + k ln n, k the fit's parameters, n its customers."""
+    import math
+
+    return -2 * fit.log_lik + len(fit.PARAMS) * math.log(max(fit.n_customers, 1))
 
 
 BG_ONLY_EXPLICIT = (
@@ -282,6 +291,7 @@ def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame
         distinct_rows,
         expected_order_value,
         p_alive,
+        p_alive_estimated,
         purchases_if_alive,
     )
 
@@ -303,7 +313,9 @@ def predictions(report: PredictionReport, summary: pd.DataFrame) -> pd.DataFrame
     pair_rows, pair_of, _ = distinct_rows(hist[0], hist[2])
     px, pT = pair_rows[:, 0], pair_rows[:, 1]
     alive = p_alive(fit, *hist)
-    out["p_alive"] = alive[back]
+    # a P(alive) the model assumes rather than estimates (BG/NBD's 1 for a buyer without a
+    # repeat purchase) is not stored: NULL, "not estimated", never "certainly alive"
+    out["p_alive"] = np.where(p_alive_estimated(fit, hist[0]), alive, np.nan)[back]
     for days, column in ((30, "expected_purchases_30d"), (90, "expected_purchases_90d")):
         rate = purchases_if_alive(fit, days / DAYS_PER_UNIT, px, pT)
         out[column] = (rate[pair_of] * alive)[back]
@@ -614,8 +626,8 @@ def load_fits(conn: sqlite3.Connection, as_of: date) -> PredictionReport | None:
     come from, chosen as the fit chose it; None when there is no usable stored fit: none for
     that date, or the recorded choice was not tried then (the refresh then refits)."""
     from core.analytics.models import (  # deferred: scipy ~0.15 s
-        FIT_CLASSES,
         FitInfo,
+        fit_class,
     )
 
     rows = {
@@ -631,11 +643,12 @@ def load_fits(conn: sqlite3.Connection, as_of: date) -> PredictionReport | None:
     fits: dict[str, object] = {}
     n_buyers = 0
     for name, (params, time_unit, log_lik, n, error, diagnostics) in rows.items():
-        cls = FIT_CLASSES.get(name)
-        if cls is None:
-            continue
         if params is None:
-            fits[f"{name}_error"] = error
+            if name in FIT_NAMES:
+                fits[f"{name}_error"] = error
+            continue
+        cls = fit_class(name, json.loads(params))  # pareto_nbd with mu: the limit
+        if cls is None:
             continue
         info = FitInfo.from_dict(json.loads(diagnostics)) if diagnostics else None
         extra = {"time_unit": time_unit} if name != "gamma_gamma" else {}

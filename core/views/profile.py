@@ -96,7 +96,7 @@ def profile(
         segments=_segments_of(conn, user_id, as_of),
         campaigns=[tuple(r) for r in run(conn, _CAMPAIGNS_SQL, (user_id,))],
         personal=personal_columns(conn),
-        prediction_model=_prediction_model(conn) if feats.get("p_alive") is not None else None,
+        prediction_model=_prediction_model(conn) if has_predictions(feats) else None,
         prediction_note=prediction_note(feats, as_of),
         **_coverage(conn),
     )
@@ -119,12 +119,18 @@ def _coverage(conn: sqlite3.Connection) -> dict[str, Any]:
 SHORT_HISTORY_DAYS = 30  # a first purchase this recent tells the models little
 
 
+def has_predictions(feats: dict[str, Any]) -> bool:
+    """Whether the purchase model has outputs for the user. P(alive) alone does not say: a
+    one-time buyer under BG/NBD has expected purchases but no P(alive) estimate (NULL)."""
+    return feats.get("p_alive") is not None or feats.get("expected_purchases_30d") is not None
+
+
 def prediction_note(feats: dict[str, Any], as_of: date) -> str | None:
     """How much the user's history tells the models: 'one_purchase' (a single purchase day:
     nothing yet on their rhythm), 'short_history' (first purchase under SHORT_HISTORY_DAYS
     days before the as-of date), else None."""
     first, last = feats.get("first_order_at"), feats.get("last_order_at")
-    if feats.get("p_alive") is None or not first or not last:
+    if not has_predictions(feats) or not first or not last:
         return None
     if str(first)[:10] == str(last)[:10]:
         return "one_purchase"

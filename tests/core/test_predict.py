@@ -260,7 +260,7 @@ def test_apply_predictions_fills_columns_and_stores_fits(
     assert n_filled == 300
     assert 0 < min_p <= max_p <= 1
     one_timer = conn.execute("SELECT p_alive FROM features WHERE user_id = 'u3'").fetchone()
-    assert one_timer == (1.0,)
+    assert one_timer == (None,)  # BG/NBD's 1 is an assumption, not an estimate: not stored
     params, unit, n = conn.execute(
         "SELECT params, time_unit, n_customers FROM model_fits WHERE model = 'bgnbd'"
     ).fetchone()
@@ -407,8 +407,12 @@ def test_recompute_joins_the_same_predictions_as_apply_predictions(
     assert len(joined) == 301 and joined == updated
     by_user = {row[0]: row[1:] for row in joined}
     assert by_user["never"] == (None,) * 5
-    assert by_user["u3"][0] == 1.0  # one purchase day only: alive by definition
-    assert all(v is not None for u, row in by_user.items() if u != "never" for v in row)
+    # one purchase day only: BG/NBD assumes them alive, which is no estimate, so no P(alive);
+    # their expected purchases and CLV are the model's
+    assert by_user["u3"][0] is None and all(v is not None for v in by_user["u3"][1:])
+    assert all(v is not None for u, row in by_user.items() if u != "never" for v in row[1:])
+    repeat = {u for (u,) in conn.execute("SELECT user_id FROM features WHERE frequency > 1")}
+    assert repeat and all(by_user[u][0] is not None for u in repeat)
     # without predictions the model columns stay empty
     compute_features(conn, "scratch", as_of)
     assert conn.execute("SELECT count(*) FROM scratch WHERE p_alive IS NOT NULL").fetchone() == (0,)
@@ -592,3 +596,11 @@ def test_silent_buyers_are_not_called_certainly_alive(conn: sqlite3.Connection) 
     assert (
         conn.execute("SELECT clv_low, clv_high FROM features ORDER BY user_id").fetchall() == first
     )
+
+
+def test_only_bgnbd_leaves_one_time_buyers_without_an_estimate(cdnow: pd.DataFrame) -> None:
+    from core.analytics.models import fit_mbgnbd, p_alive_estimated
+
+    x = np.array([0.0, 1.0, 0.0, 5.0])
+    assert p_alive_estimated(fit_bgnbd(*_xtT(cdnow)), x).tolist() == [False, True, False, True]
+    assert p_alive_estimated(fit_mbgnbd(*_xtT(cdnow)), x).tolist() == [True] * 4

@@ -59,3 +59,33 @@ def test_unmeasured_behaviour_is_named_not_zero() -> None:
     assert ("logins in 30 days", "0") in rows
     assert ("not measured", "favourite category: no view / cart_add events in this data") in rows
     assert not any("posts" in label for label, _ in rows)  # posts_30d is not a behaviour row
+
+
+def test_a_one_time_buyer_without_a_p_alive_estimate_is_said_so() -> None:
+    """BG/NBD stores no P(alive) for a buyer without a repeat purchase (its 1 is an
+    assumption): the profile says the model cannot tell, beside the expected purchases."""
+    from core.views.profile import UserProfile
+    from tui.widgets.user_profile import predictions
+
+    feats = {
+        "p_alive": None,
+        "expected_purchases_30d": 0.16,
+        "first_order_at": "2024-03-01 10:00",
+        "last_order_at": "2024-03-01 10:00",
+    }
+    assert prediction_note(feats, date(2024, 6, 30)) == "one_purchase"
+    p = UserProfile(
+        "u1", {}, feats, None, None, [], {}, {}, [], [], [], [], [],
+        prediction_model="bgnbd", prediction_note="one_purchase",
+    )  # fmt: skip
+    grid = predictions(p, EN)
+    rows = [
+        (str(grid.columns[0]._cells[i]), str(grid.columns[1]._cells[i]))
+        for i in range(grid.row_count)
+    ]
+    assert rows[0] == (
+        "chance the customer is still active",
+        "one purchase only: the model cannot tell yet",
+    )
+    assert ("expected purchases in 30 days", "0.16") in rows
+    assert rows[-1][1].startswith("BG/NBD")

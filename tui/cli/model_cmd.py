@@ -40,6 +40,7 @@ PARAM_HELP = {
     "b": "drop-out shape",
     "s": "lifetime shape",
     "beta": "lifetime scale ({unit})",
+    "mu": "dropout rate, the same for everyone (1 / {unit})",
 }
 DESCRIPTIONS = {
     "bgnbd": "BG/NBD: drop-out after a repeat purchase (a one-time buyer counts as alive)",
@@ -191,6 +192,8 @@ def _fit_json(fit: PurchaseFit | GammaGammaFit | None, error: str | None) -> dic
     if fit is None:
         return {"error": error}
     out: dict[str, object] = {name: getattr(fit, name) for name in fit.PARAMS}
+    if "mu" in fit.PARAMS:  # the Pareto/NBD's limit s, β -> ∞ (docs/models.md)
+        out["homogeneous_dropout"] = True
     if not isinstance(fit, GammaGammaFit):
         out["time_unit"] = fit.time_unit
     out["log_likelihood"] = fit.log_lik
@@ -248,6 +251,10 @@ def _fit_lines(fit: PurchaseFit | GammaGammaFit | None, error: str | None) -> li
     unit = getattr(fit, "time_unit", TIME_UNIT)
     se = fit.info.standard_errors if fit.info is not None else {}
     lines = []
+    if "mu" in fit.PARAMS:
+        lines.append(
+            "  s and β ran off to infinity: the limit with one dropout rate μ for everyone"
+        )
     for name in fit.PARAMS:
         help_text = (GG_HELP if isinstance(fit, GammaGammaFit) else PARAM_HELP)[name]
         err = f"± {se[name]:<9.4f}" if name in se else " " * 11

@@ -158,6 +158,10 @@ def predictions(p: UserProfile, labels: Labels) -> Table | Text:
     grid = _grid()
     for column, label, fmt in PREDICTIONS:
         value = p.features.get(column)
+        if value is None and column == "p_alive" and p.prediction_note == "one_purchase":
+            # not estimated (BG/NBD assumes a one-time buyer alive): said, not left out
+            grid.add_row(Text(labels(label)), Text(labels("alive_unknown")))
+            continue
         if value is None:
             continue
         if column == "p_alive":
