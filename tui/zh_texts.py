@@ -834,6 +834,8 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("no user with id {u}", "没有ID为 {u} 的用户"),
     ("cannot sort by {c}", "无法按 {c} 排序"),
     ("sortable columns: {k}", "可排序的列：{k}"),
+    ("its limit with one dropout rate for everyone (s, β -> ∞) cannot be fitted either: {e}",
+     "其极限（所有人同一流失率，s、β -> ∞）也无法拟合：{e}"),
     # engines and copies (core.store.engines, duck, copy)
     ("{p}: ClickHouse is not supported yet", "{p}：暂不支持 ClickHouse"),
     ("SQLite and DuckDB are (docs/engines.md): copy the database to DuckDB with "
