@@ -369,9 +369,9 @@ def signed_up_later(conn: sqlite3.Connection, features_as_of: str | None) -> int
         return 0
     (n,) = run(
         conn,
-        "SELECT count(*) FROM users AS u WHERE u.signup_at >= :end"
+        "SELECT count(*) FROM users AS u WHERE u.signup_at >= ?"  # '?': every engine's marker
         " AND NOT EXISTS (SELECT 1 FROM features AS f WHERE f.user_id = u.user_id)",
-        {"end": end},
+        (end,),
     ).fetchone()
     return int(n)
 
