@@ -93,6 +93,7 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "not_converged": ("未收敛", "NOT converged"),
     "not_fitted": ("未拟合", "not fitted"),
     "predictions_use": ("预测使用", "Predictions use"),
+    "fit_of": ("{d} 的拟合", "fit of {d}"),
     "validation_line": (
         "验证：校准期至 {cal}，验证期至 {hold}：实际复购 {n:,} 次",
         "Validation: calibration to {cal}, holdout to {hold}: {n:,} actual repeat purchases",

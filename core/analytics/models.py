@@ -568,6 +568,12 @@ def fit_bgnbd(
     return _fit_counts(BgNbdFit, x, t_x, T, start)  # type: ignore[return-value]
 
 
+# The full fit stopped, not converged, at an s this large is heading for the homogeneous-dropout
+# limit (on one common dropout rate it stops at s ~ 130-160, the hypergeometric failing beyond
+# ~200); below it the limit is not tried: on small or degenerate data it cost minutes for nothing.
+LIMIT_FROM_S = 50.0
+
+
 def fit_pareto_nbd(
     x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, start: np.ndarray | None = None
 ) -> ParetoNbdFit | ParetoNbdLimitFit:
@@ -579,8 +585,8 @@ def fit_pareto_nbd(
     when the limit cannot be fitted either (e.g. μ -> 0: nobody seems to drop out)."""
     try:
         full = cast(ParetoNbdFit, _fit_counts(ParetoNbdFit, x, t_x, T, start))
-        if full.info is None or full.info.converged:
-            return full
+        if full.info is None or full.info.converged or full.s < LIMIT_FROM_S:
+            return full  # a search stopped at a small s is not heading for the limit
         # not converged: on data from one common dropout rate the hypergeometric evaluation
         # fails (NaN) beyond s ~ 200 and stops the search short of the limit, below the
         # limit's likelihood; the limit is the maximum then

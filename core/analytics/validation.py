@@ -233,18 +233,27 @@ class StoredModels:
     validation: dict[str, object] | None  # ValidationReport.as_json() of the last --validate
     used: dict[str, str] | None  # meta model_used: {model, reason}
     choice: dict[str, str] | None  # meta model_choice: {model, reason, by}
+    fits_as_of: str | None = None  # the date of the fits shown: the one the predictions use
 
 
 def stored_models(conn: sqlite3.Connection) -> StoredModels:
     """The fits (model, params, log-lik, error, diagnostics) in PURCHASE_MODELS order, then
-    Gamma-Gamma; the last validation; which model the outputs use and the recorded choice."""
+    Gamma-Gamma, of one date: the fit the predictions use (meta fit_as_of), else the latest
+    (the table keeps a fit per date); the last validation; which model the outputs use and the
+    recorded choice."""
     import json
 
     from core.analytics.predict import VALIDATION_KEY, model_in_use, recorded_choice
     from core.store.db import get_meta
 
     order = {name: i for i, name in enumerate((*PURCHASE_MODELS, "gamma_gamma"))}
-    rows = conn.execute("SELECT model, params, log_lik, error, diagnostics FROM model_fits")
+    dates = {d for (d,) in conn.execute("SELECT DISTINCT as_of FROM model_fits")}
+    used_fit = (get_meta(conn, "fit_as_of") or "")[:10]
+    fits_as_of = used_fit if used_fit in dates else max(dates, default=None)
+    rows = conn.execute(
+        "SELECT model, params, log_lik, error, diagnostics FROM model_fits WHERE as_of = ?",
+        (fits_as_of,),
+    )
     fits = []
     for model, params, log_lik, error, diagnostics in sorted(
         rows.fetchall(), key=lambda r: order.get(r[0], 99)
@@ -257,4 +266,6 @@ def stored_models(conn: sqlite3.Connection) -> StoredModels:
         validation = json.loads(raw) if raw else None
     except ValueError:
         validation = None
-    return StoredModels(fits, validation, model_in_use(conn), recorded_choice(conn))
+    return StoredModels(
+        fits, validation, model_in_use(conn), recorded_choice(conn), fits_as_of=fits_as_of
+    )

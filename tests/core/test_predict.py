@@ -604,3 +604,25 @@ def test_only_bgnbd_leaves_one_time_buyers_without_an_estimate(cdnow: pd.DataFra
     x = np.array([0.0, 1.0, 0.0, 5.0])
     assert p_alive_estimated(fit_bgnbd(*_xtT(cdnow)), x).tolist() == [False, True, False, True]
     assert p_alive_estimated(fit_mbgnbd(*_xtT(cdnow)), x).tolist() == [True] * 4
+
+
+def test_the_models_view_shows_the_fits_of_one_date(conn: sqlite3.Connection) -> None:
+    """model_fits keeps a fit per date; the Models view shows the one the predictions use
+    (meta fit_as_of), else the latest, never every date's rows one under another."""
+    from core.analytics.validation import stored_models
+    from core.store.db import set_meta
+
+    for day, r in (("2025-10-31", 1.0), ("2025-11-08", 2.0), ("2025-11-16", 3.0)):
+        for model in ("bgnbd", "gamma_gamma"):
+            conn.execute(
+                "INSERT INTO model_fits(model, as_of, params, log_lik, fitted_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (model, day, json.dumps({"r": r}), -r, day),
+            )
+    latest = stored_models(conn)
+    assert latest.fits_as_of == "2025-11-16"
+    assert [(m, p["r"]) for m, p, *_ in latest.fits] == [("bgnbd", 3.0), ("gamma_gamma", 3.0)]
+    set_meta(conn, "fit_as_of", "2025-11-08")
+    used = stored_models(conn)
+    assert used.fits_as_of == "2025-11-08"
+    assert [(m, p["r"]) for m, p, *_ in used.fits] == [("bgnbd", 2.0), ("gamma_gamma", 2.0)]

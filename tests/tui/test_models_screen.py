@@ -91,7 +91,7 @@ async def test_models_view_lists_fits_choice_and_charts(sample_db):
         await settle(app, pilot)
         assert str(detail.render()) == "MBG/NBD: b ran to the edge"
         choice = str(screen.query_one("#choice").render())
-        assert "Predictions use Pareto/NBD: test" in choice
+        assert "Predictions use Pareto/NBD (fit of 2024-06-30): test" in choice  # its date
         assert "30 actual repeat purchases" in choice
         charts = list(screen.query("ValidationChart"))
         assert [c.kind for c in charts] == ["tracking", "conditional"]

@@ -211,7 +211,8 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
         if stored.used:
             used = MODEL_TITLES.get(stored.used["model"], stored.used["model"])
             reason = lab.message(stored.used.get("reason", ""))
-            lines.append(f"{lab('predictions_use')} {used}: {reason}")
+            fit_of = f" ({lab('fit_of').format(d=stored.fits_as_of)})" if stored.fits_as_of else ""
+            lines.append(f"{lab('predictions_use')} {used}{fit_of}: {reason}")
         v = stored.validation
         if v:
             lines.append(
