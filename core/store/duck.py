@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DatabaseError
-from core.store.schema import SCHEMA_VERSION
+from core.store.schema import SCHEMA_VERSION, stored_version
 from core.store.sql import quote
 
 # SQLite's declared types (core.store.columns.Column.sql_type and the DDL) -> DuckDB's
@@ -295,16 +295,7 @@ def duckdb_schema_version(conn: DuckDBConnection) -> int | None:
     ).fetchone()
     if tables is None:
         return None
-    got = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if not got:
-        return None
-    try:
-        return int(got[0])
-    except (TypeError, ValueError):
-        raise DatabaseError(
-            f"meta.schema_version is {got[0]!r}, not a number: the database was edited by "
-            "hand or is damaged"
-        ) from None
+    return stored_version(conn)
 
 
 def create_schema(conn: DuckDBConnection) -> None:

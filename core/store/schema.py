@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
 from core.errors import DatabaseError
 from core.store import columns
@@ -510,6 +511,11 @@ def schema_version(conn: sqlite3.Connection) -> int | None:
     ).fetchone()
     if row is None:
         return None
+    return stored_version(conn)
+
+
+def stored_version(conn: Any) -> int | None:
+    """meta.schema_version as a number, on any engine's connection (the meta table exists)."""
     got = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if not got:
         return None
