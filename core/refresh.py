@@ -49,6 +49,9 @@ WINDOWS = (7, 30, 90)  # every window length a feature column uses (core.analyti
 DAY_COUNTS = ("recency_days", "days_since_active", *DAYS_SINCE_LAST.values())
 assert set(DAY_COUNTS) <= set(FEATURE_COLUMNS)
 _SHIFTED = ", ".join(f"{c} = {c} + :shift" for c in DAY_COUNTS)
+# recency_days is indexed: out of the SET list where it is NULL (each listed indexed column
+# costs a delete and an insert in its index per row, whatever the value)
+_SHIFTED_NOT_BUYERS = ", ".join(f"{c} = {c} + :shift" for c in DAY_COUNTS if c != "recency_days")
 TOUCHED = "temp.uo_touched"
 NEW_TAGS = "temp.uo_tags_new"  # the day's tags, before only their difference is written
 # What a touched user's columns read (core.store.columns): only the windows (the longest is
@@ -123,11 +126,11 @@ def refresh(
             step("changed users")
             touched, reread = _collect_touched(conn, d0, target)
             step("their features")
-            _recompute_touched(conn, d0, target)
+            _recompute_touched(conn, target)
             mark_computed(conn, target)  # rules below read the features as of their own date
             step("predictions")
             fit_as_of, refitted = _predict(conn, target, refit, refit_after_days)
-            _write_predictions(conn, (target - d0).days)
+            _write_rows(conn, (target - d0).days)
             step("RFM scores")
             rfm.apply_rfm(conn, "features")
             step("layers and tags")
@@ -138,6 +141,7 @@ def refresh(
     finally:
         drop_shadows(conn)
         conn.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
+        conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
         conn.execute(f"DROP TABLE IF EXISTS temp.{predict.PREDICTIONS_TABLE}")
     users, buyers = conn.execute(
         "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
@@ -240,52 +244,47 @@ WITH RECURSIVE k(kind) AS (
 SELECT kind FROM k WHERE kind IS NOT NULL"""
 
 
-def _merge_sets(scratch: str) -> str:
+def _merge_sets(scratch: str, reread: bool) -> str:
     """The SET list merging a partly re-read row ``s`` of ``scratch`` into ``features`` f
-    (module doc): windowed columns from s; the order history from s when it was re-read
-    (t.orders_from = ''), else kept; the latest-event columns and last activity are maxima over
-    all rows, so the later of the kept (already shifted) value and s's window value."""
+    (module doc), the day counts kept from f moved by :shift: windowed columns from s; the
+    order history from s when it was re-read (``reread``), else kept (only recency moves: the
+    indexed columns stay out of the list, each would cost a delete and an insert in its index
+    per row); the latest-event columns and last activity are maxima over all rows, so the
+    later of the kept value and s's window value."""
     sets = [f"{c} = s.{c}" for c in WINDOW_COLUMNS]
-    sets += [f"{c} = CASE WHEN t.orders_from = '' THEN s.{c} ELSE f.{c} END" for c in ORDER_HISTORY]
-    sets += [f"{c} = coalesce(s.{c}, f.{c})" for c in DAYS_SINCE_LAST.values()]
+    if reread:
+        sets += [f"{c} = s.{c}" for c in ORDER_HISTORY]
+    else:
+        sets.append("recency_days = f.recency_days + :shift")
+    sets += [f"{c} = coalesce(s.{c}, f.{c} + :shift)" for c in DAYS_SINCE_LAST.values()]
     later = "s.last_active_at > coalesce(f.last_active_at, '')"
     sets += [
         f"last_active_at = CASE WHEN {later} THEN s.last_active_at ELSE f.last_active_at END",
         f"days_since_active = CASE WHEN {later} THEN s.days_since_active"
-        " ELSE f.days_since_active END",
+        " ELSE f.days_since_active + :shift END",
     ]
     assert scratch.startswith("temp.")
     return ", ".join(sets)
 
 
-def _recompute_touched(conn: sqlite3.Connection, d0: date, d1: date) -> None:
-    """The touched users' day counts + Δ and their rows as of d1, re-read from their bounds
-    (whole rows replaced, the others merged: ``_merge_sets``); the model inputs of the users
-    whose order history was re-read."""
-    shift = (d1 - d0).days
-    if shift:  # the touched users' rows merged below (the others': _write_predictions)
-        conn.execute(
-            f"UPDATE features SET {_SHIFTED} WHERE user_id IN"
-            f" (SELECT user_id FROM {TOUCHED} WHERE events_from <> '')",
-            {"shift": shift},
-        )
-    scratch = "temp.uo_refresh_rows"
-    conn.execute(f"DROP TABLE IF EXISTS {scratch}")
-    conn.execute(feature_table_ddl(scratch))
-    _, history_rows = compute_features_of(conn, scratch, d1, TOUCHED)
+SCRATCH = "temp.uo_refresh_rows"  # the touched users' rows as of D1, until they are written
+
+
+def _recompute_touched(conn: sqlite3.Connection, d1: date) -> None:
+    """The touched users' rows as of d1, re-read from their bounds, into SCRATCH (written into
+    features with their predictions by ``_write_rows``: each row rewritten once); whole rows
+    (dirty users, later signups) replaced now; the model inputs of the users whose order
+    history was re-read."""
+    conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
+    conn.execute(feature_table_ddl(SCRATCH))
+    _, history_rows = compute_features_of(conn, SCRATCH, d1, TOUCHED)
     whole = f"SELECT user_id FROM {TOUCHED} WHERE events_from = ''"
     conn.execute(f"DELETE FROM features WHERE user_id IN ({whole})")
     columns = ", ".join(FEATURE_COLUMNS)
     conn.execute(
-        f"INSERT INTO features ({columns}) SELECT {columns} FROM {scratch}"
+        f"INSERT INTO features ({columns}) SELECT {columns} FROM {SCRATCH}"
         f" WHERE user_id IN ({whole})"
     )
-    conn.execute(
-        f"UPDATE features AS f SET {_merge_sets(scratch)}"
-        f" FROM {scratch} AS s JOIN {TOUCHED} AS t ON t.user_id = s.user_id"
-        " WHERE f.user_id = s.user_id AND t.events_from <> ''"
-    )
-    conn.execute(f"DROP TABLE {scratch}")
     reread = "temp.uo_refresh_reread"
     conn.execute(f"DROP TABLE IF EXISTS {reread}")
     conn.execute(
@@ -336,11 +335,12 @@ def _keep_start_history(conn: sqlite3.Connection, d0: date) -> None:
     history.record(conn, "features", "user_tags", d0)
 
 
-def _write_predictions(conn: sqlite3.Connection, shift: int) -> None:
-    """Write the outputs scored into temp.uo_predict and move the day counts of the users not
-    touched by ``shift`` days, each row rewritten once: a buyer's outputs and day counts in one
-    UPDATE (every buyer's outputs change each day: T moves), the other users' day counts in
-    another; stale outputs (no longer a buyer) cleared."""
+def _write_rows(conn: sqlite3.Connection, shift: int) -> None:
+    """Write the outputs scored into temp.uo_predict, the touched users' rows of SCRATCH, and
+    move the day counts by ``shift`` days, each row rewritten once: a touched user's merged
+    row, outputs and day counts in one UPDATE; an untouched buyer's outputs and day counts in
+    another (every buyer's outputs change each day: T moves); the other users' day counts in a
+    third; stale outputs (no longer a buyer) cleared."""
     scored = f"temp.{predict.PREDICTIONS_TABLE}"
     columns = [quote(c) for c in predict.OUTPUT_COLUMNS]
     stale = " OR ".join(f"{c} IS NOT NULL" for c in columns)
@@ -348,24 +348,46 @@ def _write_predictions(conn: sqlite3.Connection, shift: int) -> None:
         f"UPDATE features SET {', '.join(f'{c} = NULL' for c in columns)} WHERE ({stale})"
         f" AND user_id NOT IN (SELECT user_id FROM {scored})"
     )
+    # A row-value SET from a subquery, not UPDATE ... FROM: the planner drove that one by a
+    # scan of an index (features_frequency), rewriting the rows in random order (2x the CPU
+    # on 1M users); here the buyers are visited in key order.
     outputs = ", ".join(f"{c} = o.{c}" for c in columns)
-    moved = f"{outputs}, {_SHIFTED}" if shift else outputs
+    picked = ", ".join(f"o.{c}" for c in columns)
+    moved = (
+        f"({', '.join(columns)}) = (SELECT {picked} FROM {scored} AS o"
+        " WHERE o.user_id = features.user_id)"
+    )
     conn.execute(
-        f"UPDATE features AS f SET {moved} FROM {scored} AS o WHERE f.user_id = o.user_id"
-        f" AND f.user_id NOT IN (SELECT user_id FROM {TOUCHED})",
+        f"UPDATE features SET {moved}{', ' + _SHIFTED if shift else ''}"
+        f" WHERE user_id IN (SELECT user_id FROM {scored})"
+        f" AND user_id NOT IN (SELECT user_id FROM {TOUCHED})",
         {"shift": shift},
     )
-    conn.execute(
-        f"UPDATE features AS f SET {outputs} FROM {TOUCHED} AS t JOIN {scored} AS o"
-        " ON o.user_id = t.user_id WHERE f.user_id = t.user_id"
-    )
-    if shift:
+    if shift:  # in key order too (NOT INDEXED); not buyers (every buyer is scored: its
+        # model_inputs row), so no recency to move
         conn.execute(
-            f"UPDATE features SET {_SHIFTED} WHERE user_id NOT IN (SELECT user_id FROM {scored})"
+            f"UPDATE features NOT INDEXED SET {_SHIFTED_NOT_BUYERS}"
+            f" WHERE user_id NOT IN (SELECT user_id FROM {scored})"
             f" AND user_id NOT IN (SELECT user_id FROM {TOUCHED})",
             {"shift": shift},
         )
+    # whole rows (inserted by _recompute_touched, outputs empty): their outputs
+    conn.execute(
+        f"UPDATE features AS f SET {outputs} FROM {TOUCHED} AS t JOIN {scored} AS o"
+        " ON o.user_id = t.user_id WHERE f.user_id = t.user_id AND t.events_from = ''"
+    )
+    # the others: merged (outputs NULL for a non-buyer, as the stale ones above)
+    with_outputs = ", ".join(f"{c} = p.{c}" for c in columns)
+    for reread, which in ((True, "t.orders_from = ''"), (False, "t.orders_from <> ''")):
+        conn.execute(
+            f"UPDATE features AS f SET {_merge_sets(SCRATCH, reread)}, {with_outputs}"
+            f" FROM {SCRATCH} AS s JOIN {TOUCHED} AS t ON t.user_id = s.user_id"
+            f" LEFT JOIN {scored} AS p ON p.user_id = s.user_id"
+            f" WHERE f.user_id = s.user_id AND t.events_from <> '' AND {which}",
+            {"shift": shift},
+        )
     conn.execute(f"DROP TABLE {scored}")
+    conn.execute(f"DROP TABLE {SCRATCH}")
 
 
 def _apply_rules(conn: sqlite3.Connection, d1: date) -> None:
