@@ -232,6 +232,7 @@ class _Engine:
     lock = threading.RLock()
     path: str | None = None
     users: WeakSet[ChdbBackend] = WeakSet()
+    alone: set[threading.Thread] = set()  # statements on connections of their own, running
 
 
 class ChdbBackend:
@@ -254,6 +255,8 @@ class ChdbBackend:
 
         with _Engine.lock:
             if _Engine.path is not None and _Engine.path != self.path:
+                for running in list(_Engine.alone):  # a statement stopped waiting for
+                    running.join()
                 for other in list(_Engine.users):
                     other._suspend()
             if self._conn is None:
@@ -293,6 +296,7 @@ class ChdbBackend:
         with _Engine.lock:
             self._raw()  # the engine is this directory's
             raw = connect(self.connection_string())
+            _Engine.alone.add(threading.current_thread())
         try:
             return _rows_of(raw.query(sql, "ArrowTable", params=params))
         except Exception as exc:
@@ -300,6 +304,7 @@ class ChdbBackend:
         finally:
             with suppress(Exception):
                 raw.close()
+            _Engine.alone.discard(threading.current_thread())
 
     def insert_arrow(self, table: str, frame: Any) -> None:
         """Rows of a pyarrow table into ``table`` (its columns by name), in one INSERT."""
@@ -334,7 +339,7 @@ class ServerBackend:
 
     def query(self, sql: str, values: dict[str, Any]) -> Rows:
         try:
-            result = self.client.query_arrow(sql, parameters=values)
+            result = self.client.query_arrow(sql, parameters=values, use_strings=True)
         except Exception as exc:
             raise ClickHouseError(first_line(exc)) from exc
         return _rows_of(result)
