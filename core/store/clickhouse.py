@@ -54,7 +54,7 @@ SETTINGS: dict[str, str] = {
     "aggregate_functions_null_for_empty": "1",
     "union_default_mode": "DISTINCT",
 }
-INSTALL = "pip install 'userops[clickhouse]'"
+INSTALL = "`pip install 'userops[clickhouse]'`"
 
 
 # -- tables -------------------------------------------------------------------------------
@@ -536,7 +536,7 @@ def _server_backend(target: Target, readonly: bool) -> ServerBackend:
     match = _SERVER.fullmatch(target.location)
     if match is None:
         raise DatabaseError(
-            f"{target.given}: a ClickHouse URL reads clickhouse://user@host:port/db"
+            f"{target.given}: a ClickHouse URL reads clickhouse://user@host:port/database"
         )
     user, password, host, port, database = match.groups()
     try:

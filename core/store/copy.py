@@ -341,7 +341,7 @@ def _arrow_frame(table: Table, batch: list[tuple[Any, ...]]) -> Any:
                 f"column {col.name} is {col.sql_type} but holds {offending!r} ({exc})"
             ) from exc
         if col.not_null and arrays[-1].null_count:
-            raise DatabaseError(f"column {col.name} cannot be empty there but holds None")
+            raise DatabaseError(f"column {col.name} cannot be empty there but holds NULL")
     return pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
 
 

@@ -388,7 +388,7 @@ def test_copy_to_chdb_keeps_an_existing_one_unless_forced(small_db: Path, tmp_pa
         ),
         (  # SQLite lets a TEXT primary key be NULL; ClickHouse's sorting key cannot hold one
             "INSERT INTO meta(key, value) VALUES (NULL, 'x')",
-            "table meta .*column key cannot be empty there but holds None",
+            "table meta .*column key cannot be empty there but holds NULL",
         ),
     ],
 )
