@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from test_query_compile import AS_OF
 from test_query_second import build_second_db
 
 from core.errors import DatabaseError
@@ -402,3 +403,76 @@ def test_a_failed_copy_to_chdb_leaves_nothing(
     with pytest.raises(DatabaseError, match=says):
         copy_database(small_db, f"chdb:///{tmp_path / 'x.chdb'}")
     assert files(tmp_path) == ["small.db"]
+
+
+class ChdbAsServer:
+    """clickhouse-connect's client as the server backend calls it, answered by chDB: what a
+    server would be sent (SQL with {name:Type}, the values as Python values, the settings)."""
+
+    def __init__(self, path: str, **kwargs: object) -> None:
+        from chdb.state import connect
+
+        self.kwargs = kwargs
+        settings = kwargs["settings"]
+        assert isinstance(settings, dict)
+        self.raw = connect(f"{path}?" + "&".join(f"{k}={v}" for k, v in settings.items()))
+        self.sent: list[tuple[str, dict]] = []
+
+    def query_arrow(self, sql: str, parameters: dict, use_strings: bool):
+        from core.store.clickhouse import chdb_text
+
+        assert use_strings is True
+        self.sent.append((sql, dict(parameters)))
+        params = {k: chdb_text(v) for k, v in parameters.items()}
+        return self.raw.query(sql, "ArrowTable", params=params)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def test_a_clickhouse_server_through_clickhouse_connect(
+    small_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """clickhouse://user:password@host:port/database opens through clickhouse-connect with the
+    URL's parts and the settings; every statement reaches it with typed parameters and the
+    values unformatted; the language counts what it counts on SQLite. (No ClickHouse server
+    can be installed here: Debian's is 18.16, without query parameters; chDB answers.)"""
+    import clickhouse_connect
+
+    from core.query import compile_condition
+    from core.store.clickhouse import SETTINGS
+    from core.store.db import stored_as_of
+
+    copy_database(small_db, f"chdb:///{tmp_path / 's.chdb'}")
+    made: list[ChdbAsServer] = []
+
+    def get_client(**kwargs: object) -> ChdbAsServer:
+        made.append(ChdbAsServer(str(tmp_path / "s.chdb"), **kwargs))
+        return made[0]
+
+    monkeypatch.setattr(clickhouse_connect, "get_client", get_client)
+    server = engines.open_database("clickhouse://ops:s3cret@db1:8124/shop", readonly=True)
+    lite = open_db(small_db, readonly=True)
+    try:
+        assert made[0].kwargs == {
+            "host": "db1",
+            "port": 8124,
+            "username": "ops",
+            "password": "s3cret",
+            "database": "shop",
+            "settings": {**SETTINGS, "readonly": "2"},
+        }
+        assert engines.engine_of(server) == "clickhouse" and dialect_of(server) is CLICKHOUSE
+        for text in ('city = "上海"', "orders(30d) >= 1", "did order then order within 1m"):
+            counts = []
+            for conn in (lite, server):
+                compiled = compile_condition(conn, text, as_of=stored_as_of(conn) or AS_OF)
+                sql = f"SELECT count(*) FROM features AS f WHERE {compiled.where}"
+                counts.append(conn.execute(sql, compiled.params).fetchone()[0])
+            assert counts[0] == counts[1], text
+        sql, values = made[0].sent[-1]  # the sequence: dates as text, the month as a number
+        assert "{p0:String}" in sql and ":Int64}" in sql and "{p0:?}" not in sql
+        assert {type(v) for v in values.values()} == {str, int} and 1 in values.values()
+    finally:
+        server.close()
+        lite.close()
