@@ -875,6 +875,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("{p}: held by another process (chDB lets one process open a directory)",
      "{p}：被另一个进程占用（chDB 一个文件夹只允许一个进程打开）"),
     ("{p}: cannot connect ({e})", "{p}：无法连接（{e}）"),
+    ("try again when it is done", "请在其完成后重试"),
     ("{p}: chDB is not installed: {e}", "{p}：未安装 chDB：{e}"),
     ("{p}: clickhouse-connect is not installed: {e}", "{p}：未安装 `clickhouse-connect`：{e}"),
     ("{p}: chDB opens one directory per process", "{p}：chDB 每个进程只能打开一个文件夹"),

@@ -330,6 +330,27 @@ def test_opening_chdb_faults_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="not a chDB directory"):
         engines.open_database(f"chdb:///{tmp_path / 'docs'}")
     assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["notes.txt"]  # untouched
+    # a directory another process has open: said before chDB would fail saying less
+    import subprocess
+    import sys
+
+    url = f"chdb:///{tmp_path / 'held.chdb'}"
+    held = engines.open_database(url, create=True)
+    try:
+        held.execute("SELECT 1")
+        other = subprocess.run(
+            [sys.executable, "-m", "tui", "segment", "count", url, "frequency > 1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        held.close()
+    assert other.returncode == 2
+    assert other.stderr == (
+        f"userops: {tmp_path / 'held.chdb'}: held by another process (chDB lets one process "
+        "open a directory); try again when it is done\n"
+    )
 
 
 def test_copy_to_chdb_and_back_is_identical(small_db: Path, tmp_path: Path) -> None:
