@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_engines.py --users 100000       # + a generated database
 
 The demo is copied (never touched); ``--users N`` also generates N users / ~10N orders / ~20N
-events with bench_refresh.py's generator (recomputed, cached as bench/bench_refresh_<N>.db).
+events with bench_refresh.py's generator (recomputed, cached as bench/bench_refresh_<N>_mbgnbd.db).
 Each database is copied to DuckDB and to chDB with ``userops copy`` (timed). Then each condition is
 compiled with ``materialised=False`` (every behaviour window read from the raw rows, not from
 the stored columns) and counted RUNS times on each engine: p50 of compile + count, and the
@@ -122,9 +122,10 @@ def main() -> None:
         if args.users:
             from bench_refresh import build
 
-            cached = Path(__file__).resolve().parent / f"bench_refresh_{args.users}.db"
+            # bench_refresh.py's cache and default model (its recompute fits MBG/NBD only)
+            cached = Path(__file__).resolve().parent / f"bench_refresh_{args.users}_mbgnbd.db"
             if not cached.exists():
-                build(cached, args.users, args.seed)
+                build(cached, args.users, args.seed, "mbgnbd")
             shutil.copy(cached, folder / "generated.db")
             compare(f"generated ({args.users:,} users)", folder / "generated.db", folder)
 
