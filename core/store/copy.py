@@ -244,9 +244,13 @@ def _copy_all(
     for table in tables:
         _prepare_table(writer, table)
     duck_out, house_out = isinstance(writer, DuckDBConnection), _is_clickhouse(writer)
-    for table in tables:  # the new file's start rows (before: DuckDB checks keys eagerly)
-        clear = "TRUNCATE TABLE" if house_out else "DELETE FROM"
-        _raw(writer).execute(f"{clear} {quote(table.name)}")
+    if house_out:  # the new database's start rows (ClickHouse: only the tables that have any)
+        from core.store.logical import seed_rows
+
+        for name in {name for name, _ in seed_rows()}:
+            writer.execute(f"TRUNCATE TABLE {quote(name)}")
+    for table in [] if house_out else tables:  # (before: DuckDB checks keys eagerly)
+        _raw(writer).execute(f"DELETE FROM {quote(table.name)}")
     if not duck_out and not house_out:  # a faithful copy, in any table order
         writer.execute("PRAGMA foreign_keys = OFF")
     if not house_out:  # ClickHouse has no transactions: the new directory is the unit
