@@ -40,7 +40,6 @@ from typing import Any
 from weakref import WeakSet
 
 from core.errors import DatabaseError
-from core.store.engines import Target
 from core.store.logical import RowsCursor, Table, TableColumn, first_line, logical_tables, seed_rows
 from core.store.schema import SCHEMA_VERSION, stored_version
 from core.store.sql import quote
@@ -483,18 +482,19 @@ _PRAGMA_COLUMNS = ("cid", "name", "type", "notnull", "dflt_value", "pk")
 
 
 def open_clickhouse(
-    target: Target, *, create: bool = False, readonly: bool = False
+    engine: str, location: str, given: str, *, create: bool = False, readonly: bool = False
 ) -> ClickHouseConnection:
     """Open (or, with ``create``, create with the userops schema) a chDB directory or a
     database on a ClickHouse server. Raises DatabaseError with one line for a missing
     directory, one that is not chDB's, a directory another process holds, a server that does
-    not answer, a database without our schema or of another schema version."""
-    if target.engine == "chdb":
-        backend: ChdbBackend | ServerBackend = _chdb_backend(target.location, create, readonly)
-        where = target.location
+    not answer, a database without our schema or of another schema version. ``engine``,
+    ``location`` and ``given`` are core.store.engines.Target's (which opens this module)."""
+    if engine == "chdb":
+        backend: ChdbBackend | ServerBackend = _chdb_backend(location, create, readonly)
+        where = location
     else:
-        backend = _server_backend(target, readonly)
-        where = target.given
+        backend = _server_backend(location, given, readonly)
+        where = given
     conn = ClickHouseConnection(backend, where)
     try:
         version = clickhouse_schema_version(conn)
@@ -505,7 +505,7 @@ def open_clickhouse(
         if not create:
             conn.close()
             raise DatabaseError(
-                f"{where}: a {ENGINE_NAMES[target.engine]} database, but not a userops "
+                f"{where}: a {ENGINE_NAMES[engine]} database, but not a userops "
                 "database (no schema)"
             )
         try:
@@ -548,19 +548,15 @@ def _chdb_backend(location: str, create: bool, readonly: bool) -> ChdbBackend:
 _SERVER = re.compile(r"(?:([^@/:]+)(?::([^@/]*))?@)?([^@/:]+)(?::(\d+))?(?:/([^/]*))?")
 
 
-def _server_backend(target: Target, readonly: bool) -> ServerBackend:
-    match = _SERVER.fullmatch(target.location)
+def _server_backend(location: str, given: str, readonly: bool) -> ServerBackend:
+    match = _SERVER.fullmatch(location)
     if match is None:
-        raise DatabaseError(
-            f"{target.given}: a ClickHouse URL reads clickhouse://user@host:port/database"
-        )
+        raise DatabaseError(f"{given}: a ClickHouse URL reads clickhouse://user@host:port/database")
     user, password, host, port, database = match.groups()
     try:
         import clickhouse_connect
     except ImportError:
-        raise DatabaseError(
-            f"{target.given}: clickhouse-connect is not installed: {INSTALL}"
-        ) from None
+        raise DatabaseError(f"{given}: clickhouse-connect is not installed: {INSTALL}") from None
     settings: dict[str, Any] = dict(SETTINGS)
     if readonly:
         settings["readonly"] = "2"
@@ -574,7 +570,7 @@ def _server_backend(target: Target, readonly: bool) -> ServerBackend:
             settings=settings,
         )
     except Exception as exc:
-        raise DatabaseError(f"{target.given}: cannot connect ({first_line(exc)})") from exc
+        raise DatabaseError(f"{given}: cannot connect ({first_line(exc)})") from exc
     return ServerBackend(client, readonly)
 
 

@@ -102,7 +102,9 @@ def open_database(
     if target.engine in CLICKHOUSE_ENGINES:
         from core.store.clickhouse import open_clickhouse  # chdb / clickhouse-connect load here
 
-        return open_clickhouse(target, create=create, readonly=readonly)
+        return open_clickhouse(
+            target.engine, target.location, target.given, create=create, readonly=readonly
+        )
     from core.store.db import open_db
 
     # a plain path reaches open_db as given, so every message about it reads as before
