@@ -253,9 +253,10 @@ class ChdbBackend:
         from chdb.state import connect
 
         with _Engine.lock:
-            if _Engine.path is not None and _Engine.path != self.path:
+            if _Engine.path != self.path:
                 for running in list(_Engine.alone):  # a statement stopped waiting for
-                    running.join()
+                    if running is not threading.current_thread():
+                        running.join()
                 for other in list(_Engine.users):
                     other._suspend()
             if self._conn is None:
