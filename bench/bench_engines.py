@@ -1,12 +1,12 @@
-"""Benchmark: segment counts from the raw events and orders on SQLite and on its DuckDB copy,
-side by side in one run (issue 17).
+"""Benchmark: segment counts from the raw events and orders on SQLite and on its DuckDB and chDB
+(ClickHouse in-process) copies, side by side in one run (issue 17).
 
     .venv/bin/python bench/bench_engines.py                      # demo.db (20k users)
     .venv/bin/python bench/bench_engines.py --users 100000       # + a generated database
 
 The demo is copied (never touched); ``--users N`` also generates N users / ~10N orders / ~20N
-events with bench_refresh.py's generator (recomputed, cached as bench/bench_refresh_<N>.db).
-Each database is copied to DuckDB with ``userops copy`` (timed). Then each condition is
+events with bench_refresh.py's generator (recomputed, cached as bench/bench_refresh_<N>_mbgnbd.db).
+Each database is copied to DuckDB and to chDB with ``userops copy`` (timed). Then each condition is
 compiled with ``materialised=False`` (every behaviour window read from the raw rows, not from
 the stored columns) and counted RUNS times on each engine: p50 of compile + count, and the
 counts, which must be equal. Baseline in the same run on each engine: ``SELECT count(*) FROM
@@ -30,7 +30,7 @@ from core.audience import segments  # noqa: E402
 from core.query import compile_condition  # noqa: E402
 from core.store.copy import copy_database  # noqa: E402
 from core.store.db import open_db, stored_as_of  # noqa: E402
-from core.store.duck import open_duckdb  # noqa: E402
+from core.store.engines import open_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 5
@@ -66,35 +66,48 @@ def baseline(conn) -> float:
     return statistics.median(times)
 
 
+ENGINES = [("duckdb", "DuckDB", ".duckdb"), ("chdb", "chDB", ".chdb")]
+
+
+def size_mb(path: Path) -> float:
+    files = path.rglob("*") if path.is_dir() else [path]
+    return sum(f.stat().st_size for f in files if f.is_file()) / 1e6
+
+
 def compare(name: str, sqlite_path: Path, folder: Path) -> None:
-    duck_path = folder / (sqlite_path.stem + ".duckdb")
-    started = time.perf_counter()
-    result = copy_database(sqlite_path, f"duckdb:///{duck_path}", force=True)
-    copied = time.perf_counter() - started
+    """SQLite and each engine's copy (``userops copy``, timed), condition by condition."""
+    others, notes, result = [], [], None
+    for engine, label, suffix in ENGINES:
+        path = folder / (sqlite_path.stem + suffix)
+        started = time.perf_counter()
+        result = copy_database(sqlite_path, f"{engine}:///{path}", force=True)
+        notes.append(
+            f"copy to {label} {time.perf_counter() - started:.1f} s, {size_mb(path):.0f} MB"
+        )
+        others.append((label, open_database(f"{engine}:///{path}", readonly=True)))
+    assert result is not None
     lite = open_db(sqlite_path, readonly=True)
-    duck = open_duckdb(duck_path, readonly=True)
     rows = {t: result.rows[t] for t in ("users", "orders", "events")}
     print(
         f"\n{name}: {rows['users']:,} users, {rows['orders']:,} orders, {rows['events']:,} "
-        f"events; copy to DuckDB {copied:.1f} s ({result.total:,} rows); "
-        f"{sqlite_path.stat().st_size / 1e6:.0f} MB SQLite, {duck_path.stat().st_size / 1e6:.0f} "
-        "MB DuckDB"
+        f"events ({result.total:,} rows); {size_mb(sqlite_path):.0f} MB SQLite; " + "; ".join(notes)
     )
-    print(
-        f"  {'condition (from the raw rows)':<52} {'SQLite':>9} {'DuckDB':>9} {'ratio':>6}  users"
-    )
-    b_lite, b_duck = baseline(lite), baseline(duck)
-    print(f"  {'baseline: count(*) FROM features':<52} {b_lite * 1e3:7.1f}ms {b_duck * 1e3:7.1f}ms")
+    head = "".join(f" {label:>9} {'x':>5}" for label, _ in others)
+    print(f"  {'condition (from the raw rows)':<52} {'SQLite':>9}{head}  users")
+    base = "".join(f" {baseline(conn) * 1e3:7.1f}ms {'':>5}" for _, conn in others)
+    print(f"  {'baseline: count(*) FROM features':<52} {baseline(lite) * 1e3:7.1f}ms{base}")
     for text in CONDITIONS:
         t_lite, n_lite = p50(lite, text)
-        t_duck, n_duck = p50(duck, text)
-        same = "" if n_lite == n_duck else f"  DIFFERENT: DuckDB {n_duck:,}"
-        print(
-            f"  {text:<52} {t_lite * 1e3:7.0f}ms {t_duck * 1e3:7.0f}ms "
-            f"{t_lite / t_duck:5.1f}x  {n_lite:,}{same}"
-        )
+        cells, different = [], []
+        for label, conn in others:
+            t, n = p50(conn, text)
+            cells.append(f" {t * 1e3:7.0f}ms {t_lite / t:4.1f}x")
+            if n != n_lite:
+                different.append(f"  DIFFERENT: {label} {n:,}")
+        print(f"  {text:<52} {t_lite * 1e3:7.0f}ms{''.join(cells)}  {n_lite:,}{''.join(different)}")
     lite.close()
-    duck.close()
+    for _, conn in others:
+        conn.close()
 
 
 def main() -> None:
@@ -109,9 +122,10 @@ def main() -> None:
         if args.users:
             from bench_refresh import build
 
-            cached = Path(__file__).resolve().parent / f"bench_refresh_{args.users}.db"
+            # bench_refresh.py's cache and default model (its recompute fits MBG/NBD only)
+            cached = Path(__file__).resolve().parent / f"bench_refresh_{args.users}_mbgnbd.db"
             if not cached.exists():
-                build(cached, args.users, args.seed)
+                build(cached, args.users, args.seed, "mbgnbd")
             shutil.copy(cached, folder / "generated.db")
             compare(f"generated ({args.users:,} users)", folder / "generated.db", folder)
 

@@ -1,5 +1,7 @@
 """The declared dependencies are the imported ones (issue 10, item 7): every third-party package
-that core/ or tui/ imports is in ``[project].dependencies``, and nothing declared goes unused."""
+that core/ or tui/ imports is in ``[project].dependencies`` (or in an optional extra of
+OPTIONAL_EXTRAS, which core imports only when that engine is used and names the extra when it
+is missing), and nothing declared goes unused."""
 
 from __future__ import annotations
 
@@ -18,6 +20,11 @@ FIRST_PARTY = {"core", "tui"}
 RUNTIME_ONLY = {
     "pyarrow": ("core/ingest/readers.py", "pd.read_parquet("),  # pandas' Parquet engine
 }
+
+
+# extras core imports from, lazily: ClickHouse (chdb, clickhouse-connect; core/store/clickhouse.py
+# says `pip install 'userops[clickhouse]'` when they are missing)
+OPTIONAL_EXTRAS = ("clickhouse",)
 
 
 def normalise(name: str) -> str:
@@ -42,23 +49,35 @@ def imported_top_levels(*packages: str) -> dict[str, str]:
     return found
 
 
-def third_party_distributions() -> dict[str, str]:
-    """Distribution (normalised) -> a file that imports it."""
+def third_party_modules() -> dict[str, tuple[str, set[str]]]:
+    """Top-level module -> (a file that imports it, the distributions (normalised) providing
+    it: chdb's package is laid out by two, chdb and chdb-core, its engine)."""
     owners = importlib.metadata.packages_distributions()
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, set[str]]] = {}
     for module, where in imported_top_levels("core", "tui").items():
         if module in FIRST_PARTY or module in sys.stdlib_module_names:
             continue
         assert module in owners, f"{where} imports {module!r}, which no installed package provides"
-        for dist in owners[module]:
-            out.setdefault(normalise(dist), where)
+        out[module] = (where, {normalise(dist) for dist in owners[module]})
+    return out
+
+
+def third_party_distributions() -> dict[str, str]:
+    """Distribution (normalised) -> a file that imports it."""
+    out: dict[str, str] = {}
+    for where, dists in third_party_modules().values():
+        for dist in sorted(dists):
+            out.setdefault(dist, where)
     return out
 
 
 def declared() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     names = set()
-    for spec in project["dependencies"]:
+    specs = list(project["dependencies"])
+    for extra in OPTIONAL_EXTRAS:
+        specs += project["optional-dependencies"][extra]
+    for spec in specs:
         match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec)
         assert match, spec
         names.add(normalise(match.group()))
@@ -66,7 +85,8 @@ def declared() -> set[str]:
 
 
 def test_every_imported_package_is_declared():
-    undeclared = {d: f for d, f in third_party_distributions().items() if d not in declared()}
+    names = declared()
+    undeclared = {m: f for m, (f, dists) in third_party_modules().items() if not dists & names}
     assert undeclared == {}
 
 

@@ -845,8 +845,10 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
      "{p}：ClickHouse 的地址写作 `clickhouse://user@host:port/database`"),
     ("{p}: a {e} URL takes three slashes and a relative path ({a}) or four and an absolute one "
      "({b})", "{p}：{e} 地址用三个斜杠接相对路径（`{a}`），或四个斜杠接绝对路径（`{b}`）"),
-    ("{p}: unknown engine {e}: use a path or sqlite:///FILE (SQLite), duckdb:///FILE (DuckDB)",
-     "{p}：未知的引擎 {e}：请用路径或 `sqlite:///FILE`（SQLite）、`duckdb:///FILE`（DuckDB）"),
+    ("{p}: unknown engine {e}: use a path or sqlite:///FILE (SQLite), duckdb:///FILE (DuckDB), "
+     "chdb:///DIR (chDB), clickhouse://user@host:port/db (ClickHouse)",
+     "{p}：未知的引擎 {e}：请用路径或 `sqlite:///FILE`（SQLite）、`duckdb:///FILE`（DuckDB）、"
+     "`chdb:///DIR`（chDB）、`clickhouse://user@host:port/db`（ClickHouse）"),
     ("{p}: locked by another process (DuckDB lets one process write a file, or several read it)",
      "{p}：被另一个进程锁定（DuckDB 允许一个进程写入文件，或多个进程读取）"),
     ("{p}: not a DuckDB database ({e})", "{p}：不是 DuckDB 数据库（{e}）"),
@@ -857,6 +859,33 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
      "database to it again (`userops copy SRC DST --force`)",
      "本版 userops 读取表结构版本 {v}，暂不升级 DuckDB 数据库：请把 SQLite 数据库重新复制过去"
      "（`userops copy SRC DST --force`）"),
+    # ClickHouse and chDB (core.store.clickhouse, copy)
+    ("{p}: no such directory", "{p}：文件夹不存在"),
+    ("{p}: is a file", "{p}：是文件"),
+    ("a chDB database is a directory", "chDB 数据库是一个文件夹"),
+    ("{p}: not a chDB directory (it has no metadata folder)",
+     "{p}：不是 chDB 文件夹（里面没有 `metadata` 文件夹）"),
+    ("{p}: a {e} database, but not a userops database (no schema)",
+     "{p}：是 {e} 数据库，但不是 userops 数据库（没有表结构）"),
+    ("{p}: a ClickHouse database of schema {v}", "{p}：表结构版本为 {v} 的 ClickHouse 数据库"),
+    ("this userops reads schema {v} and does not migrate ClickHouse databases yet: copy the "
+     "SQLite database to it again (`userops copy SRC DST --force`)",
+     "本版 userops 读取表结构版本 {v}，暂不升级 ClickHouse 数据库：请把 SQLite 数据库重新复制过去"
+     "（`userops copy SRC DST --force`）"),
+    ("{p}: held by another process (chDB lets one process open a directory)",
+     "{p}：被另一个进程占用（chDB 一个文件夹只允许一个进程打开）"),
+    ("{p}: cannot connect ({e})", "{p}：无法连接（{e}）"),
+    ("try again when it is done", "请在其完成后重试"),
+    ("{p}: chDB is not installed: {e}", "{p}：未安装 chDB：{e}"),
+    ("{p}: clickhouse-connect is not installed: {e}", "{p}：未安装 `clickhouse-connect`：{e}"),
+    ("{p}: chDB opens one directory per process", "{p}：chDB 每个进程只能打开一个文件夹"),
+    ("copy chDB to chDB through a DuckDB or SQLite file",
+     "chDB 之间的复制请经由一个 DuckDB 或 SQLite 文件"),
+    ("{p}: copying to a ClickHouse server is not supported yet",
+     "{p}：暂不支持复制到 ClickHouse 服务器"),
+    ("copy to a chDB directory (chdb:///DIR) or read from the server (docs/engines.md)",
+     "请复制到 chDB 文件夹（`chdb:///DIR`），或从服务器读取（见 docs/engines.md）"),
+    ("column {c} cannot be empty there but holds NULL", "列 {c} 在那里不能为空，却有空值（`NULL`）"),
     ("{p}: exists", "{p}：已存在"),
     ("pass --force to replace it", "加 --force 可替换它"),
     ("{p}: the destination is the source", "{p}：目标就是源数据库"),

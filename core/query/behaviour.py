@@ -108,7 +108,9 @@ def aggregate_scalar(ctx: Ctx, call: Call) -> tuple[str, str | None]:
     table = table_of(kind)
     where = rows_in_window(ctx, table, kind, window, call.filter)
     agg = "coalesce(sum(amount), 0)" if call.name == "spent" else "count(*)"
-    scalar = f"(SELECT {agg} FROM {table} WHERE user_id = f.user_id AND {where})"
+    scalar = ctx.dialect.empty_is_zero(
+        f"(SELECT {agg} FROM {table} WHERE user_id = f.user_id AND {where})"
+    )
     return scalar, f"SELECT user_id FROM {table} WHERE {where}"
 
 

@@ -1,10 +1,12 @@
-"""``userops copy SRC DST``: a whole database from one engine to another (SQLite <-> DuckDB).
+"""``userops copy SRC DST``: a whole database from one engine to another (SQLite, DuckDB, chDB).
 
 Every table of the source (meta and its schema version included) with every row, read in one
 read transaction (a consistent state, safe while another process writes the source), written
 into a new database of the destination's engine made from the one schema (core.store.duck for
-DuckDB, core.store.schema for SQLite), in one transaction, into a temporary file beside DST that
-replaces it only when complete: all or nothing. An existing DST is kept unless ``force``.
+DuckDB, core.store.clickhouse for chDB, core.store.schema for SQLite), in one transaction, into
+a temporary file (a directory for chDB, which has no transactions) beside DST that replaces it
+only when complete: all or nothing. An existing DST is kept unless ``force``. A ClickHouse
+server can be a source (read table by table); not yet a destination.
 
 Columns an import added to ``users`` (or any column or table the source has beyond the schema)
 are created on the destination with the matching type. The destination's own start rows (meta,
@@ -16,6 +18,7 @@ recompute's (core.pipeline) and the caller installs them (tui/cli/copy_cmd.py).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -23,18 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DatabaseError
-from core.store.duck import (
-    DuckDBConnection,
-    Table,
-    TableColumn,
-    create_table_sql,
-    duckdb_type,
-    first_line,
-    open_duckdb,
-    read_table,
-    table_names,
-)
-from core.store.engines import Target, parse_database
+from core.store.duck import DuckDBConnection, create_table_sql, duckdb_type
+from core.store.engines import CLICKHOUSE_ENGINES, Target, open_database, parse_database
+from core.store.logical import Table, TableColumn, first_line, read_table, table_names
 from core.store.schema import SCHEMA_VERSION, feature_index_ddl
 from core.store.sql import quote
 
@@ -66,10 +60,22 @@ def copy_database(
     is told (table, rows so far) as batches land. Raises DatabaseError with one line."""
     source = src if isinstance(src, Target) else parse_database(src)
     dest = dst if isinstance(dst, Target) else parse_database(dst)
+    if dest.engine == "clickhouse":
+        raise DatabaseError(
+            f"{dest.given}: copying to a ClickHouse server is not supported yet; copy to a chDB "
+            "directory (chdb:///DIR) or read from the server (docs/engines.md)"
+        )
+    if source.engine == dest.engine == "chdb":
+        raise DatabaseError(
+            f"{dest.given}: chDB opens one directory per process; copy chDB to chDB through a "
+            "DuckDB or SQLite file"
+        )
     src_path, dst_path = Path(source.location), Path(dest.location)
     if dst_path.exists() and src_path.exists() and dst_path.resolve() == src_path.resolve():
         raise DatabaseError(f"{dest.given}: the destination is the source")
-    if dst_path.is_dir():
+    if dest.engine == "chdb" and dst_path.exists() and not dst_path.is_dir():
+        raise DatabaseError(f"{dest.given}: is a file; a chDB database is a directory")
+    if dest.engine != "chdb" and dst_path.is_dir():
         raise DatabaseError(f"{dest.given}: is a directory, not a database file")
     if dst_path.exists() and not force:
         raise DatabaseError(f"{dest.given}: exists; pass --force to replace it")
@@ -100,7 +106,14 @@ def copy_database(
     try:
         for leftover in _sidecars(dst_path, dest.engine):  # a replaced file's journal
             _remove(leftover)
-        os.replace(tmp, dst_path)
+        if dst_path.is_dir():  # a chDB directory: a directory is not replaced by a rename
+            old = folder / f".{dst_path.name}.old-{os.getpid()}.tmp"
+            _remove(old)
+            os.replace(dst_path, old)
+            os.replace(tmp, dst_path)
+            _remove(old)
+        else:
+            os.replace(tmp, dst_path)
     except OSError as exc:
         _remove(tmp)
         raise DatabaseError(f"{dest.given}: cannot write it ({exc})") from exc
@@ -108,11 +121,11 @@ def copy_database(
 
 
 def _open(target: Target, *, create: bool = False, readonly: bool = False) -> Any:
-    if target.engine == "duckdb":
-        return open_duckdb(target.location, create=create, readonly=readonly)
-    from core.store.db import open_db
+    return open_database(target, create=create, readonly=readonly)
 
-    return open_db(target.location, create=create, readonly=readonly)
+
+def _is_clickhouse(conn: Any) -> bool:
+    return getattr(conn, "engine", None) in CLICKHOUSE_ENGINES
 
 
 def _schema_version(conn: Any) -> int | None:
@@ -127,6 +140,9 @@ def _sidecars(path: Path, engine: str) -> list[Path]:
 
 
 def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():  # a chDB directory
+        shutil.rmtree(path, ignore_errors=True)
+        return
     for p in [path, *_sidecars(path, "sqlite"), *_sidecars(path, "duckdb")]:
         with suppress(FileNotFoundError):
             p.unlink()
@@ -137,7 +153,7 @@ def _close_writer(conn: Any) -> None:
     with suppress(Exception):
         if isinstance(conn, DuckDBConnection):
             conn.raw.execute("CHECKPOINT")
-        else:
+        elif not _is_clickhouse(conn):
             conn.execute("PRAGMA journal_mode = DELETE")
     conn.close()
 
@@ -156,6 +172,10 @@ def source_tables(conn: Any) -> list[Table]:
             )
         ]
         return [_duck_table(conn, name) for name in names]
+    if _is_clickhouse(conn):
+        from core.store import clickhouse
+
+        return [clickhouse.read_table(conn, name) for name in clickhouse.table_names(conn)]
     return [read_table(conn, name) for name in table_names(conn)]
 
 
@@ -193,13 +213,24 @@ def _prepare_table(writer: Any, table: Table) -> None:
     """The destination has this table with at least the source's columns."""
     have = _dest_columns(writer, table.name)
     duck = isinstance(writer, DuckDBConnection)
+    house = _is_clickhouse(writer)
     if have is None:  # beyond the schema: made from the source's shape
         plain = Table(table.name, tuple(TableColumn(c.name, c.sql_type) for c in table.columns))
-        writer.execute(create_table_sql(plain) if duck else _sqlite_create(plain))
+        if house:
+            from core.store.clickhouse import create_table_sql as house_table
+
+            writer.execute(house_table(plain))
+        else:
+            writer.execute(create_table_sql(plain) if duck else _sqlite_create(plain))
         return
     for col in table.columns:
         if col.name not in have:  # e.g. an attribute an import added to users
-            kind = duckdb_type(col.sql_type) if duck else (col.sql_type or "TEXT")
+            if house:
+                from core.store.clickhouse import clickhouse_type
+
+                kind = f"Nullable({clickhouse_type(col.sql_type)})"
+            else:
+                kind = duckdb_type(col.sql_type) if duck else (col.sql_type or "TEXT")
             writer.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(col.name)} {kind}")
 
 
@@ -212,14 +243,21 @@ def _copy_all(
     tables = source_tables(reader)
     for table in tables:
         _prepare_table(writer, table)
-    duck_out = isinstance(writer, DuckDBConnection)
-    for table in tables:  # the new file's start rows (before: DuckDB checks keys eagerly)
+    duck_out, house_out = isinstance(writer, DuckDBConnection), _is_clickhouse(writer)
+    if house_out:  # the new database's start rows (ClickHouse: only the tables that have any)
+        from core.store.logical import seed_rows
+
+        for name in {name for name, _ in seed_rows()}:
+            writer.execute(f"TRUNCATE TABLE {quote(name)}")
+    for table in [] if house_out else tables:  # (before: DuckDB checks keys eagerly)
         _raw(writer).execute(f"DELETE FROM {quote(table.name)}")
-    if not duck_out:  # a faithful copy, in any table order: the source's keys are its own
+    if not duck_out and not house_out:  # a faithful copy, in any table order
         writer.execute("PRAGMA foreign_keys = OFF")
-    begin = "BEGIN TRANSACTION" if duck_out else "BEGIN IMMEDIATE"
-    _raw(writer).execute(begin)
-    _raw(reader).execute("BEGIN TRANSACTION" if isinstance(reader, DuckDBConnection) else "BEGIN")
+    if not house_out:  # ClickHouse has no transactions: the new directory is the unit
+        _raw(writer).execute("BEGIN TRANSACTION" if duck_out else "BEGIN IMMEDIATE")
+    if not _is_clickhouse(reader):  # a chDB source is this process's alone while it is read
+        read_begin = "BEGIN TRANSACTION" if isinstance(reader, DuckDBConnection) else "BEGIN"
+        _raw(reader).execute(read_begin)
     try:
         for table in tables:
             n = 0
@@ -235,18 +273,21 @@ def _copy_all(
                 if progress is not None:
                     progress(table.name, n)
             result.rows[table.name] = n
-        if not duck_out:
+        if not duck_out and not house_out:
             n_users = result.rows.get("features", 0)
             for statement in feature_index_ddl(n_users=n_users):
                 writer.execute(statement)
-        _raw(writer).execute("COMMIT")
+        if not house_out:
+            _raw(writer).execute("COMMIT")
     except BaseException:
-        with suppress(Exception):
-            _raw(writer).execute("ROLLBACK")
+        if not house_out:
+            with suppress(Exception):
+                _raw(writer).execute("ROLLBACK")
         raise
     finally:
-        with suppress(Exception):
-            _raw(reader).execute("COMMIT")
+        if not _is_clickhouse(reader):
+            with suppress(Exception):
+                _raw(reader).execute("COMMIT")
 
 
 def _raw(conn: Any) -> Any:
@@ -266,27 +307,15 @@ def _read_batches(reader: Any, table: Table) -> Iterator[list[tuple[Any, ...]]]:
 
 def _write_batch(writer: Any, table: Table, batch: list[tuple[Any, ...]]) -> None:
     names = ", ".join(quote(c.name) for c in table.columns)
+    if _is_clickhouse(writer):
+        _write_clickhouse(writer, table, batch)
+        return
     if not isinstance(writer, DuckDBConnection):
         marks = ", ".join("?" * len(table.columns))
         writer.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", batch)
         return
     # DuckDB takes a batch as one Arrow table (its executemany runs one statement per row)
-    import pyarrow as pa
-
-    kinds = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64()}
-    arrays = []
-    for i, col in enumerate(table.columns):
-        values = [row[i] for row in batch]
-        try:
-            arrays.append(pa.array(values, type=kinds[duckdb_type(col.sql_type)]))
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            offending = next(
-                (v for v in values if v is not None and not _fits(v, col.sql_type)), values[0]
-            )
-            raise DatabaseError(
-                f"column {col.name} is {col.sql_type} but holds {offending!r} ({exc})"
-            ) from exc
-    frame = pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
+    frame = _arrow_frame(table, batch)
     writer.raw.register("uo_copy_batch", frame)
     try:
         writer.raw.execute(
@@ -294,6 +323,46 @@ def _write_batch(writer: Any, table: Table, batch: list[tuple[Any, ...]]) -> Non
         )
     finally:
         writer.raw.unregister("uo_copy_batch")
+
+
+def _arrow_frame(table: Table, batch: list[tuple[Any, ...]]) -> Any:
+    """The batch as one pyarrow table of the columns' types; a value the type cannot hold is
+    a DatabaseError naming the column and the value."""
+    import pyarrow as pa
+
+    kinds = {"TEXT": pa.string(), "REAL": pa.float64(), "INTEGER": pa.int64()}
+    arrays = []
+    for i, col in enumerate(table.columns):
+        values = [row[i] for row in batch]
+        kind = (col.sql_type or "TEXT").upper()
+        try:
+            arrays.append(pa.array(values, type=kinds.get(kind, pa.string())))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            offending = next(
+                (v for v in values if v is not None and not _fits(v, col.sql_type)), values[0]
+            )
+            raise DatabaseError(
+                f"column {col.name} is {col.sql_type} but holds {offending!r} ({exc})"
+            ) from exc
+        if col.not_null and arrays[-1].null_count:
+            raise DatabaseError(f"column {col.name} cannot be empty there but holds NULL")
+    return pa.Table.from_arrays(arrays, names=[c.name for c in table.columns])
+
+
+_HOUSE_TABLES: dict[tuple[int, str], Table] = {}
+
+
+def _write_clickhouse(writer: Any, table: Table, batch: list[tuple[Any, ...]]) -> None:
+    """A batch into ClickHouse as one Arrow INSERT, typed as the destination's columns (its
+    key columns hold no NULL: one there is named, not made '' or 0)."""
+    from core.store import clickhouse
+
+    key = (id(writer), table.name)
+    if key not in _HOUSE_TABLES:
+        _HOUSE_TABLES.clear()
+        dest = {c.name: c for c in clickhouse.read_table(writer, table.name).columns}
+        _HOUSE_TABLES[key] = Table(table.name, tuple(dest[c.name] for c in table.columns))
+    writer.backend.insert_arrow(table.name, _arrow_frame(_HOUSE_TABLES[key], batch))
 
 
 def _fits(value: Any, sql_type: str) -> bool:

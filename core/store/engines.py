@@ -5,7 +5,10 @@ path, four an absolute one):
 
 - ``demo.db``, ``sqlite:///demo.db``, ``sqlite:////data/demo.db`` — SQLite, the default;
 - ``duckdb:///demo.duckdb``, ``duckdb:////data/big.duckdb`` — DuckDB, an embedded columnar file;
-- ``clickhouse://user@host:9000/db`` — recognised, and answered "not supported yet".
+- ``chdb:///demo.chdb``, ``chdb:////data/big.chdb`` — ClickHouse's engine in-process (chDB), a
+  directory;
+- ``clickhouse://user[:password]@host:port/database`` — a ClickHouse server (clickhouse-connect,
+  its HTTP port, 8123 by default).
 
 :func:`parse_database` turns the argument into a :class:`Target` (engine + location) or a
 one-line :class:`~core.errors.DatabaseError`; :func:`open_database` opens it. A SQLite target
@@ -30,10 +33,12 @@ from typing import Any
 from core.errors import DatabaseError
 
 # engine key -> the name an operator reads
-ENGINES = {"sqlite": "SQLite", "duckdb": "DuckDB", "clickhouse": "ClickHouse"}
+ENGINES = {"sqlite": "SQLite", "duckdb": "DuckDB", "clickhouse": "ClickHouse", "chdb": "chDB"}
+# the engines that are ClickHouse (one dialect, one adapter: core.store.clickhouse)
+CLICKHOUSE_ENGINES = ("chdb", "clickhouse")
 # the file engines' usual suffixes (only used in examples of messages)
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://(.*)", re.DOTALL)
-_CLICKHOUSE = re.compile(r"(?:[^@/]+@)?[^@/:]+(?::\d+)?(?:/[^/]*)?")
+_CLICKHOUSE = re.compile(r"(?:([^@/:]+)(?::([^@/]*))?@)?([^@/:]+)(?::(\d+))?(?:/([^/]*))?")
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def parse_database(arg: str | Path) -> Target:
     if match is None:
         return Target("sqlite", text, text)
     scheme, rest = match.group(1).lower(), match.group(2)
-    if scheme in ("sqlite", "duckdb"):
+    if scheme in ("sqlite", "duckdb", "chdb"):
         if not rest.startswith("/") or rest in ("/", "//"):
             raise DatabaseError(
                 f"{text}: a {ENGINES[scheme]} URL takes three slashes and a relative path "
@@ -73,13 +78,10 @@ def parse_database(arg: str | Path) -> Target:
             raise DatabaseError(
                 f"{text}: a ClickHouse URL reads clickhouse://user@host:port/database"
             )
-        raise DatabaseError(
-            f"{text}: ClickHouse is not supported yet; SQLite and DuckDB are "
-            "(docs/engines.md): copy the database to DuckDB with `userops copy DB duckdb:///FILE`"
-        )
+        return Target("clickhouse", rest, text)
     raise DatabaseError(
         f"{text}: unknown engine {scheme!r}: use a path or sqlite:///FILE (SQLite), "
-        "duckdb:///FILE (DuckDB)"
+        "duckdb:///FILE (DuckDB), chdb:///DIR (chDB), clickhouse://user@host:port/db (ClickHouse)"
     )
 
 
@@ -97,6 +99,12 @@ def open_database(
         from core.store.duck import open_duckdb  # duckdb loads only for a DuckDB database
 
         return open_duckdb(target.location, create=create, readonly=readonly)
+    if target.engine in CLICKHOUSE_ENGINES:
+        from core.store.clickhouse import open_clickhouse  # chdb / clickhouse-connect load here
+
+        return open_clickhouse(
+            target.engine, target.location, target.given, create=create, readonly=readonly
+        )
     from core.store.db import open_db
 
     # a plain path reaches open_db as given, so every message about it reads as before
@@ -104,7 +112,7 @@ def open_database(
 
 
 def engine_of(conn: Any) -> str:
-    """The engine of an open connection: ``sqlite``, ``duckdb``."""
+    """The engine of an open connection: ``sqlite``, ``duckdb``, ``chdb``, ``clickhouse``."""
     if isinstance(conn, sqlite3.Connection):
         return "sqlite"
     return str(getattr(conn, "engine", "sqlite"))
@@ -150,6 +158,11 @@ class Dialect:
     def like(self, expr: str, pattern: str, escape: str) -> str:
         """SQLite's LIKE: ASCII letters match either case."""
         return f"{expr} LIKE {pattern} ESCAPE {escape}"
+
+    def empty_is_zero(self, scalar: str) -> str:
+        """A correlated ``(SELECT count(*) | coalesce(sum(...), 0) ...)`` of one user: 0 when
+        the user has no rows, as SQLite's is."""
+        return scalar
 
     def plus_interval(self, expr: str, n: int, unit: str, bind: Bind) -> str:
         """The text timestamp ``expr`` plus ``n`` ``unit`` (days, months, years) as
@@ -197,6 +210,55 @@ class DuckDBDialect(Dialect):
         return f"strftime({shifted}, '%Y-%m-%d %H:%M:%S')"
 
 
+class ClickHouseDialect(Dialect):
+    """ClickHouse (a server, or chDB in-process). Parameters are ``{name:?}``: the connection
+    (core.store.clickhouse) writes each one's ClickHouse type from its value (``{p0:String}``,
+    ``{p1:Int64}`` …) and binds it; values never enter the SQL text."""
+
+    name = "clickhouse"
+    label = "ClickHouse"
+
+    def param(self, name: str) -> str:
+        return "{" + name + ":?}"
+
+    def unindexed(self, expr: str) -> str:
+        return expr  # the sorting key is the user; no secondary index to keep off
+
+    def to_number(self, expr: str) -> str:
+        # SQLite's CAST(text AS REAL): the leading number, else 0.0 (NULL stays NULL); no
+        # backslashes in the literal (ClickHouse reads escapes in string literals)
+        lead = "'^[[:space:]]*([-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?)'"
+        return (
+            f"if(isNull({expr}), NULL, ifNull(toFloat64OrNull(extract(toString({expr}), "
+            f"{lead})), 0.0))"
+        )
+
+    def divide(self, a: str, b: str) -> str:
+        # ClickHouse's x / 0 is inf or nan: no value, as SQLite's
+        return f"(toFloat64({a}) / nullIf({b}, 0))"
+
+    def like(self, expr: str, pattern: str, escape: str) -> str:
+        # ClickHouse's LIKE has no ESCAPE clause: its escape is the backslash, the one the
+        # language binds. Its ILIKE folds every letter; SQLite folds A-Z only: fold A-Z
+        # (bytes below 0x80 are never part of a UTF-8 sequence, so translate() is safe)
+        return f"{_ascii_lower(expr)} LIKE {_ascii_lower(pattern)}"
+
+    def empty_is_zero(self, scalar: str) -> str:
+        # a correlated subquery is a join there: a user without rows gets NULL, not 0
+        return f"ifNull({scalar}, 0)"
+
+    def plus_interval(self, expr: str, n: int, unit: str, bind: Bind) -> str:
+        ts = f"parseDateTime64BestEffortOrNull(toString({expr}), 0, 'UTC')"
+        if unit == "days":
+            shifted = f"addDays({ts}, {bind(n)})"
+        else:
+            # as SQLite: the same offset into the month, counted from the target month's 1st
+            add = "addMonths" if unit == "months" else "addYears"
+            month = f"toDateTime64(toStartOfMonth({ts}), 0, 'UTC')"
+            shifted = f"addSeconds({add}({month}, {bind(n)}), dateDiff('second', {month}, {ts}))"
+        return f"formatDateTime({shifted}, '%Y-%m-%d %H:%i:%S', 'UTC')"
+
+
 def _ascii_lower(expr: str) -> str:
     return f"translate({expr}, '{_UPPER}', '{_UPPER.lower()}')"
 
@@ -204,7 +266,13 @@ def _ascii_lower(expr: str) -> str:
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SQLITE = Dialect()
 DUCKDB = DuckDBDialect()
-DIALECTS: dict[str, Dialect] = {"sqlite": SQLITE, "duckdb": DUCKDB}
+CLICKHOUSE = ClickHouseDialect()
+DIALECTS: dict[str, Dialect] = {
+    "sqlite": SQLITE,
+    "duckdb": DUCKDB,
+    "chdb": CLICKHOUSE,
+    "clickhouse": CLICKHOUSE,
+}
 
 
 def dialect_of(conn: Any) -> Dialect:

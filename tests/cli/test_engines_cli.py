@@ -1,5 +1,6 @@
-"""Engines from the command line: ``userops copy``, ``segment count`` on DuckDB, and one line for
-a bad URL or a command that does not run on an engine yet (docs/engines.md)."""
+"""Engines from the command line: ``userops copy``, the read commands on DuckDB and on ClickHouse
+(chDB), and one line for a bad URL or a command that does not run on an engine yet
+(docs/engines.md)."""
 
 from __future__ import annotations
 
@@ -31,12 +32,18 @@ def run(*args: str):
     return CliRunner().invoke(cli, list(args))
 
 
-def test_copy_prints_rows_per_table_and_counts_match(db: str, tmp_path: Path) -> None:
-    url = f"duckdb:///{tmp_path / 'c.duckdb'}"
+ENGINES = [("duckdb", "DuckDB"), ("chdb", "chDB")]
+
+
+@pytest.mark.parametrize(("engine", "label"), ENGINES, ids=[e for e, _ in ENGINES])
+def test_copy_prints_rows_per_table_and_counts_match(
+    engine: str, label: str, db: str, tmp_path: Path
+) -> None:
+    url = f"{engine}:///{tmp_path / ('c.' + engine)}"
     got = run("copy", db, url)
     assert got.exit_code == 0, got.output
     lines = got.output.splitlines()
-    assert lines[0].startswith(f"copied {db} (SQLite) to {url} (DuckDB): 29 tables, ")
+    assert lines[0].startswith(f"copied {db} (SQLite) to {url} ({label}): 29 tables, ")
     rows = {line.split()[0]: line.split()[1] for line in lines[1:]}
     assert rows["features"] == "4" and rows["users"] == "2" and rows["orders"] == "0"
     assert len(rows) == 29
@@ -54,9 +61,13 @@ def test_copy_prints_rows_per_table_and_counts_match(db: str, tmp_path: Path) ->
     )
 
 
-def test_a_command_not_on_duckdb_yet_says_so_in_one_line(db: str, tmp_path: Path) -> None:
-    url = f"duckdb:///{tmp_path / 'c.duckdb'}"
+@pytest.mark.parametrize(("engine", "label"), ENGINES, ids=[e for e, _ in ENGINES])
+def test_a_command_not_on_the_engine_yet_says_so_in_one_line(
+    engine: str, label: str, db: str, tmp_path: Path
+) -> None:
+    url = f"{engine}:///{tmp_path / ('c.' + engine)}"
     assert run("copy", db, url).exit_code == 0
+    commands = [(["open", url], "userops open")] if engine == "chdb" else []
     for args, command in (
         (["recompute", url], "userops recompute"),
         (["segment", "save", url, "x", "frequency > 1"], "userops segment save"),
@@ -64,12 +75,13 @@ def test_a_command_not_on_duckdb_yet_says_so_in_one_line(db: str, tmp_path: Path
         (["check", url], "userops check"),
         (["tags", url], "userops tags"),
         (["layers", url, "--transitions", "2024-06-01"], "userops layers --transitions"),
+        *commands,
     ):
         got = run(*args)
         assert got.exit_code == 2, args
         assert got.output == (
-            f"userops: `{command}` does not run on DuckDB yet: run it on the SQLite database "
-            "and `userops copy` it to DuckDB again (docs/engines.md says what runs where)\n"
+            f"userops: `{command}` does not run on {label} yet: run it on the SQLite database "
+            f"and `userops copy` it to {label} again (docs/engines.md says what runs where)\n"
         )
 
 
@@ -78,7 +90,7 @@ def test_a_command_not_on_duckdb_yet_says_so_in_one_line(db: str, tmp_path: Path
     [
         ("postgres://u@h/db", "unknown engine 'postgres'"),
         ("duckdb://rel.duckdb", "takes three slashes"),
-        ("clickhouse://ops@db1:9000/shop", "ClickHouse is not supported yet"),
+        ("chdb://rel.chdb", "takes three slashes"),
     ],
 )
 def test_bad_urls_are_one_line(url: str, says: str) -> None:
@@ -87,6 +99,19 @@ def test_bad_urls_are_one_line(url: str, says: str) -> None:
         assert got.exit_code == 2
         assert got.output.startswith(f"userops: {url}: ") and says in got.output
         assert got.output.count("\n") == 1
+
+
+def test_a_clickhouse_server_is_reached_or_named_in_one_line() -> None:
+    """No server answers on port 1: the read command says so in one line; a command that does
+    not run on ClickHouse yet says that without trying to connect."""
+    url = "clickhouse://ops@127.0.0.1:1/shop"
+    got = run("segment", "count", url, "frequency > 1")
+    assert got.exit_code == 2
+    assert (
+        got.output.startswith(f"userops: {url}: cannot connect (") and got.output.count("\n") == 1
+    )
+    got = run("recompute", "clickhouse://ops@db1:8123/shop")
+    assert got.exit_code == 2 and "`userops recompute` does not run on ClickHouse yet" in got.output
 
 
 def test_a_missing_duckdb_file(tmp_path: Path) -> None:
@@ -98,19 +123,20 @@ def test_a_missing_duckdb_file(tmp_path: Path) -> None:
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def demo_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A copy of demo.db (opening may upgrade it) and its copy on DuckDB."""
+@pytest.fixture(scope="module", params=[e for e, _ in ENGINES])
+def demo_pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of demo.db (opening may upgrade it) and its copy on DuckDB, on chDB."""
     import shutil
 
     tmp = tmp_path_factory.mktemp("demo")
     shutil.copy(ROOT / "demo.db", tmp / "demo.db")
-    url = f"duckdb:///{tmp / 'demo.duckdb'}"
+    url = f"{request.param}:///{tmp / ('demo.' + request.param)}"
     assert run("copy", str(tmp / "demo.db"), url).exit_code == 0
     return str(tmp / "demo.db"), url
 
 
-# the read commands that run on DuckDB (docs/engines.md), each printing what SQLite prints
+# the read commands that run on DuckDB and ClickHouse (docs/engines.md), each printing what SQLite
+# prints
 READS = [
     ["users", "DB"],
     ["users", "DB", 'layer = "buyer" and count(login, 30d) >= 1', "--format", "json"],
@@ -126,13 +152,15 @@ READS = [
     ["layer", "users", "DB", "--overlap", "loyal", "buyer", "--limit", "20"],
     ["layer", "users", "DB", "--catch-all", "--limit", "20"],
     ["segment", "count", "DB", 'rfm = "重要保持客户" and spent(-59d..-30d) > 100'],
+    ["segment", "count", "DB", "spent(30d) > 2 * spent(-59d..-30d)"],  # windows without rows
+    ["users", "DB", 'city contains "上" and frequency / recency_days > 0.1', "--format", "json"],
 ]
 
 
 @pytest.mark.parametrize("args", READS, ids=[" ".join(a) for a in READS])
-def test_read_commands_print_the_same_on_duckdb(demo_pair: tuple[str, str], args: list) -> None:
-    lite, duck = demo_pair
+def test_read_commands_print_the_same(demo_pair: tuple[str, str], args: list) -> None:
+    lite, other = demo_pair
     on_sqlite = run(*[lite if a == "DB" else a for a in args])
-    on_duckdb = run(*[duck if a == "DB" else a for a in args])
-    assert (on_duckdb.exit_code, on_duckdb.output) == (on_sqlite.exit_code, on_sqlite.output)
+    on_other = run(*[other if a == "DB" else a for a in args])
+    assert (on_other.exit_code, on_other.output) == (on_sqlite.exit_code, on_sqlite.output)
     assert len(on_sqlite.output) > 10

@@ -50,7 +50,7 @@ ALLOWED |= set(
     re.findall(
         r"\S+",
         "daily every N mon thu push sms coupon kind unclassified meta Parquet parquet rowid sqlite "
-        "mean median fixed score value amount check login DuckDB ClickHouse",  # product names
+        "mean median fixed score value amount check login DuckDB ClickHouse chDB",  # product names
     )
 )
 for _name in FIELD_LABELS:

@@ -32,8 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "copy": (
         "copy_cmd",
-        "Copy the whole database SRC to DST, between engines (SQLite, DuckDB): every table and "
-        "row.",
+        "Copy the whole database SRC to DST, between engines (SQLite, DuckDB, chDB): every "
+        "table and row.",
     ),
     "control": (
         "strategy_cmd",

@@ -63,7 +63,7 @@ def database(
 
 
 # the engines the read commands run on: segment count, users, user, layers (docs/engines.md)
-READ_ENGINES = ("sqlite", "duckdb")
+READ_ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
 
 
 def sqlite_path(db: str, *, what: str | None = None) -> str:

@@ -18,11 +18,13 @@ from tui.cli.common import fail, pad
 @click.argument("dst")
 @click.option("--force", is_flag=True, help="Replace DST if it exists.")
 def copy_cmd(src: str, dst: str, force: bool) -> None:
-    """Copy the whole database SRC to DST, between engines (SQLite, DuckDB): every table and row.
+    """Copy the whole database SRC to DST, between engines (SQLite, DuckDB, chDB): every table
+    and row.
 
-    SRC and DST are paths (SQLite) or URLs: sqlite:///FILE, duckdb:///FILE (relative),
-    duckdb:////dir/FILE (absolute). DST appears only when complete; an existing DST is kept
-    unless --force. See docs/engines.md."""
+    SRC and DST are paths (SQLite) or URLs: sqlite:///FILE, duckdb:///FILE, chdb:///DIR
+    (relative), duckdb:////dir/FILE (absolute); a ClickHouse server (clickhouse://…) as SRC.
+    DST appears only when complete; an existing DST is kept unless --force. See
+    docs/engines.md."""
     started = time.perf_counter()
     try:
         result = copy_database(src, dst, force=force)

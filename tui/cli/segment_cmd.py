@@ -34,7 +34,7 @@ def share_line(n: int, total: int) -> str:
 
 
 # the engines ``segment count`` runs on (docs/engines.md)
-ENGINES = ("sqlite", "duckdb")
+ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
 
 
 @cli.group("segment")
