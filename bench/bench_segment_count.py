@@ -6,8 +6,12 @@
 The second edition's constructs (arithmetic, ranges, row filters, first(), entered/left,
 sequences) are measured after the first edition's, with their goals (issue 14): arithmetic over
 stored columns <= 200 ms; ranges, filters, first, entered <= 500 ms; sequences <= 1 s.
+Where the previous-period columns (schema 8) change a condition's compiled form, it is also
+measured compiled without them (the form before), counts checked equal. ``--proposals``
+measures indexes not in the schema (PROPOSED_INDEXES) before / after, then drops them.
 
-The database is generated with set-based SQL the first time and cached as bench/segments_<users>_<events>.db.
+The database is generated with set-based SQL the first time and cached as
+bench/segments_v6_<users>_<events>.db.
 Baseline in the same run: ``SELECT count(*) FROM features``. Goal: p50 <= 200 ms for attribute and
 feature conditions, <= 1 s for behaviour windows.
 """
@@ -391,9 +395,16 @@ def main() -> None:
         action="store_true",
         help="measure with the proposed HOT_INDEX (then dropped)",
     )
+    parser.add_argument(
+        "--proposals",
+        action="store_true",
+        help="measure the proposed orders-by-time and layer-history indexes (then dropped)",
+    )
     args = parser.parse_args()
     conn = open_cached(args.users, args.events)
-    if args.hot_index:
+    if args.proposals:
+        measure_proposals(conn, args)
+    elif args.hot_index:
         with hot_index(conn.execute("PRAGMA database_list").fetchone()[2]):
             measure(conn, args)
     else:
@@ -416,6 +427,81 @@ def hot_index(path: str):
         rw.execute("DROP INDEX bench_features_hot")
         rw.execute("ANALYZE features")
         rw.close()
+
+
+# Access paths measured for the conditions still over their goal (docs/query-language.md,
+# "Second edition: speed"), not in the schema: (index name, table, columns).
+PROPOSED_INDEXES = (
+    ("bench_orders_time_user_amount", "orders", "created_at, user_id, amount"),
+    ("bench_layer_history_layer", "layer_history", "as_of, layer, user_id"),
+)
+# The orders ranges as the compiler writes them (the covering per-user index, scanned whole)
+# and read by date from the proposed index, then grouped: (condition, compiled, by date).
+_ORDER_RANGES = (
+    (
+        "spent(2024-06-01..2024-06-18) > 0",
+        "WHERE +created_at >= '2024-06-01' AND +created_at < '2024-06-19'"
+        " GROUP BY user_id HAVING +sum(amount) > 0",
+    ),
+    (
+        "orders(90d, amount >= 200) >= 2",
+        "WHERE +created_at >= '2024-04-02' AND +created_at < '2024-07-01' AND +amount >= 200"
+        " GROUP BY user_id HAVING +count(*) >= 2",
+    ),
+)
+
+
+def measure_proposals(conn, args) -> None:
+    """Before / after each proposed index, in one run: the orders ranges (also their subquery
+    alone, and the users it lists looked up in features: the part no access path changes) and
+    entered/left layer; the indexes are dropped at the end."""
+    scan = full_scan(conn)
+    base = best_p50(lambda: conn.execute(scan).fetchone(), args.rounds)
+    print(f"full read of every features row {base:.1f} ms")
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    layer_queries = ['left layer "active" within 7d', 'entered layer "churned" within 7d']
+
+    def forms() -> dict[str, float]:
+        out = {}
+        has = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        by_date = "bench_orders_time_user_amount" in has
+        for query, where in _ORDER_RANGES:
+            sub = f"SELECT user_id FROM orders {where}"
+            if by_date:
+                sub = sub.replace("FROM orders", "FROM orders INDEXED BY " + PROPOSED_INDEXES[0][0])
+                sub = sub.replace("+", "")
+            full = f"SELECT count(*) FROM features AS f WHERE f.user_id IN ({sub})"
+            alone = f"SELECT count(*) FROM ({sub})"
+            out[query] = best_p50(lambda q=full: conn.execute(q).fetchone(), args.rounds)
+            out[query + "  (subquery alone)"] = best_p50(
+                lambda q=alone: conn.execute(q).fetchone(), args.rounds
+            )
+        for query in layer_queries:
+            out[query] = best_p50(counter(conn, query), args.rounds)
+        return out
+
+    before = forms()
+    rw = open_db(path)
+    try:
+        for name, table, cols in PROPOSED_INDEXES:
+            t = time.perf_counter()
+            rw.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table}({cols})")
+            size = rw.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (name,))
+            print(
+                f"{name} ON {table}({cols}): {size.fetchone()[0] / 1e6:.0f} MB, "
+                f"built in {time.perf_counter() - t:.1f} s"
+            )
+        after = forms()
+    finally:
+        for name, _, _ in PROPOSED_INDEXES:
+            rw.execute(f"DROP INDEX IF EXISTS {name}")
+        rw.close()
+    print(f"{'':<58} {'before':>8}     x read {'with index':>10}     x read")
+    for query, ms in before.items():
+        print(
+            f"{query:<58} {ms:8.1f} ms  x{ms / base:5.2f}  {after[query]:8.1f} ms  "
+            f"x{after[query] / base:5.2f}"
+        )
 
 
 def measure(conn, args) -> None:
