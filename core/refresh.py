@@ -9,7 +9,8 @@ Which users change as D moves from D0 to D1 (every definition in core.analytics.
   attribute changes: triggers the recompute installs);
 * users with rows that leave a window: a window "Nd" holds D-(N-1) … D, so as of D1 the rows
   dated D0-(N-1) … D1-N drop out, for N = 7, 30 and 90 (every windowed count and sum, open
-  carts over 30 days, the favourite category over 90 days);
+  carts over 30 days, the favourite category over 90 days), and N = 60 for the previous 30
+  days (D-59 … D-30: rows leaving the last 30 days enter it);
 * users who signed up D0+1 … D1 (they exist from D1 on).
 Every other user keeps every column but the day counts — recency, days since active and since
 each kind — which are D minus a fixed date, so they move by D1-D0 set-wise (a buyer's in the
@@ -44,7 +45,8 @@ from core.store.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, SCHEMA_VERSION, 
 from core.store.sql import quote
 
 REFIT_AFTER_DAYS = 7  # a stored fit older than this is refitted by the refresh
-WINDOWS = (7, 30, 90)  # every window length a feature column uses (core.analytics.features)
+# every day count where rows enter or leave a window column (core.store.columns.WINDOW_EDGES)
+WINDOWS = (7, 30, 60, 90)
 # Columns that are D minus a fixed date: they move with D for users whose rows did not change.
 DAY_COUNTS = ("recency_days", "days_since_active", *DAYS_SINCE_LAST.values())
 assert set(DAY_COUNTS) <= set(FEATURE_COLUMNS)

@@ -6,6 +6,8 @@ window of ``events_kind_time`` (windowed counts, open carts, favourite category)
 outputs (core.analytics.predict), then a single ``INSERT … SELECT`` joining them to ``users``. Definitions (see docs/analytics.md):
 
 * as of D, a row counts when ``created_at < D + 1 day``; a window "Nd" is ``created_at >= D-(N-1)``;
+* ``logins_prev_30d``, ``orders_prev_30d``, ``spent_prev_30d``: the same counts and sum over the
+  30 days before the last 30, D-59 … D-30 (the language's ``-59d..-30d``);
 * ``recency_days`` = D − date(last order), NULL for users who never bought; non-buyers have
   ``frequency`` 0 and ``monetary`` 0;
 * ``carts_open`` = cart_add events in the 30-day window with no order of the same user at or
@@ -43,6 +45,7 @@ def _bounds(as_of: date) -> dict[str, str]:
         "end": (as_of + timedelta(days=1)).isoformat(),
         "d7": (as_of - timedelta(days=6)).isoformat(),
         "d30": (as_of - timedelta(days=29)).isoformat(),
+        "d60": (as_of - timedelta(days=59)).isoformat(),  # the previous 30 days: d60 .. d30
         "d90": (as_of - timedelta(days=89)).isoformat(),
     }
 
@@ -66,18 +69,22 @@ GROUP BY user_id
 """,
 )
 
-# The 30/90-day order columns: only the last 90 days reach the aggregate. (Walking the same
-# covering index beats the orders_time range: that one needs a table lookup per order.)
+# The 30/90-day order columns and the previous 30 days (D-59 .. D-30): only the last 90 days
+# reach the aggregate. (Walking the same covering index beats the orders_time range: that one
+# needs a table lookup per order.)
 _ORDER_WINDOW = (
     """
 CREATE TEMP TABLE uo_ord_win (
-    user_id TEXT PRIMARY KEY, o30 INTEGER, o90 INTEGER, s30 REAL, s90 REAL
+    user_id TEXT PRIMARY KEY, o30 INTEGER, o90 INTEGER, s30 REAL, s90 REAL,
+    o_prev30 INTEGER, s_prev30 REAL
 ) WITHOUT ROWID
 """,
     """
 INSERT INTO uo_ord_win
 SELECT user_id, count(*) FILTER (WHERE created_at >= :d30), count(*),
-       total(amount) FILTER (WHERE created_at >= :d30), total(amount)
+       total(amount) FILTER (WHERE created_at >= :d30), total(amount),
+       count(*) FILTER (WHERE created_at >= :d60 AND created_at < :d30),
+       total(amount) FILTER (WHERE created_at >= :d60 AND created_at < :d30)
 FROM orders INDEXED BY orders_user_time_amount
 WHERE created_at >= :d90 AND created_at < :end
 GROUP BY user_id
@@ -124,27 +131,29 @@ FROM events {{cut}} GROUP BY user_id
 
 # The windowed counts read only the recent ranges of events_kind_time (covering: the key columns
 # ride along), a few percent of the events; then one sort by user. UNION ALL, not OR: an OR of
-# two ranges on a WITHOUT ROWID table dedups through a temporary key set (4x slower).
+# two ranges on a WITHOUT ROWID table dedups through a temporary key set (4x slower). Logins
+# also over the previous 30 days (D-59 .. D-30: logins_prev_30d), in a range of their own.
 _EVENT_WINDOWS = (
     """
 CREATE TEMP TABLE uo_ev_win (
     user_id TEXT PRIMARY KEY, logins_7d INTEGER, logins_30d INTEGER,
     posts_7d INTEGER, posts_30d INTEGER, checkins_7d INTEGER, checkins_30d INTEGER,
-    views_30d INTEGER, shares_30d INTEGER, coupon_uses_90d INTEGER
+    views_30d INTEGER, shares_30d INTEGER, coupon_uses_90d INTEGER, logins_prev_30d INTEGER
 ) WITHOUT ROWID
 """,
     """
 INSERT INTO uo_ev_win
 SELECT user_id,
        count(*) FILTER (WHERE created_at >= :d7 AND kind = 'login'),
-       count(*) FILTER (WHERE kind = 'login'),
+       count(*) FILTER (WHERE kind = 'login' AND created_at >= :d30),
        count(*) FILTER (WHERE created_at >= :d7 AND kind = 'post'),
        count(*) FILTER (WHERE kind = 'post'),
        count(*) FILTER (WHERE created_at >= :d7 AND kind = 'checkin'),
        count(*) FILTER (WHERE kind = 'checkin'),
        count(*) FILTER (WHERE kind = 'view'),
        count(*) FILTER (WHERE kind = 'share'),
-       count(*) FILTER (WHERE kind = 'coupon_use')
+       count(*) FILTER (WHERE kind = 'coupon_use'),
+       count(*) FILTER (WHERE kind = 'login' AND created_at < :d30)
 FROM (
     SELECT user_id, kind, created_at FROM events INDEXED BY events_kind_time
     WHERE kind IN ('login', 'post', 'checkin', 'view', 'share')
@@ -152,6 +161,9 @@ FROM (
     UNION ALL
     SELECT user_id, kind, created_at FROM events INDEXED BY events_kind_time
     WHERE kind = 'coupon_use' AND created_at >= :d90 AND created_at < :end
+    UNION ALL
+    SELECT user_id, kind, created_at FROM events INDEXED BY events_kind_time
+    WHERE kind = 'login' AND created_at >= :d60 AND created_at < :d30
 )
 GROUP BY user_id
 """,

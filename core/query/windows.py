@@ -9,8 +9,10 @@ docs/analytics.md): a window "Nd" is the N calendar days ending on D (``created_
 conditions that hold for zero (``= 0``, ``< 3``) need no special case.
 
 Windows are matched by their length in days, so ``1w`` reads the 7-day column; a calendar-month
-window (``1m``) is never exactly 30 days and keeps the subquery. Anything else falls back to the
-subquery in core/query/behaviour.py.
+window (``1m``) is never exactly 30 days and keeps the subquery. A range that ends before D is
+matched by its days back from D: ``-59d..-30d`` (or the same two dates) reads the previous-period
+columns (``logins_prev_30d``, ``orders_prev_30d``, ``spent_prev_30d``: D-59 … D-30, the same
+definitions). Anything else falls back to the subquery in core/query/behaviour.py.
 """
 
 from __future__ import annotations
@@ -39,13 +41,17 @@ RECENT_RANGE_DAYS = 31
 DAYS_OP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "in": "in", "between": "between"}
 
 
-def window_days(ctx: Ctx, window: Value | None) -> int | None:
-    """The window's length in calendar days (30d -> 30, 1w -> 7), None for no window."""
+def window_days(ctx: Ctx, window: Value | None) -> int | tuple[int, int] | None:
+    """The window as core.store.columns.Window keys it: its length in calendar days when it ends
+    on D (30d -> 30, 1w -> 7, -29d..-0d -> 30), its days back from D when it ends before
+    (-59d..-30d -> (59, 30)), None for no window."""
     if window is None:
         return None
     start, end = ctx.window_range(window)
-    if end != ctx.as_of or start is None:
-        return -1  # a range ending before D is never stored
+    if start is None:
+        return -1  # never stored
+    if end != ctx.as_of:
+        return ((ctx.as_of - start).days, (ctx.as_of - end).days)
     return (ctx.as_of - start).days + 1
 
 

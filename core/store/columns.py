@@ -42,9 +42,11 @@ FILLED_BY = (
 LANGUAGE_TYPES = ("number", "text", "date")
 PROFILE_SECTIONS = ("predictions", "behaviour")
 
-# (behaviour, event kind or None for orders, window in days or None for "up to D"); a "last"
-# window is the latest event of the kind, stored as whole days before D.
-Window = tuple[str, str | None, int | None]
+# (behaviour, event kind or None for orders, window); the window is N for "Nd" (the N days
+# ending on D), (A, B) for the range -Ad..-Bd (days D-A to D-B, both included: (59, 30) is the
+# 30 days before the last 30), None for "up to D"; a "last" window is the latest event of the
+# kind, stored as whole days before D.
+Window = tuple[str, str | None, int | tuple[int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ def days_before_as_of(stamp: str) -> str:
     """SQL: whole days from the date of ``stamp`` (ISO text) to the as-of date; NULL stays NULL."""
     return f"CAST(julianday(:as_of) - julianday(substr({stamp}, 1, 10)) AS INTEGER)"
 
+
+# The 30 days before the last 30 (-59d..-30d): the previous-period windows.
+PREVIOUS_30 = (59, 30)
 
 _LAST_ACTIVE = "nullif(max(coalesce(o.last_at, ''), coalesce(e.last_at, '')), '')"
 
@@ -241,6 +246,28 @@ COLUMNS: tuple[Column, ...] = (
         fmt="{:,.2f}",
         profile=("behaviour", 12),
     ),
+    # the previous 30 days (-59d..-30d), beside the last 30: "spending doubled", "activity
+    # dropped" compare the two (spent(30d) > 2 * spent(-59d..-30d)) without reading raw rows
+    Column(
+        "orders_prev_30d",
+        "INTEGER",
+        "number",
+        "activity",
+        ("上一个30天订单数", "orders in the previous 30 days"),
+        hot=28,
+        sql="coalesce(w.o_prev30, 0)",
+        window=("orders", None, PREVIOUS_30),
+    ),
+    Column(
+        "spent_prev_30d",
+        "REAL",
+        "number",
+        "activity",
+        ("上一个30天消费金额", "spent in the previous 30 days"),
+        hot=29,
+        sql="coalesce(w.s_prev30, 0.0)",
+        window=("spent", None, PREVIOUS_30),
+    ),
     # event aggregates
     _count(
         "logins_7d",
@@ -254,6 +281,12 @@ COLUMNS: tuple[Column, ...] = (
         ("count", "login", 30),
         hot=17,
         profile=("behaviour", 9),
+    ),
+    _count(
+        "logins_prev_30d",
+        ("上一个30天登录次数", "logins in the previous 30 days"),
+        ("count", "login", PREVIOUS_30),
+        hot=27,
     ),
     _count("posts_7d", ("近7天发帖数", "posts in 7 days"), ("count", "post", 7)),
     _count("posts_30d", ("近30天发帖数", "posts in 30 days"), ("count", "post", 30)),
@@ -508,6 +541,23 @@ MODEL_OUTPUT_EXPR: dict[str, str] = {c.name: c.sql for c in COLUMNS if c.filled_
 MATERIALISED: dict[Window, str] = {
     c.window: c.name for c in COLUMNS if c.window is not None and c.window[0] != "last"
 }
+# The day counts back from D at which rows enter or leave a stored window (30d: rows older
+# than D-29 leave it, 30; the previous 30 days: 30 where rows enter, 60 where they leave): the
+# refresh touches users with rows crossing one as D moves (core.refresh.WINDOWS holds them).
+WINDOW_EDGES: tuple[int, ...] = tuple(
+    sorted(
+        {
+            edge
+            for c in COLUMNS
+            if c.window is not None and c.window[0] != "last" and c.window[2] is not None
+            for edge in (
+                (c.window[2],)
+                if isinstance(c.window[2], int)
+                else (c.window[2][0] + 1, c.window[2][1])
+            )
+        }
+    )
+)
 # event kind -> the column holding the days since its latest event, in EVENT_KINDS order.
 DAYS_SINCE_LAST: dict[str, str] = {
     str(c.window[1]): c.name for c in COLUMNS if c.window is not None and c.window[0] == "last"

@@ -16,7 +16,7 @@ from core.errors import DatabaseError
 from core.store import columns
 from core.store.sql import quote
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Typed basic attributes of a user (core.store.columns). Any other column an import brings is
 # added as TEXT.
@@ -439,6 +439,26 @@ def _add_strategies(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+# The previous-period window columns (-59d..-30d, core.store.columns), as schema 8 added them.
+PREVIOUS_PERIOD_COLUMNS: dict[str, str] = {
+    "logins_prev_30d": "INTEGER",
+    "orders_prev_30d": "INTEGER",
+    "spent_prev_30d": "REAL",
+}
+
+
+def _add_previous_period(conn: sqlite3.Connection) -> None:
+    """7 -> 8: the previous-period windows (logins, orders and spent over D-59 … D-30), which
+    ``count(login, -59d..-30d)``, ``orders(…)`` and ``spent(…)`` read. Empty until the next
+    recompute, so the stored features are marked stale (the language computes windows from the
+    raw rows meanwhile, and the refresh recomputes: the features' schema is older)."""
+    existing = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
+    for column, kind in PREVIOUS_PERIOD_COLUMNS.items():
+        if column not in existing:
+            conn.execute(f"ALTER TABLE features ADD COLUMN {quote(column)} {kind}")
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
+
+
 # Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_days_since_last,
@@ -447,6 +467,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     4: _fits_per_date,
     5: _add_layer_lifecycle,
     6: _add_strategies,
+    7: _add_previous_period,
 }
 # Versions whose missing upgrades only add what readers can do without (read-only media opens
 # them as they are): without column_flags, personal columns are known by their names.

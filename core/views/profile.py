@@ -14,7 +14,7 @@ from typing import Any
 from core.errors import CoreError, NotFound
 from core.store.engines import dialect_of
 from core.store.personal import personal_columns
-from core.store.schema import MODEL_OUTPUT_COLUMNS
+from core.store.schema import FEATURE_COLUMNS, HOT_FEATURE_COLUMNS, MODEL_OUTPUT_COLUMNS
 from core.store.sql import run
 from core.views.users import TAG_DIMENSIONS, layer_rules
 
@@ -79,7 +79,7 @@ def profile(
     attributes = _one(conn, "SELECT * FROM users WHERE user_id = ?", (user_id,))
     if attributes is None:
         raise NotFound(f"no user with id {user_id!r}")
-    feats = _one(conn, "SELECT * FROM features WHERE user_id = ?", (user_id,)) or {}
+    feats = _stored_order(_one(conn, "SELECT * FROM features WHERE user_id = ?", (user_id,)) or {})
     placed, not_met = _layer_checks(conn, user_id, feats.get("layer"), as_of)
     return UserProfile(
         user_id=user_id,
@@ -157,6 +157,14 @@ _CAMPAIGNS_SQL = (
     "SELECT campaign, role, coalesce(added_on, substr(added_at, 1, 10)) FROM campaign_members"
     " WHERE user_id = ? ORDER BY added_on DESC, added_at DESC, campaign"
 )
+
+
+def _stored_order(feats: dict[str, Any]) -> dict[str, Any]:
+    """The features in the order a recomputed table stores them (hot columns first): a column a
+    migration appended (ALTER TABLE, until the next recompute) is listed in its place, so the
+    profile reads the same on every engine and after any upgrade."""
+    order = [*dict.fromkeys([*HOT_FEATURE_COLUMNS, *FEATURE_COLUMNS]), *feats]
+    return {c: feats[c] for c in dict.fromkeys(order) if c in feats}
 
 
 def _one(conn: sqlite3.Connection, sql: str, args: tuple) -> dict[str, Any] | None:

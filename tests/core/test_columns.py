@@ -43,6 +43,10 @@ STORED_ORDER = [
     ("days_since_cart_add", "INTEGER", 0),
     ("days_since_share", "INTEGER", 0),
     ("days_since_coupon_use", "INTEGER", 0),
+    # the previous 30 days (schema 8): hot, read beside the 30-day windows
+    ("logins_prev_30d", "INTEGER", 0),
+    ("orders_prev_30d", "INTEGER", 0),
+    ("spent_prev_30d", "REAL", 0),
     ("name", "TEXT", 0),
     ("device", "TEXT", 0),
     ("first_order_at", "TEXT", 0),
@@ -80,7 +84,7 @@ def test_the_feature_table_stores_its_columns_in_the_same_order_as_before() -> N
     conn = sqlite3.connect(":memory:")
     conn.execute(schema.feature_table_ddl("scratch_features"))
     assert _table_info(conn, "scratch_features") == STORED_ORDER
-    assert len(STORED_ORDER) == len(FEATURE_COLUMNS) == 52  # 48 + the 4 model intervals
+    assert len(STORED_ORDER) == len(FEATURE_COLUMNS) == 55  # 48 + 4 model intervals + 3 previous
 
 
 def test_names_are_unique_plain_identifiers() -> None:
@@ -103,7 +107,7 @@ def test_declared_values_are_from_the_known_sets() -> None:
 
 def test_hot_columns_have_one_place_each_and_are_feature_columns() -> None:
     hot = sorted(c.hot for c in COLUMNS if c.hot is not None)
-    assert hot == list(range(len(hot))) == list(range(27))
+    assert hot == list(range(len(hot))) == list(range(30))
     assert set(schema.HOT_FEATURE_COLUMNS) <= set(FEATURE_COLUMNS)
     assert schema.HOT_FEATURE_COLUMNS[:4] == ("user_id", "city", "gender", "channel")
 
@@ -169,12 +173,25 @@ def test_materialised_windows_are_feature_columns() -> None:
         ("orders", None, 90): "orders_90d",
         ("spent", None, 30): "spent_30d",
         ("spent", None, 90): "spent_90d",
+        ("count", "login", (59, 30)): "logins_prev_30d",
+        ("orders", None, (59, 30)): "orders_prev_30d",
+        ("spent", None, (59, 30)): "spent_prev_30d",
         ("orders", None, None): "frequency",
         ("spent", None, None): "monetary",
     }
     declared = [c.window for c in COLUMNS if c.window is not None]
     assert len(declared) == len(set(declared))
     assert all(w[1] is None or w[1] in schema.EVENT_KINDS for w in declared)
+
+
+def test_the_refresh_touches_users_at_every_window_edge() -> None:
+    # rows leave 7d/30d/90d at their length; the previous 30 days (-59d..-30d) gain rows where
+    # the last 30 lose them (30) and lose them at 60
+    from core import refresh
+
+    assert columns.WINDOW_EDGES == (7, 30, 60, 90)
+    assert set(columns.WINDOW_EDGES) <= set(refresh.WINDOWS)
+    assert max(refresh.WINDOWS) == 90  # the re-read bound covers every window's rows
 
 
 def test_days_since_last_covers_every_event_kind_in_order() -> None:

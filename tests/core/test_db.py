@@ -58,8 +58,8 @@ def test_an_older_database_opened_for_reading_is_upgraded_first(db_path) -> None
     _as_schema_1(db_path)
     conn = open_db(db_path, readonly=True)
     assert (
-        get_meta(conn, "schema_version") == "7"
-    )  # 1 -> 2 -> 3 (column_flags) -> 4 (intervals) -> 5 (fits per date) -> 6 (layer lifecycle) -> 7 (strategies)
+        get_meta(conn, "schema_version") == "8"
+    )  # 1 -> 2 -> 3 (column_flags) -> 4 (intervals) -> 5 (fits per date) -> 6 (layer lifecycle) -> 7 (strategies) -> 8 (previous periods)
     assert get_meta(conn, "features_stale") == "1"  # the new columns wait for a recompute
 
 

@@ -18,7 +18,8 @@ from core.store.db import open_db, set_meta
 AS_OF = date(2024, 6, 30)
 KINDS = ("login", "post", "checkin", "view", "share", "coupon_use", "cart_add")
 # Times on both sides of every window edge: D+1 (never counts), D, D-6 / D-7, D-29 / D-30,
-# D-89 / D-90, plus a date-only order (midnight).
+# D-89 / D-90, plus a date-only order (midnight); then D-59 / D-60 (the previous 30 days,
+# -59d..-30d, start on D-59; D-30 23:59:59 above is its last second).
 EDGES = (
     "2024-07-01 00:00:00",
     "2024-06-30 23:59:59",
@@ -29,6 +30,8 @@ EDGES = (
     "2024-04-02 00:00:00",
     "2024-04-01 23:59:59",
     "2024-04-02",
+    "2024-05-02 00:00:00",
+    "2024-05-01 23:59:59",
 )
 
 QUERIES = [
@@ -88,6 +91,14 @@ QUERIES = [
     "last(cart_add) is empty",
     'city = "上海" and count(login, 30d) = 0',
     "not (orders(90d) >= 2 or count(view, 30d) >= 2)",
+    # the previous 30 days (-59d..-30d, or the same two dates): the *_prev_30d columns
+    "count(login, -59d..-30d) >= 1",
+    "count(login, -59d..-30d) = 0",
+    "count(login, 2024-05-02..2024-05-31) between 1 and 3",
+    "orders(-59d..-30d) >= 1",
+    "orders(-59d..-30d) >= 1 and orders(30d) = 0",
+    "spent(-59d..-30d) > 100",
+    "spent(-59d..-30d) = 0",
 ]
 # Windows with no stored column keep the subquery.
 NOT_STORED = [
@@ -100,6 +111,10 @@ NOT_STORED = [
     "last(post) > -7d",
     "last(login) > -7d",  # a recent range of the index beats the stored column
     "last(view) >= -31d",
+    "count(login, -60d..-30d) >= 1",  # a range that is not the previous 30 days
+    "orders(-59d..-31d) >= 1",
+    "count(view, -59d..-30d) >= 1",  # no stored previous period of views
+    "orders(-59d..-30d, amount >= 200) >= 1",  # filtered: the stored windows count every row
 ]
 
 
@@ -220,10 +235,50 @@ def test_the_edges_count_by_hand(conn: sqlite3.Connection) -> None:
         assert count(conn, fast) == expected
 
 
+def test_the_previous_period_edges_count_by_hand(conn: sqlite3.Connection) -> None:
+    """-59d..-30d is D-59 00:00 … D-30 23:59:59: D-60 23:59:59 is before it, D-29 00:00 in the
+    last 30 days; orders likewise, summed."""
+    uid = _add_user(conn, 1)
+    _add_user(conn, 2)  # nothing: 0, not NULL
+    times = (
+        "2024-05-01 23:59:59",  # D-60: out
+        "2024-05-02 00:00:00",  # D-59: in
+        "2024-05-31 23:59:59",  # D-30: in
+        "2024-06-01 00:00:00",  # D-29: the last 30 days
+    )
+    for j, t in enumerate(times):
+        conn.execute(
+            "INSERT INTO events(user_id, kind, created_at) VALUES (?, 'login', ?)", (uid, t)
+        )
+        conn.execute("INSERT INTO orders VALUES (?, ?, ?, ?)", (f"o{j}", uid, 10.5 * (j + 1), t))
+    conn.execute(
+        "INSERT INTO events(user_id, kind, created_at) VALUES (?, 'view', ?)", (uid, times[1])
+    )
+    recompute(conn, AS_OF)
+    got = conn.execute(
+        "SELECT user_id, logins_prev_30d, orders_prev_30d, spent_prev_30d, logins_30d, orders_30d"
+        " FROM features ORDER BY user_id"
+    ).fetchall()
+    assert got == [("u001", 2, 2, 52.5, 1, 1), ("u002", 0, 0, 0.0, 0, 0)]
+    for text, expected in (
+        ("count(login, -59d..-30d) = 2", 1),
+        ("orders(-59d..-30d) = 2", 1),
+        ("spent(-59d..-30d) = 52.5", 1),
+        ("spent(-59d..-30d) = 0", 1),
+        ("count(login, 30d) < 0.7 * count(login, -59d..-30d)", 1),  # 1 < 1.4
+        ("spent(30d) > 2 * spent(-59d..-30d)", 0),  # 42 > 105: no
+    ):
+        fast = compile_condition(conn, text, as_of=AS_OF)
+        slow = compile_condition(conn, text, as_of=AS_OF, materialised=False)
+        assert "SELECT" not in fast.where, text
+        assert count(conn, fast) == count(conn, slow) == expected, text
+
+
 def test_stored_windows_are_never_null(computed) -> None:
     cols = "logins_30d, posts_7d, views_30d, coupon_uses_90d, orders_90d, spent_90d, frequency"
+    cols += ", logins_prev_30d, orders_prev_30d, spent_prev_30d"
     row = computed.execute(f"SELECT {cols} FROM features WHERE user_id = 'u000'").fetchone()
-    assert row == (0, 0, 0, 0, 0, 0.0, 0)
+    assert row == (0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0.0)
 
 
 def _members(conn: sqlite3.Connection, compiled) -> set[str]:
@@ -259,12 +314,27 @@ SECOND_EDITION = [
     "spent(30d) > 2 * spent(-59d..-30d)",
     "count(login, 30d) < 0.7 * count(login, -59d..-30d)",
     "count(login, -29d..-0d) >= 2",  # the same days as 30d: the stored column
+    "orders(30d) < orders(-59d..-30d)",
+    "spent(-59d..-30d) / spent(30d) > 2",
     "orders(90d) / orders() = 1",
     "first(order) > -30d",
     "first(order) <= 2024-04-15",
     "first(login) is empty",  # the stored days since the last login is empty
     "first(view) is not empty",
 ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "spent(30d) > 2 * spent(-59d..-30d)",
+        "count(login, 30d) < 0.7 * count(login, -59d..-30d)",  # the activity-drop strategy
+        "orders(30d) < orders(-59d..-30d)",
+    ],
+)
+def test_the_previous_period_arithmetic_reads_only_stored_columns(computed, text) -> None:
+    where = compile_condition(computed, text, as_of=AS_OF).where
+    assert "SELECT" not in where and "_prev_30d" in where
 
 
 @pytest.mark.parametrize("text", SECOND_EDITION)
