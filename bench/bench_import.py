@@ -14,7 +14,8 @@ Generates a deterministic orders CSV (seed 7, 200k users) in a temp dir, then ti
 and, for each import, the write lock: "held" is the longest of the importer's write
 transactions (BEGIN IMMEDIATE to COMMIT; a large first import has one per chunk of its build,
 then the swap: their number and total are shown too), "wait" the longest a second process trying
-BEGIN IMMEDIATE every 10 ms was refused, and the database file's size after it (with its WAL).
+BEGIN IMMEDIATE every 10 ms was refused, the database file's size after it and the largest its WAL was meanwhile (a transaction's pages
+are all in the WAL until a checkpoint after its commit: disk needed besides the file).
 With --before REV (default 2fbd067, before the large first-import path), the importer of that
 commit runs the same imports on the same file first: before/after in one run. Several N_ORDERS
 run one after another.
@@ -48,16 +49,20 @@ ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "2fbd067"  # the last commit before the large path (23c2866: before the staging)
 
 # A second writer: BEGIN IMMEDIATE every 10 ms without waiting; prints the longest stretch of
-# refusals (seconds) when its stdin closes.
+# refusals (seconds) and the largest size the WAL file had (bytes) when its stdin closes.
 PROBE = """
-import sqlite3, sys, threading, time
+import os, sqlite3, sys, threading, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-longest, since = 0.0, None
+longest, since, wal = 0.0, None, 0
 print("probing", flush=True)
 while not stop.is_set():
     now = time.perf_counter()
+    try:
+        wal = max(wal, os.stat(sys.argv[1] + "-wal").st_size)
+    except OSError:
+        pass
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("ROLLBACK")
@@ -68,7 +73,7 @@ while not stop.is_set():
     time.sleep(0.01)
 if since is not None:
     longest = max(longest, time.perf_counter() - since)
-print(longest, flush=True)
+print(longest, wal, flush=True)
 """
 
 
@@ -167,7 +172,8 @@ def lock_watch(module: types.ModuleType, db: Path, held: list[float]) -> Iterato
     finally:
         module.transaction = real
         out, _ = probe.communicate("", timeout=60)
-        wait.append(float(out.strip()))
+        longest, wal = out.split()
+        wait.extend([float(longest), int(wal)])
 
 
 def imports(module: types.ModuleType, label: str, csv_path: Path, more: list[Path], db: Path):  # noqa: ANN201
@@ -192,11 +198,11 @@ def imports(module: types.ModuleType, label: str, csv_path: Path, more: list[Pat
             seconds = time.perf_counter() - start
         conn.close()
         rows.append((name, seconds, max(held, default=0.0), wait[0], report))
-        size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+        size, wal_size = db.stat().st_size, wait[1]
         print(
             f"{label:<7} {name:<12} {seconds:7.2f} s   write lock held {max(held):6.2f} s "
             f"(longest of {len(held)}, total {sum(held):6.2f} s)   longest wait of another "
-            f"writer {wait[0]:6.2f} s   file {size / 1e6:6.0f} MB",
+            f"writer {wait[0]:6.2f} s   file {size / 1e6:4.0f} MB + WAL {wal_size / 1e6:4.0f} MB",
             flush=True,
         )
     return rows
