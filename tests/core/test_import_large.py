@@ -217,6 +217,33 @@ def test_an_error_between_chunks_leaves_the_tables_as_they_were(conn, tmp_path, 
     assert import_files(conn, orders=path).orders_inserted == N_ORDERS
 
 
+def test_a_failure_after_the_swap_rolls_the_swap_back(conn, db_path, tmp_path, monkeypatch, large):
+    """The final transaction fails after the rename and the indexes' new names: all of it rolls
+    back (the schema too, for this connection and others), and the build is dropped."""
+    import_files(conn, users=write(tmp_path / "u.csv", "user_id,city\nu0001,Rome\n"))
+    before = snapshot(conn)
+    reader = open_db(db_path)
+    sql = "SELECT count(*) FROM orders INDEXED BY orders_time"
+    assert reader.execute(sql).fetchone() == (0,)  # prepared now: must see the schema change
+
+    def fail(conn_, staged=None):
+        assert conn_.execute(sql).fetchone() == (N_ORDERS,)  # swapped in, inside the transaction
+        raise OSError("disk full")
+
+    original = importer._refresh_as_of
+    monkeypatch.setattr(importer, "_refresh_as_of", fail)
+    with pytest.raises(OSError, match="disk full"):
+        import_files(conn, orders=orders_file(tmp_path / "o.csv"))
+    assert snapshot(conn) == before and strays(conn) == []
+    assert reader.execute(sql).fetchone() == (0,) and conn.execute(sql).fetchone() == (0,)
+    monkeypatch.setattr(importer, "_refresh_as_of", original)
+    chunks = len(large)
+    assert import_files(conn, orders=orders_file(tmp_path / "o.csv")).orders_inserted == N_ORDERS
+    assert len(large) == chunks + 5  # the large path again
+    assert reader.execute(sql).fetchone() == (N_ORDERS,)
+    reader.close()
+
+
 def test_an_import_meanwhile_is_merged_by_the_small_path(tmp_path, monkeypatch, large):
     """Another import writes orders during the build: the visible table is no longer empty,
     so the swap is not done and the staged rows are merged into it (the later import wins)."""
@@ -415,7 +442,7 @@ def test_kill_at_random_moments_of_a_large_import(tmp_path):
         + "\nfrom tui.cli import cli\ncli(sys.argv[1:], prog_name='userops')\n"
     )
     rng = random.Random(5)
-    outcomes = []
+    outcomes, builds = [], 0
     for i in range(KILLS):
         db = tmp_path / f"r{i}.db"
         shutil.copyfile(base, db)
@@ -435,9 +462,10 @@ def test_kill_at_random_moments_of_a_large_import(tmp_path):
         ]
         outcomes.append("before" if got == before else "after")
         conn = open_db(db)
+        builds += bool(strays(conn))  # killed during the build
         import_files(conn, users=users)  # nothing new; drops what the kill left
         assert strays(conn) == []
         conn.close()
         assert visible(db) == got
     print(f"kill -9 during a large import: {KILLS} tried, {outcomes.count('before')} before, "
-          f"{outcomes.count('after')} complete, 0 partial")  # fmt: skip
+          f"{outcomes.count('after')} complete, 0 partial; {builds} left a build")  # fmt: skip
