@@ -3,6 +3,8 @@
 Every file is read, checked and staged (in a temporary database, sorted for the insert) first,
 without the write lock; then everything is copied in by one short transaction, so bad input
 anywhere leaves the database exactly as it was and marks made meanwhile are not kept waiting.
+A large first import builds its tables beside in short transactions and swaps them in with the
+last one (the large path, at the end of this module).
 See docs/import.md for the operator's view.
 """
 
@@ -674,8 +676,10 @@ def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -
 
 def _latest_staged(frames: Mapping[str, pd.DataFrame]) -> str | None:
     """The latest created_at of the orders and events about to be written (outside the lock)."""
-    dates = [str(f["created_at"].max()) for k, f in frames.items() if k in ("orders", "events")]
-    return max((d for d in dates if d and d != "nan"), default=None)
+    dates = [
+        f["created_at"].max() for k, f in frames.items() if k in ("orders", "events") and len(f)
+    ]
+    return max((d for d in dates if isinstance(d, str)), default=None)
 
 
 def _refresh_as_of(conn: sqlite3.Connection, staged: str | None = None) -> date | None:
@@ -762,7 +766,7 @@ def _large_tables(conn: sqlite3.Connection, staged: dict[str, _Staged]) -> list[
     more staged rows whose table is empty now (a first import) and whose schema the build can
     copy (an unexpected DDL text, or a SQLite whose schema table cannot be written by this
     connection, SQLITE_DBCONFIG_DEFENSIVE, keeps the small path)."""
-    tables = [
+    tables: list[str] = [
         t
         for t in ("orders", "events")
         if t in staged
@@ -805,9 +809,10 @@ def _build_ddl(
     does not have the shape SQLite stores (CREATE TABLE name ..., CREATE INDEX i ON name(...))."""
     table_sql, indexes = _target_ddl(conn, table)
     named = re.compile(rf'CREATE TABLE\s+("?){re.escape(table)}\1(?=[\s(])', re.IGNORECASE)
-    if not named.match(table_sql):
+    found = named.match(table_sql)
+    if found is None:
         return None
-    create = named.sub(f"CREATE TABLE {quote(name)}", table_sql, count=1)
+    create = f"CREATE TABLE {quote(name)}" + table_sql[found.end() :]
     renamed, creates = {}, []
     for index, sql in indexes.items():
         shape = re.compile(
@@ -815,17 +820,13 @@ def _build_ddl(
             r"\s*\(",
             re.IGNORECASE,
         )
-        if not shape.match(sql):
+        found = shape.match(sql)
+        if found is None:
             return None
         build_index = f"{name}__{index}"
+        unique = found.group(1) or ""
         creates.append(
-            shape.sub(
-                lambda m, b=build_index: (
-                    f"CREATE {m.group(1) or ''}INDEX {quote(b)} ON {quote(name)} ("
-                ),
-                sql,
-                count=1,
-            )
+            f"CREATE {unique}INDEX {quote(build_index)} ON {quote(name)} (" + sql[found.end() :]
         )
         renamed[build_index] = (index, sql)
     return table_sql, renamed, create, creates
@@ -872,7 +873,10 @@ def _build(
     tracking at the swap)."""
     ddl = _build_ddl(conn, table, name)
     if ddl is None:  # checked by _large_tables: the schema changed since
-        raise DatabaseError(f"Import refused, nothing imported: the {table} table changed.")
+        raise DatabaseError(
+            f"Import refused, nothing imported: the {table} table changed while this import "
+            "was being prepared; run it again."
+        )
     table_sql, indexes, create, creates = ddl
     build = _Build(table, name, table_sql, indexes)
     with transaction(conn):

@@ -87,6 +87,10 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, object]:
         },
         "integrity": conn.execute("PRAGMA integrity_check").fetchall(),
         "foreign_keys": conn.execute("PRAGMA foreign_key_check").fetchall(),
+    } | {  # less the recompute's wall-clock time (metadata only)
+        "meta": conn.execute(
+            "SELECT * FROM meta WHERE key != 'features_computed_at' ORDER BY key"
+        ).fetchall()
     }
 
 
