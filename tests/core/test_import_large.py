@@ -473,3 +473,22 @@ def test_kill_at_random_moments_of_a_large_import(tmp_path):
         assert visible(db) == got
     print(f"kill -9 during a large import: {KILLS} tried, {outcomes.count('before')} before, "
           f"{outcomes.count('after')} complete, 0 partial; {builds} left a build")  # fmt: skip
+
+
+def test_the_usual_path_where_the_large_one_cannot_be_taken(conn, tmp_path, monkeypatch, large):
+    """A table with rows, a batch below LARGE_ROWS, or a SQLite whose schema table this
+    connection cannot write (SQLITE_DBCONFIG_DEFENSIVE): no build, the usual copy."""
+    import_files(conn, orders=write(tmp_path / "a.csv", "order_id,user_id,amount,created_at\n"
+                                    "a1,u1,5,2024-01-01\n"))  # fmt: skip
+    assert import_files(conn, orders=orders_file(tmp_path / "o.csv")).orders_inserted == N_ORDERS
+    assert large == []  # orders has rows
+    other = open_db(tmp_path / "o.db", create=True)
+    assert import_files(other, events=events_file(tmp_path / "e.csv", 999)).events_inserted
+    assert large == []  # 999 rows, below LARGE_ROWS
+    monkeypatch.setattr(importer, "_schema_writable", lambda conn_: False)
+    assert import_files(other, orders=orders_file(tmp_path / "o.csv")).orders_inserted == N_ORDERS
+    assert large == []
+    other.close()
+    monkeypatch.undo()
+    assert importer._schema_writable(conn) is True  # this SQLite: the large path is open
+    assert conn.execute("PRAGMA writable_schema").fetchone() == (0,)  # and left off
