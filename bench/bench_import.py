@@ -1,7 +1,7 @@
 """How fast is `userops import` on 1M orders, against the floor of its two halves, and how long
 does it hold the write lock (what a mark made meanwhile waits)?
 
-Run: .venv/bin/python bench/bench_import.py [N_ORDERS] [--before REV]
+Run: .venv/bin/python bench/bench_import.py [N_ORDERS ...] [--before REV]
 
 Generates a deterministic orders CSV (seed 7, 200k users) in a temp dir, then times, in one run:
   read_csv    pandas.read_csv(dtype=str) of the file alone (the parsing floor)
@@ -11,10 +11,14 @@ Generates a deterministic orders CSV (seed 7, 200k users) in a temp dir, then ti
   + 10%       a tenth more orders (new ids, the same users) into the database of the import
   + 10% dirty another tenth, with the refresh's dirty triggers installed (as after a recompute
               as of 2025-12-31: every row is before the features' date and fires them)
-and, for each import, the write lock: "held" is the importer's write transaction (BEGIN IMMEDIATE
-to COMMIT), "wait" the longest a second process trying BEGIN IMMEDIATE every 10 ms was refused.
-With --before REV (default 23c2866, before the import staged its rows), the importer of that
-commit runs the same three imports on the same file first: before/after in one run.
+and, for each import, the write lock: "held" is the longest of the importer's write
+transactions (BEGIN IMMEDIATE to COMMIT; a large first import has one per chunk of its build,
+then the swap: their number and total are shown too), "wait" the longest a second process trying
+BEGIN IMMEDIATE every 10 ms was refused, the database file's size after it and the largest its WAL was meanwhile (a transaction's pages
+are all in the WAL until a checkpoint after its commit: disk needed besides the file).
+With --before REV (default 2fbd067, before the large first-import path), the importer of that
+commit runs the same imports on the same file first: before/after in one run. Several N_ORDERS
+run one after another.
 """
 
 from __future__ import annotations
@@ -42,19 +46,23 @@ from core.store.db import open_db
 SEED = 7
 N_USERS = 200_000
 ROOT = Path(__file__).resolve().parents[1]
-BEFORE = "23c2866"  # the last commit whose import wrote everything under the write lock
+BEFORE = "2fbd067"  # the last commit before the large path (23c2866: before the staging)
 
 # A second writer: BEGIN IMMEDIATE every 10 ms without waiting; prints the longest stretch of
-# refusals (seconds) when its stdin closes.
+# refusals (seconds) and the largest size the WAL file had (bytes) when its stdin closes.
 PROBE = """
-import sqlite3, sys, threading, time
+import os, sqlite3, sys, threading, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-longest, since = 0.0, None
+longest, since, wal = 0.0, None, 0
 print("probing", flush=True)
 while not stop.is_set():
     now = time.perf_counter()
+    try:
+        wal = max(wal, os.stat(sys.argv[1] + "-wal").st_size)
+    except OSError:
+        pass
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("ROLLBACK")
@@ -65,7 +73,7 @@ while not stop.is_set():
     time.sleep(0.01)
 if since is not None:
     longest = max(longest, time.perf_counter() - since)
-print(longest, flush=True)
+print(longest, wal, flush=True)
 """
 
 
@@ -164,7 +172,8 @@ def lock_watch(module: types.ModuleType, db: Path, held: list[float]) -> Iterato
     finally:
         module.transaction = real
         out, _ = probe.communicate("", timeout=60)
-        wait.append(float(out.strip()))
+        longest, wal = out.split()
+        wait.extend([float(longest), int(wal)])
 
 
 def imports(module: types.ModuleType, label: str, csv_path: Path, more: list[Path], db: Path):  # noqa: ANN201
@@ -188,10 +197,12 @@ def imports(module: types.ModuleType, label: str, csv_path: Path, more: list[Pat
             report = module.import_files(conn, orders=path)
             seconds = time.perf_counter() - start
         conn.close()
-        rows.append((name, seconds, sum(held), wait[0], report))
+        rows.append((name, seconds, max(held, default=0.0), wait[0], report))
+        size, wal_size = db.stat().st_size, wait[1]
         print(
-            f"{label:<7} {name:<12} {seconds:7.2f} s   write lock held {sum(held):6.2f} s   "
-            f"longest wait of another writer {wait[0]:6.2f} s",
+            f"{label:<7} {name:<12} {seconds:7.2f} s   write lock held {max(held):6.2f} s "
+            f"(longest of {len(held)}, total {sum(held):6.2f} s)   longest wait of another "
+            f"writer {wait[0]:6.2f} s   file {size / 1e6:4.0f} MB + WAL {wal_size / 1e6:4.0f} MB",
             flush=True,
         )
     return rows
@@ -232,8 +243,9 @@ def main(n: int, before: str | None) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("n", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("n", nargs="*", type=int, default=[1_000_000])
     parser.add_argument("--before", default=BEFORE, help="git revision of the baseline importer")
     parser.add_argument("--no-before", dest="before", action="store_const", const=None)
     args = parser.parse_args()
-    main(args.n, args.before)
+    for n in args.n:
+        main(n, args.before)

@@ -901,6 +901,12 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
      "userops while this import was being prepared", "导入被拒绝，未导入任何内容：准备导入期间，"
      "另一个 userops 升级了数据库（表结构 {a} → {b}）"),
     ("run it again with that version.", "请用那个版本重新运行。"),
+    # the large first import's swap (core.ingest.importer)
+    ("Import refused, nothing imported: the {t} table changed while this import was being "
+     "prepared", "导入被拒绝，未导入任何内容：准备导入期间 {t} 表的结构变了"),
+    ("run it again.", "请重新运行。"),
+    ("Import refused, nothing imported: the indexes of {t} could not be renamed.",
+     "导入被拒绝，未导入任何内容：无法重命名 {t} 的索引。"),
     ("The condition is too complex for {d} ({e}): fewer nested parentheses or terms, or split it "
      "into saved segments", "条件对 {d} 来说过于复杂（{e}）：请减少嵌套括号或条件项，或拆成已保存的分群"),
 )  # fmt: skip

@@ -3,18 +3,23 @@
 Every file is read, checked and staged (in a temporary database, sorted for the insert) first,
 without the write lock; then everything is copied in by one short transaction, so bad input
 anywhere leaves the database exactly as it was and marks made meanwhile are not kept waiting.
+A large first import builds its tables beside in short transactions and swaps them in with the
+last one (the large path, at the end of this module).
 See docs/import.md for the operator's view.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import secrets
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import date, timedelta, tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -130,13 +135,19 @@ def import_files(
     if "orders" in frames:
         _check_user_columns(sources["orders"], frames["order_users"].columns[1:])
     version = schema_version(conn)
+    latest = _latest_staged(frames)
+    _drop_stray_builds(conn)
     with _stage_attached(conn):
         staged = _stage(conn, sources, frames, meter)  # no write lock held
         frames.clear()  # the stage holds the rows now
+        large = _large_tables(conn, staged)
+        if large:  # a first import of many orders or events: built beside, swapped in
+            _import_large(conn, sources, staged, large, report, meter, version, latest, personal)
+            return report
         with _foreign_key_checks_off(conn), transaction(conn):  # the write lock, held briefly
             _check_unchanged(conn, version)
             _write(conn, sources, staged, report, meter)
-            report.as_of = _refresh_as_of(conn)
+            report.as_of = _refresh_as_of(conn, latest)
             flag_columns(conn, user_attribute_columns(conn), personal=personal)
             computed = get_meta(conn, "features_as_of")
             report.features_as_of = date.fromisoformat(computed[:10]) if computed else None
@@ -663,18 +674,34 @@ def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -
     return added
 
 
-def _refresh_as_of(conn: sqlite3.Connection) -> date | None:
+def _latest_staged(frames: Mapping[str, pd.DataFrame]) -> str | None:
+    """The latest created_at of the orders and events about to be written (outside the lock)."""
+    dates = [
+        f["created_at"].max() for k, f in frames.items() if k in ("orders", "events") and len(f)
+    ]
+    return max((d for d in dates if isinstance(d, str)), default=None)
+
+
+def _refresh_as_of(conn: sqlite3.Connection, staged: str | None = None) -> date | None:
     """The date of the latest order or event in the database, kept as meta ``data_latest``.
 
     The database's as-of date does not move (docs/architecture.md, "One clock"): once features
     are computed it is their date, and only ``userops refresh``/``recompute`` move it; before
     that, it follows the data. Rows dated on or after the features' date's end leave them
     valid; earlier ones (refresh_dirty, kept by triggers) mark them stale.
+
+    ``staged``: the latest created_at of this import's rows. With a stored ``data_latest``,
+    the new one is the later of the two (no scan of the tables under the write lock: events
+    has no index on created_at alone); without one (a database from before it), the tables'.
     """
-    latest = conn.execute(
-        "SELECT max(t) FROM (SELECT max(created_at) AS t FROM orders "
-        "UNION ALL SELECT max(created_at) FROM events)"
-    ).fetchone()[0]
+    stored = get_meta(conn, "data_latest")
+    if stored is not None:
+        latest = max(stored, staged[:10]) if staged else stored
+    else:
+        latest = conn.execute(
+            "SELECT max(t) FROM (SELECT max(created_at) AS t FROM orders "
+            "UNION ALL SELECT max(created_at) FROM events)"
+        ).fetchone()[0]
     if latest is None:
         return None
     set_meta(conn, "data_latest", latest[:10])
@@ -686,3 +713,363 @@ def _refresh_as_of(conn: sqlite3.Connection) -> date | None:
         # then counts behaviour windows from the raw rows, not from the stored window columns)
         set_meta(conn, "features_stale", "1")
     return date.fromisoformat(latest[:10])
+
+
+# --- the large path: tables built beside in short transactions, swapped in at the end ----------
+#
+# A first import of many orders or events (LARGE_ROWS or more staged for an empty table) would
+# hold the write lock for its whole copy (2.2 s for 400k orders). Instead, each such table is
+# built complete, with its indexes, as a hidden table of the main database (BUILD_PREFIX, a name
+# no screen or query reads), in transactions of CHUNK_ROWS rows with a pause between them in
+# which marks and other writes get the lock. The one final transaction writes the users (as the
+# small path does), then swaps each built table in: DROP of the empty visible table, RENAME of
+# the built one, its indexes given their schema names (below), the table's triggers recreated.
+# Readers see nothing of the import before that commit, everything after it.
+#
+# A build table is named after its process (BUILD_PREFIX + pid + token): one left by a killed
+# import (its process gone) is dropped by the next import; a failed import drops its own. If
+# the visible table is no longer empty at the swap (another import wrote it meanwhile) or its
+# schema changed, the swap is not done: the staged rows are copied by the small path inside
+# the same final transaction instead (merged with the other import's rows, as always).
+
+LARGE_ROWS = 100_000  # staged orders or events from which an empty table is built and swapped
+CHUNK_ROWS = 20_000  # rows of the first short write transaction of a build
+CHUNK_SECONDS = 0.4  # the next ones sized to take about this long (0: all of CHUNK_ROWS)
+CHUNK_PAUSE = 0.1  # seconds between two of them: SQLite's busy handler retries every <= 100 ms
+BUILD_PREFIX = "uo_import_"
+_BUILD_NAME = re.compile(r"uo_import_(\d+)_[0-9a-f]+_(orders|events)")
+# the build's insert of stage rows (the small path's statements, onto a table with no triggers)
+_BUILD_INSERT = {
+    "orders": "INSERT INTO {build}(order_id, user_id, amount, created_at) SELECT c0, c1, c2, c3 "
+    "FROM {stage}.orders WHERE rowid BETWEEN ? AND ? ON CONFLICT(order_id) DO NOTHING",
+    "events": "INSERT OR IGNORE INTO {build}(user_id, kind, created_at, value) "
+    "SELECT c0, c1, c2, c3 FROM {stage}.events WHERE rowid BETWEEN ? AND ?",
+}
+_USER_AND_TIME = {"orders": ("c1", "c3"), "events": ("c0", "c2")}  # stage columns
+_LIVE_BUILDS: set[str] = set()  # this process's builds under way (other threads' imports)
+
+
+@dataclass
+class _Build:
+    """A table built beside ``table``: its name, the target's DDL it was made from (to see a
+    change at the swap), {build index name: (schema index name, its stored SQL)}, rows."""
+
+    table: str
+    name: str
+    table_sql: str
+    indexes: dict[str, tuple[str, str]]
+    rows: int = 0
+
+
+def _large_tables(conn: sqlite3.Connection, staged: dict[str, _Staged]) -> list[str]:
+    """The tables this import builds beside and swaps in: orders and events with LARGE_ROWS or
+    more staged rows whose table is empty now (a first import) and whose schema the build can
+    copy (an unexpected DDL text, or a SQLite whose schema table cannot be written by this
+    connection, SQLITE_DBCONFIG_DEFENSIVE, keeps the small path)."""
+    tables: list[str] = [
+        t
+        for t in ("orders", "events")
+        if t in staged
+        and staged[t].rows >= LARGE_ROWS
+        and conn.execute(f"SELECT 1 FROM {quote(t)} LIMIT 1").fetchone() is None
+        and _build_ddl(conn, t, "x") is not None
+    ]
+    return tables if tables and _schema_writable(conn) else []
+
+
+def _schema_writable(conn: sqlite3.Connection) -> bool:
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        return bool(conn.execute("PRAGMA writable_schema").fetchone()[0])
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
+def _target_ddl(conn: sqlite3.Connection, table: str) -> tuple[str, dict[str, str]]:
+    """The stored CREATE TABLE text of ``table`` and {index name: CREATE INDEX text} of its
+    named indexes (the primary key's automatic index has no text: it follows the table)."""
+    (sql,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    indexes = dict(
+        conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL ORDER BY name",
+            (table,),
+        )
+    )
+    return sql, indexes
+
+
+def _build_ddl(
+    conn: sqlite3.Connection, table: str, name: str
+) -> tuple[str, dict[str, tuple[str, str]], str, list[str]] | None:
+    """(the target's table SQL, {build index: (index, its SQL)}, the build table's CREATE,
+    its CREATE INDEXes): the target's own DDL with the build's names; None when a statement
+    does not have the shape SQLite stores (CREATE TABLE name ..., CREATE INDEX i ON name(...))."""
+    table_sql, indexes = _target_ddl(conn, table)
+    named = re.compile(rf'CREATE TABLE\s+("?){re.escape(table)}\1(?=[\s(])', re.IGNORECASE)
+    found = named.match(table_sql)
+    if found is None:
+        return None
+    create = f"CREATE TABLE {quote(name)}" + table_sql[found.end() :]
+    renamed, creates = {}, []
+    for index, sql in indexes.items():
+        shape = re.compile(
+            rf'CREATE (UNIQUE )?INDEX\s+("?){re.escape(index)}\2\s+ON\s+("?){re.escape(table)}\3'
+            r"\s*\(",
+            re.IGNORECASE,
+        )
+        found = shape.match(sql)
+        if found is None:
+            return None
+        build_index = f"{name}__{index}"
+        unique = found.group(1) or ""
+        creates.append(
+            f"CREATE {unique}INDEX {quote(build_index)} ON {quote(name)} (" + sql[found.end() :]
+        )
+        renamed[build_index] = (index, sql)
+    return table_sql, renamed, create, creates
+
+
+def _import_large(
+    conn: sqlite3.Connection,
+    sources: dict[str, Source],
+    staged: dict[str, _Staged],
+    large: list[str],
+    report: ImportReport,
+    meter: _Meter,
+    version: int | None,
+    latest: str | None,
+    personal: Sequence[str],
+) -> None:
+    """The large path: build ``large`` beside (short transactions), then one short final
+    transaction that writes the users and swaps the builds in. Whatever fails on the way, the
+    builds not swapped in are dropped (a kill leaves them to the next import)."""
+    token = f"{os.getpid()}_{secrets.token_hex(4)}"
+    names = {table: f"{BUILD_PREFIX}{token}_{table}" for table in large}
+    builds: dict[str, _Build] = {}
+    _LIVE_BUILDS.update(names.values())
+    try:
+        for table in large:
+            builds[table] = _build(conn, table, staged[table], names[table], meter)
+        with _foreign_key_checks_off(conn), transaction(conn):  # the write lock, held briefly
+            _check_unchanged(conn, version)
+            _write_large(conn, sources, staged, builds, report, meter)
+            report.as_of = _refresh_as_of(conn, latest)
+            flag_columns(conn, user_attribute_columns(conn), personal=personal)
+            computed = get_meta(conn, "features_as_of")
+            report.features_as_of = date.fromisoformat(computed[:10]) if computed else None
+    finally:
+        _drop_tables(conn, list(names.values()))
+        _LIVE_BUILDS.difference_update(names.values())
+
+
+def _build(
+    conn: sqlite3.Connection, table: str, staged: _Staged, name: str, meter: _Meter
+) -> _Build:
+    """``table`` with the staged rows, as the hidden table ``name`` with its indexes, written
+    CHUNK_ROWS rows per transaction; the users' first dates noted in the stage (for the dirty
+    tracking at the swap)."""
+    ddl = _build_ddl(conn, table, name)
+    if ddl is None:  # checked by _large_tables: the schema changed since
+        raise DatabaseError(
+            f"Import refused, nothing imported: the {table} table changed while this import "
+            "was being prepared; run it again."
+        )
+    table_sql, indexes, create, creates = ddl
+    build = _Build(table, name, table_sql, indexes)
+    with transaction(conn):
+        conn.execute(create)
+        for sql in creates:
+            conn.execute(sql)
+    user, time_ = _USER_AND_TIME[table]
+    conn.execute(
+        f"CREATE TABLE {STAGE}.first_{table} AS SELECT {user} AS user_id, min({time_}) AS t "
+        f"FROM {STAGE}.{table} GROUP BY {user}"
+    )  # the stage only: no lock on the database
+    insert = _BUILD_INSERT[table].format(build=quote(name), stage=STAGE)
+    done, last, rows = 0, 0, CHUNK_ROWS
+    with _foreign_key_checks_off(conn):  # every row's user is created at the swap
+        while last < staged.rows:
+            first, last = last + 1, min(staged.rows, last + rows)
+            started = time.perf_counter()
+            with transaction(conn):
+                build.rows += conn.execute(insert, (first, last)).rowcount
+            rows = _next_chunk(rows, time.perf_counter() - started)
+            step = staged.weight * last // staged.rows - done
+            done += step
+            meter.advance(step)
+            _between_chunks(conn, table, last)
+    meter.advance(staged.weight - done)
+    staged.weight = 0  # the final copy, if it happens after all, moves the bar no further
+    return build
+
+
+def _next_chunk(rows: int, seconds: float) -> int:
+    """The rows of the next chunk: about CHUNK_SECONDS of work at the pace of the last one
+    (inserts into the indexes slow down as the table grows; a loaded machine is slower),
+    within a factor of two of the last one's."""
+    if CHUNK_SECONDS <= 0 or seconds <= 0:
+        return rows
+    return max(1_000, rows // 2, min(2 * rows, int(rows * CHUNK_SECONDS / seconds)))
+
+
+def _between_chunks(conn: sqlite3.Connection, table: str, done: int) -> None:
+    """After each transaction of a build (``done`` stage rows of ``table`` written): a pause
+    in which another writer waiting for the lock gets it."""
+    time.sleep(CHUNK_PAUSE)
+
+
+def _write_large(
+    conn: sqlite3.Connection,
+    sources: dict[str, Source],
+    staged: dict[str, _Staged],
+    builds: dict[str, _Build],
+    report: ImportReport,
+    meter: _Meter,
+) -> None:
+    """_write, with each built table swapped in instead of copied (in the final transaction)."""
+    if "users" in staged:
+        _upsert_users(conn, sources["users"], staged["users"], report, meter)
+    if "orders" in staged:
+        if "order_users" in staged:  # --user-column: create users with attributes
+            _upsert_users(conn, sources["orders"], staged["order_users"], report, None)
+        _create_users(conn, staged["order_user_ids"], report)
+        if "orders" in builds and _swap_in(conn, builds["orders"]):
+            report.orders_inserted = builds["orders"].rows
+        else:
+            _write_orders(conn, staged["orders"], report, meter)
+    if "events" in staged:
+        _create_users(conn, staged["event_user_ids"], report)
+        if "events" in builds and _swap_in(conn, builds["events"]):
+            report.events_inserted = builds["events"].rows
+            report.events_ignored = staged["events"].rows - builds["events"].rows
+        else:
+            _write_events(conn, staged["events"], report, meter)
+
+
+def _swap_in(conn: sqlite3.Connection, build: _Build) -> bool:
+    """Replace the (empty) visible table by its build, inside the final transaction; False,
+    and nothing done, when the visible table got rows or another schema meanwhile."""
+    table = build.table
+    table_sql, indexes = _target_ddl(conn, table)
+    if (
+        conn.execute(f"SELECT 1 FROM {quote(table)} LIMIT 1").fetchone() is not None
+        or table_sql != build.table_sql
+        or indexes != {index: sql for index, sql in build.indexes.values()}
+    ):
+        return False
+    triggers = [
+        sql
+        for (sql,) in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
+        )
+    ]
+    conn.execute(f"DROP TABLE {quote(table)}")
+    conn.execute(f"ALTER TABLE {quote(build.name)} RENAME TO {quote(table)}")
+    _rename_indexes(conn, build)
+    for sql in triggers:
+        conn.execute(sql)
+    if triggers:
+        _note_dirty(conn, table)
+    return True
+
+
+def _rename_indexes(conn: sqlite3.Connection, build: _Build) -> None:
+    """Give the swapped-in table's indexes their schema names and stored SQL (queries name
+    them in INDEXED BY), and the table its stored SQL as it was (RENAME quotes the name).
+    SQLite has no ALTER INDEX ... RENAME: the name and text are changed in sqlite_master, as
+    its own ALTER TABLE RENAME does, and the schema cookie is moved on so that every
+    connection reloads the schema. Only names and SQL text change (the b-trees, root pages and
+    columns stay); the result is checked before the commit."""
+    table = build.table
+    cookie = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+            (build.table_sql, table),
+        )
+        for build_index, (index, sql) in build.indexes.items():
+            conn.execute(
+                "UPDATE sqlite_master SET name = ?, sql = ? WHERE type = 'index' AND name = ? "
+                "AND tbl_name = ?",
+                (index, sql, build_index, table),
+            )
+        conn.execute(f"PRAGMA schema_version = {int(cookie) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+    table_sql, indexes = _target_ddl(conn, table)
+    expected = {index: sql for index, sql in build.indexes.values()}
+    listed = {row[1] for row in conn.execute(f"PRAGMA index_list({quote(table)})")}
+    if table_sql != build.table_sql or indexes != expected or not set(expected) <= listed:
+        raise DatabaseError(
+            f"Import refused, nothing imported: the indexes of {table} could not be renamed."
+        )
+
+
+def _note_dirty(conn: sqlite3.Connection, table: str) -> None:
+    """What the refresh's triggers (core.pipeline.install_dirty_triggers) would have noted for
+    the swapped-in rows, all inserts: their users, when a row is dated before the end of the
+    features' date. From the users' first dates in the stage: the cost is the users', not the
+    rows'."""
+    computed = get_meta(conn, "features_as_of")
+    if computed is None:
+        return
+    end = (date.fromisoformat(computed[:10]) + timedelta(days=1)).isoformat()
+    conn.execute(
+        f"INSERT OR IGNORE INTO refresh_dirty SELECT user_id FROM {STAGE}.first_{table} "
+        "WHERE t < ?",
+        (end,),
+    )
+
+
+def _drop_tables(conn: sqlite3.Connection, names: Sequence[str]) -> None:
+    """Drop those of ``names`` that exist, in one short transaction; a failure (the lock not
+    got, a full disk) leaves them to the next import."""
+    with suppress(DatabaseError, sqlite3.Error):
+        present = [
+            n
+            for n in names
+            if conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (n,)
+            ).fetchone()
+        ]
+        if present:
+            with transaction(conn):
+                for n in present:
+                    conn.execute(f"DROP TABLE IF EXISTS {quote(n)}")
+
+
+def _drop_stray_builds(conn: sqlite3.Connection) -> None:
+    """Drop the build tables of imports whose process is gone (killed before their swap)."""
+    names = [
+        n
+        for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '\\'",
+            (BUILD_PREFIX.replace("_", "\\_") + "%",),
+        )
+    ]
+    stray = []
+    for n in names:
+        found = _BUILD_NAME.fullmatch(n)
+        if n not in _LIVE_BUILDS and (found is None or not _process_alive(int(found.group(1)))):
+            stray.append(n)
+    _drop_tables(conn, stray)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (WAL databases are shared by processes
+    of one machine only). A pid reused since leaves its build until a later import."""
+    if pid == os.getpid():
+        return False  # a build of this process not in _LIVE_BUILDS: left by a failure
+    if os.name == "nt":  # os.kill would end the process there: keep the build
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
