@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import CoreError
+from core.store.engines import dialect_of
 from core.store.sql import table_name
 
 if TYPE_CHECKING:  # numpy (~0.1 s) loads in the three functions that use it: light commands
@@ -300,6 +301,7 @@ def score_plan(
     values = buyer_values(conn, table)
     if len(values) == 0:
         return None
+    num = dialect_of(conn).as_int  # a test as 0/1 (SQLite's already are)
     cuts = cut_values(conn, table, thresholds, values)
     all_bounds = _boundaries(values)
     params: dict[str, object] = {}
@@ -311,13 +313,13 @@ def score_plan(
         bounds = all_bounds[dim]
         params.update({f"rfm_{dim}{s}": b for s, b in enumerate(bounds, 1)})
         params[f"rfm_{dim}_high"] = _high_cut(dim, thresholds[dim], cuts[dim], bounds)
-        steps = " + ".join(_at_least(dim, column, f"rfm_{dim}{s}") for s in range(1, 5))
+        steps = " + ".join(num(_at_least(dim, column, f"rfm_{dim}{s}")) for s in range(1, 5))
         exprs[SCORE_COLUMN[dim]] = f"CASE WHEN {buyer} > 0 THEN 1 + {steps} END"
         cells.append(
             f"CASE WHEN {_at_least(dim, column, f'rfm_{dim}3')} THEN 'H' "
             f"WHEN {_at_least(dim, column, f'rfm_{dim}2')} THEN 'M' ELSE 'L' END"
         )
-        highs.append(_at_least(dim, column, f"rfm_{dim}_high"))
+        highs.append(num(_at_least(dim, column, f"rfm_{dim}_high")))
     code = f"4 * {highs[0]} + 2 * {highs[1]} + {highs[2]}"
     groups = " ".join(f"WHEN {g.code} THEN :rfm_g{g.code}" for g in GROUPS)
     params.update({f"rfm_g{g.code}": g.key for g in GROUPS})
@@ -344,5 +346,6 @@ def apply_rfm(conn: sqlite3.Connection, table: str = "features") -> None:
     sets = ", ".join(f"{column} = {expr}" for column, expr in plan.exprs.items())
     # Only the rows whose scores change are written (most keep theirs from one day to the
     # next: the refresh); the test is the same expressions, so nothing else can differ.
-    changed = " OR ".join(f"{column} IS NOT ({expr})" for column, expr in plan.exprs.items())
+    differs = dialect_of(conn).is_distinct
+    changed = " OR ".join(differs(column, expr) for column, expr in plan.exprs.items())
     conn.execute(f"UPDATE {table} SET {sets} WHERE frequency > 0 AND ({changed})", plan.params)
