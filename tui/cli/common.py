@@ -62,7 +62,8 @@ def database(
         conn.close()
 
 
-# the engines the read commands run on: segment count, users, user, layers (docs/engines.md)
+# the engines the read commands run on: segment count, users, user, layers (docs/engines.md);
+# and recompute, rfm, model (but --validate), which compute in the engine
 READ_ENGINES = ("sqlite", "duckdb")
 
 
