@@ -345,11 +345,12 @@ def compute_features(
     conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(d.create_table(feature_table_ddl(table)))
     try:
-        # DuckDB's own threads use both cores: no second process to overlap with
         big = d.name == "sqlite" and _orders_at_least(conn, BESIDE_MIN_ORDERS)
-        with beside(
-            conn, predict.purchase_history, as_of, with_predictions, worth_it=big
-        ) as history:
+        if d.name == "sqlite":
+            besides = beside(conn, predict.purchase_history, as_of, with_predictions, worth_it=big)
+        else:  # DuckDB: a thread, its statements and the fits overlapping this one's SQL
+            besides = conn.alongside(predict.purchase_history, as_of, with_predictions)  # type: ignore[attr-defined]
+        with besides as history:
             plan = compute_rfm_inputs(conn, as_of)
             _run_script(conn, _ORDER_WINDOW, params)
             _run_script(conn, _NIGHT, params, _cut_clauses(conn, "orders", params))

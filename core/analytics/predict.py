@@ -633,12 +633,6 @@ def write_model_inputs(
     ``users_table``, a temp table of user_id), in the caller's transaction."""
     import numpy as np  # deferred: light commands import this module
 
-    if users_table is None:
-        conn.execute("DELETE FROM model_inputs")
-    else:
-        conn.execute(
-            f"DELETE FROM model_inputs WHERE user_id IN (SELECT user_id FROM {users_table})"
-        )
     repeat = out["repeat_mean"].to_numpy(dtype="float64")
     if engine_of(conn) != "sqlite":  # one bulk read of the frame (NaN reads as NULL)
         import pandas as pd  # deferred: ~0.2 s
@@ -652,13 +646,30 @@ def write_model_inputs(
                 "repeat_mean": repeat,
             }
         )
+        # the buyers that go are deleted, the others upserted (Dialect.upserts_in_place)
+        listed = (
+            "" if users_table is None else f" AND user_id IN (SELECT user_id FROM {users_table})"
+        )
         conn.execute_with_frame(  # type: ignore[attr-defined]
             "uo_inputs_frame",
             frame,
-            "INSERT INTO model_inputs(user_id, first_order_at, x, t_x_days, repeat_mean)"
-            " SELECT user_id, first_order_at, x, t_x_days, repeat_mean FROM uo_inputs_frame",
+            "DELETE FROM model_inputs WHERE user_id NOT IN (SELECT user_id FROM uo_inputs_frame)"
+            + listed,
+        )
+        conn.execute_with_frame(  # type: ignore[attr-defined]
+            "uo_inputs_frame",
+            frame,
+            "INSERT OR REPLACE INTO model_inputs(user_id, first_order_at, x, t_x_days, "
+            "repeat_mean) SELECT user_id, first_order_at, x, t_x_days, repeat_mean "
+            "FROM uo_inputs_frame",
         )
         return
+    if users_table is None:
+        conn.execute("DELETE FROM model_inputs")
+    else:
+        conn.execute(
+            f"DELETE FROM model_inputs WHERE user_id IN (SELECT user_id FROM {users_table})"
+        )
     conn.executemany(
         "INSERT INTO model_inputs(user_id, first_order_at, x, t_x_days, repeat_mean)"
         " VALUES (?, ?, ?, ?, ?)",

@@ -17,6 +17,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -285,6 +286,43 @@ class DuckDBConnection:
         except duckdb.Error as exc:
             raise DuckDBError(first_line(exc)) from exc
 
+    @contextmanager
+    def alongside(self, work: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
+        """Run ``work(reader, *args)`` on a thread while the caller goes on with this
+        connection; yields a function that waits for and returns its result (or raises its
+        error). ``reader`` is a connection of its own to the same database (DuckDB's
+        ``cursor()``), which sees the last committed state: ``work`` must read only tables the
+        caller has not changed in its open transaction. DuckDB lets go of Python's lock while a
+        statement runs, so the caller's SQL and the work's Python (the model fits) overlap:
+        core.store.db.beside's second process, for DuckDB. Leaving the block early (an error,
+        Ctrl-C) interrupts the work's statement and waits for the thread."""
+        reader = DuckDBConnection(self.raw.cursor(), self.path, True)
+        reader.raw.execute("SET enable_progress_bar = false")
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = work(reader, *args)
+            except BaseException as exc:  # handed to the caller by result()
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name="userops-duckdb-alongside", daemon=True)
+        thread.start()
+
+        def result() -> Any:
+            thread.join()
+            if "error" in outcome:
+                raise outcome["error"]
+            return outcome["value"]
+
+        try:
+            yield result
+        finally:
+            if thread.is_alive():
+                reader.raw.interrupt()
+                thread.join()
+            reader.raw.close()
+
     def interrupt(self) -> None:
         self.raw.interrupt()
 
@@ -354,6 +392,7 @@ def open_duckdb(
                 f"several read it); try again when it is done ({text})"
             ) from exc
         raise DatabaseError(f"{p}: not a DuckDB database ({text})") from exc
+    raw.execute("SET enable_progress_bar = false")  # the commands print their own report
     conn = DuckDBConnection(raw, str(p), readonly)
     try:
         version = duckdb_schema_version(conn)
