@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import CoreError
-from core.store.engines import dialect_of
+from core.store.engines import dialect_of, engine_of
 from core.store.sql import table_name
 
 if TYPE_CHECKING:  # numpy (~0.1 s) loads in the three functions that use it: light commands
@@ -197,7 +197,10 @@ def buyer_values(conn: sqlite3.Connection, table: str) -> np.ndarray:
     import numpy as np
 
     columns = ", ".join(VALUE_COLUMN[d] for d in DIMENSIONS)
-    rows = conn.execute(f"SELECT {columns} FROM {table_name(table)} WHERE frequency > 0")
+    sql = f"SELECT {columns} FROM {table_name(table)} WHERE frequency > 0"
+    if engine_of(conn) != "sqlite":  # DuckDB hands over columns, not rows
+        return conn.frame(sql).to_numpy(dtype=np.float64).reshape(-1, len(DIMENSIONS))  # type: ignore[attr-defined]
+    rows = conn.execute(sql)
     # streamed into the array, no list of row tuples in between: -30 % on 700k buyers
     flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64)
     return flat.reshape(-1, len(DIMENSIONS))
