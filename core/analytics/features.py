@@ -60,7 +60,7 @@ CREATE TEMP TABLE uo_rfm (
 """,
     """
 INSERT INTO uo_rfm
-SELECT user_id, max(created_at), {recency}, count(*), {total}(amount)
+SELECT user_id, max(created_at), {recency}, count(*), {total_amount}
 FROM orders{orders_by_user}
 {cut}
 GROUP BY user_id
@@ -78,7 +78,7 @@ CREATE TEMP TABLE uo_ord_win (
     """
 INSERT INTO uo_ord_win
 SELECT user_id, count(*) FILTER (WHERE created_at >= :d30), count(*),
-       {total}(amount) FILTER (WHERE created_at >= :d30), {total}(amount)
+       {total_amount} FILTER (WHERE created_at >= :d30), {total_amount}
 FROM orders{orders_by_user}
 WHERE created_at >= :d90 AND created_at < :end
 GROUP BY user_id
@@ -288,7 +288,8 @@ def _spelling(d: Dialect) -> dict[str, str]:
     """The placeholders of the scripts that engines spell differently."""
     return {
         "recency": days_before_as_of("max(created_at)", d),
-        "total": d.total(),
+        # in the order of orders_user_time_amount, SQLite's (Dialect.total)
+        "total_amount": d.total("amount", "created_at, amount"),
         "orders_by_user": d.indexed_by("orders_user_time_amount"),
         "events_by_kind": d.indexed_by("events_kind_time"),
     }

@@ -89,7 +89,7 @@ SELECT user_id, first_at, x,
        {t_x_days} AS t_x_days,
        {t_days} AS t_days,
        CASE WHEN x > 0 THEN total - (
-           SELECT {sum}(o.amount) FROM orders AS o
+           SELECT {sum_o_amount} FROM orders AS o
            WHERE o.user_id = g.user_id AND o.created_at >= substr(g.first_at, 1, 10)
              AND o.created_at < {next_day}
        ) END AS repeat_amount
@@ -98,7 +98,7 @@ FROM (
            COUNT(DISTINCT substr(created_at, 1, 10)) - 1 AS x,
            MIN(created_at) AS first_at,
            substr(MAX(created_at), 1, 10) AS last_day,
-           {sum}(amount) AS total
+           {sum_amount} AS total
     FROM orders
     WHERE created_at < :cut
     GROUP BY user_id
@@ -112,7 +112,9 @@ def _summary_sql(d: Dialect) -> str:
         t_x_days=d.day_span("substr(first_at, 1, 10)", "last_day"),
         t_days=d.day_span("substr(first_at, 1, 10)", ":as_of"),
         next_day=d.next_day("g.first_at"),
-        sum="SUM" if d.name == "sqlite" else d.total(),
+        # in the order of orders_user_time_amount, SQLite's (Dialect.total)
+        sum_amount=d.sum("amount", "created_at, amount"),
+        sum_o_amount=d.sum("o.amount", "o.created_at, o.amount"),
     )
 
 

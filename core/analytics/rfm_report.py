@@ -54,7 +54,7 @@ def group_table(conn: sqlite3.Connection, table: str = "features") -> list[Group
     stats = {
         key: row
         for key, *row in conn.execute(
-            f"SELECT rfm_group, count(*), {dialect_of(conn).total()}(monetary), avg(recency_days), "
+            f"SELECT rfm_group, count(*), {dialect_of(conn).total('monetary', 'user_id')}, avg(recency_days), "
             "avg(frequency), "
             f"avg(monetary) FROM {table} WHERE frequency > 0 GROUP BY rfm_group"
         )
@@ -74,7 +74,7 @@ def preview_groups(
     if plan is not None:
         by_code = {g.code: g.key for g in GROUPS}
         sql = (
-            f"SELECT {plan.code} AS code, count(*), {dialect_of(conn).total()}(monetary), "
+            f"SELECT {plan.code} AS code, count(*), {dialect_of(conn).total('monetary', 'user_id')}, "
             "avg(recency_days), "
             f"avg(frequency), avg(monetary) FROM {table} WHERE frequency > 0 GROUP BY code"
         )

@@ -55,13 +55,27 @@ def _extra_rules(conn: sqlite3.Connection, as_of: date) -> None:
     rfm.set_threshold(conn, "m", "score", 4)
 
 
+def _sum_in_order(conn: sqlite3.Connection) -> None:
+    """u6: three orders whose sum depends on the order they are added in (0.1 + 0.2 + 0.3 is
+    0.6000000000000001, 0.3 + 0.2 + 0.1 is 0.6), stored latest first: SQLite adds them in its
+    index's order (by time), a compensated or scan-order sum would not give its bits."""
+    conn.execute("INSERT INTO users(user_id, name, signup_at) VALUES ('u6', 'Sum', '2024-01-01')")
+    conn.executemany(
+        "INSERT INTO orders VALUES (?, 'u6', ?, ?)",
+        [("o93", 0.3, "2024-06-03 10:00:00"), ("o92", 0.2, "2024-06-02 10:00:00")]
+        + [("o91", 0.1, "2024-06-01 10:00:00")],
+    )
+
+
 def _build_small(conn: sqlite3.Connection) -> None:
     build_small_db(conn)
+    _sum_in_order(conn)
     _extra_rules(conn, AS_OF)
 
 
 def _build_second(conn: sqlite3.Connection) -> None:
     build_second_db(conn)
+    _sum_in_order(conn)
     _extra_rules(conn, AS_OF)
 
 
@@ -164,7 +178,8 @@ def test_the_small_database_gets_its_hand_worked_answers_on_duckdb(tmp_path: Pat
     their orders and events: u1's last order 05-21 is 40 days back and its logins fall before
     the 30-day window (06-01..): dormant; u2 and u3 log in inside it: active; u4 never
     ordered: registered; u5's last order 03-22 is 100 days back: churned. u3's 04-02 order is
-    the first day of the 90-day window; u2's and u3's carts come after their last orders."""
+    the first day of the 90-day window; u2's and u3's carts come after their last orders. u6
+    (three orders in June, no rule matches) spent 0.1 + 0.2 + 0.3, added in time order."""
     lite, duck = both(tmp_path, _build_small)
     lite.close()
     try:
@@ -179,7 +194,9 @@ def test_the_small_database_gets_its_hand_worked_answers_on_duckdb(tmp_path: Pat
             ("u3", "active", 10, 3, 600.0, 3, 1, 2),
             ("u4", "registered", None, 0, 0.0, 0, 0, 0),
             ("u5", "churned", 100, 1, 300.0, 0, 0, 0),
+            ("u6", "unclassified", 27, 3, 0.1 + 0.2 + 0.3, 3, 0, 0),
         ]
+        assert got[-1][4] != 0.6  # the bits of the sum in time order
     finally:
         duck.close()
 
