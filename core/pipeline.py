@@ -5,6 +5,9 @@ schema under a read snapshot (no write lock: in WAL mode marks and other small w
 meanwhile), then copied in and swapped inside one short write transaction, so a kill half-way
 leaves the previous state intact. An import or a rule change committed during the build is
 found at the swap (``_inputs``): the build is redone once, then refused with a message.
+
+On DuckDB the same steps run in the engine in one transaction (its DDL is transactional, and
+one process at a time writes a file): docs/engines.md.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from core.errors import CoreError
 from core.store import columns
 from core.store.columns import days_before_as_of
 from core.store.db import beside
-from core.store.engines import Dialect, dialect_of
+from core.store.engines import SQLITE, Dialect, dialect_of
 from core.store.schema import DAYS_SINCE_LAST, feature_table_ddl
 from core.store.sql import quote, table_name
 
@@ -227,7 +227,7 @@ _LATEST_SCAN = {table: f"SELECT max(created_at) FROM {table}" for table in _LATE
 # Column -> SQL expression over users u, uo_rfm o, uo_ord_win w, uo_night n, uo_ev_last e,
 # uo_ev_win k, uo_cart_agg c, uo_fav v: declared with each column in core.store.columns. The RFM
 # score columns come from core.analytics.rfm.score_plan.
-_SELECT_EXPR = columns.SELECT_EXPR
+_SELECT_EXPR = columns.select_expr(SQLITE)
 
 # The model outputs (NULL when not fitted), from temp.uo_predict, alias p.
 _PREDICTION_EXPR = columns.MODEL_OUTPUT_EXPR
@@ -259,9 +259,8 @@ ORDER BY u.user_id
 def _cut_clauses(conn: sqlite3.Connection, table: str, params: dict[str, str]) -> dict[str, str]:
     """The as-of cut as SQL for a full pass over ``table``: empty when no row is dated on or
     after the cut (the usual as-of date, the latest day), which spares a test per row."""
-    latest = conn.execute((_LATEST if dialect_of(conn).seeks else _LATEST_SCAN)[table]).fetchone()[
-        0
-    ]
+    sql = (_LATEST if dialect_of(conn).seeks else _LATEST_SCAN)[table]
+    latest = conn.execute(sql).fetchone()[0]
     if latest is None or latest < params["end"]:
         return {"cut": "", "and_cut": ""}
     return {"cut": "WHERE created_at < :end", "and_cut": "AND created_at < :end"}
@@ -346,11 +345,12 @@ def compute_features(
     conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(d.create_table(feature_table_ddl(table)))
     try:
-        big = d.name == "sqlite" and _orders_at_least(conn, BESIDE_MIN_ORDERS)
+        work = (predict.purchase_history, as_of, with_predictions)
         if d.name == "sqlite":
-            besides = beside(conn, predict.purchase_history, as_of, with_predictions, worth_it=big)
+            big = _orders_at_least(conn, BESIDE_MIN_ORDERS)
+            besides = beside(conn, *work, worth_it=big)
         else:  # DuckDB: a thread, its statements and the fits overlapping this one's SQL
-            besides = conn.alongside(predict.purchase_history, as_of, with_predictions)  # type: ignore[attr-defined]
+            besides = conn.alongside(*work)  # type: ignore[attr-defined]
         with besides as history:
             plan = compute_rfm_inputs(conn, as_of)
             _run_script(conn, _ORDER_WINDOW, params)

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from core.store.engines import SQLITE, Dialect
+# A core.store.engines.Dialect: not imported here (engines -> duck -> schema -> columns)
+Dialect = Any
 
 # What a column is about.
 KINDS = (
@@ -71,7 +73,7 @@ class Column:
     fmt: str = "{}"  # how the profile shows a value
     profile: tuple[str, int] | None = None  # (section, position) of the profile row
 
-    def sql_of(self, dialect: Dialect = SQLITE) -> str:
+    def sql_of(self, dialect: Dialect) -> str:
         """The recompute's expression as ``dialect`` spells it."""
         return self.sql(dialect) if callable(self.sql) else self.sql
 
@@ -89,7 +91,7 @@ class Column:
         return self.header or self.label
 
 
-def days_before_as_of(stamp: str, dialect: Dialect = SQLITE) -> str:
+def days_before_as_of(stamp: str, dialect: Dialect) -> str:
     """SQL: whole days from the date of ``stamp`` (ISO text) to the as-of date; NULL stays NULL."""
     return dialect.days_before(stamp, ":as_of")
 
@@ -515,14 +517,14 @@ MODEL_OUTPUT_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.fille
 
 
 # features column -> the recompute's SQL for it (model outputs: MODEL_OUTPUT_EXPR).
-def select_expr(dialect: Dialect = SQLITE) -> dict[str, str]:
-    """features column -> the recompute's SQL for it, as ``dialect`` spells it."""
+def select_expr(dialect: Dialect) -> dict[str, str]:
+    """features column -> the recompute's SQL for it, as ``dialect`` spells it
+    (core.analytics.features)."""
     return {c.name: c.sql_of(dialect) for c in COLUMNS if c.filled_by == "recompute"}
 
 
-SELECT_EXPR: dict[str, str] = select_expr(SQLITE)
 MODEL_OUTPUT_EXPR: dict[str, str] = {
-    c.name: c.sql_of() for c in COLUMNS if c.filled_by == "predict"
+    c.name: str(c.sql) for c in COLUMNS if c.filled_by == "predict"
 }
 # (behaviour, kind, days) -> the features column holding it (core.query.windows).
 MATERIALISED: dict[Window, str] = {

@@ -144,7 +144,7 @@ def spell_create_table(ddl: str) -> str:
     own REAL is single precision) and its keys are kept."""
     match = _CREATE.fullmatch(ddl)
     if match is None:
-        raise DatabaseError(f"not a CREATE TABLE statement for DuckDB: {ddl.strip()[:60]}")
+        raise ValueError(f"not a CREATE TABLE statement: {ddl.strip()[:60]}")  # our own DDL only
     mem = sqlite3.connect(":memory:")
     try:
         mem.execute(f"CREATE TABLE t {match['body']}")
