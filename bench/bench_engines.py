@@ -1,8 +1,10 @@
 """Benchmark: segment counts from the raw events and orders on SQLite and on its DuckDB and chDB
-(ClickHouse in-process) copies, side by side in one run (issue 17).
+(ClickHouse in-process) copies, and the whole recompute on SQLite and DuckDB, side by side in one
+run (issue 17).
 
     .venv/bin/python bench/bench_engines.py                      # demo.db (20k users)
     .venv/bin/python bench/bench_engines.py --users 100000       # + a generated database
+    .venv/bin/python bench/bench_engines.py --users 1000000 --recompute --skip-counts
 
 The demo is copied (never touched); ``--users N`` also generates N users / ~10N orders / ~20N
 events with bench_refresh.py's generator (recomputed, cached as bench/bench_refresh_<N>_mbgnbd.db).
@@ -11,11 +13,21 @@ compiled with ``materialised=False`` (every behaviour window read from the raw r
 the stored columns) and counted RUNS times on each engine: p50 of compile + count, and the
 counts, which must be equal. Baseline in the same run on each engine: ``SELECT count(*) FROM
 features``.
+
+``--recompute``: the full recompute (``core.pipeline.recompute``: features, RFM, the model fits,
+predictions, layers, tags, histories) of each database as of its own date, on SQLite and then on
+the DuckDB copy (each a copy of the same file), timed, with the load average before and after
+each; then the results compared (users per layer, per RFM group and per tag, the sums of
+recency, frequency and monetary, predictions filled and their sums): "same" or what differs.
+The generated database's DuckDB copy is cached beside it (bench/bench_refresh_<N>_mbgnbd.duckdb)
+once made: ``userops copy`` of 1M users takes minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import shutil
 import statistics
 import sys
@@ -27,9 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core.audience import segments  # noqa: E402
+from core.pipeline import recompute  # noqa: E402
 from core.query import compile_condition  # noqa: E402
 from core.store.copy import copy_database  # noqa: E402
 from core.store.db import open_db, stored_as_of  # noqa: E402
+from core.store.duck import open_duckdb  # noqa: E402
 from core.store.engines import open_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,24 +124,106 @@ def compare(name: str, sqlite_path: Path, folder: Path) -> None:
         conn.close()
 
 
+# what the recompute's results are checked by on both engines: cheap aggregates over 1M rows
+FINGERPRINT = [
+    "SELECT layer, count(*) FROM features GROUP BY 1 ORDER BY 1",
+    "SELECT coalesce(rfm_group, '-'), count(*) FROM features GROUP BY 1 ORDER BY 1",
+    "SELECT coalesce(rfm_cell27, '-'), count(*) FROM features GROUP BY 1 ORDER BY 1",
+    "SELECT tag, count(*) FROM user_tags GROUP BY 1 ORDER BY 1",
+    "SELECT count(*), sum(recency_days), sum(frequency), sum(r_score), sum(f_score), "
+    "sum(m_score), sum(days_since_active), sum(logins_30d), sum(carts_open), "
+    "count(favourite_category), count(p_alive), count(clv) FROM features",
+    "SELECT sum(monetary), sum(spent_90d), sum(night_order_share), sum(p_alive), "
+    "sum(expected_purchases_90d), sum(clv) FROM features",
+]
+
+
+def fingerprint(conn) -> list:
+    return [conn.execute(sql).fetchall() for sql in FINGERPRINT]
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def load() -> str:
+    return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def recompute_both(name: str, sqlite_path: Path, duck_path: Path) -> None:
+    """The recompute on SQLite, then on DuckDB, of the same data as of its own date."""
+    lite = open_db(sqlite_path)
+    duck = open_duckdb(duck_path)
+    as_of = stored_as_of(lite)
+    assert as_of == stored_as_of(duck)
+    print(f"\n{name}: recompute as of {as_of} ({load()})")
+    times = {}
+    for label, conn in (("SQLite", lite), ("DuckDB", duck)):
+        started = time.perf_counter()
+        report = recompute(conn, as_of)
+        times[label] = time.perf_counter() - started
+        print(
+            f"  {label:<7} {times[label]:8.1f} s   {report.users:,} users, {report.buyers:,} "
+            f"buyers, models: {', '.join(f'{m} {s[:12]}' for m, s in report.models.items())}"
+            f" ({load()})"
+        )
+    print(f"  DuckDB / SQLite speed: {times['SQLite'] / times['DuckDB']:.1f}x")
+    a, b = fingerprint(lite), fingerprint(duck)
+    differ = [sql for sql, x, y in zip(FINGERPRINT, a, b, strict=True) if not _close(x, y)]
+    print("  results: " + ("same" if not differ else f"DIFFERENT in {differ}"))
+    lite.close()
+    duck.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=0, help="also a generated database")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--recompute", action="store_true", help="the recompute side by side")
+    parser.add_argument("--skip-counts", action="store_true", help="no segment counts")
+    parser.add_argument("--skip-demo", action="store_true", help="the generated database only")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent) as tmp:
         folder = Path(tmp)
-        shutil.copy(ROOT / "demo.db", folder / "demo.db")
-        compare("demo.db", folder / "demo.db", folder)
+        if not args.skip_demo:
+            shutil.copy(ROOT / "demo.db", folder / "demo.db")
+            run("demo.db", folder / "demo.db", folder, args, None)
         if args.users:
             from bench_refresh import build
 
-            # bench_refresh.py's cache and default model (its recompute fits MBG/NBD only)
-            cached = Path(__file__).resolve().parent / f"bench_refresh_{args.users}_mbgnbd.db"
+            here = Path(__file__).resolve().parent
+            cached = here / f"bench_refresh_{args.users}_mbgnbd.db"
             if not cached.exists():
                 build(cached, args.users, args.seed, "mbgnbd")
             shutil.copy(cached, folder / "generated.db")
-            compare(f"generated ({args.users:,} users)", folder / "generated.db", folder)
+            duck_cache = cached.with_suffix(".duckdb")
+            name = f"generated ({args.users:,} users)"
+            run(name, folder / "generated.db", folder, args, duck_cache)
+
+
+def run(name: str, sqlite_path: Path, folder: Path, args, duck_cache: Path | None) -> None:
+    if not args.skip_counts:
+        compare(name, sqlite_path, folder)
+    if not args.recompute:
+        return
+    duck_path = folder / (sqlite_path.stem + ".duckdb")
+    if duck_cache is not None and duck_cache.exists():
+        shutil.copy(duck_cache, duck_path)
+        print(f"\n{name}: DuckDB copy from {duck_cache.name} (made by userops copy before)")
+    elif not duck_path.exists():  # compare() made it otherwise
+        started = time.perf_counter()
+        result = copy_database(sqlite_path, f"duckdb:///{duck_path}", force=True)
+        print(
+            f"\n{name}: copied to DuckDB in {time.perf_counter() - started:.1f} s "
+            f"({result.total:,} rows)"
+        )
+    if duck_cache is not None and not duck_cache.exists():
+        shutil.copy(duck_path, duck_cache)
+    recompute_both(name, sqlite_path, duck_path)
 
 
 if __name__ == "__main__":

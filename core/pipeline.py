@@ -5,6 +5,9 @@ schema under a read snapshot (no write lock: in WAL mode marks and other small w
 meanwhile), then copied in and swapped inside one short write transaction, so a kill half-way
 leaves the previous state intact. An import or a rule change committed during the build is
 found at the swap (``_inputs``): the build is redone once, then refused with a message.
+
+On DuckDB the same steps run in the engine in one transaction (its DDL is transactional, and
+one process at a time writes a file): docs/engines.md.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from core.analytics.features import compute_features
 from core.errors import CoreError, DatabaseError
 from core.rules import applicability, history, layers, tags
 from core.store.db import describe_fault, get_meta, set_meta, stored_as_of, transaction
+from core.store.engines import dialect_of, engine_of
 from core.store.schema import (
     HISTORY_DDL,
     INDEX_MIN_USERS,
@@ -98,10 +102,11 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
     conn.execute("DROP TABLE IF EXISTS user_tags")
     conn.execute("ALTER TABLE features_new RENAME TO features")
     conn.execute("ALTER TABLE user_tags_new RENAME TO user_tags")
-    n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
-    for ddl in feature_index_ddl("features", n_users=n_users):
-        conn.execute(ddl)
-    index_user_tags(conn, n_users)
+    if dialect_of(conn).indexes:
+        n_users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
+        for ddl in feature_index_ddl("features", n_users=n_users):
+            conn.execute(ddl)
+        index_user_tags(conn, n_users)
     mark_computed(conn, as_of)
     set_meta(conn, "fit_as_of", as_of.isoformat())  # the predictions come from this date's fit
     set_meta(conn, "features_schema", str(SCHEMA_VERSION))
@@ -149,7 +154,8 @@ def mark_computed(conn: sqlite3.Connection, as_of: date) -> None:
     set_meta(conn, "as_of", as_of.isoformat())
     conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
     conn.execute("DELETE FROM refresh_dirty")
-    install_dirty_triggers(conn, as_of)
+    if dialect_of(conn).indexes:  # the refresh runs on SQLite (docs/engines.md)
+        install_dirty_triggers(conn, as_of)
 
 
 def _build_new(conn: sqlite3.Connection, as_of: date, features: str, user_tags: str) -> None:
@@ -157,7 +163,8 @@ def _build_new(conn: sqlite3.Connection, as_of: date, features: str, user_tags: 
     conn.execute(f"DROP TABLE IF EXISTS {user_tags}")
     compute_features(conn, features, as_of, with_predictions=True)  # RFM + models
     layers.apply_layers(conn, features, as_of)
-    conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", f"TABLE {user_tags}"))
+    ddl = USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", f"TABLE {user_tags}")
+    conn.execute(dialect_of(conn).create_table(ddl))
     tags.apply_tags(conn, features, user_tags, as_of)
     history.record(conn, features, user_tags, as_of)
     coverage.record(conn)  # what the data measures, for the screens (meta, copied at the swap)
@@ -234,6 +241,17 @@ def _install(conn: sqlite3.Connection, as_of: date) -> None:
     _swap(conn, as_of)
 
 
+def _build_in_one_transaction(conn: sqlite3.Connection, as_of: date) -> None:
+    """DuckDB: the build and the swap in one transaction (its DDL is transactional: a failure
+    or a kill leaves the previous tables, and no features_new). No shadows, no input watch:
+    one process at a time may open a DuckDB file for writing, so nothing changes meanwhile."""
+    with transaction(conn):
+        for table in ("features_new", "user_tags_new"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        _build_new(conn, as_of, "features_new", "user_tags_new")
+        _swap(conn, as_of)
+
+
 def _build_and_swap(conn: sqlite3.Connection, as_of: date) -> bool:
     """One attempt; False when the inputs changed during the build (nothing installed)."""
     seen = _watch_inputs(conn)
@@ -265,10 +283,9 @@ def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeR
     as_of = resolve_as_of(conn, as_of)
     started = time.perf_counter()
     try:
-        for _ in range(BUILD_ATTEMPTS):
-            if _build_and_swap(conn, as_of):
-                break
-        else:
+        if engine_of(conn) == "duckdb":
+            _build_in_one_transaction(conn, as_of)
+        elif not any(_build_and_swap(conn, as_of) for _ in range(BUILD_ATTEMPTS)):
             raise DatabaseError(
                 "Recompute refused, previous features kept: the data or the rules changed while "
                 "it ran (an import or a rule edit, twice); run it again when they are done."

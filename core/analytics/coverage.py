@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from core.store import columns
 from core.store.db import get_meta, set_meta
+from core.store.engines import dialect_of
 from core.store.sql import quote
 
 META_KEY = "coverage"
@@ -47,6 +48,7 @@ WITH RECURSIVE k(kind) AS (
     WHERE k.kind IS NOT NULL
 )
 SELECT kind FROM k WHERE kind IS NOT NULL"""
+_KINDS_SCAN_SQL = "SELECT DISTINCT kind FROM events"  # an engine without that index
 # an order with a time of day (a date alone is stored as 00:00:00: core.analytics.features)
 _TIMED_SQL = (
     "SELECT 1 FROM orders WHERE length(created_at) >= 13 "
@@ -82,7 +84,8 @@ class Coverage:
 
 def measure(conn: sqlite3.Connection) -> Coverage:
     """Ask the data: the event kinds present, the empty built-in attributes, timed orders."""
-    kinds = frozenset(r[0] for r in conn.execute(_KINDS_SQL))
+    kinds_sql = _KINDS_SQL if dialect_of(conn).seeks else _KINDS_SCAN_SQL
+    kinds = frozenset(r[0] for r in conn.execute(kinds_sql))
     empty = set()
     for column in ATTRIBUTES:
         col = quote(column)  # from the registry

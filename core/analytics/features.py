@@ -30,6 +30,7 @@ from core.errors import CoreError
 from core.store import columns
 from core.store.columns import days_before_as_of
 from core.store.db import beside
+from core.store.engines import SQLITE, Dialect, dialect_of
 from core.store.schema import DAYS_SINCE_LAST, feature_table_ddl
 from core.store.sql import quote, table_name
 
@@ -60,11 +61,11 @@ CREATE TEMP TABLE uo_rfm (
     frequency INTEGER, monetary REAL
 ) WITHOUT ROWID
 """,
-    f"""
+    """
 INSERT INTO uo_rfm
-SELECT user_id, max(created_at), {days_before_as_of("max(created_at)")}, count(*), total(amount)
-FROM orders INDEXED BY orders_user_time_amount
-{{cut}}
+SELECT user_id, max(created_at), {recency}, count(*), {total_amount}
+FROM orders{orders_by_user}
+{cut}
 GROUP BY user_id
 """,
 )
@@ -82,10 +83,10 @@ CREATE TEMP TABLE uo_ord_win (
     """
 INSERT INTO uo_ord_win
 SELECT user_id, count(*) FILTER (WHERE created_at >= :d30), count(*),
-       total(amount) FILTER (WHERE created_at >= :d30), total(amount),
+       {total_amount} FILTER (WHERE created_at >= :d30), {total_amount},
        count(*) FILTER (WHERE created_at >= :d60 AND created_at < :d30),
-       total(amount) FILTER (WHERE created_at >= :d60 AND created_at < :d30)
-FROM orders INDEXED BY orders_user_time_amount
+       {total_amount} FILTER (WHERE created_at >= :d60 AND created_at < :d30)
+FROM orders{orders_by_user}
 WHERE created_at >= :d90 AND created_at < :end
 GROUP BY user_id
 """,
@@ -104,7 +105,7 @@ INSERT INTO uo_night
 SELECT user_id,
        count(*) FILTER (WHERE substr(created_at, 12, 2) NOT BETWEEN '06' AND '21'),
        count(*)
-FROM orders INDEXED BY orders_user_time_amount
+FROM orders{orders_by_user}
 WHERE length(created_at) >= 13 AND substr(created_at, 12, 8) <> '00:00:00' {and_cut}
 GROUP BY user_id
 """,
@@ -155,14 +156,14 @@ SELECT user_id,
        count(*) FILTER (WHERE kind = 'coupon_use'),
        count(*) FILTER (WHERE kind = 'login' AND created_at < :d30)
 FROM (
-    SELECT user_id, kind, created_at FROM events INDEXED BY events_kind_time
+    SELECT user_id, kind, created_at FROM events{events_by_kind}
     WHERE kind IN ('login', 'post', 'checkin', 'view', 'share')
       AND created_at >= :d30 AND created_at < :end
     UNION ALL
-    SELECT user_id, kind, created_at FROM events INDEXED BY events_kind_time
+    SELECT user_id, kind, created_at FROM events{events_by_kind}
     WHERE kind = 'coupon_use' AND created_at >= :d90 AND created_at < :end
     UNION ALL
-    SELECT user_id, kind, created_at FROM events INDEXED BY events_kind_time
+    SELECT user_id, kind, created_at FROM events{events_by_kind}
     WHERE kind = 'login' AND created_at >= :d60 AND created_at < :d30
 )
 GROUP BY user_id
@@ -196,7 +197,7 @@ INSERT INTO uo_fav
 SELECT user_id, substr(min(printf('%09d', 999999999 - n) || value), 10)
 FROM (
     SELECT user_id, value, count(*) AS n
-    FROM events INDEXED BY events_kind_time
+    FROM events{events_by_kind}
     WHERE kind IN ('view', 'cart_add') AND created_at >= :d90 AND created_at < :end
       AND value <> ''
     GROUP BY user_id, value
@@ -231,19 +232,22 @@ WITH RECURSIVE k(kind) AS (
 )
 SELECT max((SELECT max(created_at) FROM events WHERE kind = k.kind)) FROM k""",
 }
+# ... and on an engine without those indexes (Dialect.seeks), one scan
+_LATEST_SCAN = {table: f"SELECT max(created_at) FROM {table}" for table in _LATEST}
 
 
 # Column -> SQL expression over users u, uo_rfm o, uo_ord_win w, uo_night n, uo_ev_last e,
 # uo_ev_win k, uo_cart_agg c, uo_fav v: declared with each column in core.store.columns. The RFM
 # score columns come from core.analytics.rfm.score_plan.
-_SELECT_EXPR = columns.SELECT_EXPR
+_SELECT_EXPR = columns.select_expr(SQLITE)
 
 # The model outputs (NULL when not fitted), from temp.uo_predict, alias p.
 _PREDICTION_EXPR = columns.MODEL_OUTPUT_EXPR
 
 
-def _insert_sql(table: str, scores: dict[str, str]) -> str:
-    exprs = {**_SELECT_EXPR, **scores, **_PREDICTION_EXPR}
+def _insert_sql(table: str, scores: dict[str, str], dialect: Dialect | None = None) -> str:
+    chosen = _SELECT_EXPR if dialect is None else columns.select_expr(dialect)
+    exprs = {**chosen, **scores, **_PREDICTION_EXPR}
     select = ",\n       ".join(exprs.values())
     # Users who signed up after the as-of date did not exist yet (unless they already acted).
     return f"""
@@ -267,7 +271,8 @@ ORDER BY u.user_id
 def _cut_clauses(conn: sqlite3.Connection, table: str, params: dict[str, str]) -> dict[str, str]:
     """The as-of cut as SQL for a full pass over ``table``: empty when no row is dated on or
     after the cut (the usual as-of date, the latest day), which spares a test per row."""
-    latest = conn.execute(_LATEST[table]).fetchone()[0]
+    sql = (_LATEST if dialect_of(conn).seeks else _LATEST_SCAN)[table]
+    latest = conn.execute(sql).fetchone()[0]
     if latest is None or latest < params["end"]:
         return {"cut": "", "and_cut": ""}
     return {"cut": "WHERE created_at < :end", "and_cut": "AND created_at < :end"}
@@ -280,9 +285,25 @@ def _run_script(
     cut: dict[str, str] | None = None,
 ) -> None:
     """Run the statements in order with the named parameters each one uses (``cut`` fills the
-    ``{cut}`` / ``{and_cut}`` placeholders)."""
+    ``{cut}`` / ``{and_cut}`` placeholders; the engine's spelling the others, the CREATE TABLE
+    its types: SQLite's text is the scripts' own)."""
+    d = dialect_of(conn)
     for statement in script:
-        conn.execute(statement.format(**cut) if cut is not None else statement, params)
+        if statement.lstrip().startswith("CREATE"):
+            conn.execute(d.create_table(statement), params)
+        else:
+            conn.execute(statement.format(**_spelling(d), **(cut or {})), params)
+
+
+def _spelling(d: Dialect) -> dict[str, str]:
+    """The placeholders of the scripts that engines spell differently."""
+    return {
+        "recency": days_before_as_of("max(created_at)", d),
+        # in the order of orders_user_time_amount, SQLite's (Dialect.total)
+        "total_amount": d.total("amount", "created_at, amount"),
+        "orders_by_user": d.indexed_by("orders_user_time_amount"),
+        "events_by_kind": d.indexed_by("events_kind_time"),
+    }
 
 
 def _drop_scratch(conn: sqlite3.Connection) -> None:
@@ -332,13 +353,17 @@ def compute_features(
     """
     check_table_name(table)
     params = _bounds(as_of)
+    d = dialect_of(conn)
     conn.execute(f"DROP TABLE IF EXISTS {table}")
-    conn.execute(feature_table_ddl(table))
+    conn.execute(d.create_table(feature_table_ddl(table)))
     try:
-        big = _orders_at_least(conn, BESIDE_MIN_ORDERS)
-        with beside(
-            conn, predict.purchase_history, as_of, with_predictions, worth_it=big
-        ) as history:
+        work = (predict.purchase_history, as_of, with_predictions)
+        if d.name == "sqlite":
+            big = _orders_at_least(conn, BESIDE_MIN_ORDERS)
+            besides = beside(conn, *work, worth_it=big)
+        else:  # DuckDB: a thread, its statements and the fits overlapping this one's SQL
+            besides = conn.alongside(*work)  # type: ignore[attr-defined]
+        with besides as history:
             plan = compute_rfm_inputs(conn, as_of)
             _run_script(conn, _ORDER_WINDOW, params)
             _run_script(conn, _NIGHT, params, _cut_clauses(conn, "orders", params))
@@ -351,7 +376,8 @@ def compute_features(
                 history_into.append(out)
         scores = plan.exprs if plan else {}
         cursor = conn.execute(
-            _insert_sql(table, scores), {**params, **(plan.params if plan else {})}
+            _insert_sql(table, scores, None if d.name == "sqlite" else d),
+            {**params, **(plan.params if plan else {})},
         )
         return cursor.rowcount
     finally:

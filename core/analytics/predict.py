@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from core.errors import DatabaseError, ModelFitError
 from core.store.db import get_meta, transaction
+from core.store.engines import Dialect, dialect_of, engine_of
 from core.store.schema import MODEL_OUTPUT_COLUMNS
 from core.store.sql import quote
 
@@ -85,24 +86,46 @@ class PredictionReport:
 # characters are the day.
 _SUMMARY_SQL = """
 SELECT user_id, first_at, x,
-       julianday(last_day) - julianday(substr(first_at, 1, 10)) AS t_x_days,
-       julianday(:as_of) - julianday(substr(first_at, 1, 10)) AS t_days,
+       {t_x_days} AS t_x_days,
+       {t_days} AS t_days,
        CASE WHEN x > 0 THEN total - (
-           SELECT SUM(o.amount) FROM orders AS o
+           SELECT {sum_o_amount} FROM orders AS o
            WHERE o.user_id = g.user_id AND o.created_at >= substr(g.first_at, 1, 10)
-             AND o.created_at < date(g.first_at, '+1 day')
+             AND o.created_at < {next_day}
        ) END AS repeat_amount
 FROM (
     SELECT user_id,
            COUNT(DISTINCT substr(created_at, 1, 10)) - 1 AS x,
            MIN(created_at) AS first_at,
            substr(MAX(created_at), 1, 10) AS last_day,
-           SUM(amount) AS total
+           {sum_amount} AS total
     FROM orders
     WHERE created_at < :cut
     GROUP BY user_id
 ) AS g
 """
+
+
+def _summary_sql(d: Dialect) -> str:
+    """_SUMMARY_SQL as the engine spells it (SQLite's: the text above, SUM and all)."""
+    return _SUMMARY_SQL.format(
+        t_x_days=d.day_span("substr(first_at, 1, 10)", "last_day"),
+        t_days=d.day_span("substr(first_at, 1, 10)", ":as_of"),
+        next_day=d.next_day("g.first_at"),
+        # in the order of orders_user_time_amount, SQLite's (Dialect.total)
+        sum_amount=d.sum("amount", "created_at, amount"),
+        sum_o_amount=d.sum("o.amount", "o.created_at, o.amount"),
+    )
+
+
+def read_frame(conn: sqlite3.Connection, sql: str, params: dict[str, str]) -> pd.DataFrame:
+    """A query's rows as a DataFrame on either engine; on DuckDB in user_id order, the order
+    SQLite's GROUP BY user_id gives (the fits then sum the same numbers in the same order)."""
+    import pandas as pd  # deferred: ~0.2 s
+
+    if engine_of(conn) == "sqlite":
+        return pd.read_sql_query(sql, conn, params=params)
+    return conn.frame(f"SELECT * FROM ({sql}) AS q ORDER BY user_id", params)  # type: ignore[attr-defined]
 
 
 def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
@@ -119,7 +142,7 @@ def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
     )
 
     params = {"cut": (as_of + timedelta(days=1)).isoformat(), "as_of": as_of.isoformat()}
-    raw = pd.read_sql_query(_SUMMARY_SQL, conn, params=params)
+    raw = read_frame(conn, _summary_sql(dialect_of(conn)), params)
     x = raw["x"].astype("int64")
     repeat_amount = raw["repeat_amount"].astype("float64")
     return pd.DataFrame(
@@ -417,7 +440,7 @@ def store_fits(conn: sqlite3.Connection, report: PredictionReport) -> None:
     conn.executemany(
         "INSERT OR REPLACE INTO model_fits"
         "(model, params, time_unit, log_lik, n_customers, error, as_of, fitted_at, diagnostics)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'), ?)",
+        f" VALUES (?, ?, ?, ?, ?, ?, ?, {dialect_of(conn).now_text()}, ?)",
         rows,
     )
     used = {"model": report.chosen, "reason": report.chosen_because}
@@ -513,6 +536,18 @@ def predict_into_temp(conn: sqlite3.Connection, as_of: date) -> PredictionReport
 def _write_temp(conn: sqlite3.Connection, out: pd.DataFrame) -> None:
     cols = ", ".join(HISTORY_COLUMNS)
     conn.execute(f"DROP TABLE IF EXISTS temp.{PREDICTIONS_TABLE}")
+    if engine_of(conn) != "sqlite":  # one bulk read of the frame (NaN reads as NULL)
+        frame = out[["user_id", *HISTORY_COLUMNS]].astype(
+            {"user_id": "object", "first_order_at": "object"}
+            | dict.fromkeys(OUTPUT_COLUMNS, "float64")
+        )
+        conn.execute_with_frame(  # type: ignore[attr-defined]
+            "uo_predict_frame",
+            frame,
+            f"CREATE TEMP TABLE {PREDICTIONS_TABLE} AS SELECT user_id, {cols} "
+            "FROM uo_predict_frame",
+        )
+        return
     conn.execute(
         f"CREATE TEMP TABLE {PREDICTIONS_TABLE} (user_id TEXT PRIMARY KEY, {cols}) WITHOUT ROWID"
     )
@@ -600,13 +635,43 @@ def write_model_inputs(
     ``users_table``, a temp table of user_id), in the caller's transaction."""
     import numpy as np  # deferred: light commands import this module
 
+    repeat = out["repeat_mean"].to_numpy(dtype="float64")
+    if engine_of(conn) != "sqlite":  # one bulk read of the frame (NaN reads as NULL)
+        import pandas as pd  # deferred: ~0.2 s
+
+        frame = pd.DataFrame(
+            {
+                "user_id": out["user_id"].astype("object"),
+                "first_order_at": [str(v)[:10] for v in out["first_order_at"]],
+                "x": out["x"].astype("int64"),
+                "t_x_days": out["t_x_days"].astype("float64"),
+                "repeat_mean": repeat,
+            }
+        )
+        # the buyers that go are deleted, the others upserted (Dialect.upserts_in_place)
+        listed = (
+            "" if users_table is None else f" AND user_id IN (SELECT user_id FROM {users_table})"
+        )
+        conn.execute_with_frame(  # type: ignore[attr-defined]
+            "uo_inputs_frame",
+            frame,
+            "DELETE FROM model_inputs WHERE user_id NOT IN (SELECT user_id FROM uo_inputs_frame)"
+            + listed,
+        )
+        conn.execute_with_frame(  # type: ignore[attr-defined]
+            "uo_inputs_frame",
+            frame,
+            "INSERT OR REPLACE INTO model_inputs(user_id, first_order_at, x, t_x_days, "
+            "repeat_mean) SELECT user_id, first_order_at, x, t_x_days, repeat_mean "
+            "FROM uo_inputs_frame",
+        )
+        return
     if users_table is None:
         conn.execute("DELETE FROM model_inputs")
     else:
         conn.execute(
             f"DELETE FROM model_inputs WHERE user_id IN (SELECT user_id FROM {users_table})"
         )
-    repeat = out["repeat_mean"].to_numpy(dtype="float64")
     conn.executemany(
         "INSERT INTO model_inputs(user_id, first_order_at, x, t_x_days, repeat_mean)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -684,12 +749,13 @@ def stored_summary(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
         DAYS_PER_UNIT,
     )
 
-    raw = pd.read_sql_query(
-        "SELECT user_id, first_order_at, x, t_x_days, repeat_mean,"
-        " julianday(:as_of) - julianday(substr(first_order_at, 1, 10)) AS t_days"
-        " FROM model_inputs ORDER BY user_id",
+    span = dialect_of(conn).day_span("substr(first_order_at, 1, 10)", ":as_of")
+    raw = read_frame(
         conn,
-        params={"as_of": as_of.isoformat()},
+        "SELECT user_id, first_order_at, x, t_x_days, repeat_mean,"
+        f" {span} AS t_days"
+        " FROM model_inputs ORDER BY user_id",
+        {"as_of": as_of.isoformat()},
     )
     x = raw["x"].astype("int64")
     return pd.DataFrame(

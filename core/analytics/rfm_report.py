@@ -25,6 +25,7 @@ from core.analytics.rfm import (
     get_thresholds,
     score_plan,
 )
+from core.store.engines import dialect_of
 from core.store.sql import table_name
 
 if TYPE_CHECKING:  # numpy (~0.1 s) loads in the clustering functions; the app imports this module
@@ -53,7 +54,8 @@ def group_table(conn: sqlite3.Connection, table: str = "features") -> list[Group
     stats = {
         key: row
         for key, *row in conn.execute(
-            f"SELECT rfm_group, count(*), total(monetary), avg(recency_days), avg(frequency), "
+            f"SELECT rfm_group, count(*), {dialect_of(conn).total('monetary', 'user_id')}, avg(recency_days), "
+            "avg(frequency), "
             f"avg(monetary) FROM {table} WHERE frequency > 0 GROUP BY rfm_group"
         )
     }
@@ -72,7 +74,8 @@ def preview_groups(
     if plan is not None:
         by_code = {g.code: g.key for g in GROUPS}
         sql = (
-            f"SELECT {plan.code} AS code, count(*), total(monetary), avg(recency_days), "
+            f"SELECT {plan.code} AS code, count(*), {dialect_of(conn).total('monetary', 'user_id')}, "
+            "avg(recency_days), "
             f"avg(frequency), avg(monetary) FROM {table} WHERE frequency > 0 GROUP BY code"
         )
         for code, *row in conn.execute(sql, plan.params):

@@ -8,6 +8,7 @@ import sqlite3
 from datetime import date, timedelta
 
 from core.rules.conditions import atomic
+from core.store.engines import dialect_of
 from core.store.sql import table_name
 
 
@@ -16,6 +17,29 @@ def record(conn: sqlite3.Connection, features_table: str, tags_table: str, as_of
     (the tables exist: the schema, or the recompute for older databases, creates them)."""
     day = as_of.isoformat()
     features, tags = table_name(features_table), table_name(tags_table)
+    if dialect_of(conn).upserts_in_place:  # DuckDB: delete only the rows that go
+        with atomic(conn):
+            conn.execute(
+                "DELETE FROM rfm_history WHERE as_of = ? AND user_id NOT IN "
+                f"(SELECT user_id FROM {features} WHERE rfm_group IS NOT NULL)",
+                (day,),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO rfm_history(as_of, user_id, rfm_group) "
+                f"SELECT ?, user_id, rfm_group FROM {features} WHERE rfm_group IS NOT NULL",
+                (day,),
+            )
+            conn.execute(
+                "DELETE FROM tag_history WHERE as_of = ? AND (tag, user_id) NOT IN "
+                f"(SELECT tag, user_id FROM {tags})",
+                (day,),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO tag_history(as_of, tag, user_id) "
+                f"SELECT ?, tag, user_id FROM {tags}",
+                (day,),
+            )
+        return
     with atomic(conn):
         conn.execute("DELETE FROM rfm_history WHERE as_of = ?", (day,))
         conn.execute(

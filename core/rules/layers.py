@@ -355,8 +355,16 @@ def apply_layers(
     (``changed_only``: as ``classify``)."""
     with atomic(conn):
         classify(conn, table, as_of, changed_only=changed_only)
-        conn.execute("DELETE FROM layer_history WHERE as_of = ?", (as_of.isoformat(),))
+        in_place = dialect_of(conn).upserts_in_place  # DuckDB: only the rows that go
+        if not in_place:
+            conn.execute("DELETE FROM layer_history WHERE as_of = ?", (as_of.isoformat(),))
         absent, params = history.absent_users(as_of)  # who was not there yet has no layer
+        if in_place:
+            conn.execute(
+                "DELETE FROM layer_history WHERE as_of = :day AND user_id NOT IN (SELECT "
+                f"user_id FROM {table_name(table)} WHERE user_id NOT IN ({absent}))",
+                {**params, "day": as_of.isoformat()},
+            )
         conn.execute(
             "INSERT OR REPLACE INTO layer_history(as_of, user_id, layer) "
             f"SELECT :day, user_id, layer FROM {table_name(table)} WHERE user_id NOT IN ({absent})",

@@ -20,7 +20,12 @@ tests/core/test_columns.py, which also pins the stored order of the columns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+# A core.store.engines.Dialect: not imported here (engines -> duck -> schema -> columns)
+Dialect = Any
 
 # What a column is about.
 KINDS = (
@@ -63,10 +68,16 @@ class Column:
     in_users: bool = False  # a built-in column of ``users``
     in_features: bool = True  # a column of ``features``
     filled_by: str = "recompute"  # one of FILLED_BY
-    sql: str = ""  # the recompute's expression (filled_by recompute or predict)
+    # the recompute's expression (filled_by recompute or predict); a function of the engine's
+    # Dialect where engines spell it differently (sql_of)
+    sql: str | Callable[[Dialect], str] = ""
     window: Window | None = None  # the behaviour window this column materialises
     fmt: str = "{}"  # how the profile shows a value
     profile: tuple[str, int] | None = None  # (section, position) of the profile row
+
+    def sql_of(self, dialect: Dialect) -> str:
+        """The recompute's expression as ``dialect`` spells it."""
+        return self.sql(dialect) if callable(self.sql) else self.sql
 
     @property
     def label_zh(self) -> str:
@@ -82,15 +93,18 @@ class Column:
         return self.header or self.label
 
 
-def days_before_as_of(stamp: str) -> str:
+def days_before_as_of(stamp: str, dialect: Dialect) -> str:
     """SQL: whole days from the date of ``stamp`` (ISO text) to the as-of date; NULL stays NULL."""
-    return f"CAST(julianday(:as_of) - julianday(substr({stamp}, 1, 10)) AS INTEGER)"
+    return dialect.days_before(stamp, ":as_of")
 
 
 # The 30 days before the last 30 (-59d..-30d): the previous-period windows.
 PREVIOUS_30 = (59, 30)
 
-_LAST_ACTIVE = "nullif(max(coalesce(o.last_at, ''), coalesce(e.last_at, '')), '')"
+
+def _last_active(d: Dialect) -> str:
+    latest = d.greatest("coalesce(o.last_at, '')", "coalesce(e.last_at, '')")
+    return f"nullif({latest}, '')"
 
 
 def _attribute(name: str, label: tuple[str, str], header: tuple[str, str], **kw) -> Column:
@@ -134,7 +148,7 @@ def _days_since(kind: str, label: tuple[str, str], *, hot: int, profile: int) ->
         "behaviour",
         label,
         hot=hot,
-        sql=days_before_as_of(f"e.last_{kind}"),
+        sql=lambda d: days_before_as_of(f"e.last_{kind}", d),
         window=("last", kind, None),
         profile=("behaviour", profile),
     )
@@ -315,7 +329,7 @@ COLUMNS: tuple[Column, ...] = (
         "number",
         "activity",
         ("夜间下单占比", "share of night orders"),
-        sql="CAST(n.night AS REAL) / nullif(n.timed, 0)",
+        sql=lambda d: f"{d.real('n.night')} / nullif(n.timed, 0)",
         fmt="{:.0%}",
         profile=("behaviour", 16),
     ),
@@ -335,7 +349,7 @@ COLUMNS: tuple[Column, ...] = (
         "date",
         "behaviour",
         ("最近活跃日期", "last active date"),
-        sql=_LAST_ACTIVE,
+        sql=_last_active,
     ),
     Column(
         "days_since_active",
@@ -344,7 +358,7 @@ COLUMNS: tuple[Column, ...] = (
         "behaviour",
         ("未活跃天数", "days since active"),
         hot=15,
-        sql=days_before_as_of(_LAST_ACTIVE),
+        sql=lambda d: days_before_as_of(_last_active(d), d),
         profile=("behaviour", 0),
     ),
     # D - date of the latest event of each standard kind (NULL if none), in EVENT_KINDS order
@@ -534,9 +548,18 @@ HOT_FEATURE_COLUMNS: tuple[str, ...] = tuple(
 )
 # The features columns the predictive models fill (core.analytics.predict).
 MODEL_OUTPUT_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.filled_by == "predict")
+
+
 # features column -> the recompute's SQL for it (model outputs: MODEL_OUTPUT_EXPR).
-SELECT_EXPR: dict[str, str] = {c.name: c.sql for c in COLUMNS if c.filled_by == "recompute"}
-MODEL_OUTPUT_EXPR: dict[str, str] = {c.name: c.sql for c in COLUMNS if c.filled_by == "predict"}
+def select_expr(dialect: Dialect) -> dict[str, str]:
+    """features column -> the recompute's SQL for it, as ``dialect`` spells it
+    (core.analytics.features)."""
+    return {c.name: c.sql_of(dialect) for c in COLUMNS if c.filled_by == "recompute"}
+
+
+MODEL_OUTPUT_EXPR: dict[str, str] = {
+    c.name: str(c.sql) for c in COLUMNS if c.filled_by == "predict"
+}
 # (behaviour, kind, days) -> the features column holding it (core.query.windows).
 MATERIALISED: dict[Window, str] = {
     c.window: c.name for c in COLUMNS if c.window is not None and c.window[0] != "last"

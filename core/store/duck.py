@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,16 @@ from core.store.sql import quote
 # SQLite's declared types (core.store.columns.Column.sql_type and the DDL) -> DuckDB's
 DUCKDB_TYPES = {"TEXT": "VARCHAR", "REAL": "DOUBLE", "INTEGER": "BIGINT", "": "VARCHAR"}
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# sqlite3's named markers (:name) outside quoted text and identifiers, which DuckDB spells $name
+_SQLITE_PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(?<![:\w]):([A-Za-z_]\w*)")
+# sqlite3's transaction statements, and DuckDB's spelling of each
+_BEGIN = re.compile(r"\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*", re.I)
+_END = re.compile(r"\s*(COMMIT|END|ROLLBACK)(\s+TRANSACTION)?\s*;?\s*", re.I)
+_CREATE = re.compile(
+    r"\s*CREATE\s+(?P<temp>TEMP\s+|TEMPORARY\s+)?TABLE\s+(?P<ine>IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>(?:temp\.|main\.)?[A-Za-z_][A-Za-z0-9_]*)\s*(?P<body>\(.*)",
+    re.I | re.S,
+)
 
 
 def duckdb_type(sql_type: str) -> str:
@@ -62,6 +74,33 @@ def create_table_sql(table: Table) -> str:
     return f"CREATE TABLE {quote(table.name)} (\n    {body}\n)"
 
 
+@cache
+def spell_create_table(ddl: str) -> str:
+    """A SQLite ``CREATE [TEMP] TABLE [IF NOT EXISTS] name (…) [WITHOUT ROWID]`` as DuckDB
+    spells it: the table is made by SQLite in memory and read back (:func:`read_table`), as the
+    schema's tables are, so its types are DuckDB's (SQLite's REAL is DuckDB's DOUBLE: DuckDB's
+    own REAL is single precision) and its keys are kept."""
+    match = _CREATE.fullmatch(ddl)
+    if match is None:
+        raise ValueError(f"not a CREATE TABLE statement: {ddl.strip()[:60]}")  # our own DDL only
+    mem = sqlite3.connect(":memory:")
+    try:
+        mem.execute(f"CREATE TABLE t {match['body']}")
+        shape = read_table(mem, "t")
+    finally:
+        mem.close()
+    body = create_table_sql(shape).split("(", 1)[1]
+    temp = "TEMP " if match["temp"] else ""
+    exists = "IF NOT EXISTS " if match["ine"] else ""
+    return f"CREATE {temp}TABLE {exists}{match['name']} ({body}"
+
+
+def sqlite_markers(sql: str) -> str:
+    """``sql`` with sqlite3's named markers ``:name`` spelled ``$name`` (text in quotes and
+    quoted identifiers left as they are; ``::`` casts too)."""
+    return _SQLITE_PARAM.sub(lambda m: f"${m[1]}" if m[1] else m[0], sql)
+
+
 def schema_statements() -> list[str]:
     """The DDL of a new DuckDB userops database, in order."""
     return [create_table_sql(t) for t in logical_tables()]
@@ -84,22 +123,70 @@ class DuckDBConnection:
         self.path = path
         self.readonly = readonly
         self._watch: threading.Event | None = None
+        self._in_transaction = False
+
+    def _prepare(
+        self, sql: str, params: Sequence[Any] | dict[str, Any]
+    ) -> tuple[str, Sequence[Any] | dict[str, Any] | None]:
+        """sqlite3's spelling to DuckDB's: named markers, BEGIN IMMEDIATE and the like (the
+        state is kept for ``in_transaction``)."""
+        if _BEGIN.fullmatch(sql):
+            self._in_transaction = True
+            return "BEGIN TRANSACTION", None
+        if _END.fullmatch(sql):
+            self._in_transaction = False
+            return sql, None
+        if isinstance(params, dict):  # DuckDB refuses values the statement does not name
+            sql = sqlite_markers(sql)
+            named = set(_PARAM.findall(sql))
+            params = {k: v for k, v in params.items() if k in named}
+        return sql, params or None
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> DuckDBCursor:
         import duckdb
 
-        if isinstance(params, dict):  # DuckDB refuses values the statement does not name
-            named = set(_PARAM.findall(sql))
-            params = {k: v for k, v in params.items() if k in named}
+        sql, bound = self._prepare(sql, params)
         try:
-            self.raw.execute(sql, params or None)
+            self.raw.execute(sql, bound)
             description = self.raw.description
             rows = self.raw.fetchall() if description else []
         except duckdb.InterruptException:
             raise DuckDBError("interrupted") from None
         except duckdb.Error as exc:
             raise DuckDBError(first_line(exc)) from exc
-        return DuckDBCursor(rows, description)
+        cursor = DuckDBCursor(rows, description)
+        if description is not None and len(description) == 1 and description[0][0] == "Count":
+            cursor.rowcount = int(rows[0][0]) if rows else 0  # INSERT, UPDATE, DELETE
+        return cursor
+
+    def frame(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        """The rows of a query as a pandas DataFrame (DuckDB's own conversion: NULL numbers
+        are NaN), for the places core reads with ``pandas.read_sql_query`` on SQLite."""
+        import duckdb
+
+        sql, bound = self._prepare(sql, params or {})
+        try:
+            return self.raw.execute(sql, bound).df()
+        except duckdb.Error as exc:
+            raise DuckDBError(first_line(exc)) from exc
+
+    def execute_with_frame(
+        self, name: str, frame: Any, sql: str, params: dict[str, Any] | None = None
+    ) -> None:
+        """Run ``sql`` with the pandas DataFrame ``frame`` readable as the table ``name``: bulk
+        writes of per-buyer results (sqlite3's executemany, row by row, is DuckDB's slow path).
+        NaN in a float column reads as NULL, as sqlite3 stores it."""
+        import duckdb
+
+        sql, bound = self._prepare(sql, params or {})
+        try:
+            self.raw.register(name, frame)
+            try:
+                self.raw.execute(sql, bound)
+            finally:
+                self.raw.unregister(name)
+        except duckdb.Error as exc:
+            raise DuckDBError(first_line(exc)) from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         import duckdb
@@ -108,6 +195,43 @@ class DuckDBConnection:
             self.raw.executemany(sql, rows)
         except duckdb.Error as exc:
             raise DuckDBError(first_line(exc)) from exc
+
+    @contextmanager
+    def alongside(self, work: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
+        """Run ``work(reader, *args)`` on a thread while the caller goes on with this
+        connection; yields a function that waits for and returns its result (or raises its
+        error). ``reader`` is a connection of its own to the same database (DuckDB's
+        ``cursor()``), which sees the last committed state: ``work`` must read only tables the
+        caller has not changed in its open transaction. DuckDB lets go of Python's lock while a
+        statement runs, so the caller's SQL and the work's Python (the model fits) overlap:
+        core.store.db.beside's second process, for DuckDB. Leaving the block early (an error,
+        Ctrl-C) interrupts the work's statement and waits for the thread."""
+        reader = DuckDBConnection(self.raw.cursor(), self.path, True)
+        reader.raw.execute("SET enable_progress_bar = false")
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = work(reader, *args)
+            except BaseException as exc:  # handed to the caller by result()
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name="userops-duckdb-alongside", daemon=True)
+        thread.start()
+
+        def result() -> Any:
+            thread.join()
+            if "error" in outcome:
+                raise outcome["error"]
+            return outcome["value"]
+
+        try:
+            yield result
+        finally:
+            if thread.is_alive():
+                reader.raw.interrupt()
+                thread.join()
+            reader.raw.close()
 
     def interrupt(self) -> None:
         self.raw.interrupt()
@@ -133,7 +257,8 @@ class DuckDBConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return False  # every statement here commits on its own (copy writes use .raw)
+        """Inside a BEGIN … COMMIT made through ``execute`` (copy's writes use .raw)."""
+        return self._in_transaction
 
     def close(self) -> None:
         self.set_progress_handler(None, 0)
@@ -171,6 +296,7 @@ def open_duckdb(
                 f"several read it); try again when it is done ({text})"
             ) from exc
         raise DatabaseError(f"{p}: not a DuckDB database ({text})") from exc
+    raw.execute("SET enable_progress_bar = false")  # the commands print their own report
     conn = DuckDBConnection(raw, str(p), readonly)
     try:
         version = duckdb_schema_version(conn)

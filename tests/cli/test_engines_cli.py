@@ -69,7 +69,11 @@ def test_a_command_not_on_the_engine_yet_says_so_in_one_line(
     assert run("copy", db, url).exit_code == 0
     commands = [(["open", url], "userops open")] if engine == "chdb" else []
     for args, command in (
-        (["recompute", url], "userops recompute"),
+        (["refresh", url], "userops refresh"),
+        (
+            ["model", url, "--validate", "--calibration-end", "2024-06-01"],
+            "userops model --validate",
+        ),
         (["segment", "save", url, "x", "frequency > 1"], "userops segment save"),
         (["demo", url], "userops demo"),
         (["check", url], "userops check"),

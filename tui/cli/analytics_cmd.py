@@ -24,6 +24,7 @@ from core.store.schema import FEATURE_COLUMNS
 from core.store.sql import quote
 from tui.cli import cli
 from tui.cli.common import (
+    COMPUTE_ENGINES,
     DB_ARGUMENT,
     ISO_DATE,
     READ_ENGINES,
@@ -50,7 +51,7 @@ def recompute_cmd(db: str, as_of: date | None, as_json: bool) -> None:
     The first recompute of a database installs the default layer rules and tags (those its
     fields can express); edit them with userops layer ... and userops tag ....
     """
-    with database(db) as conn:
+    with database(db, engines=COMPUTE_ENGINES) as conn:  # on DuckDB: in DuckDB (docs/engines.md)
         installed = install_defaults_once(conn, as_of=as_of)
         if installed and not as_json:
             click.echo("installed the default layer rules and tags (see `userops layer rules`)")
@@ -117,7 +118,7 @@ def rfm_cmd(db: str, as_json: bool, settings: tuple[str, ...], cells27: bool) ->
     except CoreError as exc:
         fail(f"{exc.title}: {exc}")
         return
-    with database(db) as conn:
+    with database(db, engines=COMPUTE_ENGINES) as conn:
         if wanted:
             with transaction(conn):
                 for t in wanted:

@@ -64,6 +64,8 @@ def database(
 
 # the engines the read commands run on: segment count, users, user, layers (docs/engines.md)
 READ_ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
+# ... and those recompute, rfm and model (but --validate) run on, computing in the engine
+COMPUTE_ENGINES = ("sqlite", "duckdb")
 
 
 def sqlite_path(db: str, *, what: str | None = None) -> str:

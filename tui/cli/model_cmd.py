@@ -29,9 +29,11 @@ from core.analytics.predict import (
     store_fits,
 )
 from core.analytics.validation import ValidationReport, validate
+from core.errors import CoreError
 from core.store.db import get_meta, set_meta, stored_as_of, transaction
+from core.store.engines import not_supported, parse_database
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail
+from tui.cli.common import COMPUTE_ENGINES, DB_ARGUMENT, ISO_DATE, database, fail
 
 PARAM_HELP = {
     "r": "purchase-rate shape",
@@ -108,7 +110,7 @@ def model(
     if calibration_end or holdout_end:
         fail("--calibration-end and --holdout-end go with --validate")
         return
-    with database(db) as conn:
+    with database(db, engines=COMPUTE_ENGINES) as conn:
         computed = get_meta(conn, "features_as_of")
         when = as_of or stored_as_of(conn)
         if when is None:
@@ -146,6 +148,14 @@ def _validate(
 ) -> None:
     if calibration_end is None:
         fail("--validate needs --calibration-end YYYY-MM-DD")
+        return
+    try:
+        engine = parse_database(db).engine
+    except CoreError as exc:
+        fail(str(exc))
+        return
+    if engine != "sqlite":  # the holdout's per-day reads are SQLite's yet (docs/engines.md)
+        fail(not_supported("`userops model --validate`", engine))
         return
     with database(db) as conn:
         end = holdout_end or stored_as_of(conn)
