@@ -534,6 +534,10 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("{m}: parameter(s) {p} ran to the edge of the search range", "{m}：参数 {p} 到达了搜索范围的边界"),
     ("the data cannot identify the model (too little variety among customers)",
      "数据无法识别该模型（客户之间差异太小）"),
+    ("{m}: parameter(s) {p} ran toward the edge of the search range, where the likelihood cannot "
+     "be evaluated (stopped at {a})", "{m}：参数 {p} 朝搜索范围的边界移动，进入了无法计算似然的区域（停在 {a}）"),
+    ("{m}: the likelihood could not be evaluated at any point the fit tried",
+     "{m}：拟合尝试过的每个点都无法计算似然"),
     ("only {n} repeat buyer(s) with a positive spend", "只有 {n} 位消费金额为正的复购买家"),
     ("every repeat buyer has the same mean spend", "每位复购买家的平均消费都相同"),
     ("nothing to fit", "无可拟合"),

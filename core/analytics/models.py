@@ -36,6 +36,18 @@ LOG_BOUNDS = (np.log(1e-6), np.log(1e6))
 # A fit has converged when no parameter can move the total log-likelihood by more than this
 # per unit of its logarithm (|d LL / d ln θ| at the solution).
 GRADIENT_TOLERANCE = 1e-3
+# No fit's search takes more evaluations of the likelihood than this (L-BFGS-B, Nelder-Mead
+# and the Newton polish with its Hessians together); the fits of the tests (CDNOW included)
+# and of bench_models' 700k buyers take 37-70, its one-dropout-rate limit 153. Spent, the fit
+# stops at the best point and is reported as not converged: a likelihood that costs seconds
+# per evaluation cannot run for an hour.
+MAX_EVALUATIONS = 300
+# The Pareto/NBD's search also stops at this many points where its likelihood cannot be
+# evaluated (scipy's hyp2f1 fails, NaN, beyond r + x ~ 300 with α far above β + t, and costs
+# 10-100x more near there): one failed trial can be a line search overshooting; a search that
+# steps there again is heading for values it cannot reach, not for a maximum inside (no fit
+# of the tests or benchmarks fails more than once short of such an edge).
+MAX_FAILED_EVALUATIONS = 2
 
 
 @dataclass(frozen=True)
@@ -304,8 +316,12 @@ def _pareto_terms(
     r, alpha, s, beta = params
     px, pt, i_tx, i_T = pairs
     g = pareto_tail_log(r, alpha, s, beta, px, pt)
-    dg = np.empty((4, len(px)))
-    for j in range(4):
+    dg = np.full((4, len(px)), np.nan)
+    # scipy's hyp2f1 fails (NaN) for r + x above ~300 with z near 1 (α far above β + t): the
+    # customers it fails for get a NaN log-likelihood, not one without the dropout term, and
+    # the costly differences are skipped (the fit treats the point as one it cannot evaluate)
+    evaluable = np.isfinite(g)
+    for j in range(4 if evaluable.all() else 0):
         up, down = params.copy(), params.copy()
         up[j] *= np.exp(_FD_STEP)
         down[j] *= np.exp(-_FD_STEP)
@@ -321,7 +337,7 @@ def _pareto_terms(
     log_aT, log_bT = np.log(alpha + T), np.log(beta + T)
     A = -(r + x) * log_aT - s * log_bT
     B = np.where(alive_gap, np.log(s) - np.log(rsx) + g_tx + log_gap, -np.inf)
-    mix = np.logaddexp(A, B)
+    mix = np.where(evaluable[i_tx] & evaluable[i_T], np.logaddexp(A, B), np.nan)
     lv, at = levels
     ll = gammaln(r + lv)[at] - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + mix
     wA, wB = np.exp(A - mix), np.exp(B - mix)
@@ -549,13 +565,16 @@ def _fit_counts(
         with np.errstate(all="ignore"):
             ll, grad = terms(params)
         value = -float(np.dot(weights, ll)) / n
-        if not np.isfinite(value):
+        gradient = -(grad @ weights) * params / n  # chain rule: d/d log θ = θ d/dθ
+        if not (np.isfinite(value) and np.isfinite(gradient).all()):
             return 1e300, np.zeros(k)
-        return value, -(grad @ weights) * params / n  # chain rule: d/d log θ = θ d/dθ
+        return value, gradient
 
     k = len(kind.PARAMS)
     begin = np.zeros(k) if start is None else np.log(np.asarray(start, dtype="float64"))
-    params, info = _optimise(neg_mean_ll, begin, title, kind.PARAMS, n)
+    params, info = _optimise(
+        neg_mean_ll, begin, title, kind.PARAMS, n, unevaluable_is_edge=kind is ParetoNbdFit
+    )
     with np.errstate(all="ignore"):
         log_lik = float(np.dot(weights, terms(params)[0]))
     return kind(*(float(v) for v in params), log_lik, int(n), info=info)
@@ -689,58 +708,95 @@ def _optimise(
     model: str,
     names: tuple[str, ...],
     n: float,
+    *,
+    unevaluable_is_edge: bool = False,
 ) -> tuple[np.ndarray, FitInfo]:
     """Minimise a mean negative log-likelihood over log-parameters (``n`` customers) to the
     maximum: L-BFGS-B with tolerances at machine precision, then Newton steps on the
     finite-difference Hessian of the analytic gradient until the total log-likelihood's
     gradient is below GRADIENT_TOLERANCE. Checks the gradient against finite differences of
-    the likelihood at the solution and returns the standard errors from the Hessian."""
+    the likelihood at the solution and returns the standard errors from the Hessian.
+
+    The search (L-BFGS-B, Nelder-Mead, the Newton polish and its Hessians) gets at most
+    MAX_EVALUATIONS evaluations of the likelihood; stopped, it keeps the best point it saw,
+    reported as not converged (the standard errors and the gradient check there take 4k more
+    evaluations). ``unevaluable_is_edge`` (the Pareto/NBD, see MAX_FAILED_EVALUATIONS): the
+    search also stops at MAX_FAILED_EVALUATIONS points where the likelihood cannot be
+    evaluated, and a search that ends short of the maximum with such points raises the edge
+    diagnosis, naming the parameters that were heading there."""
     bounds = [LOG_BOUNDS] * len(start)
-    res = minimize(
-        neg_mean_ll,
-        start,
-        method="L-BFGS-B",
-        jac=True,
-        bounds=bounds,
-        options={"ftol": 1e-11, "gtol": 1e-9, "maxiter": 2000, "maxcor": 20},
+    search = _Budgeted(
+        neg_mean_ll, MAX_EVALUATIONS, MAX_FAILED_EVALUATIONS if unevaluable_is_edge else 1 << 62
     )
-    x, iterations = res.x, int(res.nit)
-    value, grad = neg_mean_ll(x)
-    if value >= 1e300 or not np.isfinite(x).all():
-        raise ModelFitError(f"{model}: the fit gave non-finite parameters or likelihood")
-    if not res.success and np.abs(grad).max() * n > 1.0:
-        # L-BFGS-B can stop on a line-search failure short of the optimum: Nelder-Mead first
+    steps = [0]
+
+    def count(*_: object) -> None:
+        steps[0] += 1
+
+    try:
         res = minimize(
-            lambda p: neg_mean_ll(p)[0],
-            x,
-            method="Nelder-Mead",
+            search,
+            start,
+            method="L-BFGS-B",
+            jac=True,
             bounds=bounds,
-            options={"maxiter": 4000, "xatol": 1e-10, "fatol": 1e-15},
+            callback=count,
+            options={"ftol": 1e-11, "gtol": 1e-9, "maxiter": 2000, "maxcor": 20},
         )
-        x, iterations = res.x, iterations + int(res.nit)
+        x, iterations = res.x, int(res.nit)
+        value, grad = search(x)
+        if value >= 1e300 or not np.isfinite(x).all():
+            raise ModelFitError(f"{model}: the fit gave non-finite parameters or likelihood")
+        if not res.success and np.abs(grad).max() * n > 1.0:
+            # L-BFGS-B can stop on a line-search failure short of the optimum: Nelder-Mead
+            res = minimize(
+                lambda p: search(p)[0],
+                x,
+                method="Nelder-Mead",
+                bounds=bounds,
+                callback=count,
+                options={"maxiter": 4000, "xatol": 1e-10, "fatol": 1e-15},
+            )
+            x, iterations = res.x, iterations + int(res.nit)
+            value, grad = search(x)
+    except _BudgetSpent:
+        x, iterations = search.best, steps[0]
         value, grad = neg_mean_ll(x)
+        if value >= 1e300:
+            raise ModelFitError(
+                f"{model}: the likelihood could not be evaluated at any point the fit tried"
+            ) from None
     _check_edges(x, model, names)
-    hessian = _hessian(neg_mean_ll, x)
-    for _ in range(50):  # Newton polish: quadratic convergence near the maximum
-        if np.abs(grad).max() * n < GRADIENT_TOLERANCE * 1e-2:
-            break
-        try:
-            step = np.linalg.solve(hessian, grad)
-        except np.linalg.LinAlgError:
-            break
-        if not np.isfinite(step).all() or grad @ step <= 0:  # not a descent direction
-            break
-        scale = 1.0
-        while scale > 1e-6:
-            trial = np.clip(x - scale * step, *LOG_BOUNDS)
-            trial_value, trial_grad = neg_mean_ll(trial)
-            if trial_value <= value:
+    if unevaluable_is_edge and len(search.failed) >= MAX_FAILED_EVALUATIONS:
+        _beyond_evaluable(search.failed, x, model, names)
+    hessian = None
+    try:
+        hessian = _hessian(search, x)
+        for _ in range(50):  # Newton polish: quadratic convergence near the maximum
+            if np.abs(grad).max() * n < GRADIENT_TOLERANCE * 1e-2:
                 break
-            scale /= 2
-        else:
-            break
-        x, value, grad = trial, trial_value, trial_grad
-        iterations += 1
+            try:
+                step = np.linalg.solve(hessian, grad)
+            except np.linalg.LinAlgError:
+                break
+            if not np.isfinite(step).all() or grad @ step <= 0:  # not a descent direction
+                break
+            scale = 1.0
+            while scale > 1e-6:
+                trial = np.clip(x - scale * step, *LOG_BOUNDS)
+                trial_value, trial_grad = search(trial)
+                if trial_value <= value:
+                    break
+                scale /= 2
+            else:
+                break
+            x, value, grad = trial, trial_value, trial_grad
+            iterations += 1
+            hessian = None
+            hessian = _hessian(search, x)
+    except _BudgetSpent:
+        pass
+    if hessian is None:  # the budget ran out before the Hessian at x
         hessian = _hessian(neg_mean_ll, x)
     _check_edges(x, model, names)
     params = np.exp(x)
@@ -751,7 +807,9 @@ def _optimise(
     gradient_check = float(np.abs(numeric - grad).max() * n)
     cov_log = _covariance(hessian * n)
     se = np.sqrt(np.clip(np.diag(cov_log), 0, None)) * params if cov_log is not None else None
-    converged = gradient_norm < GRADIENT_TOLERANCE and cov_log is not None
+    converged = gradient_norm < GRADIENT_TOLERANCE and cov_log is not None and not search.spent
+    if unevaluable_is_edge and search.failed and not converged:
+        _beyond_evaluable(search.failed, x, model, names)
     info = FitInfo(
         converged=converged,
         iterations=iterations,
@@ -765,12 +823,65 @@ def _optimise(
     return params, info
 
 
+class _BudgetSpent(Exception):
+    """The search used up its likelihood evaluations (MAX_EVALUATIONS)."""
+
+
+class _Budgeted:
+    """A negative log-likelihood that counts its evaluations, keeps the best point it saw and
+    raises _BudgetSpent when asked for one more than ``limit``, or for any after
+    ``max_failed`` points it could not evaluate."""
+
+    def __init__(
+        self, f: Callable[[np.ndarray], tuple[float, np.ndarray]], limit: int, max_failed: int
+    ) -> None:
+        self.f, self.limit, self.max_failed, self.used = f, limit, max_failed, 0
+        self.best, self.best_value = np.zeros(0), float("inf")
+        self.failed: list[np.ndarray] = []  # points where the likelihood could not be evaluated
+
+    @property
+    def spent(self) -> bool:
+        return self.used >= self.limit or len(self.failed) >= self.max_failed
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.spent:
+            raise _BudgetSpent
+        self.used += 1
+        value, grad = self.f(x)
+        if value >= 1e300:
+            self.failed.append(np.array(x, dtype="float64"))
+        if value < self.best_value or not len(self.best):
+            self.best, self.best_value = np.array(x, dtype="float64"), value
+        return value, grad
+
+
 class _AtEdge(ModelFitError):
     """An estimate on the edge of the search range; ``upper``: the parameters at its top."""
 
     def __init__(self, message: str, upper: tuple[str, ...]) -> None:
         super().__init__(message)
         self.upper = upper
+
+
+def _beyond_evaluable(
+    failed: list[np.ndarray], x: np.ndarray, model: str, names: tuple[str, ...]
+) -> None:
+    """Raise the edge diagnosis for a search stopped short of the maximum at points where the
+    likelihood cannot be evaluated: the parameters named are those the search was moving
+    (from its best point ``x`` towards the failed points, on log scale), ``upper`` those
+    rising. E.g. a Pareto/NBD fit on customers who all buy at one rate and never drop out
+    heads for r, α -> ∞ (no heterogeneity) and s -> 0 (no dropout), as BG/NBD runs α to the
+    edge; on one common dropout rate it heads for s, β -> ∞ (the limit fit_pareto_nbd tries)."""
+    direction = np.mean(failed, axis=0) - x
+    moving = np.abs(direction) >= 0.1 * np.abs(direction).max()
+    at = ", ".join(f"{k} = {v:.4g}" for k, v in zip(names, np.exp(x), strict=True))
+    heading = [k for k, m in zip(names, moving, strict=True) if m]
+    raise _AtEdge(
+        f"{model}: parameter(s) {', '.join(heading)} ran toward the edge of the search range, "
+        f"where the likelihood cannot be evaluated (stopped at {at}); the data cannot "
+        "identify the model (too little variety among customers)",
+        tuple(k for k, m, d in zip(names, moving, direction, strict=True) if m and d > 0),
+    )
 
 
 def _check_edges(x: np.ndarray, model: str, names: tuple[str, ...]) -> None:
