@@ -42,6 +42,7 @@ from core.ingest.readers import (
     require_columns,
 )
 from core.store.db import get_meta, set_meta, transaction
+from core.store.logical import IMPORT_BUILD_PREFIX
 from core.store.personal import flag_columns
 from core.store.schema import USER_COLUMNS, schema_version, user_attribute_columns
 from core.store.sql import quote
@@ -736,7 +737,7 @@ LARGE_ROWS = 100_000  # staged orders or events from which an empty table is bui
 CHUNK_ROWS = 20_000  # rows of the first short write transaction of a build
 CHUNK_SECONDS = 0.4  # the next ones sized to take about this long (0: all of CHUNK_ROWS)
 CHUNK_PAUSE = 0.1  # seconds between two of them: SQLite's busy handler retries every <= 100 ms
-BUILD_PREFIX = "uo_import_"
+BUILD_PREFIX = IMPORT_BUILD_PREFIX
 _BUILD_NAME = re.compile(r"uo_import_(\d+)_[0-9a-f]+_(orders|events)")
 # the build's insert of stage rows (the small path's statements, onto a table with no triggers)
 _BUILD_INSERT = {

@@ -48,13 +48,20 @@ def read_table(conn: sqlite3.Connection, name: str) -> Table:
     return Table(name, cols, pk, tuple(unique))
 
 
+# A large first import builds its table under this prefix, hidden until it swaps it in
+# (core.ingest.importer); a build is not part of the database's contents.
+IMPORT_BUILD_PREFIX = "uo_import_"
+
+
 def table_names(conn: sqlite3.Connection) -> list[str]:
-    """The tables of a SQLite database, by name (SQLite's own catalogue tables left out)."""
+    """The tables of a SQLite database, by name (SQLite's own catalogue tables and the hidden
+    build of an import under way, or left by a killed one, left out)."""
     return [
         row[0]
         for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name"
+            "AND name NOT LIKE ? ESCAPE '\\' ORDER BY name",
+            (IMPORT_BUILD_PREFIX.replace("_", "\\_") + "%",),
         )
     ]
 

@@ -497,3 +497,20 @@ def test_a_clickhouse_server_through_clickhouse_connect(
     finally:
         server.close()
         lite.close()
+
+
+def test_copy_leaves_out_an_imports_hidden_build(small_db: Path, tmp_path: Path) -> None:
+    # a large first import's table under construction (or one a killed import left) is not
+    # part of the database: a copy made meanwhile does not carry it
+    conn = open_db(small_db)
+    conn.execute("CREATE TABLE uo_import_4242_00ff_orders AS SELECT * FROM orders")
+    conn.execute("CREATE TABLE uo_importer_notes (x TEXT)")  # not a build: kept
+    conn.close()
+    there = copy_database(small_db, f"duckdb:///{tmp_path / 'small.duckdb'}")
+    assert "uo_import_4242_00ff_orders" not in there.rows
+    assert there.rows["uo_importer_notes"] == 0 and there.rows["orders"] == 7
+    copy_database(f"duckdb:///{tmp_path / 'small.duckdb'}", tmp_path / "back.db")
+    back = snapshot(sqlite3.connect(tmp_path / "back.db"))
+    original = snapshot(sqlite3.connect(small_db))
+    del original["uo_import_4242_00ff_orders"]
+    assert back == original
