@@ -461,17 +461,28 @@ def _write(
     staged: dict[str, _Staged],
     report: ImportReport,
     meter: _Meter,
+    builds: Mapping[str, _Build] | None = None,
 ) -> None:
+    """The final copy; a table in ``builds`` (a large first import's) is swapped in instead
+    of copied, unless the visible table changed meanwhile (then it is copied as usual)."""
+    builds = builds or {}
     if "users" in staged:
         _upsert_users(conn, sources["users"], staged["users"], report, meter)
     if "orders" in staged:
         if "order_users" in staged:  # --user-column: create users with attributes
             _upsert_users(conn, sources["orders"], staged["order_users"], report, None)
         _create_users(conn, staged["order_user_ids"], report)
-        _write_orders(conn, staged["orders"], report, meter)
+        if "orders" in builds and _swap_in(conn, builds["orders"]):
+            report.orders_inserted = builds["orders"].rows
+        else:
+            _write_orders(conn, staged["orders"], report, meter)
     if "events" in staged:
         _create_users(conn, staged["event_user_ids"], report)
-        _write_events(conn, staged["events"], report, meter)
+        if "events" in builds and _swap_in(conn, builds["events"]):
+            report.events_inserted = builds["events"].rows
+            report.events_ignored = staged["events"].rows - builds["events"].rows
+        else:
+            _write_events(conn, staged["events"], report, meter)
 
 
 def _write_orders(
@@ -856,7 +867,7 @@ def _import_large(
             builds[table] = _build(conn, table, staged[table], names[table], meter)
         with _foreign_key_checks_off(conn), transaction(conn):  # the write lock, held briefly
             _check_unchanged(conn, version)
-            _write_large(conn, sources, staged, builds, report, meter)
+            _write(conn, sources, staged, report, meter, builds)
             report.as_of = _refresh_as_of(conn, latest)
             flag_columns(conn, user_attribute_columns(conn), personal=personal)
             computed = get_meta(conn, "features_as_of")
@@ -920,34 +931,6 @@ def _between_chunks(conn: sqlite3.Connection, table: str, done: int) -> None:
     """After each transaction of a build (``done`` stage rows of ``table`` written): a pause
     in which another writer waiting for the lock gets it."""
     time.sleep(CHUNK_PAUSE)
-
-
-def _write_large(
-    conn: sqlite3.Connection,
-    sources: dict[str, Source],
-    staged: dict[str, _Staged],
-    builds: dict[str, _Build],
-    report: ImportReport,
-    meter: _Meter,
-) -> None:
-    """_write, with each built table swapped in instead of copied (in the final transaction)."""
-    if "users" in staged:
-        _upsert_users(conn, sources["users"], staged["users"], report, meter)
-    if "orders" in staged:
-        if "order_users" in staged:  # --user-column: create users with attributes
-            _upsert_users(conn, sources["orders"], staged["order_users"], report, None)
-        _create_users(conn, staged["order_user_ids"], report)
-        if "orders" in builds and _swap_in(conn, builds["orders"]):
-            report.orders_inserted = builds["orders"].rows
-        else:
-            _write_orders(conn, staged["orders"], report, meter)
-    if "events" in staged:
-        _create_users(conn, staged["event_user_ids"], report)
-        if "events" in builds and _swap_in(conn, builds["events"]):
-            report.events_inserted = builds["events"].rows
-            report.events_ignored = staged["events"].rows - builds["events"].rows
-        else:
-            _write_events(conn, staged["events"], report, meter)
 
 
 def _swap_in(conn: sqlite3.Connection, build: _Build) -> bool:
