@@ -407,6 +407,12 @@ def main() -> None:
         "--only-second", action="store_true", help="only the second edition's constructs"
     )
     parser.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        help="only the second edition's conditions containing this text (repeatable)",
+    )
+    parser.add_argument(
         "--hot-index",
         action="store_true",
         help="measure with the proposed HOT_INDEX (then dropped)",
@@ -604,6 +610,8 @@ def measure_second(conn, args, base: float) -> None:
     base_cpu = LAST_CPU[0]
     print(f"full read: cpu {base_cpu:.1f} ms; load average {os.getloadavg()}")
     for goal, query in SECOND_QUERIES:
+        if args.match and not any(text in query for text in args.match):
+            continue
         run = counter(conn, query)
         ms = best_p50(run, args.rounds)
         mark = "ok" if ms <= goal else "OVER"
