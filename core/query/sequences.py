@@ -93,9 +93,10 @@ def _windowed_sequence(
 ) -> str:
     """``did A in W then B within N`` when W has a first day S and B is an event kind: a
     matching user has an A row in W and a B row after S (it follows an A of W) and before the
-    end of D, both ranges of ``events_kind_time``; only the users in both are tested for an A followed by its B, per user of ``f`` in user order, so
-    the seeks go through the per-user key in key order (view in 30d then cart_add within 1d on
-    20M events: 1.96 s -> 0.95 s of CPU). With B = order the users with an order after S are
+    end of D, both ranges of ``events_kind_time``; only the users in both are tested for an A
+    followed by its B, per user of ``f`` in user order, so the seeks go through the per-user
+    key in key order (view in 30d then cart_add within 1d on 20M events: 1.96 s -> 0.95 s of
+    CPU). With B = order the users with an order after S are
     most users and read the whole per-user index of orders: every A row of W is probed, as in
     the whole-history form (measured: the per-user form 0.68 s against 0.47 s)."""
     table_a = behaviour.table_of(kind_a)
@@ -149,7 +150,8 @@ def compile_transition(ctx: Ctx, node: Transition) -> Part:
     )
     # the rows of one date in X without a row of the other date in X: one read of the first
     # date in user order, each user's row of the other date found by its key (as_of, user_id;
-    # tags: as_of, tag, user_id) in the same order (20-60% less CPU than an IN and a NOT IN list of the two whole dates)
+    # tags: as_of, tag, user_id) in the same order (20-60% less CPU than an IN and a NOT IN
+    # list of the two whole dates)
     moved = (
         f"SELECT h.user_id FROM {table} AS h WHERE h.as_of = {into} AND h.{column} = {x} "
         f"AND NOT EXISTS (SELECT 1 FROM {table} AS o WHERE o.as_of = {out_of} "
