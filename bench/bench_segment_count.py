@@ -7,7 +7,10 @@ The second edition's constructs (arithmetic, ranges, row filters, first(), enter
 sequences) are measured after the first edition's, with their goals (issue 14): arithmetic over
 stored columns <= 200 ms; ranges, filters, first, entered <= 500 ms; sequences <= 1 s.
 Where the previous-period columns (schema 8) change a condition's compiled form, it is also
-measured compiled without them (the form before), counts checked equal. ``--proposals``
+measured compiled without them (the form before), counts checked equal; where the fourth
+session changed a compiled form (BEFORE), the form before is measured too. Wall and CPU time
+(of this process) are printed, with the load average. ``--match TEXT`` (repeatable) measures
+only the second edition's conditions containing it. ``--proposals``
 measures indexes not in the schema (PROPOSED_INDEXES) before / after, then drops them.
 
 The database is generated with set-based SQL the first time and cached as
