@@ -341,7 +341,11 @@ def _first(ctx: Ctx, call: Call, node: Compare) -> Part:
 
 
 def _first_in(ctx: Ctx, table: str, kind: str | None, lo: date | None, hi: date) -> str:
-    """Users whose first such row (up to as_of) falls on lo..hi."""
+    """Users whose first such row (up to as_of) falls on lo..hi: the users with a row on lo..hi
+    (a range of the kind's index, grouped: each user once, in user order), then for each one
+    "none before lo", one seek into the per-user key, in key order. (Testing "none before" per
+    row of the range, in time order, landed each seek anywhere in the 20M-row key: 1.19 s
+    against 0.72 s of CPU for first(login) > -7d at 1M users, docs/query-language.md.)"""
     hi = min(hi, ctx.as_of)
     kind_sql = "" if kind is None else f"a.kind = {ctx.bind(kind)} AND "
     where = f"{kind_sql}a.created_at < {ctx.day(hi + timedelta(days=1))}"
@@ -350,11 +354,12 @@ def _first_in(ctx: Ctx, table: str, kind: str | None, lo: date | None, hi: date)
     where += f" AND a.created_at >= {ctx.day(lo)}"
     kind_b = "" if kind is None else f"b.kind = {ctx.bind(kind)} AND "
     before = (
-        f"SELECT 1 FROM {table} AS b WHERE b.user_id = a.user_id AND {kind_b}"
+        f"SELECT 1 FROM {table} AS b WHERE b.user_id = c.user_id AND {kind_b}"
         f"b.created_at < {ctx.day(lo)}"
     )
     return (
-        f"f.user_id IN (SELECT a.user_id FROM {table} AS a WHERE {where} AND NOT EXISTS ({before}))"
+        f"f.user_id IN (SELECT c.user_id FROM (SELECT a.user_id FROM {table} AS a "
+        f"WHERE {where} GROUP BY a.user_id) AS c WHERE NOT EXISTS ({before}))"
     )
 
 

@@ -72,6 +72,8 @@ def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
             f"f.user_id IN (SELECT a.user_id FROM {table_a} AS a WHERE {where_a} "
             f"AND NOT EXISTS ({follow}))"
         )
+    elif kind_b is not None and ctx.window_range(node.window)[0] is not None:
+        sql = _windowed_sequence(ctx, node, kind_a, kind_b, until, end)
     else:
         sql = (
             f"f.user_id IN (SELECT a.user_id FROM {table_a} AS a WHERE {where_a} "
@@ -84,6 +86,39 @@ def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
     zh = f"{zh_w}有{a_zh} 且其后 {zh_n}内{'没有' if node.negated else '有'}{b_zh}"
     en = f"did {a}{en_w} then {'no ' if node.negated else ''}{b} within {en_n}"
     return Part(sql, zh, en)
+
+
+def _windowed_sequence(
+    ctx: Ctx, node: Sequence, kind_a: str | None, kind_b: str, until: str, end: str
+) -> str:
+    """``did A in W then B within N`` when W has a first day S and B is an event kind: a
+    matching user has an A row in W and a B row after S (it follows an A of W) and before the
+    end of D, both ranges of ``events_kind_time``; only the users in both are tested for an A
+    followed by its B, per user of ``f`` in user order, so the seeks go through the per-user
+    key in key order (view in 30d then cart_add within 1d on 20M events: 1.96 s -> 0.95 s of
+    CPU). With B = order the users with an order after S are
+    most users and read the whole per-user index of orders: every A row of W is probed, as in
+    the whole-history form (measured: the per-user form 0.68 s against 0.47 s)."""
+    table_a = behaviour.table_of(kind_a)
+    start, _ = ctx.window_range(node.window)
+    assert start is not None
+    rows_a = behaviour.rows_in_window(ctx, table_a, kind_a, node.window)
+    where_a = behaviour.rows_in_window(ctx, table_a, kind_a, node.window, alias="a.")
+    b = ctx.bind(kind_b)
+    has_b = (
+        f"SELECT user_id FROM events WHERE kind = {b} AND created_at > {ctx.day(start)} "
+        f"AND created_at < {end}"
+    )
+    follow = (
+        f"SELECT 1 FROM events AS b WHERE b.user_id = a.user_id AND b.kind = {b} "
+        f"AND b.created_at > a.created_at AND b.created_at <= {until} AND b.created_at < {end}"
+    )
+    return (
+        f"(f.user_id IN (SELECT user_id FROM {table_a} WHERE {rows_a}) "
+        f"AND f.user_id IN ({has_b}) "
+        f"AND EXISTS (SELECT 1 FROM {table_a} AS a WHERE a.user_id = f.user_id AND {where_a} "
+        f"AND EXISTS ({follow})))"
+    )
 
 
 def compile_transition(ctx: Ctx, node: Transition) -> Part:
@@ -110,8 +145,17 @@ def compile_transition(ctx: Ctx, node: Transition) -> Part:
     now_date = f"(SELECT max(as_of) FROM {table} WHERE as_of <= {ctx.day(ctx.as_of)})"
     before_date = f"(SELECT max(as_of) FROM {table} WHERE as_of < {ctx.day(start)})"
     x = ctx.bind(key)
-    now = f"SELECT user_id FROM {table} WHERE as_of = {now_date} AND {column} = {x}"
-    before = f"SELECT user_id FROM {table} WHERE as_of = {before_date} AND {column} = {x}"
-    into, out_of = (now, before) if node.direction == "entered" else (before, now)
-    sql = f"(f.user_id IN ({into}) AND f.user_id NOT IN ({out_of}) AND {before_date} IS NOT NULL)"
+    into, out_of = (
+        (now_date, before_date) if node.direction == "entered" else (before_date, now_date)
+    )
+    # the rows of one date in X without a row of the other date in X: one read of the first
+    # date in user order, each user's row of the other date found by its key (as_of, user_id;
+    # tags: as_of, tag, user_id) in the same order (20-60% less CPU than an IN and a NOT IN
+    # list of the two whole dates)
+    moved = (
+        f"SELECT h.user_id FROM {table} AS h WHERE h.as_of = {into} AND h.{column} = {x} "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} AS o WHERE o.as_of = {out_of} "
+        f"AND o.user_id = h.user_id AND o.{column} = {x})"
+    )
+    sql = f"(f.user_id IN ({moved}) AND {before_date} IS NOT NULL)"
     return Part(sql, zh, en)

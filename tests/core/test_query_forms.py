@@ -1,0 +1,145 @@
+"""The compiled forms chosen for speed at 1M users (first times, windowed sequences, entering and
+leaving) count exactly what their definitions say: random small databases (the five users of
+test_query_compile plus forty generated ones, events and orders around the as-of date, three
+history dates) against the definitions worked out in Python, row by row."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import date, datetime, timedelta
+
+import pytest
+from test_query_compile import AS_OF, build_small_db
+
+from core.audience.segments import count
+from core.query import compile_condition
+
+KINDS = ("view", "cart_add", "login")
+LAYERS = ("churned", "active", "dormant", "registered")
+RFM = ("important_value", "important_retention", "general_winback")
+TAGS = ("夜猫子", "优惠券用户")
+HISTORY_DATES = (date(2024, 6, 10), date(2024, 6, 20), AS_OF)
+END = datetime.combine(AS_OF + timedelta(days=1), datetime.min.time())
+
+
+def _random_db(conn: sqlite3.Connection, seed: int) -> dict:
+    """The generated rows, also returned as Python data for the definitions below."""
+    build_small_db(conn)
+    rng = random.Random(seed)
+    users = [f"g{i:02d}" for i in range(40)]
+    conn.executemany("INSERT INTO users(user_id) VALUES (?)", [(u,) for u in users])
+    conn.executemany("INSERT INTO features(user_id) VALUES (?)", [(u,) for u in users])
+    everyone = [r[0] for r in conn.execute("SELECT user_id FROM features")]
+    events, orders = [], []
+    for u in users:
+        for _ in range(rng.randint(0, 8)):
+            # from 70 days before D to 2 days after it (rows after D never count)
+            at = END - timedelta(seconds=rng.randint(-2 * 86400, 70 * 86400))
+            events.append((u, rng.choice(KINDS), at.isoformat(sep=" ")))
+        for i in range(rng.randint(0, 3)):
+            at = END - timedelta(seconds=rng.randint(-86400, 70 * 86400))
+            orders.append((f"{u}-{i}", u, float(rng.randint(1, 300)), at.isoformat(sep=" ")))
+    conn.executemany(
+        "INSERT OR IGNORE INTO events(user_id, kind, created_at) VALUES (?,?,?)", events
+    )
+    conn.executemany("INSERT INTO orders VALUES (?,?,?,?)", orders)
+    history: dict[str, dict[date, dict[str, set[str]]]] = {"layer": {}, "rfm": {}, "tag": {}}
+    for day in HISTORY_DATES:
+        for what, values, table in (
+            ("layer", LAYERS, "layer_history"),
+            ("rfm", RFM, "rfm_history"),
+        ):
+            rows = {u: rng.choice(values) for u in everyone if rng.random() < 0.8}
+            conn.executemany(
+                f"INSERT INTO {table} VALUES (?,?,?)",
+                [(day.isoformat(), u, x) for u, x in rows.items()],
+            )
+            history[what][day] = {x: {u for u, y in rows.items() if y == x} for x in values}
+        pairs = [(t, u) for u in everyone for t in TAGS if rng.random() < 0.3]
+        conn.executemany(
+            "INSERT INTO tag_history VALUES (?,?,?)", [(day.isoformat(), t, u) for t, u in pairs]
+        )
+        history["tag"][day] = {t: {u for s, u in pairs if s == t} for t in TAGS}
+    rows = conn.execute("SELECT user_id, kind, created_at FROM events").fetchall()
+    rows += [(u, "order", at) for u, at in conn.execute("SELECT user_id, created_at FROM orders")]
+    times: dict[tuple[str, str], list[datetime]] = {}
+    for u, kind, at in rows:
+        if datetime.fromisoformat(at) < END:  # only what happened up to D
+            times.setdefault((u, kind), []).append(datetime.fromisoformat(at))
+    return {"users": everyone, "times": times, "history": history}
+
+
+def _first_on(data: dict, kind: str, lo: date, hi: date) -> int:
+    """Users whose first ``kind`` up to D falls on lo..hi."""
+    firsts = [min(ts).date() for (u, k), ts in data["times"].items() if k == kind]
+    return sum(lo <= d <= hi for d in firsts)
+
+
+def _did(data: dict, a: str, start: date, last: date, b: str, days: int) -> int:
+    """Users with an ``a`` on start..last followed by a ``b`` within ``days`` (both up to D)."""
+    n = 0
+    for u in data["users"]:
+        a_times = [t for t in data["times"].get((u, a), []) if start <= t.date() <= last]
+        b_times = data["times"].get((u, b), [])
+        n += any(ta < tb <= ta + timedelta(days=days) for ta in a_times for tb in b_times)
+    return n
+
+
+def _moved(data: dict, what: str, name: str, direction: str, within: int) -> int:
+    """entered/left: in X on the latest date up to D and not on the latest before the window."""
+    dates = data["history"][what]
+    start = AS_OF - timedelta(days=within - 1)
+    before = [d for d in dates if d < start]
+    if not before:
+        return 0
+    now_in, before_in = dates[max(dates)][name], dates[max(before)][name]
+    return len(now_in - before_in if direction == "entered" else before_in - now_in)
+
+
+def _cases(data: dict) -> list[tuple[str, int]]:
+    d = AS_OF
+    cases = []
+    for kind in (*KINDS, "order"):
+        cases += [
+            (f"first({kind}) > -7d", _first_on(data, kind, d - timedelta(days=6), d)),
+            (f"first({kind}) >= -20d", _first_on(data, kind, d - timedelta(days=20), d)),
+            (f"first({kind}) = -3d", _first_on(data, kind, d - timedelta(3), d - timedelta(3))),
+            (
+                f"first({kind}) between 2024-06-01 and 2024-06-15",
+                _first_on(data, kind, date(2024, 6, 1), date(2024, 6, 15)),
+            ),
+            (
+                f"first({kind}) in (2024-06-29, 2024-06-30)",
+                _first_on(data, kind, date(2024, 6, 29), d),
+            ),
+        ]
+    for a in (*KINDS, "order"):
+        for b in ("cart_add", "login", "order"):
+            for window, start, last in (
+                ("30d", d - timedelta(days=29), d),
+                ("-20d..-5d", d - timedelta(days=20), d - timedelta(days=5)),
+            ):
+                for days in (1, 3):
+                    text = f"did {a} in {window} then {b} within {days}d"
+                    cases.append((text, _did(data, a, start, last, b, days)))
+    for what, names in (("layer", LAYERS), ("rfm", RFM), ("tag", TAGS)):
+        for name in names:
+            for direction in ("entered", "left"):
+                for within in (7, 15, 30):
+                    text = f'{direction} {what} "{name}" within {within}d'
+                    cases.append((text, _moved(data, what, name, direction, within)))
+    return cases
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_fast_forms_count_the_definitions(conn: sqlite3.Connection, seed: int) -> None:
+    data = _random_db(conn, seed)
+    wrong = []
+    for text, expected in _cases(data):
+        # first(order) as of the features' date reads their stored first_order_at (not generated)
+        for materialised in (False,) if text.startswith("first(order)") else (True, False):
+            got = count(conn, compile_condition(conn, text, as_of=AS_OF, materialised=materialised))
+            if got != expected:
+                wrong.append((text, materialised, got, expected))
+    assert wrong == []
