@@ -93,3 +93,39 @@ def test_preview_without_buyers(conn):
     conn.execute("INSERT INTO features(user_id, frequency, monetary) VALUES ('e', 0, 0)")
     assert counts(rfm_report.preview_groups(conn, {})) == {"non_buyer": 1}
     assert rfm_report.buyer_sample(conn) == []
+
+
+SCORED = "SELECT user_id, r_score, f_score, m_score, rfm_group, rfm_cell27 FROM features ORDER BY 1"
+
+
+def test_rescoring_writes_only_the_score_columns_that_change(shop):
+    """Each indexed score column in an UPDATE's SET list costs its index a delete and an insert
+    per row: a re-score writes a column only on the rows where it moves (an AFTER UPDATE OF
+    trigger fires exactly when the column is in the SET list), with the scores a scoring from
+    nothing gives."""
+    shop.execute("CREATE TEMP TABLE written (user_id TEXT, col TEXT)")
+    for col in ("r_score", "f_score", "m_score", "rfm_group"):
+        shop.execute(
+            f"CREATE TEMP TRIGGER log_{col} AFTER UPDATE OF {col} ON main.features"
+            f" BEGIN INSERT INTO written VALUES (NEW.user_id, '{col}'); END"
+        )
+    before = shop.execute(SCORED).fetchall()
+    shop.execute("UPDATE features SET recency_days = recency_days + 1")  # a day later
+    rfm.apply_rfm(shop)
+    assert shop.execute("SELECT * FROM written").fetchall() == []  # the cuts moved with it
+    assert shop.execute(SCORED).fetchall() == before
+    # b (108 days) buys: 50 days, between c (30) and d (90): b's R score 2 -> 3, d's 3 -> 2;
+    # both stay below the mean recency (42.75 days): no group moves
+    shop.execute("UPDATE features SET recency_days = 50 WHERE user_id = 'b'")
+    rfm.apply_rfm(shop)
+    assert sorted(shop.execute("SELECT * FROM written")) == [("b", "r_score"), ("d", "r_score")]
+    after = shop.execute(SCORED).fetchall()
+    assert [(u, r) for u, r, *_ in after] == [("a", 5), ("b", 3), ("c", 4), ("d", 2), ("e", None)]
+    for col in ("r_score", "f_score", "m_score", "rfm_group"):
+        shop.execute(f"DROP TRIGGER log_{col}")
+    shop.execute(
+        "UPDATE features SET r_score = NULL, f_score = NULL, m_score = NULL, rfm_group = NULL,"
+        " rfm_cell27 = NULL"
+    )
+    rfm.apply_rfm(shop)
+    assert shop.execute(SCORED).fetchall() == after
