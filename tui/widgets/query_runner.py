@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.errors import CoreError
 from core.store.db import open_db
-from core.store.engines import ENGINES, not_supported
+from core.store.engines import ENGINES, Target, not_supported, open_database
 
 PROGRESS_STEPS = 1_000_000  # SQLite VM steps between two looks at the worker's cancelled flag
 # Called with every connection a worker opens (tests make queries slow deterministically here).
@@ -79,10 +79,13 @@ def engine_of(path: str | Path) -> str:
 
 def open_for_reading(path: str | Path):
     """A read-only connection to the app's database, on its engine."""
-    if engine_of(path) == "duckdb":
+    engine = engine_of(path)
+    if engine == "duckdb":
         from core.store.duck import open_duckdb
 
         return open_duckdb(path, readonly=True)
+    if engine != "sqlite":  # chDB: a directory (core.store.clickhouse)
+        return open_database(Target(engine, str(path), str(path)), readonly=True)
     return open_db(path, readonly=True)
 
 
