@@ -160,6 +160,7 @@ class UserOpsApp(App):
         self.set_interval(self.WATCH_INTERVAL, self.watch_database, name="watch-database")
 
     def on_unmount(self) -> None:
+        query_runner.release()  # DuckDB's kept connection (query_runner.KEPT)
         if self._watch is not None:
             self._watch.close()
             self._watch = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -300,7 +301,13 @@ def _select(table: Table) -> str:
 
 
 def _read_batches(reader: Any, table: Table) -> Iterator[list[tuple[Any, ...]]]:
-    cursor = _raw(reader).execute(_select(table))
+    sql = _select(table)
+    if isinstance(reader, sqlite3.Connection) and table.primary_key[:1] == ("user_id",):
+        # by user (the key's order: events, features), not a covering index's (SQLite scans
+        # events_kind_time, by kind and time): DuckDB's zone maps then find one user's events
+        # in one row group (the profile's two reads of events: 240 -> 20 ms at 1M users)
+        sql += f" ORDER BY {', '.join(quote(c) for c in table.primary_key)}"
+    cursor = _raw(reader).execute(sql)
     while batch := cursor.fetchmany(BATCH_ROWS):
         yield batch
 
