@@ -524,8 +524,8 @@ def transitions(conn: sqlite3.Connection, from_as_of: date, to_as_of: date) -> T
     """
     if not dialect_of(conn).temp_tables:  # ClickHouse: one statement over layer_history
         pairs, params = _stored_pairs(conn, from_as_of, to_as_of)
-        rows = conn.execute(f"SELECT before, after, COUNT(*) FROM ({pairs}) GROUP BY 1, 2", params)
-        counts = {(a, b): c for a, b, c in rows.fetchall()}
+        found = conn.execute(f"SELECT before, after, COUNT(*) FROM ({pairs}) GROUP BY 1, 2", params)
+        counts = {(a, b): c for a, b, c in found.fetchall()}
         return Transitions(from_as_of, to_as_of, _order(conn, counts), counts, (False, False))
     computed = (
         _layers_at(conn, from_as_of, "layers_before"),
