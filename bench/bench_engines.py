@@ -21,6 +21,11 @@ each; then the results compared (users per layer, per RFM group and per tag, the
 recency, frequency and monetary, predictions filled and their sums): "same" or what differs.
 The generated database's DuckDB copy is cached beside it (bench/bench_refresh_<N>_mbgnbd.duckdb)
 once made: ``userops copy`` of 1M users takes minutes.
+
+``--sqlite DB --duckdb DB.duckdb``: the counts on an existing SQLite database and its existing
+DuckDB copy, both opened read-only as they are (no copy: at 1M users the copy takes 15 min),
+DuckDB with ``memory_limit`` 3 GB and 2 threads (``--memory-limit``); the p50 of wall time and
+of this process's CPU time (every thread's, DuckDB's too), and the load average.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -69,6 +75,60 @@ def p50(conn, text: str) -> tuple[float, int]:
         n = segments.count(conn, compiled)
         times.append(time.perf_counter() - started)
     return statistics.median(times), n
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def p50_cpu(conn, text: str, runs: int = RUNS) -> tuple[float, float, int]:
+    """p50 of wall and CPU time (seconds) of compile + count, and the count."""
+    as_of = stored_as_of(conn)
+    walls, cpus, n = [], [], -1
+    for _ in range(runs):
+        started, spent = time.perf_counter(), cpu()
+        compiled = compile_condition(conn, text, as_of=as_of, materialised=False)
+        n = segments.count(conn, compiled)
+        walls.append(time.perf_counter() - started)
+        cpus.append(cpu() - spent)
+    return statistics.median(walls), statistics.median(cpus), n
+
+
+def compare_existing(
+    sqlite_path: Path, duck_path: Path, memory_limit: str, sqlite_runs: int
+) -> None:
+    """The counts on an existing SQLite database and its DuckDB copy, read as they are."""
+    lite = open_db(sqlite_path, readonly=True)
+    duck = open_duckdb(duck_path, readonly=True)
+    duck.execute(f"SET memory_limit = '{memory_limit}'")  # the shared machine's rule
+    duck.execute("SET threads = 2")
+    users, orders, events = (
+        lite.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("features", "orders", "events")
+    )
+    print(
+        f"\n{sqlite_path.name} ({size_mb(sqlite_path):,.0f} MB) and {duck_path.name} "
+        f"({size_mb(duck_path):,.0f} MB): {users:,} users, {orders:,} orders, {events:,} events; "
+        f"DuckDB memory_limit {memory_limit}, 2 threads; p50 of {RUNS} on DuckDB, "
+        f"{sqlite_runs} on SQLite; wall (CPU) ms"
+    )
+    print(f"  load average {os.getloadavg()}")
+    print(f"  {'condition (from the raw rows)':<52} {'SQLite':>16} {'DuckDB':>16} {'x':>5}  users")
+    b_lite, b_duck = baseline(lite) * 1e3, baseline(duck) * 1e3
+    print(f"  {'baseline: count(*) FROM features':<52} {b_lite:14.1f}ms {b_duck:14.1f}ms")
+    for text in CONDITIONS:
+        w_lite, c_lite, n_lite = p50_cpu(lite, text, sqlite_runs)
+        w_duck, c_duck, n_duck = p50_cpu(duck, text)
+        cells = (
+            f"{w_lite * 1e3:7.0f} ({c_lite * 1e3:5.0f})ms {w_duck * 1e3:7.0f} "
+            f"({c_duck * 1e3:5.0f})ms {w_lite / w_duck:4.1f}x"
+        )
+        flag = "" if n_lite == n_duck else f"  DIFFERENT: DuckDB {n_duck:,}"
+        print(f"  {text:<52} {cells}  {n_lite:,}{flag}")
+    print(f"  load average {os.getloadavg()}")
+    lite.close()
+    duck.close()
 
 
 def baseline(conn) -> float:
@@ -186,7 +246,18 @@ def main() -> None:
     parser.add_argument("--recompute", action="store_true", help="the recompute side by side")
     parser.add_argument("--skip-counts", action="store_true", help="no segment counts")
     parser.add_argument("--skip-demo", action="store_true", help="the generated database only")
+    parser.add_argument("--sqlite", type=Path, help="an existing SQLite database (read-only)")
+    parser.add_argument("--duckdb", type=Path, help="its existing DuckDB copy (read-only)")
+    parser.add_argument("--memory-limit", default="3GB", help="DuckDB's, with --duckdb")
+    parser.add_argument(
+        "--sqlite-runs", type=int, default=RUNS, help="with --sqlite: runs per condition there"
+    )
     args = parser.parse_args()
+    if args.sqlite or args.duckdb:
+        if not (args.sqlite and args.duckdb):
+            parser.error("--sqlite and --duckdb go together")
+        compare_existing(args.sqlite, args.duckdb, args.memory_limit, args.sqlite_runs)
+        return
     with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent) as tmp:
         folder = Path(tmp)
         if not args.skip_demo:

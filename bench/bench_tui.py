@@ -1,6 +1,13 @@
 """Headless benchmark of the users and profile screens on a 1M-user database.
 
     /work/venv/bin/python bench/bench_tui.py [--users 1000000] [--db bench/bench_1m.db]
+    .venv/bin/python bench/bench_tui.py --db bench/big.db --db duckdb:///bench/big.duckdb
+
+``--db`` is a path or an engine URL (core.store.engines), given once or more: each database is
+driven in turn in the same run (SQLite beside DuckDB). A database that exists is read as it is,
+as of its own date, with the profile of its first user; DuckDB's connections (the app's and
+the baselines') get ``memory_limit`` 3 GB and 2 threads (the shared machine's rule). Each
+figure is printed with the load average and this process's CPU time for the whole drive.
 
 Builds the database on first use (a fast synthetic generator straight into users/features/
 orders/events; git-ignored), then times, with Textual's headless ``run_test``: the first screen
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import resource
 import sqlite3
@@ -19,8 +27,11 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from core.store.db import open_db, set_meta, transaction
+from core.store.db import open_db, set_meta, stored_as_of, transaction
+from core.store.engines import Target, open_database, parse_database
 from core.store.schema import feature_index_ddl
+
+DUCKDB_SETTINGS = ("SET memory_limit = '3GB'", "SET threads = 2")
 
 AS_OF = date(2024, 6, 30)
 CITIES = ["上海", "北京", "广州", "深圳", "成都", "杭州", "武汉", "西安", "南京", "重庆"]
@@ -168,13 +179,31 @@ class Clock:
         return (self.done - self.started) * 1000
 
 
-async def drive(path: Path, repeat: int = 5) -> dict[str, float]:
+def limit_duckdb() -> None:
+    """Every DuckDB connection the app opens gets DUCKDB_SETTINGS."""
+    from core.store import duck
+
+    if getattr(duck.open_duckdb, "limited", False):
+        return
+    original = duck.open_duckdb
+
+    def limited(*args, **kwargs):
+        conn = original(*args, **kwargs)
+        for setting in DUCKDB_SETTINGS:
+            conn.execute(setting)
+        return conn
+
+    limited.limited = True  # type: ignore[attr-defined]
+    duck.open_duckdb = limited
+
+
+async def drive(target: Target, as_of: date, profile_id: str, repeat: int = 5) -> dict[str, float]:
     from tui.app import Settings, UserOpsApp
 
     clock = Clock()
     out = {}
     t0 = time.perf_counter()
-    app = UserOpsApp(Settings(path, AS_OF, "en", False))
+    app = UserOpsApp(Settings(Path(target.location), as_of, "en", False, engine=target.engine))
     async with app.run_test(size=(160, 48)) as pilot:
         table = lambda: app.screen.query_one("UserTable")  # noqa: E731
         await until(pilot, lambda: table().row_count > 0)
@@ -211,7 +240,7 @@ async def drive(path: Path, repeat: int = 5) -> dict[str, float]:
         def open_profile() -> None:
             if app.screen is not users_screen:
                 app.pop_screen()
-            app.open_profile("0000001")
+            app.open_profile(profile_id)
 
         out["open profile"] = await measure(open_profile)
     out["peak RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -225,24 +254,37 @@ def count_users(path: Path) -> int:
     return n
 
 
-def baselines(path: Path) -> dict[str, float]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def baselines(target: Target, profile_id: str) -> dict[str, float]:
+    """The bare SQL of each step on the database's engine (the median of 5)."""
+    if target.engine == "sqlite":
+        conn = sqlite3.connect(f"file:{target.location}?mode=ro", uri=True)
+    else:
+        conn = open_database(target, readonly=True)
+        if target.engine == "duckdb":
+            for setting in DUCKDB_SETTINGS:
+                conn.execute(setting)
     cols = (
         "user_id, name, layer, rfm_group, r_score, f_score, m_score, monetary, last_order_at, city"
     )
-    q = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
+    second = conn.execute("SELECT user_id FROM features ORDER BY user_id LIMIT 1 OFFSET 200")
+    after = second.fetchone()[0]
+
+    def q(sql: str, params: tuple = ()) -> list:
+        return conn.execute(sql, params).fetchall()
+
+    def median(sql: str, params: tuple = ()) -> float:
+        return sorted(timed(q, sql, params)[0] for _ in range(5))[2]
+
     out = {
-        "page down": timed(
-            q, f"SELECT {cols} FROM features WHERE user_id > '0000200' ORDER BY user_id LIMIT 201"
-        )[0],
-        "jump to end": timed(q, f"SELECT {cols} FROM features ORDER BY user_id DESC LIMIT 201")[0],
-        "first screen drawn": timed(q, f"SELECT {cols} FROM features ORDER BY user_id LIMIT 201")[
-            0
-        ],
-        "page down sorted by RFM group": timed(
-            q, f"SELECT {cols} FROM features ORDER BY rfm_group, user_id LIMIT 201 OFFSET 200"
-        )[0],
-        "open profile": timed(q, "SELECT * FROM features WHERE user_id = '0000001'")[0],
+        "page down": median(
+            f"SELECT {cols} FROM features WHERE user_id > ? ORDER BY user_id LIMIT 201", (after,)
+        ),
+        "jump to end": median(f"SELECT {cols} FROM features ORDER BY user_id DESC LIMIT 201"),
+        "first screen drawn": median(f"SELECT {cols} FROM features ORDER BY user_id LIMIT 201"),
+        "page down sorted by RFM group": median(
+            f"SELECT {cols} FROM features ORDER BY rfm_group, user_id LIMIT 201 OFFSET 200"
+        ),
+        "open profile": median("SELECT * FROM features WHERE user_id = ?", (profile_id,)),
     }
     conn.close()
     return out
@@ -252,19 +294,39 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--orders-per-user", type=int, default=10)
-    parser.add_argument("--db", type=Path, default=Path(__file__).parent / "bench_tui_1m.db")
+    parser.add_argument(
+        "--db", action="append", help="a path or engine URL (repeatable; default bench_tui_1m.db)"
+    )
     args = parser.parse_args()
-    if not args.db.exists():
-        t, _ = timed(build, args.db, args.users, args.orders_per_user)
+    limit_duckdb()
+    for given in args.db or [str(Path(__file__).parent / "bench_tui_1m.db")]:
+        target = parse_database(given)
+        if target.engine == "sqlite" and not target.path.exists():
+            t, _ = timed(build, target.path, args.users, args.orders_per_user)
+            print(
+                f"built {target.path} ({args.users:,} users, {args.orders_per_user}× orders) "
+                f"in {t / 1000:.1f} s"
+            )
+        if target.engine == "sqlite":
+            open_db(target.path).close()  # an older schema is migrated before the app reads it
+        conn = open_database(target, readonly=True)
+        as_of = stored_as_of(conn) or AS_OF
+        profile_id = conn.execute("SELECT min(user_id) FROM features").fetchone()[0]
+        users = conn.execute("SELECT count(*) FROM features").fetchone()[0]
+        conn.close()
+        base = baselines(target, profile_id)
+        load, usage = os.getloadavg(), resource.getrusage(resource.RUSAGE_SELF)
+        spent = usage.ru_utime + usage.ru_stime
+        app = asyncio.run(drive(target, as_of, profile_id))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         print(
-            f"built {args.db} ({args.users:,} users, {args.orders_per_user}× orders) in {t / 1000:.1f} s"
+            f"\n{given} ({target.label}, {users:,} users, as of {as_of}); load average {load} "
+            f"before, {os.getloadavg()} after; CPU time of the drive "
+            f"{usage.ru_utime + usage.ru_stime - spent:.1f} s"
         )
-    open_db(args.db).close()  # a database of an older schema is migrated before the app reads it
-    base = baselines(args.db)
-    app = asyncio.run(drive(args.db))
-    print(f"{'step':32} {'app (ms)':>10} {'bare SQL (ms)':>14}")
-    for step, ms in app.items():
-        print(f"{step:32} {ms:10.1f} {base.get(step, float('nan')):14.1f}")
+        print(f"{'step':32} {'app (ms)':>10} {'bare SQL (ms)':>14}")
+        for step, ms in app.items():
+            print(f"{step:32} {ms:10.1f} {base.get(step, float('nan')):14.1f}")
 
 
 if __name__ == "__main__":

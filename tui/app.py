@@ -47,12 +47,13 @@ class Settings:
     lang: str = "en"
     mask: bool = False
     latest: date | None = None  # the latest date in the data (imports move it, not as_of)
-    engine: str = "sqlite"  # the database's engine (core.store.engines): duckdb is read-only
+    engine: str = "sqlite"  # the database's engine (core.store.engines): duckdb, chdb read-only
 
 
-# The screens the app opens on each engine other than SQLite (docs/engines.md); the others,
-# the refresh and every write say in one line that they do not run there yet.
-SCREENS_ON = {"duckdb": ("tags", "segments", "models", "strategies")}
+# The screens the app opens on each engine other than SQLite (docs/engines.md), read-only; the
+# others, the refresh and every write say in one line that they do not run there yet.
+READ_SCREENS = ("layers", "rfm", "tags", "segments", "campaigns", "models", "strategies")
+SCREENS_ON = {"duckdb": READ_SCREENS, "chdb": READ_SCREENS}
 
 
 class UserOpsApp(App):
@@ -159,6 +160,7 @@ class UserOpsApp(App):
         self.set_interval(self.WATCH_INTERVAL, self.watch_database, name="watch-database")
 
     def on_unmount(self) -> None:
+        query_runner.release()  # DuckDB's kept connection (query_runner.KEPT)
         if self._watch is not None:
             self._watch.close()
             self._watch = None

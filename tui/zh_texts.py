@@ -200,7 +200,7 @@ PHRASES: dict[str, str] = {
     "Demo not built": "演示数据未生成", "Global control": "全局对照组", "Invalid layer": "分层有误",
     "Invalid tag": "标签有误", "No as-of date": "没有数据截至日", "Refresh": "刷新",
     "Snapshot exists": "快照已存在", "Strategy": "策略", "Unknown column": "未知的列",
-    "Unknown field": "未知字段",
+    "Unknown field": "未知字段", "Transitions": "分层迁移",
     # the effect report's methods (core.audience.effect)
     "Newcombe hybrid score interval (Wilson), difference of two proportions": (
         "Newcombe 混合得分区间（Wilson），两个比例之差"
@@ -409,6 +409,9 @@ MESSAGES: tuple[tuple[str, str], ...] = (
      r"and `userops copy` it to \S+ again \(docs/engines\.md says what runs where\)",
      "在 {e} 上还不能在应用里保存修改：请在 SQLite 数据库上修改，再用 `userops copy` 复制到 {e}"
      "（docs/engines.md 说明各引擎支持什么）"),
+    (r"No layer history on (?P<d>\S+): transitions from or to a date that was not recomputed "
+     r"do not run on (?P<e>\S+) yet \(on SQLite and DuckDB they are computed\)",
+     "{d} 没有分层历史：在 {e} 上还不能看未重算日期的分层迁移（SQLite 和 DuckDB 上会现算）"),
     (r"Unknown field (?P<f>.+) at column (?P<c>\d+)", "未知字段 {f}（第 {c} 列）"),
     (r"did you mean (?P<g>.+)\?", "是否想输入 {g}？"),
     (r"Unknown (?P<what>event kind|tag|campaign|segment|layer|RFM group|group|value) (?P<v>.+) "

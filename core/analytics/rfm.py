@@ -198,7 +198,7 @@ def buyer_values(conn: sqlite3.Connection, table: str) -> np.ndarray:
 
     columns = ", ".join(VALUE_COLUMN[d] for d in DIMENSIONS)
     sql = f"SELECT {columns} FROM {table_name(table)} WHERE frequency > 0"
-    if engine_of(conn) != "sqlite":  # DuckDB hands over columns, not rows
+    if engine_of(conn) == "duckdb":  # DuckDB hands over columns, not rows
         return conn.frame(sql).to_numpy(dtype=np.float64).reshape(-1, len(DIMENSIONS))  # type: ignore[attr-defined]
     # +frequency: a scan in key order, not a seek per buyer in features_frequency's order
     # (random rows: 4x the CPU at 100k users; NOT INDEXED does not stop that plan)

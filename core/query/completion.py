@@ -14,6 +14,7 @@ from lark.exceptions import LarkError
 
 from core.query.fields import FieldDef, field_names, lookup
 from core.query.parser import field_name, field_text, lark_parser
+from core.store.engines import dialect_of
 from core.store.sql import quote
 
 VALUE_LIMIT = 20
@@ -184,11 +185,13 @@ def _event_kinds(conn: sqlite3.Connection, *, with_order: bool) -> list[Completi
     standard ones, and order where it fits."""
     from core.store.schema import EVENT_KINDS
 
-    rows = conn.execute(
+    seeks = (
         "WITH RECURSIVE k(kind) AS (SELECT min(kind) FROM events UNION ALL "
         "SELECT (SELECT min(kind) FROM events WHERE kind > k.kind) FROM k "
         "WHERE k.kind IS NOT NULL) SELECT kind FROM k WHERE kind IS NOT NULL"
-    ).fetchall()
+    )
+    scan = "SELECT DISTINCT kind FROM events WHERE kind IS NOT NULL"  # no kind index to seek
+    rows = conn.execute(seeks if dialect_of(conn).seeks else scan).fetchall()
     kinds = list(EVENT_KINDS) + sorted({r[0] for r in rows} - set(EVENT_KINDS))
     out = [Completion(k, "value", k) for k in kinds]
     if with_order:
@@ -214,10 +217,11 @@ def _history_names(conn: sqlite3.Connection, what: str) -> list[Completion]:
     if what == "TAG":
         return _listed(conn, "SELECT tag, count(*) FROM user_tags GROUP BY tag ORDER BY 2 DESC, 1")
     if what == "LAYER":
+        members = dialect_of(conn).empty_is_zero(
+            "(SELECT count(*) FROM features WHERE layer = r.key)"
+        )
         return _listed(
-            conn,
-            "SELECT r.name_zh, (SELECT count(*) FROM features WHERE layer = r.key) "
-            "FROM layer_rules AS r ORDER BY r.position",
+            conn, f"SELECT r.name_zh, {members} FROM layer_rules AS r ORDER BY r.position"
         )
     from core.analytics.rfm import GROUPS
 
@@ -255,7 +259,8 @@ def _values_after(conn: sqlite3.Connection, tokens: list) -> list[Completion]:
             "SELECT name, NULL FROM segments UNION ALL SELECT name, NULL FROM segment_snapshots",
         )
     if kinds[-1:] == ["CAMPAIGN"]:
-        return _listed(conn, "SELECT name, NULL FROM campaigns ORDER BY created_at DESC")
+        # newest first; of one moment, by name (as the campaigns list: the same on every engine)
+        return _listed(conn, "SELECT name, NULL FROM campaigns ORDER BY created_at DESC, name")
     for i in range(len(tokens) - 1, -1, -1):
         if kinds[i] in ("_AND", "_OR"):  # the subject belongs to an earlier comparison
             return []

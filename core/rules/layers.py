@@ -21,7 +21,7 @@ from core.errors import CoreError, NotFound, QueryError
 from core.query import Compiled
 from core.rules import history
 from core.rules.conditions import atomic, compile_rule, forbid
-from core.store.engines import dialect_of, engine_of
+from core.store.engines import ENGINES, dialect_of, engine_of
 from core.store.sql import table_name
 
 UNCLASSIFIED = "unclassified"
@@ -522,6 +522,11 @@ def transitions(conn: sqlite3.Connection, from_as_of: date, to_as_of: date) -> T
     A date with ``layer_history`` rows uses them; any other date is computed in TEMP tables
     (features at that date, then the current rules), never touching ``features``.
     """
+    if not dialect_of(conn).temp_tables:  # ClickHouse: one statement over layer_history
+        pairs, params = _stored_pairs(conn, from_as_of, to_as_of)
+        found = conn.execute(f"SELECT before, after, COUNT(*) FROM ({pairs}) GROUP BY 1, 2", params)
+        counts = {(a, b): c for a, b, c in found.fetchall()}
+        return Transitions(from_as_of, to_as_of, _order(conn, counts), counts, (False, False))
     computed = (
         _layers_at(conn, from_as_of, "layers_before"),
         _layers_at(conn, to_as_of, "layers_after"),
@@ -542,6 +547,33 @@ _PAIRS = (
     "coalesce(b.layer, :none) AS after "
     "FROM temp.layers_before AS a FULL JOIN temp.layers_after AS b ON a.user_id = b.user_id"
 )
+# ... and on an engine without TEMP tables (Dialect.temp_tables: ClickHouse), over the stored
+# layer_history of both dates (a date without them is refused: _stored_pairs)
+_HISTORY_PAIRS = (
+    "SELECT coalesce(a.user_id, b.user_id) AS user_id, coalesce(a.layer, :none) AS before, "
+    "coalesce(b.layer, :none) AS after "
+    "FROM (SELECT user_id, layer FROM layer_history WHERE as_of = :from_day) AS a "
+    "FULL JOIN (SELECT user_id, layer FROM layer_history WHERE as_of = :to_day) AS b "
+    "ON a.user_id = b.user_id"
+)
+
+
+def _stored_pairs(conn: sqlite3.Connection, from_as_of: date, to_as_of: date) -> tuple[str, dict]:
+    """:data:`_HISTORY_PAIRS` and its parameters; a date without layer_history rows (which
+    would be computed in TEMP tables) is a one-line CoreError on this engine."""
+    for day in (from_as_of, to_as_of):
+        found = conn.execute(
+            "SELECT 1 FROM layer_history WHERE as_of = ? LIMIT 1", (day.isoformat(),)
+        ).fetchone()
+        if found is None:
+            raise CoreError(
+                f"No layer history on {day}: transitions from or to a date that was not "
+                f"recomputed do not run on {ENGINES[engine_of(conn)]} yet (on SQLite and "
+                "DuckDB they are computed)",
+                title="Transitions",
+            )
+    days = {"from_day": from_as_of.isoformat(), "to_day": to_as_of.isoformat()}
+    return _HISTORY_PAIRS, {"none": NONE, **days}
 
 
 def transition_users(
@@ -549,6 +581,14 @@ def transition_users(
 ) -> list[str]:
     """The ids (sorted) of the users counted in the cell ``before`` → ``after`` of
     :func:`transitions` for the same dates: who moved from one layer to the other."""
+    if not dialect_of(conn).temp_tables:  # ClickHouse: over layer_history (transitions)
+        pairs, params = _stored_pairs(conn, from_as_of, to_as_of)
+        rows = conn.execute(
+            f"SELECT user_id FROM ({pairs}) WHERE before = :before AND after = :after "
+            "ORDER BY user_id",
+            {**params, "before": before, "after": after},
+        ).fetchall()
+        return [uid for (uid,) in rows]
     _layers_at(conn, from_as_of, "layers_before")
     _layers_at(conn, to_as_of, "layers_after")
     try:
@@ -571,9 +611,10 @@ def transition_condition(
     a computed date has no history a condition could read). Frozen when made: it lists who
     moved between those dates, as the matrix counted them."""
     ids = transition_users(conn, from_as_of, to_as_of, before, after)
+    d = dialect_of(conn)
     return Compiled(
         text=f"moved {before} -> {after} between {from_as_of} and {to_as_of}",
-        where="f.user_id IN (SELECT value FROM json_each(:moved_user_ids))",
+        where=f"f.user_id IN ({d.json_texts(d.param('moved_user_ids'))})",
         params={"moved_user_ids": json.dumps(ids)},
         human_zh=f"{from_as_of} 在 {before}、{to_as_of} 在 {after}：{len(ids):,} 位用户",
         human_en=f"in {before} on {from_as_of} and {after} on {to_as_of}: {len(ids):,} users",

@@ -20,6 +20,7 @@ from core.query.fields import ALIASES
 from core.rules.conditions import atomic, compile_rule, forbid, walk
 from core.rules.layers import apply_layers, install_default_rules
 from core.store.db import get_meta, set_meta, stored_as_of
+from core.store.engines import dialect_of
 from core.store.schema import MODEL_OUTPUT_COLUMNS
 from core.store.sql import quote, table_name
 
@@ -296,10 +297,11 @@ def value_distribution(conn: sqlite3.Connection, field: str, bins: int = 10) -> 
     if low is None:
         return ValueDistribution(field, [], [], missing or 0)
     width = (high - low) / bins or 1.0  # all equal: one bin holds everyone
+    d = dialect_of(conn)
+    binned = d.least(":last", d.int_part(f"({column} - :low) / :width"))
     got = dict(
         conn.execute(
-            f"SELECT min(:last, CAST(({column} - :low) / :width AS INTEGER)), count(*) "
-            f"FROM features WHERE {column} IS NOT NULL GROUP BY 1",
+            f"SELECT {binned}, count(*) FROM features WHERE {column} IS NOT NULL GROUP BY 1",
             {"last": bins - 1, "low": low, "width": width},
         ).fetchall()
     )

@@ -111,6 +111,7 @@ def schema_statements() -> list[str]:
 _TOKENS = re.compile(
     r"(?P<quoted>'(?:[^'\\]|\\.|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`)"
     r"|(?P<named>\{[A-Za-z_][A-Za-z0-9_]*:\?\})"
+    r"|(?<![:\w]):(?P<sqlite_named>[A-Za-z_]\w*)"  # sqlite3's :name, as DuckDB's adapter takes it
     r"|(?P<positional>\?)"
     r"|(?P<master>\bsqlite_master\b)",
     re.DOTALL,
@@ -139,8 +140,8 @@ def value_type(value: object) -> str:
 
 
 def prepare(sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[str, dict[str, Any]]:
-    """``sql`` with each ``{name:?}`` and ``?`` written as a typed ClickHouse parameter, and the
-    values by name; quoted text and identifiers are left as they are."""
+    """``sql`` with each ``{name:?}``, ``:name`` and ``?`` written as a typed ClickHouse
+    parameter, and the values by name; quoted text and identifiers are left as they are."""
     named = params if isinstance(params, dict) else {}
     positional = list(params) if not isinstance(params, dict) else []
     values: dict[str, Any] = {}
@@ -157,8 +158,8 @@ def prepare(sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[str,
             rest = sql[at:].lstrip()
             out.append(_SQLITE_MASTER if rest[:3].upper() != "AS " else _SQLITE_MASTER[:-17])
             continue
-        if kind == "named":
-            name = match.group()[1:-3]
+        if kind in ("named", "sqlite_named"):
+            name = match.group()[1:-3] if kind == "named" else match.group("sqlite_named")
             if name not in named:
                 raise ClickHouseError(f"no value for the parameter {name}")
             value = named[name]

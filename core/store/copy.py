@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -299,8 +300,20 @@ def _select(table: Table) -> str:
     return f"SELECT {cols} FROM {quote(table.name)}"
 
 
+# The order a table's rows are written in, from a SQLite source (the others: its own). Events
+# by kind and time, the order of SQLite's covering index events_kind_time (read at no cost):
+# DuckDB's zone maps then read only a kind's recent row groups for the language's windows
+# (count(login, 30d) >= 3 at 1M users: 80 ms of CPU; written by user instead, 700 ms, while
+# the profile's two reads of one user's events went from 240 to 20 ms: docs/engines.md).
+COPY_ORDER: dict[str, tuple[str, ...]] = {"events": ("kind", "created_at", "user_id")}
+
+
 def _read_batches(reader: Any, table: Table) -> Iterator[list[tuple[Any, ...]]]:
-    cursor = _raw(reader).execute(_select(table))
+    sql = _select(table)
+    order = COPY_ORDER.get(table.name)
+    if order is not None and isinstance(reader, sqlite3.Connection):
+        sql += f" ORDER BY {', '.join(quote(c) for c in order)}"
+    cursor = _raw(reader).execute(sql)
     while batch := cursor.fetchmany(BATCH_ROWS):
         yield batch
 

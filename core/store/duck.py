@@ -90,7 +90,8 @@ def spell_create_table(ddl: str) -> str:
     finally:
         mem.close()
     body = create_table_sql(shape).split("(", 1)[1]
-    temp = "TEMP " if match["temp"] else ""
+    # SQLite's CREATE TABLE temp.x makes a TEMP table; DuckDB wants the word
+    temp = "TEMP " if match["temp"] or match["name"].lower().startswith("temp.") else ""
     exists = "IF NOT EXISTS " if match["ine"] else ""
     return f"CREATE {temp}TABLE {exists}{match['name']} ({body}"
 

@@ -201,6 +201,22 @@ class Dialect:
         """The larger of two values (SQLite's two-argument max)."""
         return f"max({a}, {b})"
 
+    def least(self, a: str, b: str) -> str:
+        """The smaller of two values (SQLite's two-argument min)."""
+        return f"min({a}, {b})"
+
+    def int_part(self, expr: str) -> str:
+        """A number's integer part, toward zero (SQLite's CAST AS INTEGER: 2.7 is 2, -2.7 -2)."""
+        return f"CAST({expr} AS INTEGER)"
+
+    # SQLite and DuckDB make TEMP tables on a read-only connection (the layers' transitions
+    # fill two); ClickHouse's reads are one statement each, over the stored tables
+    temp_tables = True
+
+    def json_texts(self, marker: str) -> str:
+        """A subquery of the texts of the JSON array bound at ``marker`` (one column)."""
+        return f"SELECT value FROM json_each({marker})"
+
     def real(self, expr: str) -> str:
         """``expr`` as a double-precision number."""
         return f"CAST({expr} AS REAL)"
@@ -293,6 +309,15 @@ class DuckDBDialect(Dialect):
     def greatest(self, a: str, b: str) -> str:
         return f"greatest({a}, {b})"  # DuckDB's max(x, n) is the top n of x
 
+    def least(self, a: str, b: str) -> str:
+        return f"least({a}, {b})"  # DuckDB's min(x, n) is the bottom n of x
+
+    def int_part(self, expr: str) -> str:
+        return f"CAST(trunc({expr}) AS BIGINT)"  # DuckDB's CAST rounds (2.7 is 3)
+
+    def json_texts(self, marker: str) -> str:
+        return f"SELECT unnest(CAST(json({marker}) AS VARCHAR[]))"
+
     def real(self, expr: str) -> str:
         return f"CAST({expr} AS DOUBLE)"  # DuckDB's REAL is single precision
 
@@ -356,6 +381,31 @@ class ClickHouseDialect(Dialect):
     def empty_is_zero(self, scalar: str) -> str:
         # a correlated subquery is a join there: a user without rows gets NULL, not 0
         return f"ifNull({scalar}, 0)"
+
+    # the tables are sorted by user, with no secondary index to seek on
+    seeks = False
+    indexes = False
+    temp_tables = False
+
+    def greatest(self, a: str, b: str) -> str:
+        return f"greatest({a}, {b})"
+
+    def least(self, a: str, b: str) -> str:
+        return f"least({a}, {b})"
+
+    def int_part(self, expr: str) -> str:
+        return f"toInt64({expr})"  # toward zero, as SQLite's CAST
+
+    def total(self, expr: str, order: str) -> str:
+        # 0.0 for no rows, as SQLite's total(); added in ClickHouse's order (the app's RFM
+        # shares, shown to 0.1 %, read it; the recompute does not run on ClickHouse)
+        return f"ifNull(sum({expr}), 0.0)"
+
+    def sum(self, expr: str, order: str) -> str:
+        return f"sum({expr})"
+
+    def json_texts(self, marker: str) -> str:
+        return f"SELECT arrayJoin(JSONExtract({marker}, 'Array(String)'))"
 
     def plus_interval(self, expr: str, n: int, unit: str, bind: Bind) -> str:
         ts = f"parseDateTime64BestEffortOrNull(toString({expr}), 0, 'UTC')"

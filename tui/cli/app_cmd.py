@@ -16,7 +16,7 @@ from core.store.db import check_as_of, latest_data_date
 from tui.cli import cli
 from tui.cli.common import ISO_DATE, database, fail
 
-APP_ENGINES = ("sqlite", "duckdb")  # the app on ClickHouse: not yet (docs/engines.md)
+APP_ENGINES = ("sqlite", "duckdb", "chdb")  # read-only but SQLite; a server: not yet
 
 
 @cli.command("open")
@@ -40,7 +40,7 @@ def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
     from core.store.engines import parse_database
     from tui.i18n import default_lang
 
-    # the app reads SQLite and DuckDB (docs/engines.md); on ClickHouse not yet
+    # the app reads SQLite, DuckDB and chDB (docs/engines.md); a ClickHouse server not yet
     with database(db, readonly=True, engines=APP_ENGINES) as conn:
         # the features' own date; another one is refused (core.store.db.check_as_of)
         as_of = check_as_of(conn, as_of) or date.today()  # no stored date: an empty database

@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.errors import CoreError
 from core.store.db import open_db
-from core.store.engines import ENGINES, not_supported
+from core.store.engines import ENGINES, Target, not_supported, open_database
 
 PROGRESS_STEPS = 1_000_000  # SQLite VM steps between two looks at the worker's cancelled flag
 # Called with every connection a worker opens (tests make queries slow deterministically here).
@@ -77,12 +77,33 @@ def engine_of(path: str | Path) -> str:
     return ENGINE_OF.get(str(path), "sqlite")
 
 
+# DuckDB file -> a connection kept open while the app runs: DuckDB keeps one database instance
+# per file while a connection to it is open, so each worker's connection reuses it and its
+# buffer pool (opened alone, a 1M-user file takes ~0.1 s and its first reads are cold)
+KEPT: dict[str, object] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def release() -> None:
+    """Close the connections kept open (the app leaving)."""
+    with _KEPT_LOCK:
+        for conn in KEPT.values():
+            conn.close()  # type: ignore[attr-defined]
+        KEPT.clear()
+
+
 def open_for_reading(path: str | Path):
     """A read-only connection to the app's database, on its engine."""
-    if engine_of(path) == "duckdb":
-        from core.store.duck import open_duckdb
+    engine = engine_of(path)
+    if engine == "duckdb":
+        from core.store import duck
 
-        return open_duckdb(path, readonly=True)
+        with _KEPT_LOCK:
+            if str(path) not in KEPT:
+                KEPT[str(path)] = duck.open_duckdb(path, readonly=True)
+        return duck.open_duckdb(path, readonly=True)
+    if engine != "sqlite":  # chDB: a directory (core.store.clickhouse)
+        return open_database(Target(engine, str(path), str(path)), readonly=True)
     return open_db(path, readonly=True)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from core.errors import CoreError, LockedError, NotFound
 from core.store.db import stored_as_of, transaction
+from core.store.engines import dialect_of
 
 CHANNELS = ("push", "sms", "coupon", "email")  # suggestions; any non-empty channel is accepted
 STATUSES = ("draft", "sent", "closed")
@@ -91,10 +92,14 @@ def get_campaign(conn: sqlite3.Connection, name: str) -> Campaign:
 
 def list_campaigns(conn: sqlite3.Connection) -> list[tuple[Campaign, int, int]]:
     """Every campaign, newest first, with its number of targets and of control users."""
+    members = (
+        "(SELECT count(*) FROM campaign_members m WHERE m.campaign = c.name AND m.role = '{}')"
+    )
+    per_role = [dialect_of(conn).empty_is_zero(members.format(r)) for r in ("target", "control")]
     rows = conn.execute(
         "SELECT c.name, c.channel, c.offer, c.status, c.start_date, c.created_at,"
-        " (SELECT count(*) FROM campaign_members m WHERE m.campaign = c.name AND m.role = 'target'),"
-        " (SELECT count(*) FROM campaign_members m WHERE m.campaign = c.name AND m.role = 'control')"
+        f" {per_role[0]},"
+        f" {per_role[1]}"
         " FROM campaigns c ORDER BY c.created_at DESC, c.name"
     ).fetchall()
     return [(_campaign(r[:6]), r[6], r[7]) for r in rows]
@@ -175,9 +180,10 @@ def audit(conn: sqlite3.Connection, campaign: str, *, limit: int | None = None) 
     """The campaign's audit log, oldest first (the last ``limit`` entries when given)."""
     get_campaign(conn, campaign)
     rows = conn.execute(
-        "SELECT id, at, who, action, detail, n_users FROM campaign_audit WHERE campaign = ?"
-        " ORDER BY id DESC LIMIT ?",
-        (campaign, -1 if limit is None else limit),
+        # "at" quoted: a keyword to DuckDB (AT TIME ZONE)
+        'SELECT id, "at", who, action, detail, n_users FROM campaign_audit WHERE campaign = ?'
+        " ORDER BY id DESC" + ("" if limit is None else " LIMIT ?"),  # DuckDB: no LIMIT -1
+        (campaign,) if limit is None else (campaign, limit),
     ).fetchall()
     return [AuditEntry(r[0], r[1], r[2], r[3], _detail_text(r[4]), r[5]) for r in reversed(rows)]
 
