@@ -238,6 +238,11 @@ class Dialect:
         """SQLite's ``CREATE [TEMP] TABLE`` statement as this engine spells it."""
         return ddl
 
+    def column_type(self, sql_type: str) -> str:
+        """SQLite's declared type (TEXT, REAL, INTEGER) as this engine's DDL spells it, for
+        ALTER TABLE … ADD COLUMN (the schema's migrations, an import's new attributes)."""
+        return sql_type
+
 
 class DuckDBDialect(Dialect):
     name = "duckdb"
@@ -318,6 +323,11 @@ class DuckDBDialect(Dialect):
         from core.store.duck import spell_create_table  # duckdb-side DDL lives there
 
         return spell_create_table(ddl)
+
+    def column_type(self, sql_type: str) -> str:
+        from core.store.duck import duckdb_type  # REAL is DOUBLE, INTEGER is BIGINT there
+
+        return duckdb_type(sql_type)
 
 
 class ClickHouseDialect(Dialect):
