@@ -25,6 +25,7 @@ from datetime import date, timedelta
 
 from core.audience.campaigns import CampaignError, Condition, control_draw, counts, get_campaign
 from core.store.db import stored_as_of
+from core.store.engines import dialect_of
 
 MIN_GROUP_USERS = 30
 CONFIDENCE = 0.95
@@ -353,14 +354,15 @@ def projected_power(
         to_control = sum(1 for (uid,) in new if control_draw(seed, uid) < holdout_pct / 100)
         n_target, n_control = n_target + len(new) - to_control, n_control + to_control
         where = f"{member} OR ({condition.where})"
+    dialect = dialect_of(conn)  # SQLite's total(); DuckDB sums 0/1 (NULL of no rows: 0 users)
+    buyers = dialect.total(dialect.as_int("f.orders_30d >= 1"), "f.user_id")
     users, ordered = conn.execute(
-        f"SELECT count(*), total(f.orders_30d >= 1) FROM features AS f WHERE {where}", params
+        f"SELECT count(*), {buyers} FROM features AS f WHERE {where}", params
     ).fetchone()
     base, base_of = (ordered / users if users else None), "members"
     if base in (None, 0.0, 1.0):  # e.g. a win-back segment: nobody ordered lately, by design
-        users, ordered = conn.execute(
-            "SELECT count(*), total(orders_30d >= 1) FROM features"
-        ).fetchone()
+        buyers = dialect.total(dialect.as_int("orders_30d >= 1"), "user_id")
+        users, ordered = conn.execute(f"SELECT count(*), {buyers} FROM features").fetchone()
         base, base_of = (ordered / users if users else None), "all"
     mde = None
     if base is not None and 0 < base < 1:

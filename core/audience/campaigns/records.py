@@ -15,6 +15,7 @@ from typing import Any
 
 from core.errors import CoreError, LockedError, NotFound
 from core.store.db import stored_as_of, transaction
+from core.store.engines import dialect_of, insert_with_id
 
 CHANNELS = ("push", "sms", "coupon", "email")  # suggestions; any non-empty channel is accepted
 STATUSES = ("draft", "sent", "closed")
@@ -175,9 +176,9 @@ def audit(conn: sqlite3.Connection, campaign: str, *, limit: int | None = None) 
     """The campaign's audit log, oldest first (the last ``limit`` entries when given)."""
     get_campaign(conn, campaign)
     rows = conn.execute(
-        "SELECT id, at, who, action, detail, n_users FROM campaign_audit WHERE campaign = ?"
+        'SELECT id, "at", who, action, detail, n_users FROM campaign_audit WHERE campaign = ?'
         " ORDER BY id DESC LIMIT ?",
-        (campaign, -1 if limit is None else limit),
+        (campaign, dialect_of(conn).no_limit if limit is None else limit),
     ).fetchall()
     return [AuditEntry(r[0], r[1], r[2], r[3], _detail_text(r[4]), r[5]) for r in reversed(rows)]
 
@@ -214,8 +215,10 @@ def log_json(
     n_users: int,
 ) -> None:
     on = data_date(conn)
-    conn.execute(
-        "INSERT INTO campaign_audit(campaign, at, who, action, detail, n_users, as_of)"
+    insert_with_id(  # "at" quoted: a keyword of DuckDB's (AT TIME ZONE)
+        conn,
+        "campaign_audit",
+        'INSERT INTO campaign_audit(campaign, "at", who, action, detail, n_users, as_of)'
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (campaign, stamp(at), who, action, json.dumps(detail, ensure_ascii=False), n_users, on),
     )
