@@ -259,6 +259,14 @@ class DuckDBConnection:
         self._watch = stop
         threading.Thread(target=watch, name="userops-duckdb-limit", daemon=True).start()
 
+    def column_type(self, sql_type: str) -> str:
+        """SQLite's declared type as DuckDB's DDL spells it (the schema's migrations)."""
+        return duckdb_type(sql_type)
+
+    def create_table(self, ddl: str) -> str:
+        """A SQLite CREATE TABLE as DuckDB spells it (the schema's migrations)."""
+        return spell_create_table(ddl)
+
     @property
     def in_transaction(self) -> bool:
         """Inside a BEGIN … COMMIT made through ``execute`` (copy's writes use .raw)."""
@@ -326,7 +334,9 @@ def open_duckdb(
             open_duckdb(p).close()
             return open_duckdb(p, readonly=True)
         try:
-            ensure_schema(conn)  # the schema's migrations, in one transaction: all or nothing
+            # the schema's migrations, in one transaction: all or nothing (the adapter speaks the
+            # part of sqlite3's API they use, and spells their DDL: column_type, create_table)
+            ensure_schema(conn)  # type: ignore[arg-type]
         except sqlite3.OperationalError as exc:
             conn.close()
             raise DatabaseError(
