@@ -813,6 +813,8 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("The second reader stopped without an answer.", "第二个读取连接没有应答就停止了。"),
     ("{p}: made by an older userops (schema {v})", "{p}：由旧版 userops 生成（表结构版本 {v}）"),
     ("upgrading it to schema {v} needs write access ({e})", "升级到表结构版本 {v} 需要写权限（{e}）"),
+    ("upgrading it to schema {v} failed, nothing changed ({e})",
+     "升级到表结构版本 {v} 失败，未做任何改动（{e}）"),
     ("{p}: exists already", "{p}：已存在"),
     ("pass --force to replace it", "加 --force 可覆盖"),
     ("{p}: is the database itself", "{p}：就是数据库本身"),

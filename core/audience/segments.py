@@ -17,6 +17,7 @@ from core.query import Compiled, compile_condition
 from core.query.compiler import compile_for_segment
 from core.query.context import closest, did_you_mean
 from core.store.db import transaction
+from core.store.engines import insert_with_id
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def save(
     with transaction(conn):
         old = _row(conn, name)
         if old is not None:
-            conn.execute(
+            insert_with_id(
+                conn,
+                "segment_history",
                 "INSERT INTO segment_history(name, query, description, replaced_at) "
                 "VALUES (?, ?, ?, ?)",
                 (name, old.query, old.description, now),
@@ -209,12 +212,13 @@ def snapshot(
         )
     segment = name if _row(conn, name) is not None else None
     with transaction(conn):
-        cur = conn.execute(
+        snap_id = insert_with_id(
+            conn,
+            "segment_snapshots",
             "INSERT INTO segment_snapshots(name, segment, query, as_of, taken_at) "
             "VALUES (?, ?, ?, ?, ?)",
             (snap_name, segment, compiled.text, as_of.isoformat(), _now()),
         )
-        snap_id = int(cur.lastrowid or 0)
         params = {**compiled.params, "snapshot_id": snap_id}
         conn.execute(
             "INSERT INTO snapshot_members(snapshot_id, user_id) "

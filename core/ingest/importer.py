@@ -42,6 +42,7 @@ from core.ingest.readers import (
     require_columns,
 )
 from core.store.db import get_meta, set_meta, transaction
+from core.store.engines import dialect_of, engine_of
 from core.store.logical import IMPORT_BUILD_PREFIX
 from core.store.personal import flag_columns
 from core.store.schema import USER_COLUMNS, schema_version, user_attribute_columns
@@ -137,11 +138,14 @@ def import_files(
         _check_user_columns(sources["orders"], frames["order_users"].columns[1:])
     version = schema_version(conn)
     latest = _latest_staged(frames)
-    _drop_stray_builds(conn)
+    duck = _on_duckdb(conn)
+    if not duck:
+        _drop_stray_builds(conn)
     with _stage_attached(conn):
         staged = _stage(conn, sources, frames, meter)  # no write lock held
         frames.clear()  # the stage holds the rows now
-        large = _large_tables(conn, staged)
+        # the build/swap spares SQLite's one write lock; DuckDB takes the plain transaction
+        large = [] if duck else _large_tables(conn, staged)
         if large:  # a first import of many orders or events: built beside, swapped in
             _import_large(conn, sources, staged, large, report, meter, version, latest, personal)
             return report
@@ -158,7 +162,11 @@ def import_files(
 @contextmanager
 def _foreign_key_checks_off(conn: sqlite3.Connection) -> Iterator[None]:
     """The import creates every order's and event's user before the row, in the same
-    transaction, so SQLite's per-row check is redundant; it doubles the insert time."""
+    transaction, so SQLite's per-row check is redundant; it doubles the insert time. (DuckDB's
+    tables have no foreign keys: nothing to turn off.)"""
+    if _on_duckdb(conn):
+        yield
+        return
     was_on = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     conn.execute("PRAGMA foreign_keys = OFF")
     try:
@@ -360,6 +368,25 @@ def _prepare_events(src: Source, df: pd.DataFrame, report: ImportReport) -> pd.D
 
 STAGE = "import_stage"
 COPY_BATCH = 50_000  # rows per INSERT ... SELECT of the final copy (for the progress bar)
+# DuckDB: the stage is an attached in-memory database too (ATTACH ':memory:'), each table made
+# from its frame by one CREATE TABLE ... AS SELECT (DuckDB reads the DataFrame itself), typed as
+# the target's columns; its rowids count from 0 where SQLite's count from 1 (_copy). The final
+# copy is the same statements in one transaction (DuckDB writes one attached database per
+# transaction: the stage is written before it). DuckDB has no triggers: the import notes the
+# users the refresh's triggers would have (_note_dirty_rows).
+_STAGE_FRAME = "uo_import_frame"
+
+
+def _on_duckdb(conn: sqlite3.Connection) -> bool:
+    return engine_of(conn) == "duckdb"
+
+
+def _differs(conn: sqlite3.Connection, a: str, b: str) -> str:
+    """``a`` and ``b`` differ, NULL being a value: SQLite's text as it always was
+    (``a IS NOT b``), another engine's from its Dialect."""
+    if engine_of(conn) == "sqlite":
+        return f"{a} IS NOT {b}"
+    return dialect_of(conn).is_distinct(a, b)
 
 
 @dataclass
@@ -374,7 +401,7 @@ class _Staged:
 
 @contextmanager
 def _stage_attached(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute(f"ATTACH '' AS {STAGE}")
+    conn.execute(f"ATTACH ':memory:' AS {STAGE}" if _on_duckdb(conn) else f"ATTACH '' AS {STAGE}")
     try:
         yield
     finally:
@@ -389,6 +416,18 @@ def _stage_table(
     """``df`` into STAGE.``table`` (untyped columns c0.., so every value stays as bound), in
     the frame's order: rowid order is the order of the final insert."""
     names = [f"c{i}" for i in range(len(df.columns))]
+    if _on_duckdb(conn):  # one statement reading the frame, each column typed as its target
+        typed = ", ".join(
+            f"CAST({n} AS {'DOUBLE' if c == 'amount' else 'VARCHAR'}) AS {n}"
+            for n, c in zip(names, df.columns, strict=True)
+        )
+        conn.execute_with_frame(  # type: ignore[attr-defined]
+            _STAGE_FRAME,
+            df.set_axis(names, axis=1),
+            f"CREATE TABLE {STAGE}.{table} AS SELECT {typed} FROM {_STAGE_FRAME}",
+        )
+        advance(weight)
+        return _Staged(table, [str(c) for c in df.columns], len(df))
     conn.execute(f"CREATE TABLE {STAGE}.{table} ({', '.join(names)})")
     sql = f"INSERT INTO {STAGE}.{table} VALUES ({', '.join('?' * len(names))})"
     _executemany(conn, sql, df, weight, advance)
@@ -489,16 +528,20 @@ def _write_orders(
     conn: sqlite3.Connection, staged: _Staged, report: ImportReport, meter: _Meter
 ) -> None:
     """Upsert by order_id; a row whose values did not change is not touched (nor counted)."""
+    differs = " OR ".join(
+        _differs(conn, f"orders.{c}", f"s.c{i}")
+        for i, c in ((1, "user_id"), (2, "amount"), (3, "created_at"))
+    )
     update = (
         f"UPDATE orders SET user_id = s.c1, amount = s.c2, created_at = s.c3 FROM {STAGE}.orders "
-        "AS s WHERE s.rowid BETWEEN ? AND ? AND orders.order_id = s.c0 AND ("
-        "orders.user_id IS NOT s.c1 OR orders.amount IS NOT s.c2 OR orders.created_at IS NOT s.c3)"
+        f"AS s WHERE s.rowid BETWEEN ? AND ? AND orders.order_id = s.c0 AND ({differs})"
     )
     insert = (
         "INSERT INTO orders(order_id, user_id, amount, created_at) "
         f"SELECT c0, c1, c2, c3 FROM {STAGE}.orders WHERE rowid BETWEEN ? AND ? "
         "ON CONFLICT(order_id) DO NOTHING"
     )
+    _note_dirty_rows(conn, "orders", staged)
     with _secondary_indexes_set_aside(conn, "orders", staged.rows):
         report.orders_updated, report.orders_inserted = _copy(
             conn, [update, insert], staged, meter.advance
@@ -513,6 +556,7 @@ def _write_events(
         "INSERT OR IGNORE INTO events(user_id, kind, created_at, value) "
         f"SELECT c0, c1, c2, c3 FROM {STAGE}.events WHERE rowid BETWEEN ? AND ?"
     )
+    _note_dirty_rows(conn, "events", staged)
     with _secondary_indexes_set_aside(conn, "events", staged.rows):
         (inserted,) = _copy(conn, [sql], staged, meter.advance)
     report.events_inserted = inserted
@@ -531,9 +575,10 @@ def _copy(
     refresh_dirty.user_id"; an UPDATE ... FROM, then an INSERT ... DO NOTHING, do the same.)"""
     changed = [0] * len(statements)
     done = 0
+    shift = 1 if _on_duckdb(conn) else 0  # DuckDB's rowids count from 0
     for first in range(1, staged.rows + 1, COPY_BATCH):
         last = first + COPY_BATCH - 1
-        for i, n in enumerate(_copy_rows(conn, statements, first, last)):
+        for i, n in enumerate(_copy_rows(conn, statements, first - shift, last - shift)):
             changed[i] += n
         step = staged.weight * min(staged.rows, last) // staged.rows - done
         done += step
@@ -554,6 +599,9 @@ def _secondary_indexes_set_aside(
     """For a big load, drop the plain indexes and rebuild them after: sorting once beats
     inserting row by row into each index. Unique indexes stay (conflicts are found with them).
     The rebuild uses the stored CREATE INDEX text, so the schema stays core.store.schema's."""
+    if not dialect_of(conn).indexes:  # DuckDB: no secondary indexes
+        yield
+        return
     if incoming < BULK_ROWS or incoming < 2 * _count_up_to(conn, table, incoming // 2 + 1):
         yield  # a re-import or a daily increment
         return
@@ -600,6 +648,9 @@ def _count_up_to(conn: sqlite3.Connection, table: str, limit: int) -> int:
 
 def _create_users(conn: sqlite3.Connection, staged: _Staged, report: ImportReport) -> None:
     """An order or event for an unknown user creates that user (only user_id set)."""
+    _note_dirty_users(
+        conn, f"SELECT c0 FROM {STAGE}.{staged.table} WHERE c0 NOT IN (SELECT user_id FROM users)"
+    )
     sql = f"INSERT OR IGNORE INTO users(user_id) SELECT c0 FROM {STAGE}.{staged.table}"
     report.users_created += conn.execute(sql).rowcount
 
@@ -628,15 +679,74 @@ def _upsert_users(
             q: f"coalesce(s.c{i}, users.{q})" for q, i in zip(quoted[1:], picked[1:], strict=True)
         }
         sets = ", ".join(f"{q} = {v}" for q, v in new.items())
-        differs = " OR ".join(f"users.{q} IS NOT {v}" for q, v in new.items())
+        differs = " OR ".join(_differs(conn, f"users.{q}", v) for q, v in new.items())
         update = f"UPDATE users SET {sets} {rows} AND users.user_id = s.c0 AND ({differs})"
         statements = [update, insert]
+        _note_dirty_users(  # new or changed
+            conn,
+            f"SELECT s.c0 FROM {STAGE}.{staged.table} AS s LEFT JOIN users ON users.user_id = "
+            f"s.c0 WHERE users.user_id IS NULL OR {differs}",
+        )
+    else:
+        _note_dirty_users(
+            conn,
+            f"SELECT c0 FROM {STAGE}.{staged.table} WHERE c0 NOT IN (SELECT user_id FROM users)",
+        )
     if meter is None:
         staged.weight = 0
     advance = meter.advance if meter else _Meter(None, 0).advance
     *updated, created = _copy(conn, statements, staged, advance)
     report.users_created += created
     report.users_updated += sum(updated)
+
+
+def _dirty_end(conn: sqlite3.Connection) -> str | None:
+    """On DuckDB once features are computed, the end of their date (rows dated before it make
+    them stale: what the refresh's triggers note on SQLite); None where nothing is noted
+    (SQLite, whose triggers do it; no features yet)."""
+    if not _on_duckdb(conn):
+        return None
+    computed = get_meta(conn, "features_as_of")
+    if computed is None:
+        return None
+    return (date.fromisoformat(computed[:10]) + timedelta(days=1)).isoformat()
+
+
+def _note_dirty_users(conn: sqlite3.Connection, select: str) -> None:
+    """DuckDB: the users ``select`` gives (before the write: those it creates or changes) into
+    refresh_dirty, as SQLite's users triggers note every user inserted or updated."""
+    if _dirty_end(conn) is not None:
+        conn.execute(f"INSERT OR IGNORE INTO refresh_dirty SELECT DISTINCT * FROM ({select})")
+
+
+def _note_dirty_rows(conn: sqlite3.Connection, table: str, staged: _Staged) -> None:
+    """DuckDB, before the write of staged orders or events: the users of the rows it inserts
+    or changes that are dated before the end of the features' date (an order changed: its old
+    user too) into refresh_dirty, as SQLite's orders and events triggers note them."""
+    end = _dirty_end(conn)
+    if end is None:
+        return
+    if table == "orders":
+        changed = " OR ".join(
+            _differs(conn, f"o.{c}", f"s.c{i}")
+            for i, c in ((1, "user_id"), (2, "amount"), (3, "created_at"))
+        )
+        select = (
+            f"SELECT s.c1 FROM {STAGE}.orders AS s LEFT JOIN orders AS o ON o.order_id = s.c0 "
+            "WHERE (o.order_id IS NULL AND s.c3 < $end) "
+            f"OR (o.order_id IS NOT NULL AND ({changed}) AND (s.c3 < $end OR o.created_at < $end)) "
+            f"UNION SELECT o.user_id FROM {STAGE}.orders AS s JOIN orders AS o ON o.order_id = s.c0 "
+            f"WHERE ({changed}) AND (s.c3 < $end OR o.created_at < $end)"
+        )
+    else:
+        select = (
+            f"SELECT s.c0 FROM {STAGE}.events AS s WHERE s.c2 < $end AND NOT EXISTS (SELECT 1 "
+            "FROM events AS e WHERE e.user_id = s.c0 AND e.kind = s.c1 AND e.created_at = s.c2 "
+            "AND e.value = s.c3)"
+        )
+    conn.execute(
+        f"INSERT OR IGNORE INTO refresh_dirty SELECT DISTINCT * FROM ({select})", {"end": end}
+    )
 
 
 def _check_user_columns(src: Source, attrs: Sequence[str]) -> None:
@@ -680,7 +790,8 @@ def _add_user_columns(conn: sqlite3.Connection, src: Source, attrs: list[str]) -
                 f"case); rename it with --map {printable(src.display(col))}={existing[col.lower()]}",
                 column=col,
             )
-        conn.execute(f"ALTER TABLE users ADD COLUMN {quote(col)} TEXT")
+        text = dialect_of(conn).column_type("TEXT")
+        conn.execute(f"ALTER TABLE users ADD COLUMN {quote(col)} {text}")
         existing[col.lower()] = col
         added.append(col)
     return added

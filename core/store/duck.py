@@ -34,7 +34,7 @@ from core.store.logical import (  # noqa: F401  (the shared reader, named here a
     seed_rows,
     table_names,
 )
-from core.store.schema import SCHEMA_VERSION, stored_version
+from core.store.schema import SCHEMA_VERSION, ensure_schema, stored_version
 from core.store.sql import quote
 
 # SQLite's declared types (core.store.columns.Column.sql_type and the DDL) -> DuckDB's
@@ -46,7 +46,8 @@ _SQLITE_PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(?<![:\w]):([A-Z
 _BEGIN = re.compile(r"\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*", re.I)
 _END = re.compile(r"\s*(COMMIT|END|ROLLBACK)(\s+TRANSACTION)?\s*;?\s*", re.I)
 _CREATE = re.compile(
-    r"\s*CREATE\s+(?P<temp>TEMP\s+|TEMPORARY\s+)?TABLE\s+(?P<ine>IF\s+NOT\s+EXISTS\s+)?"
+    r"\s*(?:--[^\n]*\n\s*)*"  # the schema's statements may start with comment lines
+    r"CREATE\s+(?P<temp>TEMP\s+|TEMPORARY\s+)?TABLE\s+(?P<ine>IF\s+NOT\s+EXISTS\s+)?"
     r"(?P<name>(?:temp\.|main\.)?[A-Za-z_][A-Za-z0-9_]*)\s*(?P<body>\(.*)",
     re.I | re.S,
 )
@@ -192,6 +193,9 @@ class DuckDBConnection:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         import duckdb
 
+        rows = list(rows)
+        if not rows:  # sqlite3 runs nothing; DuckDB refuses an empty list
+            return
         try:
             self.raw.executemany(sql, rows)
         except duckdb.Error as exc:
@@ -256,6 +260,14 @@ class DuckDBConnection:
         self._watch = stop
         threading.Thread(target=watch, name="userops-duckdb-limit", daemon=True).start()
 
+    def column_type(self, sql_type: str) -> str:
+        """SQLite's declared type as DuckDB's DDL spells it (the schema's migrations)."""
+        return duckdb_type(sql_type)
+
+    def create_table(self, ddl: str) -> str:
+        """A SQLite CREATE TABLE as DuckDB spells it (the schema's migrations)."""
+        return spell_create_table(ddl)
+
     @property
     def in_transaction(self) -> bool:
         """Inside a BEGIN … COMMIT made through ``execute`` (copy's writes use .raw)."""
@@ -277,9 +289,11 @@ def open_duckdb(
 ) -> DuckDBConnection:
     """Open (or, with ``create``, create with the userops schema) a DuckDB database file.
 
-    Raises DatabaseError with one line for a missing file, a file that is not DuckDB, a file
-    another process holds, or one without our schema (or of another schema version: DuckDB
-    databases are not migrated yet)."""
+    A database of an older schema is upgraded by the schema's migrations
+    (core.store.schema.ensure_schema, one transaction), as SQLite's is; read-only, it is
+    upgraded through a writable connection first. Raises DatabaseError with one line for a
+    missing file, a file that is not DuckDB, a file another process holds, one without our
+    schema, or one of a newer schema version."""
     import duckdb  # ~0.2 s: only for a DuckDB database
 
     p = Path(path)
@@ -309,13 +323,27 @@ def open_duckdb(
             conn.close()
             raise DatabaseError(f"{p}: a DuckDB file, but not a userops database (no schema)")
         create_schema(conn)
-    elif version != SCHEMA_VERSION:
+    elif version > SCHEMA_VERSION:
         conn.close()
         raise DatabaseError(
-            f"{p}: a DuckDB database of schema {version}; this userops reads schema "
-            f"{SCHEMA_VERSION} and does not migrate DuckDB databases yet: copy the SQLite "
-            "database to it again (`userops copy SRC DST --force`)"
+            f"{p}: a DuckDB database of schema {version}; this userops understands up to "
+            f"{SCHEMA_VERSION}. Upgrade userops."
         )
+    elif version < SCHEMA_VERSION:
+        if readonly:  # upgraded once through a writable connection, then read (as SQLite's)
+            conn.close()
+            open_duckdb(p).close()
+            return open_duckdb(p, readonly=True)
+        try:
+            # the schema's migrations, in one transaction: all or nothing (the adapter speaks the
+            # part of sqlite3's API they use, and spells their DDL: column_type, create_table)
+            ensure_schema(conn)  # type: ignore[arg-type]
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise DatabaseError(
+                f"{p}: made by an older userops (schema {version}); upgrading it to schema "
+                f"{SCHEMA_VERSION} failed, nothing changed ({exc})"
+            ) from exc
     return conn
 
 

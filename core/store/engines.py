@@ -118,6 +118,23 @@ def engine_of(conn: Any) -> str:
     return str(getattr(conn, "engine", "sqlite"))
 
 
+def insert_with_id(conn: Any, table: str, sql: str, params: tuple[Any, ...]) -> int:
+    """Run ``sql``, an ``INSERT INTO table(columns) VALUES (?, …)`` leaving out the ``id`` of a
+    table keyed by SQLite's ``id INTEGER PRIMARY KEY``, and return the new row's id. On SQLite
+    the statement is run as written (the id is the rowid: max(id) + 1; ``lastrowid``); an
+    engine without a rowid alias (DuckDB) gets the same max(id) + 1, read in the caller's
+    transaction (one writer at a time) and inserted with the row."""
+    if engine_of(conn) == "sqlite":
+        return int(conn.execute(sql, params).lastrowid or 0)
+    head = f"INSERT INTO {table}("
+    if not sql.startswith(head) or sql.count("VALUES (") != 1:
+        raise ValueError(f"not an INSERT INTO {table}(…) VALUES (…): {sql[:60]}")  # our own SQL
+    (new_id,) = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()
+    keyed = head + "id, " + sql[len(head) :].replace("VALUES (", "VALUES (?, ", 1)
+    conn.execute(keyed, (new_id, *params))
+    return int(new_id)
+
+
 def not_supported(what: str, engine: str) -> str:
     """The one line for a command or screen that does not run on ``engine`` yet."""
     return (
@@ -182,6 +199,8 @@ class Dialect:
     # new ones; on DuckDB a key deleted and inserted again in one transaction makes the commit
     # slow (~10 s per 100k keys), so only the rows that go are deleted and the rest upserted
     upserts_in_place = False
+    # the bound value of ``LIMIT ?`` that means no limit (SQLite's -1; DuckDB's NULL)
+    no_limit: int | None = -1
 
     def day_span(self, start: str, end: str) -> str:
         """Days from the date text ``start`` to the date text ``end`` (a real number on SQLite:
@@ -254,6 +273,11 @@ class Dialect:
         """SQLite's ``CREATE [TEMP] TABLE`` statement as this engine spells it."""
         return ddl
 
+    def column_type(self, sql_type: str) -> str:
+        """SQLite's declared type (TEXT, REAL, INTEGER) as this engine's DDL spells it, for
+        ALTER TABLE … ADD COLUMN (the schema's migrations, an import's new attributes)."""
+        return sql_type
+
 
 class DuckDBDialect(Dialect):
     name = "duckdb"
@@ -296,6 +320,7 @@ class DuckDBDialect(Dialect):
     seeks = False
     indexes = False
     upserts_in_place = True
+    no_limit = None
 
     def day_span(self, start: str, end: str) -> str:
         return f"date_diff('day', TRY_CAST({start} AS DATE), TRY_CAST({end} AS DATE))"
@@ -343,6 +368,11 @@ class DuckDBDialect(Dialect):
         from core.store.duck import spell_create_table  # duckdb-side DDL lives there
 
         return spell_create_table(ddl)
+
+    def column_type(self, sql_type: str) -> str:
+        from core.store.duck import duckdb_type  # REAL is DOUBLE, INTEGER is BIGINT there
+
+        return duckdb_type(sql_type)
 
 
 class ClickHouseDialect(Dialect):

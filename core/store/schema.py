@@ -285,13 +285,30 @@ def feature_index_ddl(table: str = "features", *, n_users: int = 0) -> list[str]
     ]
 
 
+def _column_type(conn: sqlite3.Connection, sql_type: str) -> str:
+    """SQLite's declared type as the connection's engine spells it in ALTER TABLE … ADD COLUMN:
+    itself on SQLite; an engine adapter with a ``column_type`` (core.store.duck: REAL is
+    DOUBLE, INTEGER BIGINT) spells it (asked of the connection, not of core.store.engines,
+    which opens databases through this module)."""
+    spell = getattr(conn, "column_type", None)
+    return sql_type if spell is None else str(spell(sql_type))
+
+
+def _create_table(conn: sqlite3.Connection, ddl: str) -> str:
+    """A CREATE TABLE statement of this module as the connection's engine spells it (itself on
+    SQLite; core.store.duck's ``create_table``)."""
+    spell = getattr(conn, "create_table", None)
+    return ddl if spell is None else str(spell(ddl))
+
+
 def _add_days_since_last(conn: sqlite3.Connection) -> None:
     """1 -> 2: the DAYS_SINCE_LAST columns. Empty until the next recompute, so the stored
     features are marked stale (the language computes windows from the raw events meanwhile)."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
+    integer = _column_type(conn, "INTEGER")
     for column in DAYS_SINCE_LAST.values():
         if column not in columns:
-            conn.execute(f"ALTER TABLE features ADD COLUMN {quote(column)} INTEGER")
+            conn.execute(f"ALTER TABLE features ADD COLUMN {quote(column)} {integer}")
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
 
 
@@ -300,8 +317,11 @@ def _add_column_flags(conn: sqlite3.Connection) -> None:
     from core.store.personal import flag_columns  # the names live there; it needs only this
 
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS column_flags (column_name TEXT PRIMARY KEY, "
-        "personal INTEGER NOT NULL DEFAULT 0 CHECK (personal IN (0, 1)))"
+        _create_table(
+            conn,
+            "CREATE TABLE IF NOT EXISTS column_flags (column_name TEXT PRIMARY KEY, "
+            "personal INTEGER NOT NULL DEFAULT 0 CHECK (personal IN (0, 1)))",
+        )
     )
     flag_columns(conn, user_attribute_columns(conn))
 
@@ -312,10 +332,12 @@ def _add_model_intervals(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
     for column, kind in MODEL_INTERVAL_COLUMNS.items():
         if column not in columns:
-            conn.execute(f"ALTER TABLE features ADD COLUMN {quote(column)} {kind}")
+            conn.execute(
+                f"ALTER TABLE features ADD COLUMN {quote(column)} {_column_type(conn, kind)}"
+            )
     fit_columns = {row[1] for row in conn.execute("PRAGMA table_info(model_fits)")}
     if "diagnostics" not in fit_columns:
-        conn.execute("ALTER TABLE model_fits ADD COLUMN diagnostics TEXT")
+        conn.execute(f"ALTER TABLE model_fits ADD COLUMN diagnostics {_column_type(conn, 'TEXT')}")
 
 
 def _add_layer_lifecycle(conn: sqlite3.Connection) -> None:
@@ -324,7 +346,8 @@ def _add_layer_lifecycle(conn: sqlite3.Connection) -> None:
     by key (the defaults of core.rules.layers when this step was written); others stay NULL."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(layer_rules)")}
     if "lifecycle" not in columns:
-        conn.execute("ALTER TABLE layer_rules ADD COLUMN lifecycle INTEGER")
+        integer = _column_type(conn, "INTEGER")
+        conn.execute(f"ALTER TABLE layer_rules ADD COLUMN lifecycle {integer}")
     ranks = {"new": 1, "registered": 2, "active": 3, "buyer": 4, "loyal": 5}
     ranks.update({"dormant": -1, "churned": -2})
     conn.executemany(
@@ -352,7 +375,7 @@ def _fits_per_date(conn: sqlite3.Connection) -> None:
     end = DDL.index("CREATE TABLE IF NOT EXISTS segments")
     for statement in DDL[start:end].split(";"):
         if statement.strip():
-            conn.execute(statement)
+            conn.execute(_create_table(conn, statement))
     conn.execute(
         "INSERT OR REPLACE INTO model_fits SELECT model, params, time_unit, log_lik, n_customers,"
         " error, coalesce(as_of, ''), fitted_at, diagnostics FROM model_fits_v2"
@@ -360,7 +383,8 @@ def _fits_per_date(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE model_fits_v2")
     for table, column in (("campaign_members", "added_on"), ("campaign_audit", "as_of")):
         if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            text = _column_type(conn, "TEXT")
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {text}")
     # before schema 5 only the wall-clock day was kept: the best guess of the data date
     conn.execute(
         "UPDATE campaign_members SET added_on = substr(added_at, 1, 10) WHERE added_on IS NULL"
@@ -436,7 +460,7 @@ def _add_strategies(conn: sqlite3.Connection) -> None:
     existing changes."""
     for statement in STRATEGY_DDL.split(";"):
         if statement.strip():
-            conn.execute(statement)
+            conn.execute(_create_table(conn, statement))
 
 
 # The previous-period window columns (-59d..-30d, core.store.columns), as schema 8 added them.
@@ -455,11 +479,16 @@ def _add_previous_period(conn: sqlite3.Connection) -> None:
     existing = {row[1] for row in conn.execute("PRAGMA table_info(features)")}
     for column, kind in PREVIOUS_PERIOD_COLUMNS.items():
         if column not in existing:
-            conn.execute(f"ALTER TABLE features ADD COLUMN {quote(column)} {kind}")
+            conn.execute(
+                f"ALTER TABLE features ADD COLUMN {quote(column)} {_column_type(conn, kind)}"
+            )
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('features_stale', '1')")
 
 
-# Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema().
+# Migrations: version N -> N+1. Each runs inside the transaction of ensure_schema(), on SQLite
+# and on DuckDB alike (core.store.duck opens an older DuckDB database through it): DDL that
+# engines spell differently goes through _column_type (ALTER TABLE … ADD COLUMN) and
+# _create_table, whose SQLite spelling is the statement as written.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_days_since_last,
     2: _add_column_flags,

@@ -13,7 +13,16 @@ import click
 from core.audience import campaigns as cmp
 from core.store.db import check_as_of
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, cells, database, fail, pad, real_user
+from tui.cli.common import (
+    DB_ARGUMENT,
+    ISO_DATE,
+    WRITE_ENGINES,
+    cells,
+    database,
+    fail,
+    pad,
+    real_user,
+)
 
 if TYPE_CHECKING:  # the effect module loads scipy: only the report command pays for it
     from core.audience.effect import EffectReport, Uplift
@@ -49,7 +58,7 @@ def campaign() -> None:
 @click.option("--start", type=ISO_DATE, default=None, help="Start date (default: as-of at send).")
 def create_cmd(db: str, name: str, channel: str, offer: str, start: date | None) -> None:
     """Create a draft campaign."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         made = cmp.create_campaign(
             conn, name, channel=channel, offer=offer, start=start, who=_who()
         )
@@ -83,7 +92,7 @@ def add_cmd(
     """Add a segment's members: targets, and a seeded control group."""
     from core.audience.segments import condition_for  # the segment engine is only needed here
 
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         day = _as_of(conn, as_of)
         compiled = condition_for(conn, segment, as_of=day)
         got = cmp.add_from_segment(
@@ -121,7 +130,7 @@ def add_cmd(
 @click.argument("user_ids", nargs=-1, required=True)
 def mark_cmd(db: str, name: str, user_ids: tuple[str, ...]) -> None:
     """Mark users as targets."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         got = cmp.mark(conn, name, user_ids, who=_who(), source="cli")
         click.echo(f"marked {len(got.changed)} ({len(got.unchanged)} already marked)")
         _echo_counts(conn, name)
@@ -133,7 +142,7 @@ def mark_cmd(db: str, name: str, user_ids: tuple[str, ...]) -> None:
 @click.argument("user_ids", nargs=-1, required=True)
 def unmark_cmd(db: str, name: str, user_ids: tuple[str, ...]) -> None:
     """Remove target marks."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         got = cmp.unmark(conn, name, user_ids, who=_who(), source="cli")
         click.echo(f"unmarked {len(got.changed)} ({len(got.unchanged)} were not marked)")
         _echo_counts(conn, name)
@@ -144,7 +153,7 @@ def unmark_cmd(db: str, name: str, user_ids: tuple[str, ...]) -> None:
 @NAME_ARGUMENT
 def undo_cmd(db: str, name: str) -> None:
     """Undo the last add/mark/unmark (repeat to go further back)."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         entry = cmp.undo_last(conn, name, _who())
         click.echo(f"undid {entry.action} #{entry.id} ({entry.n_users} users: {entry.detail})")
         _echo_counts(conn, name)
@@ -159,7 +168,7 @@ def _echo_counts(conn: sqlite3.Connection, name: str) -> None:
 @DB_ARGUMENT
 def list_cmd(db: str) -> None:
     """Every campaign with its status and counts."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         rows = cmp.list_campaigns(conn)
     if not rows:
         click.echo("no campaigns")
@@ -183,7 +192,7 @@ def list_cmd(db: str) -> None:
 )
 def show_cmd(db: str, name: str, last: int) -> None:
     """Status, counts and the last audit lines of a campaign."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         c = cmp.get_campaign(conn, name)
         targets, control = cmp.counts(conn, name)
         entries = cmp.audit(conn, name, limit=last)
@@ -204,7 +213,7 @@ def show_cmd(db: str, name: str, last: int) -> None:
 @NAME_ARGUMENT
 def audit_cmd(db: str, name: str) -> None:
     """The campaign's audit log: who changed what, when."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         _echo_audit(cmp.audit(conn, name))
 
 
@@ -235,7 +244,7 @@ def export_cmd(
 
     Cells a spreadsheet would run as formulas get a leading ' unless --raw. The file appears
     only once the export is in the audit log."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         dest = sys.stdout if output == "-" else output
         n = cmp.export_targets(
             conn,
@@ -257,7 +266,7 @@ def export_cmd(
 @AS_OF_OPTION
 def send_cmd(db: str, name: str, as_of: date | None) -> None:
     """Mark the campaign sent: its lists are locked; the start date defaults to the as-of date."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         c = cmp.set_status(conn, name, "sent", who=_who(), as_of=_as_of(conn, as_of))
         click.echo(f"campaign {c.name} sent, start date {c.start_date}; lists locked")
 
@@ -267,7 +276,7 @@ def send_cmd(db: str, name: str, as_of: date | None) -> None:
 @NAME_ARGUMENT
 def close_cmd(db: str, name: str) -> None:
     """Close a sent campaign."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         c = cmp.set_status(conn, name, "closed", who=_who())
         click.echo(f"campaign {c.name} closed")
 
@@ -278,7 +287,7 @@ def close_cmd(db: str, name: str) -> None:
 @click.option("--reason", required=True, help="Why the lists must change (logged).")
 def unlock_cmd(db: str, name: str, reason: str) -> None:
     """Set a sent campaign back to draft so its lists can change; logged with the reason."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         c = cmp.unlock(conn, name, who=_who(), reason=reason)
         click.echo(f"campaign {c.name} unlocked (draft)")
 
@@ -299,7 +308,7 @@ def report_cmd(db: str, name: str, window: int, as_of: date | None, as_json: boo
     """Effect report: conversion and revenue per user of targets vs control, with 95% intervals."""
     from core.audience.effect import effect_report
 
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         report = effect_report(conn, name, window_days=window, as_of=as_of)
     if as_json:
         click.echo(json.dumps(_report_dict(report), ensure_ascii=False, indent=2))

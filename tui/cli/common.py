@@ -66,6 +66,10 @@ def database(
 READ_ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
 # ... and those recompute, rfm and model (but --validate) run on, computing in the engine
 COMPUTE_ENGINES = ("sqlite", "duckdb")
+# ... `import` (staged and merged in the engine's SQL, one transaction)
+IMPORT_ENGINES = ("sqlite", "duckdb")
+# ... and the writes: segments, campaigns, control, strategies, layer and tag rules
+WRITE_ENGINES = ("sqlite", "duckdb")
 
 
 def sqlite_path(db: str, *, what: str | None = None) -> str:

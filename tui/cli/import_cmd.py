@@ -14,9 +14,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from core.errors import CoreError
 from core.ingest.importer import MAX_AMOUNT, RETURN_POLICIES, ImportReport, import_files
+from core.store.engines import parse_database
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, database, fail, sqlite_path
+from tui.cli.common import (
+    DB_ARGUMENT,
+    IMPORT_ENGINES,
+    ISO_DATE,
+    database,
+    fail,
+    sqlite_path,
+)
 
 FILE = click.Path(dir_okay=False)  # existence is checked by core, with the other input errors
 
@@ -164,11 +173,21 @@ def import_cmd(
         latest_date = None
     elif latest_date is None:  # a sanity bound only: today decides no result
         latest_date = one_year_after(date.today())
-    db = sqlite_path(db)
-    new_file = not Path(db).exists()
+    try:
+        target = parse_database(db)
+    except CoreError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
+    if target.engine != "duckdb":  # SQLite: the file (messages name it as they always did)
+        db = sqlite_path(db)
+    path = target.location
+    new_file = not Path(path).exists()
     ok = False
     try:
-        with database(db, create=True) as conn, _progress_bar() as progress:
+        with (
+            database(db, create=True, engines=IMPORT_ENGINES) as conn,
+            _progress_bar() as progress,
+        ):
             report = import_files(
                 conn,
                 users=users,
@@ -187,8 +206,8 @@ def import_cmd(
         ok = True
     finally:
         if new_file and not ok:  # a failed first import leaves no empty database behind
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(db + suffix).unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm", "-journal", ".wal"):
+                Path(path + suffix).unlink(missing_ok=True)
     if as_json:
         data = asdict(report)
         data["as_of"] = report.as_of.isoformat() if report.as_of else None
@@ -198,19 +217,39 @@ def import_cmd(
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(
-            describe(report, db, users=bool(users), orders=bool(orders), events=bool(events))
+            describe(
+                report,
+                db,
+                users=bool(users),
+                orders=bool(orders),
+                events=bool(events),
+                engine=target.engine,
+            )
         )
 
 
-def describe(report: ImportReport, db: str, *, users: bool, orders: bool, events: bool) -> str:
+def describe(
+    report: ImportReport,
+    db: str,
+    *,
+    users: bool,
+    orders: bool,
+    events: bool,
+    engine: str = "sqlite",
+) -> str:
     """The report in a few aligned lines, only for the files that were given."""
     as_of = report.as_of.isoformat() if report.as_of else "none (no orders or events yet)"
     lines = [f"Imported into {db}; latest date in the data {as_of}"]
     computed = report.features_as_of
     if computed is not None and report.as_of is not None and report.as_of != computed:
+        # the refresh runs on SQLite; on DuckDB the recompute brings the features to a date
+        bring = (
+            f"`userops refresh {db}`"
+            if engine == "sqlite"
+            else f"`userops recompute {db} --as-of {as_of}`"
+        )
         lines.append(
-            f"  features stay as of {computed.isoformat()}: "
-            f"`userops refresh {db}` brings them to {as_of}"
+            f"  features stay as of {computed.isoformat()}: {bring} brings them to {as_of}"
         )
     lines.append(
         f"  users    {report.users_created:>10,} created  {report.users_updated:>10,} updated"

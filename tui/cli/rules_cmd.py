@@ -24,6 +24,7 @@ from tui.cli.common import (
     DB_ARGUMENT,
     ISO_DATE,
     READ_ENGINES,
+    WRITE_ENGINES,
     caret_on_error,
     cells,
     condition_as_of,
@@ -161,7 +162,7 @@ def pad(text: str, width: int) -> str:
 @JSON
 def layer_rules(db: str, as_json: bool) -> None:
     """The rules in evaluation order."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         rules = L.list_rules(conn)
     if as_json:
         click.echo(json.dumps([asdict(r) for r in rules], ensure_ascii=False, indent=2))
@@ -204,7 +205,7 @@ def layer_set(
 ) -> None:
     """Add or replace the rule KEY. A condition that does not compile is rejected, not stored."""
     lifecycle: int | None | Literal["keep"] = L.KEEP if rank is None else parse_rank(rank)
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         when = condition_as_of(conn, as_of)
         with caret_on_error(condition):
             L.set_rule(
@@ -236,7 +237,7 @@ def parse_rank(text: str) -> int | None:
 @click.argument("key")
 def layer_delete(db: str, key: str) -> None:
     """Delete the rule KEY."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         L.delete_rule(conn, key)
         click.echo(f"Layer {key!r} deleted.")
         reapply(conn)
@@ -248,7 +249,7 @@ def layer_delete(db: str, key: str) -> None:
 @click.argument("position", type=int)
 def layer_move(db: str, key: str, position: int) -> None:
     """Move the rule KEY to POSITION (1 = evaluated first)."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         L.move_rule(conn, key, position)
         click.echo(f"Layer {key!r} moved to position {position}.")
         reapply(conn)
@@ -258,7 +259,7 @@ def layer_move(db: str, key: str, position: int) -> None:
 @DB_ARGUMENT
 def layer_defaults(db: str) -> None:
     """Install the default lifecycle rules (only when there are no rules yet)."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         n = L.install_default_rules(conn)
         if n == 0:
             click.echo("Layer rules exist already; nothing installed.")
@@ -278,7 +279,7 @@ def layer_transitions(db: str, from_as_of: date, to_as_of: date | None, as_json:
 
 
 def show_transitions(db: str, from_as_of: date, to_as_of: date | None, as_json: bool) -> None:
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         result = L.transitions(conn, from_as_of, condition_as_of(conn, to_as_of))
     if as_json:
         cells = [{"from": a, "to": b, "count": c} for (a, b), c in sorted(result.counts.items())]
@@ -375,7 +376,7 @@ def tag_list(db: str, as_json: bool) -> None:
 
 
 def show_tags(db: str, as_json: bool) -> None:
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         counts = T.tag_counts(conn)
     if as_json:
         rows = [{**asdict(t), "count": n} for t, n in counts]
@@ -398,7 +399,7 @@ def tag_set(
     db: str, name: str, condition: str, dimension: str, description: str, as_of: date | None
 ) -> None:
     """Add or replace the tag NAME. A condition that does not compile is rejected, not stored."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         when = condition_as_of(conn, as_of)
         with caret_on_error(condition):
             T.set_tag(conn, name, dimension, condition, description, as_of=when)
@@ -411,7 +412,7 @@ def tag_set(
 @click.argument("name")
 def tag_delete(db: str, name: str) -> None:
     """Delete the tag NAME (and remove it from every user)."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         T.delete_tag(conn, name)
     click.echo(f"Tag {name!r} deleted.")
 
@@ -420,7 +421,7 @@ def tag_delete(db: str, name: str) -> None:
 @DB_ARGUMENT
 def tag_defaults(db: str) -> None:
     """Install the demo's tags (only when there are no tags yet; skips what the DB cannot express)."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         result = T.install_default_tags(conn)
         if not result.installed and not result.skipped:
             click.echo("Tags exist already; nothing installed.")
@@ -436,7 +437,7 @@ def tag_defaults(db: str) -> None:
 @click.argument("user_id")
 def tag_of(db: str, user_id: str) -> None:
     """The tags a user holds."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         held = T.tags_of(conn, user_id)
     for t in held:
         click.echo(f"{T.DIMENSION_NAMES[t.dimension][0]}  {t.name}  ({t.description})")

@@ -13,6 +13,7 @@ from tui.cli import cli
 from tui.cli.common import (
     DB_ARGUMENT,
     ISO_DATE,
+    WRITE_ENGINES,
     caret_on_error,
     cells,
     condition_as_of,
@@ -70,7 +71,7 @@ def count_cmd(db: str, query: str, as_of: date | None, time_limit: float | None)
 @AS_OF
 def save_cmd(db: str, name: str, query: str, description: str, as_of: date | None) -> None:
     """Save QUERY as segment NAME (an existing definition goes to its history)."""
-    with database(db) as conn, caret_on_error(query):
+    with database(db, engines=WRITE_ENGINES) as conn, caret_on_error(query):
         seg = segments.save(conn, name, query, description, as_of=condition_as_of(conn, as_of))
         click.echo(f"saved segment {seg.name!r}")
 
@@ -80,7 +81,7 @@ def save_cmd(db: str, name: str, query: str, description: str, as_of: date | Non
 @AS_OF
 def list_cmd(db: str, as_of: date | None) -> None:
     """Saved segments with their current counts, then snapshots with their frozen members."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         rows = segments.list_segments(conn, condition_as_of(conn, as_of))
         snaps = segments.list_snapshots(conn)
         if not rows:
@@ -106,7 +107,7 @@ def list_cmd(db: str, as_of: date | None) -> None:
 @AS_OF
 def show_cmd(db: str, name: str, as_of: date | None) -> None:
     """A segment's query, description, sentence, count and history (or a snapshot's)."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         snap = segments.get_snapshot(conn, name)
         if snap is not None and not _is_segment(conn, name):
             _show_snapshot(conn, snap)
@@ -151,7 +152,7 @@ def _show_snapshot(conn: sqlite3.Connection, snap: segments.Snapshot) -> None:
 @click.argument("name")
 def delete_cmd(db: str, name: str) -> None:
     """Delete segment NAME (its history and snapshots are kept)."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         segments.delete(conn, name)
         click.echo(f"deleted segment {name!r}")
 
@@ -163,7 +164,7 @@ def delete_cmd(db: str, name: str) -> None:
 @AS_OF
 def snapshot_cmd(db: str, name: str, snapshot_name: str | None, as_of: date | None) -> None:
     """Freeze the current members of segment NAME as a static list."""
-    with database(db) as conn, caret_on_error(name):
+    with database(db, engines=WRITE_ENGINES) as conn, caret_on_error(name):
         snap = segments.snapshot(
             conn, name, as_of=condition_as_of(conn, as_of), snapshot_name=snapshot_name
         )
@@ -177,7 +178,7 @@ def snapshot_cmd(db: str, name: str, snapshot_name: str | None, as_of: date | No
 @AS_OF
 def compare_cmd(db: str, a: str, b: str, as_of: date | None) -> None:
     """How many users are only in A, in both, only in B."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         day = condition_as_of(conn, as_of)
         try:
             only_a, both, only_b = segments.compare(conn, a, b, as_of=day)

@@ -16,7 +16,7 @@ from core.audience.global_control import get_global_control, set_global_control
 from core.audience.strategies.run import frequency_cap, set_frequency_cap
 from core.errors import NotFound
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, caret_on_error, database, fail
+from tui.cli.common import DB_ARGUMENT, WRITE_ENGINES, caret_on_error, database, fail
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -60,7 +60,7 @@ def strategy() -> None:
 @click.option("--include-contact", is_flag=True, default=None, help="Phone and e-mail in files.")
 def set_cmd(db: str, name: str, **opts: Any) -> None:
     """Create strategy NAME, or change the options given of an existing one."""
-    with database(db) as conn, caret_on_error(opts["condition"] or ""):
+    with database(db, engines=WRITE_ENGINES) as conn, caret_on_error(opts["condition"] or ""):
         try:
             old: st.Strategy | None = st.get(conn, name)
         except NotFound:
@@ -133,7 +133,7 @@ def _read_offers(path: Path) -> dict[str, str]:
 @JSON_OPTION
 def list_cmd(db: str, as_json: bool) -> None:
     """The strategies with status, last run, targets, control and the latest uplift."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         rows = st.summaries(conn)
     if as_json:
         click.echo(json.dumps([_summary_json(r) for r in rows], indent=2, ensure_ascii=False))
@@ -168,7 +168,7 @@ def list_cmd(db: str, as_json: bool) -> None:
 @JSON_OPTION
 def show_cmd(db: str, name: str, as_json: bool) -> None:
     """A strategy's definition."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         s = st.get(conn, name)
     if as_json:
         click.echo(json.dumps(_strategy_json(s), indent=2, ensure_ascii=False))
@@ -196,7 +196,7 @@ def _status_cmd(verb: str, fn: Any, help_text: str) -> None:
     @DB_ARGUMENT
     @click.argument("name")
     def cmd(db: str, name: str) -> None:
-        with database(db) as conn:
+        with database(db, engines=WRITE_ENGINES) as conn:
             s = fn(conn, name)
         click.echo(f"strategy {s.name!r} is {s.status}")
 
@@ -210,7 +210,7 @@ _status_cmd("resume", st.resume, "Resume a paused strategy.")
 @click.argument("name")
 def delete_cmd(db: str, name: str) -> None:
     """Delete a strategy (its past runs stay as campaigns for the caps and reports)."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         st.delete(conn, name)
     click.echo(f"deleted strategy {name!r}")
 
@@ -232,7 +232,7 @@ def run_cmd(
     db: str, names: tuple[str, ...], dry_run: bool, force: bool, out_dir: str | None, as_json: bool
 ) -> None:
     """Run the active strategies (or NAMES) due on the database's as-of date."""
-    with database(db, readonly=dry_run) as conn:
+    with database(db, readonly=dry_run, engines=WRITE_ENGINES) as conn:
         report = st.run_strategies(
             conn,
             list(names) or None,
@@ -316,7 +316,7 @@ def run_lines(r: st.RunReport, *, detail: bool = False) -> list[str]:
 @JSON_OPTION
 def overlaps_cmd(db: str, names: tuple[str, ...], as_json: bool) -> None:
     """How many users each pair of strategies would both want today (before anything runs)."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         pairs = st.overlaps(conn, list(names) or None)
     if as_json:
         click.echo(
@@ -346,7 +346,7 @@ def overlaps_cmd(db: str, names: tuple[str, ...], as_json: bool) -> None:
 @JSON_OPTION
 def report_cmd(db: str, name: str, window: int | None, as_json: bool) -> None:
     """The effect of a strategy: per run and cumulative, targets vs control, with intervals."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         rep = st.report(conn, name, window_days=window)
     if as_json:
         click.echo(json.dumps(report_json(rep), indent=2, ensure_ascii=False))
@@ -478,7 +478,7 @@ def settings_cmd(
     db: str, out_dir: str | None, window: int | None, cap: str | None, no_cap: bool
 ) -> None:
     """Show or change the target-file folder, the effect window and the frequency cap."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         if out_dir is not None:
             st.set_out_dir(conn, out_dir)
         if window is not None:
@@ -516,7 +516,7 @@ def control() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 def control_set_cmd(db: str, pct: float, seed: int) -> None:
     """Set the global control group's share and seed (every user is drawn again)."""
-    with database(db) as conn:
+    with database(db, engines=WRITE_ENGINES) as conn:
         got = set_global_control(conn, pct, seed=seed)
     click.echo(
         f"global control: {got.users:,} of {got.of_users:,} users ({got.pct:g} %, seed {got.seed})"
@@ -527,7 +527,7 @@ def control_set_cmd(db: str, pct: float, seed: int) -> None:
 @DB_ARGUMENT
 def control_show_cmd(db: str) -> None:
     """The global control group's share, seed and size."""
-    with database(db, readonly=True) as conn:
+    with database(db, readonly=True, engines=WRITE_ENGINES) as conn:
         got = get_global_control(conn)
     if got.pct <= 0:
         click.echo("no global control group (`userops control set DB --global PCT`)")

@@ -230,7 +230,7 @@ def _last_undoable(
         )
     }
     rows = conn.execute(
-        "SELECT id, at, who, action, detail, n_users FROM campaign_audit"
+        'SELECT id, "at", who, action, detail, n_users FROM campaign_audit'
         " WHERE campaign = ? AND action IN ('add', 'mark', 'unmark') ORDER BY id DESC",
         (campaign,),
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from core.errors import CoreError, LockedError, NotFound
 from core.store.db import stored_as_of, transaction
-from core.store.engines import dialect_of
+from core.store.engines import dialect_of, insert_with_id
 
 CHANNELS = ("push", "sms", "coupon", "email")  # suggestions; any non-empty channel is accepted
 STATUSES = ("draft", "sent", "closed")
@@ -220,8 +220,10 @@ def log_json(
     n_users: int,
 ) -> None:
     on = data_date(conn)
-    conn.execute(
-        "INSERT INTO campaign_audit(campaign, at, who, action, detail, n_users, as_of)"
+    insert_with_id(  # "at" quoted: a keyword of DuckDB's (AT TIME ZONE)
+        conn,
+        "campaign_audit",
+        'INSERT INTO campaign_audit(campaign, "at", who, action, detail, n_users, as_of)'
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (campaign, stamp(at), who, action, json.dumps(detail, ensure_ascii=False), n_users, on),
     )

@@ -35,6 +35,7 @@ from core.errors import DatabaseError
 from core.query import compile_condition
 from core.query.behaviour import TARGETED_ON
 from core.store.db import get_meta, set_meta, stored_as_of, transaction
+from core.store.engines import insert_with_id
 from core.store.outputs import atomic_output, csv_writer
 
 REMOVED_BY = ("not_entering", "global_control", "cooldown", "frequency_cap", "priority", "max")
@@ -478,7 +479,9 @@ def _record(
     )
     path = folder / target_file_name(s.name, as_of) if folder is not None else None
     arms = [[label, v.channel, v.offer] for label, v in sel.arms]
-    cur = conn.execute(
+    run_id = insert_with_id(
+        conn,
+        "strategy_runs",
         "INSERT INTO strategy_runs(strategy, run_date, campaign, matched, removed, targets,"
         " control, arms, file, ran_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -494,7 +497,6 @@ def _record(
             now,
         ),
     )
-    run_id = cur.lastrowid
     conn.executemany(
         "INSERT INTO strategy_targets(run_id, user_id, arm) VALUES (?, ?, ?)",
         [(run_id, u, a) for u, a in sorted(sel.targets.items())],

@@ -22,6 +22,7 @@ from core.audience.strategies.model import (
 from core.errors import NotFound
 from core.query import compile_condition
 from core.store.db import get_meta, set_meta, stored_as_of, transaction
+from core.store.engines import engine_of
 
 _COLUMNS = (
     "name, condition, mode, channel, offer, offers_by, offers, variants, holdout_pct, seed,"
@@ -121,6 +122,9 @@ def out_dir(conn: sqlite3.Connection) -> Path:
     stored = get_meta(conn, "strategy_out_dir")
     if stored:
         return Path(stored)
+    if engine_of(conn) == "duckdb":  # its adapter knows its file (DuckDB names it by its stem)
+        db = Path(conn.path).resolve()  # type: ignore[attr-defined]
+        return db.with_name(f"{db.stem}-targets")
     row = conn.execute("SELECT file FROM pragma_database_list WHERE name = 'main'").fetchone()
     db = Path(row[0]) if row and row[0] else Path("userops.db").resolve()
     return db.with_name(f"{db.stem}-targets")
