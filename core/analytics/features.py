@@ -183,8 +183,10 @@ FROM events {cut} GROUP BY user_id
 
 
 def _last_of_kinds(d: Dialect) -> str:
-    """_EVENT_LAST's latest event of each DAYS_SINCE_LAST kind, as the engine spells it."""
-    return ", ".join(d.max_where("created_at", f"kind = :kind_{kind}") for kind in DAYS_SINCE_LAST)
+    """_EVENT_LAST's latest event of each DAYS_SINCE_LAST kind (its time, or at least its
+    date: Dialect.latest_where), as the engine spells it."""
+    kinds = DAYS_SINCE_LAST
+    return ", ".join(d.latest_where("created_at", f"kind = :kind_{kind}") for kind in kinds)
 
 
 # The windowed counts read only the recent ranges of events_kind_time (covering: the key columns

@@ -221,9 +221,10 @@ class Dialect:
         """SQLite's ``SUM(expr)`` of REAL values, added in ``order`` (see :meth:`total`)."""
         return f"SUM({expr})"
 
-    def max_where(self, expr: str, test: str) -> str:
-        """The largest ``expr`` of the rows where ``test`` holds (NULL for none)."""
-        return f"max({expr}) FILTER (WHERE {test})"
+    def latest_where(self, stamp: str, test: str) -> str:
+        """The latest ISO timestamp text ``stamp`` of the rows where ``test`` holds (NULL for
+        none), or at least its date: what the recompute's days_since_<kind> columns read."""
+        return f"max({stamp}) FILTER (WHERE {test})"
 
     def indexed_by(self, index: str) -> str:
         """`` INDEXED BY index`` after a table name: SQLite's planner told which index to
@@ -314,9 +315,11 @@ class DuckDBDialect(Dialect):
     def sum(self, expr: str, order: str) -> str:
         return self.total(expr, order)
 
-    def max_where(self, expr: str, test: str) -> str:
-        # the same value; 7 FILTERs over 20M events cost 20 % more than CASEs (bench_engines)
-        return f"max(CASE WHEN {test} THEN {expr} END)"
+    def latest_where(self, stamp: str, test: str) -> str:
+        # its date: the max of the dates is the date of the max (a prefix keeps text order),
+        # and a 10-character text is compared in place (longer ones through a pointer); a
+        # CASE, not a FILTER: -20 % CPU, and the dates -25 % more, on 2M events
+        return f"max(CASE WHEN {test} THEN substr({stamp}, 1, 10) END)"
 
     def indexed_by(self, index: str) -> str:
         return ""

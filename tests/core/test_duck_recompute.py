@@ -167,6 +167,26 @@ def test_recompute_on_duckdb_is_the_recompute_on_sqlite(tmp_path: Path, build, a
                 rfm.set_threshold(conn, "f", "fixed", 2)
                 rfm.apply_rfm(conn, "features")
         assert_same_results(lite, duck)
+        # the first date again after a new order and a rule change: on DuckDB the histories'
+        # rows that stayed the same are not rewritten (core.rules.history.unchanged)
+        who = lite.execute("SELECT min(user_id) FROM users").fetchone()[0]
+        for conn in (lite, duck):
+            with transaction(conn):
+                conn.execute(
+                    "INSERT INTO orders VALUES ('o-new', ?, 5000.0, ?)",
+                    (who, f"{as_of.isoformat()} 10:00:00"),
+                )
+                rfm.set_threshold(conn, "f", "fixed", 3)
+            recompute(conn, as_of)
+        assert_same_results(lite, duck)
+        assert (
+            lite.execute(
+                "SELECT layer, rfm_group FROM features WHERE user_id = ?", (who,)
+            ).fetchone()
+            == duck.execute(
+                "SELECT layer, rfm_group FROM features WHERE user_id = ?", (who,)
+            ).fetchone()
+        )
     finally:
         lite.close()
         duck.close()
