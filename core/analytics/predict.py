@@ -507,11 +507,11 @@ def history_of(
     import numpy as np  # deferred: light commands import this module
     import pandas as pd  # deferred: ~0.2 s
 
+    report: PredictionReport | None = None
     if fit:
-        report: PredictionReport | None = fit_summary(summary, as_of, choice)
-        out = predictions(report, summary)
+        report = fitted = fit_summary(summary, as_of, choice)
+        out = predictions(fitted, summary)
     else:
-        report = None
         out = pd.DataFrame({"user_id": summary["user_id"]})
         for column in OUTPUT_COLUMNS:
             out[column] = np.nan
