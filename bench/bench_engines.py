@@ -214,24 +214,74 @@ def load() -> str:
     return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def recompute_both(name: str, sqlite_path: Path, duck_path: Path) -> None:
-    """The recompute on SQLite, then on DuckDB, of the same data as of its own date."""
+def timed_statements(log: list[tuple[float, float, str, str]]) -> None:
+    """Wrap the DuckDB adapter's execute/frame/execute_with_frame so each statement's start
+    (from the first), seconds, thread and text are appended to ``log`` (``--statements``)."""
+    import threading
+
+    from core.store import duck as duck_module
+
+    for method in ("execute", "frame", "execute_with_frame"):
+        original = getattr(duck_module.DuckDBConnection, method)
+
+        def timed(self, sql, *args, _original=original, _method=method, **kwargs):
+            started = time.perf_counter()
+            try:
+                return _original(self, sql, *args, **kwargs)
+            finally:
+                text = args[1] if _method == "execute_with_frame" else sql
+                log.append(
+                    (
+                        started,
+                        time.perf_counter() - started,
+                        threading.current_thread().name,
+                        " ".join(str(text).split()),
+                    )
+                )
+
+        setattr(duck_module.DuckDBConnection, method, timed)
+
+
+def recompute_both(
+    name: str, sqlite_path: Path, duck_path: Path, duck_memory: str, statements: bool
+) -> None:
+    """The recompute on SQLite, then on DuckDB, of the same data as of its own date: wall and
+    CPU seconds (this process and its waited-for children: SQLite's second reader), the load
+    average before and after each."""
+    from bench_refresh import cpu
+
     lite = open_db(sqlite_path)
     duck = open_duckdb(duck_path)
+    # a shared machine: DuckDB's memory bounded, its threads the cores (docs/engines.md)
+    duck.raw.execute(f"SET memory_limit = '{duck_memory}'")
+    duck.raw.execute(f"SET threads = {os.cpu_count() or 2}")
     as_of = stored_as_of(lite)
     assert as_of == stored_as_of(duck)
-    print(f"\n{name}: recompute as of {as_of} ({load()})")
-    times = {}
+    print(f"\n{name}: recompute as of {as_of} ({load()}; DuckDB memory_limit {duck_memory})")
+    times, cpus = {}, {}
+    log: list[tuple[float, float, str, str]] = []
     for label, conn in (("SQLite", lite), ("DuckDB", duck)):
-        started = time.perf_counter()
+        if label == "DuckDB" and statements:
+            timed_statements(log)
+        started, cpu_started = time.perf_counter(), cpu()
         report = recompute(conn, as_of)
         times[label] = time.perf_counter() - started
+        cpus[label] = cpu() - cpu_started
         print(
-            f"  {label:<7} {times[label]:8.1f} s   {report.users:,} users, {report.buyers:,} "
-            f"buyers, models: {', '.join(f'{m} {s[:12]}' for m, s in report.models.items())}"
-            f" ({load()})"
+            f"  {label:<7} {times[label]:8.1f} s wall {cpus[label]:8.1f} s CPU   "
+            f"{report.users:,} users, {report.buyers:,} buyers, models: "
+            f"{', '.join(f'{m} {s[:12]}' for m, s in report.models.items())} ({load()})"
         )
-    print(f"  DuckDB / SQLite speed: {times['SQLite'] / times['DuckDB']:.1f}x")
+        if label == "DuckDB" and statements:
+            print("  DuckDB's statements from 0.2 s (start, seconds, thread, SQL):")
+            first = min(at for at, _, _, _ in log)
+            for at, seconds, thread, text in log:
+                if seconds >= 0.2:
+                    print(f"    {at - first:7.1f} {seconds:6.1f} {thread[:12]:<12} {text[:90]}")
+    print(
+        f"  DuckDB / SQLite speed: {times['SQLite'] / times['DuckDB']:.1f}x wall, "
+        f"{cpus['SQLite'] / cpus['DuckDB']:.1f}x CPU"
+    )
     a, b = fingerprint(lite), fingerprint(duck)
     differ = [sql for sql, x, y in zip(FINGERPRINT, a, b, strict=True) if not _close(x, y)]
     print("  results: " + ("same" if not differ else f"DIFFERENT in {differ}"))
@@ -251,6 +301,12 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="3GB", help="DuckDB's, with --duckdb")
     parser.add_argument(
         "--sqlite-runs", type=int, default=RUNS, help="with --sqlite: runs per condition there"
+    )
+    parser.add_argument(
+        "--duck-memory", default="3GB", help="DuckDB's memory_limit in the recompute (3GB)"
+    )
+    parser.add_argument(
+        "--statements", action="store_true", help="time each statement of DuckDB's recompute"
     )
     args = parser.parse_args()
     if args.sqlite or args.duckdb:
@@ -294,7 +350,7 @@ def run(name: str, sqlite_path: Path, folder: Path, args, duck_cache: Path | Non
         )
     if duck_cache is not None and not duck_cache.exists():
         shutil.copy(duck_path, duck_cache)
-    recompute_both(name, sqlite_path, duck_path)
+    recompute_both(name, sqlite_path, duck_path, args.duck_memory, args.statements)
 
 
 if __name__ == "__main__":

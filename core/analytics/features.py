@@ -22,6 +22,9 @@ outputs (core.analytics.predict), then a single ``INSERT … SELECT`` joining th
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -69,6 +72,54 @@ FROM orders{orders_by_user}
 GROUP BY user_id
 """,
 )
+
+# On an engine without SQLite's second reader (DuckDB): the same pass also gives what the
+# purchase history reads (first order, days with orders), so the model inputs come from it and
+# the amounts are added in order once, not twice (_ENGINE_SUMMARY).
+_RFM_AGG_WITH_HISTORY = (
+    """
+CREATE TEMP TABLE uo_rfm (
+    user_id TEXT PRIMARY KEY, last_at TEXT, recency_days INTEGER,
+    frequency INTEGER, monetary REAL, first_at TEXT, days INTEGER
+) WITHOUT ROWID
+""",
+    """
+INSERT INTO uo_rfm
+SELECT user_id, max(created_at), {recency}, count(*), {total_amount},
+       min(created_at), count(DISTINCT substr(created_at, 1, 10))
+FROM orders{orders_by_user}
+{cut}
+GROUP BY user_id
+""",
+)
+
+# core.analytics.predict's _SUMMARY_SQL read from that pass: the same orders (created_at < D +
+# 1 day), the same sum of amounts (monetary is its total, added in the same order), the first
+# day's total added in that order too; the columns predict.summary_frame reads.
+_ENGINE_SUMMARY = """
+SELECT g.user_id, g.first_at, g.days - 1 AS x,
+       {t_x_days} AS t_x_days,
+       {t_days} AS t_days,
+       CASE WHEN g.days > 1 THEN g.monetary - f.first_day END AS repeat_amount
+FROM uo_rfm AS g
+LEFT JOIN (
+    SELECT o.user_id, {sum_o_amount} AS first_day
+    FROM uo_rfm AS r JOIN orders AS o ON o.user_id = r.user_id
+    WHERE r.days > 1 AND o.created_at >= substr(r.first_at, 1, 10)
+      AND o.created_at < {next_day}
+    GROUP BY o.user_id
+) AS f ON f.user_id = g.user_id
+"""
+
+
+def _engine_summary_sql(d: Dialect) -> str:
+    return _ENGINE_SUMMARY.format(
+        t_x_days=d.day_span("substr(g.first_at, 1, 10)", "substr(g.last_at, 1, 10)"),
+        t_days=d.day_span("substr(g.first_at, 1, 10)", ":as_of"),
+        sum_o_amount=d.sum("o.amount", "o.created_at, o.amount"),
+        next_day=d.next_day("r.first_at"),
+    )
+
 
 # The 30/90-day order columns and the previous 30 days (D-59 .. D-30): only the last 90 days
 # reach the aggregate. (Walking the same covering index beats the orders_time range: that one
@@ -122,13 +173,21 @@ CREATE TEMP TABLE uo_ev_last (
     {", ".join(f"last_{kind} TEXT" for kind in DAYS_SINCE_LAST)}
 ) WITHOUT ROWID
 """,
-    f"""
+    """
 INSERT INTO uo_ev_last
 SELECT user_id, max(created_at),
-       {", ".join(f"max(created_at) FILTER (WHERE kind = :kind_{kind})" for kind in DAYS_SINCE_LAST)}
-FROM events {{cut}} GROUP BY user_id
+       {last_of_kinds}
+FROM events {cut} GROUP BY user_id
 """,
 )
+
+
+def _last_of_kinds(d: Dialect) -> str:
+    """_EVENT_LAST's latest event of each DAYS_SINCE_LAST kind (its time, or at least its
+    date: Dialect.latest_where), as the engine spells it."""
+    kinds = DAYS_SINCE_LAST
+    return ", ".join(d.latest_where("created_at", f"kind = :kind_{kind}") for kind in kinds)
+
 
 # The windowed counts read only the recent ranges of events_kind_time (covering: the key columns
 # ride along), a few percent of the events; then one sort by user. UNION ALL, not OR: an OR of
@@ -290,7 +349,7 @@ def _run_script(
     d = dialect_of(conn)
     for statement in script:
         if statement.lstrip().startswith("CREATE"):
-            conn.execute(d.create_table(statement), params)
+            conn.execute(d.scratch_table(statement), params)
         else:
             conn.execute(statement.format(**_spelling(d), **(cut or {})), params)
 
@@ -303,6 +362,7 @@ def _spelling(d: Dialect) -> dict[str, str]:
         "total_amount": d.total("amount", "created_at, amount"),
         "orders_by_user": d.indexed_by("orders_user_time_amount"),
         "events_by_kind": d.indexed_by("events_kind_time"),
+        "last_of_kinds": _last_of_kinds(d),
     }
 
 
@@ -322,12 +382,16 @@ def check_table_name(table: str) -> str:
     return table
 
 
-def compute_rfm_inputs(conn: sqlite3.Connection, as_of: date) -> rfm.ScorePlan | None:
+def compute_rfm_inputs(
+    conn: sqlite3.Connection, as_of: date, *, with_history: bool = False
+) -> rfm.ScorePlan | None:
     """R, F, M, first and last order per buyer into temp.uo_rfm, and the scoring plan built
-    from them (None without buyers): all the recompute's RFM work but the final INSERT."""
+    from them (None without buyers): all the recompute's RFM work but the final INSERT. With
+    ``with_history`` uo_rfm also holds what _ENGINE_SUMMARY reads (first order, days)."""
     _drop_scratch(conn)
     params = _bounds(as_of)
-    _run_script(conn, _RFM_AGG, params, _cut_clauses(conn, "orders", params))
+    script = _RFM_AGG_WITH_HISTORY if with_history else _RFM_AGG
+    _run_script(conn, script, params, _cut_clauses(conn, "orders", params))
     return rfm.score_plan(conn, "temp.uo_rfm", rfm.get_thresholds(conn), alias="o")
 
 
@@ -357,14 +421,16 @@ def compute_features(
     conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(d.create_table(feature_table_ddl(table)))
     try:
-        work = (predict.purchase_history, as_of, with_predictions)
-        if d.name == "sqlite":
+        on_sqlite = d.name == "sqlite"
+        if on_sqlite:  # the purchase history in a second process, beside the passes
             big = _orders_at_least(conn, BESIDE_MIN_ORDERS)
-            besides = beside(conn, *work, worth_it=big)
-        else:  # DuckDB: a thread, its statements and the fits overlapping this one's SQL
-            besides = conn.alongside(*work)  # type: ignore[attr-defined]
+            besides = beside(conn, predict.purchase_history, as_of, with_predictions, worth_it=big)
+        else:  # DuckDB: its summary from the RFM pass, the fits on a thread beside the SQL
+            plan = compute_rfm_inputs(conn, as_of, with_history=True)
+            besides = _fits_beside(conn, as_of, with_predictions)
         with besides as history:
-            plan = compute_rfm_inputs(conn, as_of)
+            if on_sqlite:
+                plan = compute_rfm_inputs(conn, as_of)
             _run_script(conn, _ORDER_WINDOW, params)
             _run_script(conn, _NIGHT, params, _cut_clauses(conn, "orders", params))
             _run_script(conn, _EVENT_LAST, params, _cut_clauses(conn, "events", params))
@@ -382,6 +448,38 @@ def compute_features(
         return cursor.rowcount
     finally:
         _drop_scratch(conn)
+
+
+@contextmanager
+def _fits_beside(
+    conn: sqlite3.Connection, as_of: date, fit: bool
+) -> Iterator[Callable[[], tuple[predict.PredictionReport | None, pd.DataFrame]]]:
+    """The purchase history from temp.uo_rfm (_ENGINE_SUMMARY, one row per buyer), then its
+    fits and outputs (predict.history_of: Python, no SQL) on a thread while the caller runs
+    its next statements: the engine lets go of Python's lock while a statement runs, so the two
+    overlap. Yields a function that waits for and returns the result (or raises its error)."""
+    summary = predict.summary_frame(
+        predict.read_frame(conn, _engine_summary_sql(dialect_of(conn)), _bounds(as_of))
+    )
+    choice = predict.recorded_choice(conn) if fit else None
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = predict.history_of(summary, as_of, choice, fit=fit)
+        except BaseException as exc:  # handed to the caller by result()
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="userops-fits", daemon=True)
+    thread.start()
+
+    def result() -> tuple[predict.PredictionReport | None, pd.DataFrame]:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["value"]  # type: ignore[return-value]
+
+    yield result  # leaving early (an error, Ctrl-C): the daemon thread's result is dropped
 
 
 # The rows a user's features are made of, copied for a subset of users into TEMP tables of the

@@ -135,14 +135,19 @@ def summarise(conn: sqlite3.Connection, as_of: date) -> pd.DataFrame:
     Orders count when created_at < as_of + 1 day. Aggregated in SQL (10M orders become one row
     per buyer), converted to weeks in pandas.
     """
+    params = {"cut": (as_of + timedelta(days=1)).isoformat(), "as_of": as_of.isoformat()}
+    return summary_frame(read_frame(conn, _summary_sql(dialect_of(conn)), params))
+
+
+def summary_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    """The summary (as ``summarise`` returns it) from the rows of a summary query: user_id,
+    first_at, x, t_x_days, t_days, repeat_amount (``_SUMMARY_SQL``'s columns)."""
     import pandas as pd  # deferred: ~0.2 s
 
     from core.analytics.models import (  # deferred: scipy ~0.15 s
         DAYS_PER_UNIT,
     )
 
-    params = {"cut": (as_of + timedelta(days=1)).isoformat(), "as_of": as_of.isoformat()}
-    raw = read_frame(conn, _summary_sql(dialect_of(conn)), params)
     x = raw["x"].astype("int64")
     repeat_amount = raw["repeat_amount"].astype("float64")
     return pd.DataFrame(
@@ -488,14 +493,25 @@ def purchase_history(
     """Per buyer as of ``as_of``: user_id and HISTORY_COLUMNS (model outputs NaN unless ``fit``),
     and the fits (None unless ``fit``). Reads orders only and writes nothing, so the recompute
     runs it on a second connection beside its own passes (core.store.db.beside)."""
+    summary = summarise(conn, as_of)
+    return history_of(summary, as_of, recorded_choice(conn) if fit else None, fit=fit)
+
+
+def history_of(
+    summary: pd.DataFrame, as_of: date, choice: dict[str, str] | None, *, fit: bool
+) -> tuple[PredictionReport | None, pd.DataFrame]:
+    """:func:`purchase_history` from a summary already read (``choice``: the recorded model
+    choice, as ``fit_models`` reads it): the fits and outputs are pure computation, so a caller
+    that read the summary itself runs this on a thread beside its SQL (core.analytics.features,
+    DuckDB)."""
     import numpy as np  # deferred: light commands import this module
     import pandas as pd  # deferred: ~0.2 s
 
+    report: PredictionReport | None = None
     if fit:
-        report, summary = fit_models(conn, as_of)
-        out = predictions(report, summary)
+        report = fitted = fit_summary(summary, as_of, choice)
+        out = predictions(fitted, summary)
     else:
-        report, summary = None, summarise(conn, as_of)
         out = pd.DataFrame({"user_id": summary["user_id"]})
         for column in OUTPUT_COLUMNS:
             out[column] = np.nan

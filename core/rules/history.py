@@ -12,6 +12,20 @@ from core.store.engines import dialect_of
 from core.store.sql import table_name
 
 
+# DuckDB (Dialect.upserts_in_place): a row already stored for the date as it is now is not
+# written again (an upsert of an unchanged key is still a delete and an insert in its index:
+# recomputing a date, most rows are the same). Appended to the upsert's WHERE over ``table``
+# (NULL is a value).
+def unchanged(history_table: str, column: str, table: str, day: str) -> str:
+    """`` AND NOT EXISTS (the same row of ``history_table`` for the date)``; ``day`` is the
+    date's marker (``?`` or ``:day``)."""
+    outer = table_name(table).split(".")[-1]
+    return (
+        f" AND NOT EXISTS (SELECT 1 FROM {history_table} AS h WHERE h.as_of = {day}"
+        f" AND h.user_id = {outer}.user_id AND h.{column} IS NOT DISTINCT FROM {outer}.{column})"
+    )
+
+
 def record(conn: sqlite3.Connection, features_table: str, tags_table: str, as_of: date) -> None:
     """Replace the RFM-group and tag history of ``as_of`` with the rows of the given tables
     (the tables exist: the schema, or the recompute for older databases, creates them)."""
@@ -26,8 +40,9 @@ def record(conn: sqlite3.Connection, features_table: str, tags_table: str, as_of
             )
             conn.execute(
                 "INSERT OR REPLACE INTO rfm_history(as_of, user_id, rfm_group) "
-                f"SELECT ?, user_id, rfm_group FROM {features} WHERE rfm_group IS NOT NULL",
-                (day,),
+                f"SELECT ?, user_id, rfm_group FROM {features} WHERE rfm_group IS NOT NULL"
+                + unchanged("rfm_history", "rfm_group", features, "?"),
+                (day, day),
             )
             conn.execute(
                 "DELETE FROM tag_history WHERE as_of = ? AND (tag, user_id) NOT IN "

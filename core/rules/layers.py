@@ -367,7 +367,8 @@ def apply_layers(
             )
         conn.execute(
             "INSERT OR REPLACE INTO layer_history(as_of, user_id, layer) "
-            f"SELECT :day, user_id, layer FROM {table_name(table)} WHERE user_id NOT IN ({absent})",
+            f"SELECT :day, user_id, layer FROM {table_name(table)} WHERE user_id NOT IN ({absent})"
+            + (history.unchanged("layer_history", "layer", table, ":day") if in_place else ""),
             {**params, "day": as_of.isoformat()},
         )
 

@@ -256,6 +256,11 @@ class Dialect:
         """SQLite's ``SUM(expr)`` of REAL values, added in ``order`` (see :meth:`total`)."""
         return f"SUM({expr})"
 
+    def latest_where(self, stamp: str, test: str) -> str:
+        """The latest ISO timestamp text ``stamp`` of the rows where ``test`` holds (NULL for
+        none), or at least its date: what the recompute's days_since_<kind> columns read."""
+        return f"max({stamp}) FILTER (WHERE {test})"
+
     def indexed_by(self, index: str) -> str:
         """`` INDEXED BY index`` after a table name: SQLite's planner told which index to
         walk; nothing on engines without secondary indexes."""
@@ -277,6 +282,11 @@ class Dialect:
         """SQLite's declared type (TEXT, REAL, INTEGER) as this engine's DDL spells it, for
         ALTER TABLE … ADD COLUMN (the schema's migrations, an import's new attributes)."""
         return sql_type
+
+    def scratch_table(self, ddl: str) -> str:
+        """A recompute's scratch table (one row per user, filled by one GROUP BY and read by
+        joins): SQLite keeps its key (the joins seek it)."""
+        return self.create_table(ddl)
 
 
 class DuckDBDialect(Dialect):
@@ -355,6 +365,12 @@ class DuckDBDialect(Dialect):
     def sum(self, expr: str, order: str) -> str:
         return self.total(expr, order)
 
+    def latest_where(self, stamp: str, test: str) -> str:
+        # its date: the max of the dates is the date of the max (a prefix keeps text order),
+        # and a 10-character text is compared in place (longer ones through a pointer); a
+        # CASE, not a FILTER: -20 % CPU, and the dates -25 % more, on 2M events
+        return f"max(CASE WHEN {test} THEN substr({stamp}, 1, 10) END)"
+
     def indexed_by(self, index: str) -> str:
         return ""
 
@@ -373,6 +389,10 @@ class DuckDBDialect(Dialect):
         from core.store.duck import duckdb_type  # REAL is DOUBLE, INTEGER is BIGINT there
 
         return duckdb_type(sql_type)
+
+    def scratch_table(self, ddl: str) -> str:
+        # no key: DuckDB's joins hash either way, and a key is an index (ART) built row by row
+        return re.sub(r",\s*PRIMARY KEY \([^)]*\)", "", self.create_table(ddl))
 
 
 class ClickHouseDialect(Dialect):

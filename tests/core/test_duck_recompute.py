@@ -167,6 +167,26 @@ def test_recompute_on_duckdb_is_the_recompute_on_sqlite(tmp_path: Path, build, a
                 rfm.set_threshold(conn, "f", "fixed", 2)
                 rfm.apply_rfm(conn, "features")
         assert_same_results(lite, duck)
+        # the first date again after a new order and a rule change: on DuckDB the histories'
+        # rows that stayed the same are not rewritten (core.rules.history.unchanged)
+        who = lite.execute("SELECT min(user_id) FROM users").fetchone()[0]
+        for conn in (lite, duck):
+            with transaction(conn):
+                conn.execute(
+                    "INSERT INTO orders VALUES ('o-new', ?, 5000.0, ?)",
+                    (who, f"{as_of.isoformat()} 10:00:00"),
+                )
+                rfm.set_threshold(conn, "f", "fixed", 3)
+            recompute(conn, as_of)
+        assert_same_results(lite, duck)
+        assert (
+            lite.execute(
+                "SELECT layer, rfm_group FROM features WHERE user_id = ?", (who,)
+            ).fetchone()
+            == duck.execute(
+                "SELECT layer, rfm_group FROM features WHERE user_id = ?", (who,)
+            ).fetchone()
+        )
     finally:
         lite.close()
         duck.close()
@@ -198,6 +218,53 @@ def test_the_small_database_gets_its_hand_worked_answers_on_duckdb(tmp_path: Pat
         ]
         assert got[-1][4] != 0.6  # the bits of the sum in time order
     finally:
+        duck.close()
+
+
+def _first_day_buyer(conn: sqlite3.Connection) -> None:
+    """u7: two orders on the first day (0.1, then 0.2), then 0.3 and 0.6 on two later days,
+    stored latest first; a view, two logins and a post, also stored out of time order."""
+    _build_small(conn)
+    conn.execute("INSERT INTO users(user_id, name, signup_at) VALUES ('u7', 'Days', '2024-04-01')")
+    conn.executemany(
+        "INSERT INTO orders VALUES (?, 'u7', ?, ?)",
+        [("o74", 0.6, "2024-06-20 10:00:00"), ("o73", 0.3, "2024-05-10 10:00:00")]
+        + [("o72", 0.2, "2024-05-01 18:00:00"), ("o71", 0.1, "2024-05-01 09:00:00")],
+    )
+    conn.executemany(
+        "INSERT INTO events(user_id, kind, created_at, value) VALUES ('u7', ?, ?, '')",
+        [("login", "2024-06-25 08:00:00"), ("view", "2024-06-28 23:59:59")]
+        + [("login", "2024-06-02 08:00:00"), ("post", "2024-05-30 12:00:00")],
+    )
+
+
+def test_the_purchase_history_and_latest_events_on_duckdb_by_hand(tmp_path: Path) -> None:
+    """The summary the fits read comes from the RFM pass on DuckDB (core.analytics.features,
+    _ENGINE_SUMMARY), the latest event of each kind from max(CASE …): u7's model inputs and
+    days since its latest events as of 2024-06-30, worked out by hand, on both engines. Its
+    orders fall on 3 days (x = 2 repeat days), 05-01 to 06-20 (t_x = 50 days); its total is
+    added in time order, ((0.1 + 0.2) + 0.3) + 0.6 (1.2000000000000002; in the stored order,
+    latest first, 1.2), its first day's 0.1 + 0.2, and the repeat spend per repeat day is their
+    difference / 2 (0.45000000000000007; (0.3 + 0.6) / 2 is 0.44999999999999996)."""
+    lite, duck = both(tmp_path, _first_day_buyer)
+    total, first_day = ((0.1 + 0.2) + 0.3) + 0.6, 0.1 + 0.2
+    try:
+        for conn in (lite, duck):
+            recompute(conn, AS_OF)
+            inputs = conn.execute(
+                "SELECT first_order_at, x, t_x_days, repeat_mean FROM model_inputs "
+                "WHERE user_id = 'u7'"
+            ).fetchall()
+            assert inputs == [("2024-05-01", 2, 50.0, 0.45000000000000007)]
+            assert (total - first_day) / 2 == 0.45000000000000007
+            got = conn.execute(
+                "SELECT monetary, frequency, days_since_login, days_since_view, "
+                "days_since_post, days_since_cart_add, last_active_at FROM features "
+                "WHERE user_id = 'u7'"
+            ).fetchall()
+            assert got == [(total, 4, 5, 2, 31, None, "2024-06-28 23:59:59")]
+    finally:
+        lite.close()
         duck.close()
 
 

@@ -67,6 +67,20 @@ TRANSITIONS_LINE = (
 ON_SQLITE: dict[str, list[str]] = {}  # state -> the lines SQLite shows (once per module)
 
 
+async def steady_text(app, pilot, tries: int = 20) -> str:
+    """The screen's text once two reads 0.1 s apart agree: on a loaded machine a count or a
+    histogram can still be on its way when the workers first look done."""
+    text = screen_text(app)
+    for _ in range(tries):
+        await pilot.pause(0.1)
+        await settle(app, pilot)
+        again = screen_text(app)
+        if again == text:
+            return text
+        text = again
+    return text
+
+
 async def shown(path: Path, engine: str, state: State) -> tuple[list[str], list[str], object]:
     """The screen's lines in ``state`` but the status line's (it names the file), what was
     said as a warning or error, and the layers screen's report when it is open."""
@@ -74,7 +88,7 @@ async def shown(path: Path, engine: str, state: State) -> tuple[list[str], list[
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             await reach(pilot, state)
-            text = screen_text(app)
+            text = await steady_text(app, pilot)
             report = getattr(app.screen, "report", None)
     finally:
         query_runner.ENGINE_OF.clear()
