@@ -152,9 +152,7 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
         self.rules = {rule.name: rule for rule, _ in message.counts}
         self.holders = {rule.name: n for rule, n in message.counts}
         table = self.query_one("#tags", DataTable)
-        table.clear(columns=True)
-        for key in ("dimension", "tag", "count", "share", "description"):
-            table.add_column(lab(key), key=key)
+        rows: list[tuple[str, list[Text]]] = []
         previous = None
         for rule, n in message.counts:
             zh, en = tags.DIMENSION_NAMES.get(rule.dimension, (rule.dimension, rule.dimension))
@@ -164,19 +162,24 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
             shown = Text(f"{share:.1%}", justify="right")
             if rule.name in message.unmeasured:  # a 0 that is not a measurement
                 shown = Text(lab("not_measured"), style="dim", justify="right")
-            table.add_row(
+            description = lab.tag_description(rule.name, rule.description) or rule.condition
+            cells = [
                 Text(dim, style="bold"),
                 Text(visible(rule.name)),
                 Text(f"{n:,}", justify="right"),
                 shown,
-                Text(
-                    visible(
-                        self.app.labels.tag_description(rule.name, rule.description)
-                        or rule.condition
-                    )
-                ),
-                key=rule.name,
-            )
+                Text(visible(description)),
+            ]
+            rows.append((rule.name, cells))
+        table.clear(columns=True)
+        # widths from the cells, not left to the table's lazy measure: a list that arrived
+        # while the screen was busy kept its headers' widths (names cut to one character)
+        keys = ("dimension", "tag", "count", "share", "description")
+        for i, key in enumerate(keys):
+            width = max([Text(lab(key)).cell_len] + [cells[i].cell_len for _, cells in rows])
+            table.add_column(lab(key), key=key, width=width)
+        for name, cells in rows:
+            table.add_row(*cells, key=name)
         self.refresh_status()
         if table.row_count:
             self.show_tag(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
