@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from textual.widgets import Input
-from tui_helpers import settle
+from tui_helpers import counts_done, settle
 
 DEMO_USERS = 400
 DEMO_SEED = 7
@@ -116,4 +116,5 @@ async def reach(pilot, state: State) -> None:
             await pilot.press(*group)
             await pilot.pause(state.wait)
             await settle(app, pilot)
+            await counts_done(app, pilot)
     still(app)

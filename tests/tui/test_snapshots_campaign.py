@@ -7,7 +7,7 @@ Update only after looking at snapshot_report.html.
 from __future__ import annotations
 
 from test_snapshots import still
-from tui_helpers import make_app, settle
+from tui_helpers import counts_done, make_app, settle
 
 
 def on(screen: str, *keys: str, current: str | None = None):
@@ -21,6 +21,7 @@ def on(screen: str, *keys: str, current: str | None = None):
             await pilot.press(*keys)
             await pilot.pause(0.3)  # the debounce of the count
             await settle(app, pilot)
+            await counts_done(app, pilot)
         still(app)
 
     return run_before

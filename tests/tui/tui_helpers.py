@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +27,17 @@ async def settle(app, pilot, rounds: int = 3) -> None:
         with contextlib.suppress(WorkerFailed):
             await app.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def counts_done(app, pilot, timeout: float = 30.0) -> None:
+    """Wait until no count on the screen is pending: on a loaded machine the debounce timer
+    can fire after a fixed pause, and settle() finds no worker yet to wait for."""
+    from tui.widgets.segment_count import SegmentCount
+
+    deadline = time.monotonic() + timeout
+    while any(c.pending for c in app.screen.query(SegmentCount)) and time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        await settle(app, pilot)
 
 
 def shown_ids(app) -> list[str]:

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from core.audience import campaigns as cmp
@@ -32,6 +32,7 @@ from tui.widgets import campaign_parts as parts
 from tui.widgets import query_runner
 from tui.widgets.campaign_writes import WRITES
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
+from tui.widgets.footer import KeysFooter
 from tui.widgets.power_text import power_text
 from tui.widgets.status_line import StatusLine
 from tui.widgets.writes import current_campaign, quoted, who, writer
@@ -148,7 +149,7 @@ makes it the current campaign: **space** in the users table then marks users int
             with TabPane(lab("effect"), id="tab-effect"):
                 yield Static("", id="effect")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#campaigns").focus()

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from core.errors import CoreError
@@ -30,6 +30,7 @@ from core.rules import layers, tags
 from core.views.text import visible
 from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
+from tui.widgets.footer import KeysFooter
 from tui.widgets.layer_editor import LayerEditor
 from tui.widgets.live_condition import Debounce
 from tui.widgets.pyramid import Pyramid, Tier
@@ -206,7 +207,7 @@ confirmation) and re-applies the layers and tags; **Escape** drops the draft.
             matrix.border_title = lab("transitions")
             yield matrix
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#mece", DataTable).focus()

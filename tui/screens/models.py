@@ -17,12 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from core.analytics.models import MODEL_TITLES
 from core.analytics.validation import StoredModels, stored_models
 from tui.screens import WorkingScreen, reader
+from tui.widgets.footer import KeysFooter
 from tui.widgets.status_line import StatusLine
 
 COLOURS = {"actual": "white", "bgnbd": "cyan", "pareto_nbd": "orange", "mbgnbd": "green"}
@@ -116,7 +117,7 @@ purchases. Run `userops model DB --validate --calibration-end YYYY-MM-DD` to mak
                 yield ValidationChart("tracking", id="tracking")
                 yield ValidationChart("conditional", id="conditional")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#fits", DataTable).focus()

@@ -13,13 +13,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from core.views import profile as core_profile
 from tui.messages import PercentilesLoaded, ProfileLoaded
 from tui.screens import reader
 from tui.screens.marking import MarkingScreen
 from tui.widgets import user_profile as render
+from tui.widgets.footer import KeysFooter
 from tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ Everything about one user. Scroll with the arrow keys or PageUp/PageDown; **Esca
                 yield Sparkline([], id="sparkline")
                 yield Static("", id="months", markup=False)
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#sections").focus()

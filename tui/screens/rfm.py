@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
 from core.analytics import rfm, rfm_report
@@ -23,6 +23,7 @@ from core.errors import CoreError
 from core.store.db import open_db, transaction
 from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
+from tui.widgets.footer import KeysFooter
 from tui.widgets.live_condition import Debounce
 from tui.widgets.query_runner import refuse_writes
 from tui.widgets.rfm_parts import (
@@ -140,7 +141,7 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
                     yield Static("", id="thresholds", markup=False)
             yield RfmScatter(id="scatter")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#thresholds").border_title = self.app.labels("thresholds")

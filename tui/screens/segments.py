@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from core.audience import segments
 from core.views import users
@@ -25,6 +25,7 @@ from core.views.text import visible
 from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.dialogs import ConfirmModal, Field, FormModal
+from tui.widgets.footer import KeysFooter
 from tui.widgets.live_condition import COMPLETE_GROUP, COUNT_GROUP, LiveCondition
 from tui.widgets.segment_count import SegmentCount
 from tui.widgets.segment_parts import offer_label, overlap_condition, preview_cell
@@ -145,7 +146,7 @@ deletes the highlighted segment (after a confirmation).
                 preview.border_title = lab("preview_members")
                 yield preview
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.editor.input.focus()

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
@@ -30,6 +30,7 @@ from core.views.text import visible
 from tui.screens import WorkingScreen, reader
 from tui.widgets import strategy_parts as parts
 from tui.widgets.dialogs import ConfirmModal
+from tui.widgets.footer import KeysFooter
 from tui.widgets.status_line import StatusLine
 from tui.widgets.strategy_form import StrategyForm
 from tui.widgets.writes import writer
@@ -220,7 +221,7 @@ the report to the chart and back.
             yield Static("", id="about", markup=False)
             yield UpliftChart(id="chart")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#strategies").focus()

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from core.errors import CoreError
@@ -26,6 +26,7 @@ from core.views import users
 from core.views.text import visible
 from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
+from tui.widgets.footer import KeysFooter
 from tui.widgets.histogram import Histogram
 from tui.widgets.rfm_parts import ConfirmSave
 from tui.widgets.status_line import StatusLine
@@ -113,7 +114,7 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
         editor.border_title = lab("tag_editor")
         yield editor
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#tags", DataTable).focus()

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 from textual.worker import get_current_worker
 
 from core.errors import QueryError
@@ -28,6 +28,7 @@ from tui.messages import OverviewLoaded, SearchDone, UsersPageLoaded
 from tui.screens import reader
 from tui.screens.marking import MarkingScreen
 from tui.widgets.filter_bar import FilterBar
+from tui.widgets.footer import KeysFooter
 from tui.widgets.live_condition import COMPLETE_GROUP, COUNT_GROUP, LiveCondition
 from tui.widgets.query_input import QueryInput
 from tui.widgets.segment_count import SegmentCount
@@ -143,7 +144,7 @@ the last users, **g** back to the first. **Enter** opens the highlighted user's 
         yield FilterBar(placeholder=self.labels("filter_hint"), id="filter")
         yield UserTable(id="users")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.table.set_columns(self.labels, "user_id", False)
