@@ -80,6 +80,21 @@ def test_scaled_expint_matches_numerical_integration(r: float) -> None:
             assert table[x, j] == pytest.approx(ref, rel=1e-12), (x, zz)
 
 
+@pytest.mark.parametrize("r", [30.0, 1e3, 1e5, 1e6])
+def test_scaled_expint_for_a_large_r(r: float) -> None:
+    """Where a fit heads to homogeneous purchase rates (r up to the bound, 1e6): from r = 30 on
+    every z starts by the continued fraction; the integrand is a spike of width 1/(k-1)."""
+    z = np.array([1e-7, 3e-4, 0.05, 0.7, 0.999, 2.5, 90.0])
+    table = scaled_expint(r, 40, z)
+    for x in (0, 1, 7, 40):
+        k = r + x
+        for j, zz in enumerate(z):
+            top = min(np.log1p(200 / zz) + 1, 80 / (k - 1))
+            ref = quad(lambda u, k=k, zz=zz: np.exp((1 - k) * u - zz * np.expm1(u)), 0, top,
+                       epsabs=0, epsrel=1e-13, limit=2000)[0]  # fmt: skip
+            assert table[x, j] == pytest.approx(ref, rel=1e-12), (x, zz)
+
+
 def test_limit_likelihood_is_the_integral_over_the_dropout_time() -> None:
     """LL by its definition for one customer: alive at T, or gone at τ in (t_x, T]."""
     from scipy.special import gammaln
