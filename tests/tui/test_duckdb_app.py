@@ -64,7 +64,6 @@ TRANSITIONS_LINE = (
     "Transitions|No layer history on 2025-10-31: transitions from or to a date that was not "
     "recomputed do not run on chDB yet (on SQLite and DuckDB they are computed)"
 )
-ON_SQLITE: dict[str, list[str]] = {}  # state -> the lines SQLite shows (once per module)
 
 
 async def steady_text(app, pilot, tries: int = 20) -> str:
@@ -95,23 +94,23 @@ async def shown(path: Path, engine: str, state: State) -> tuple[list[str], list[
     return [line for line in text.splitlines() if path.name not in line], said, report
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", COMPARED)
-async def test_what_the_screens_show_is_sqlites(dbs, engine: str, name: str) -> None:
+async def test_what_the_screens_show_is_sqlites(dbs, name: str) -> None:
+    """Each state once on SQLite, then on each engine (one test per state: under xdist a
+    per-engine test made each worker reach SQLite's state again)."""
     state = BY_NAME.get(name) or ACTIONS[name]
-    on_other, said, report = await shown(dbs[engine], engine, state)
-    if name not in ON_SQLITE:
-        ON_SQLITE[name], said_lite, _ = await shown(dbs["sqlite"], "sqlite", state)
-        assert said_lite == []
-    on_sqlite = ON_SQLITE[name]
-    if engine == "chdb" and name == "layers":
-        assert said == [TRANSITIONS_LINE]
-        _, _, expected = await shown(dbs["sqlite"], "sqlite", state)
-        assert report == expected and report is not None
-        return
-    assert said == ([TRANSITIONS_LINE] if engine == "chdb" and name.startswith("layers") else [])
-    assert on_other == on_sqlite
+    on_sqlite, said_lite, expected = await shown(dbs["sqlite"], "sqlite", state)
+    assert said_lite == []
     assert len(on_sqlite) > 40 and sum(bool(line.strip()) for line in on_sqlite) >= 10
+    for engine in ENGINES:
+        on_other, said, report = await shown(dbs[engine], engine, state)
+        if engine == "chdb" and name == "layers":
+            assert said == [TRANSITIONS_LINE]
+            assert report == expected and report is not None
+            continue
+        transitions = engine == "chdb" and name.startswith("layers")
+        assert said == ([TRANSITIONS_LINE] if transitions else []), engine
+        assert on_other == on_sqlite, engine
 
 
 def test_every_screen_opens_on_both() -> None:
