@@ -136,7 +136,7 @@ def _cases(data: dict) -> list[tuple[str, int]]:
                 for days in (1, 3):
                     text = f"did {a} in {window} then {b} within {days}d"
                     cases.append((text, _did(data, a, start, last, b, days)))
-            # the whole history up to D (its A rows read per user in key order), and "then no"
+            # the whole history up to D, and "then no"
             month = (d - timedelta(days=29), d)
             for days in (1, 3):
                 seq = f"did {a} then {b} within {days}d"
