@@ -86,6 +86,19 @@ def _did(data: dict, a: str, start: date, last: date, b: str, days: int) -> int:
     return n
 
 
+def _did_not(data: dict, a: str, start: date, last: date, b: str, days: int) -> int:
+    """Users with an ``a`` on start..last whose ``days`` after it have passed by the end of D
+    with no ``b`` in them (a ``b`` at the same second as the ``a`` is not after it)."""
+    n, span = 0, timedelta(days=days)
+    for u in data["users"]:
+        a_times = [t for t in data["times"].get((u, a), []) if start <= t.date() <= last]
+        b_times = data["times"].get((u, b), [])
+        n += any(
+            ta + span <= END and not any(ta < tb <= ta + span for tb in b_times) for ta in a_times
+        )
+    return n
+
+
 def _moved(data: dict, what: str, name: str, direction: str, within: int) -> int:
     """entered/left: in X on the latest date up to D and not on the latest before the window."""
     dates = data["history"][what]
@@ -123,6 +136,15 @@ def _cases(data: dict) -> list[tuple[str, int]]:
                 for days in (1, 3):
                     text = f"did {a} in {window} then {b} within {days}d"
                     cases.append((text, _did(data, a, start, last, b, days)))
+            # the whole history up to D, and "then no"
+            month = (d - timedelta(days=29), d)
+            for days in (1, 3):
+                seq = f"did {a} then {b} within {days}d"
+                cases.append((seq, _did(data, a, date.min, d, b, days)))
+                no = f"did {a} then no {b} within {days}d"
+                cases.append((no, _did_not(data, a, date.min, d, b, days)))
+                no_30d = f"did {a} in 30d then no {b} within {days}d"
+                cases.append((no_30d, _did_not(data, a, *month, b, days)))
     for what, names in (("layer", LAYERS), ("rfm", RFM), ("tag", TAGS)):
         for name in names:
             for direction in ("entered", "left"):
