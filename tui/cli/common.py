@@ -86,6 +86,18 @@ def sqlite_path(db: str, *, what: str | None = None) -> str:
     return target.location
 
 
+def check_engine(db: str, engines: tuple[str, ...], what: str) -> None:
+    """A one-line error naming ``what`` (e.g. an option of a command) when the database
+    argument's engine is not one of ``engines`` (a bad URL: its own line)."""
+    try:
+        target = parse_database(db)
+    except CoreError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
+    if target.engine not in engines:
+        fail(not_supported(what, target.engine))
+
+
 def command_name() -> str:
     """The running command as typed, e.g. ``userops segment count``."""
     names = []
