@@ -192,15 +192,18 @@ def _duck_path(path: str | Path) -> Path:
     return p
 
 
-def check_duckdb(path: str | Path, *, quick: bool = False) -> CheckResult:
+def check_duckdb(
+    path: str | Path, *, quick: bool = False, config: dict[str, str] | None = None
+) -> CheckResult:
     """The DuckDB check (above), read-only. A file that is not DuckDB, or that another process
-    writes, raises DatabaseError; a damaged one gives its problems (DuckDB's own lines)."""
+    writes, raises DatabaseError; a damaged one gives its problems (DuckDB's own lines).
+    ``config``: DuckDB settings (a bench's memory_limit and threads)."""
     import duckdb
 
     p = _duck_path(path)
     label = "DuckDB quick check" if quick else "DuckDB check"
     try:
-        conn = duckdb.connect(str(p), read_only=True)
+        conn = duckdb.connect(str(p), read_only=True, config=config or {})
     except duckdb.Error as exc:
         if "Corrupt" in str(exc):
             return CheckResult(label, [_first(exc)], 0)
@@ -318,14 +321,22 @@ def _duck_problems(conn: Any, quick: bool) -> list[str]:
     return problems
 
 
-def backup_duckdb(source: str | Path, target: str | Path, *, overwrite: bool = False) -> int:
+def backup_duckdb(
+    source: str | Path,
+    target: str | Path,
+    *,
+    overwrite: bool = False,
+    config: dict[str, str] | None = None,
+    rewrite: bool = False,
+) -> int:
     """A consistent copy of the DuckDB file ``source`` in ``target`` (a DuckDB file, opened as
     any other), beside it first and renamed into place once checked (the quick check), so
     ``target`` is whole or untouched. The source is held read-only throughout (DuckDB's shared
     lock: no process can write it meanwhile; readers, the app, go on): a checkpointed file (no
     ``.wal``) is copied as it is, byte for byte; one with a write-ahead log left by a process
     that did not close it is rewritten from what DuckDB reads (COPY FROM DATABASE: the log
-    folded in). Returns the copy's blocks."""
+    folded in; ``rewrite`` takes that way for any file: the bench's comparison). ``config``:
+    DuckDB settings (a bench's memory_limit and threads). Returns the copy's blocks."""
     import duckdb
 
     src_path, dst = _duck_path(source), Path(target)
@@ -341,7 +352,9 @@ def backup_duckdb(source: str | Path, target: str | Path, *, overwrite: bool = F
     os.close(fd)
     temp = Path(name)
     try:
-        holder = duckdb.connect()  # in memory; the source attached read-only holds its lock
+        holder = duckdb.connect(
+            config=config or {}
+        )  # in memory; the source attached read-only holds its lock
         try:
             holder.execute(f"ATTACH {_literal(src_path)} AS src (READ_ONLY)")
         except duckdb.Error as exc:
@@ -352,7 +365,7 @@ def backup_duckdb(source: str | Path, target: str | Path, *, overwrite: bool = F
                 ) from exc
             raise _duck_fault(src_path, exc) from exc
         try:
-            if Path(f"{src_path}.wal").exists():
+            if rewrite or Path(f"{src_path}.wal").exists():
                 temp.unlink()
                 holder.execute(f"ATTACH {_literal(temp)} AS dst")
                 holder.execute("COPY FROM DATABASE src TO dst")
@@ -363,7 +376,7 @@ def backup_duckdb(source: str | Path, target: str | Path, *, overwrite: bool = F
             raise DatabaseError(f"{src_path}: cannot copy it ({_first(exc)})") from exc
         finally:
             holder.close()
-        result = check_duckdb(temp, quick=True)
+        result = check_duckdb(temp, quick=True, config=config)
         if not result.ok:
             verdict = "; ".join(result.problems[:5])
             raise DatabaseError(f"{src_path}: the copy is not sound ({verdict}): run userops check")
