@@ -203,13 +203,14 @@ def check_duckdb(
     p = _duck_path(path)
     label = "DuckDB quick check" if quick else "DuckDB check"
     try:
-        conn = duckdb.connect(str(p), read_only=True, config=config or {})
+        conn = duckdb.connect(str(p), read_only=True, config=dict(config or {}))
     except duckdb.Error as exc:
         if "Corrupt" in str(exc):
             return CheckResult(label, [_first(exc)], 0)
         raise _duck_fault(p, exc) from exc
     try:
-        blocks = int(conn.execute("SELECT total_blocks FROM pragma_database_size()").fetchone()[0])
+        size = conn.execute("SELECT total_blocks FROM pragma_database_size()").fetchone()
+        blocks = int(size[0]) if size else 0
         problems = _duck_problems(conn, quick)
     finally:
         conn.close()
@@ -264,11 +265,11 @@ def _duck_problems(conn: Any, quick: bool) -> list[str]:
         )
     current = version is not None and version.isdigit() and int(version) == SCHEMA_VERSION
     tables = {t.name: t for t in logical_tables()} if current else {}
-    for name, table in tables.items():  # an older schema is upgraded when opened: not checked
+    for name, shape in tables.items():  # an older schema is upgraded when opened: not checked
         if name not in present:
             problems.append(f"table {name} is missing")
             continue
-        for col in table.columns:
+        for col in shape.columns:
             if col.name not in present[name]:
                 problems.append(f"column {name}.{col.name} is missing")
     checks = schema_checks()
@@ -353,7 +354,7 @@ def backup_duckdb(
     temp = Path(name)
     try:
         holder = duckdb.connect(
-            config=config or {}
+            config=dict(config or {})
         )  # in memory; the source attached read-only holds its lock
         try:
             holder.execute(f"ATTACH {_literal(src_path)} AS src (READ_ONLY)")
