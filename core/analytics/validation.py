@@ -32,13 +32,13 @@ from core.analytics.models import (
 )
 from core.analytics.predict import BG_ONLY_EXPLICIT, automatic_candidates, summarise
 from core.errors import ModelFitError
+from core.store.engines import engine_of
 
 CONDITIONAL_MAX = 7  # calibration purchase buckets 0, 1, ..., 6, 7+ (the paper's figure 4)
 
-# The holdout, aggregated by the engine (no order leaves it): the purchase days in (cut, end] of
-# each calibration buyer (a buyer with an order before the cut, as the summary's), and how many
-# of those purchase days fell on each day. The same SQL on SQLite (EXISTS: one seek in
-# orders(user_id, created_at, amount) per holdout order) and DuckDB (a semi-join).
+# The holdout on DuckDB, aggregated by the engine (no order leaves it): the purchase days in
+# (cut, end] of each calibration buyer (a buyer with an order before the cut, as the summary's),
+# and how many of those purchase days fell on each day (EXISTS: a semi-join).
 _HOLDOUT_ORDERS = """
 FROM orders AS o
 WHERE o.created_at >= :start AND o.created_at < :end
@@ -51,6 +51,15 @@ _HOLDOUT_BY_USER_SQL = (
     + _HOLDOUT_ORDERS
     + "GROUP BY o.user_id"
 )
+# ... and on SQLite, whose rows cost nothing to hand over in-process: the holdout's purchase
+# days, one row per (user, day) from orders(created_at), counted in pandas. The same SQL as the
+# aggregates above on SQLite took 2.3x the CPU at 1M users (an index seek per holdout order,
+# twice; bench/bench_duck_store.py), so SQLite keeps this read.
+_HOLDOUT_PAIRS_SQL = """
+SELECT DISTINCT user_id, substr(created_at, 1, 10) AS day
+FROM orders
+WHERE created_at >= :start AND created_at < :end
+"""
 _HOLDOUT_BY_DAY_SQL = (
     "SELECT day, COUNT(*) FROM (SELECT DISTINCT o.user_id, substr(o.created_at, 1, 10) AS day"
     + _HOLDOUT_ORDERS
@@ -170,12 +179,23 @@ def _holdout(
     conn: sqlite3.Connection, summary: pd.DataFrame, cut: date, end: date
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each calibration buyer's holdout purchase days (summary order); the holdout days (1 =
-    the day after the cut) with purchases and how many purchase days each had. Two aggregates
-    read from the engine: one row per holdout buyer, one per day."""
+    the day after the cut) with purchases and how many purchase days each had. On DuckDB two
+    aggregates read from the engine (one row per holdout buyer, one per day); on SQLite its
+    (user, day) pairs, counted here: the same figures."""
     params = {
         "start": (cut + timedelta(days=1)).isoformat(),
         "end": (end + timedelta(days=1)).isoformat(),
     }
+    if engine_of(conn) == "sqlite":
+        pairs = pd.read_sql_query(_HOLDOUT_PAIRS_SQL, conn, params=params)
+        pairs = pairs[pairs["user_id"].isin(set(summary["user_id"]))]
+        per_day = pairs.groupby("user_id").size()
+        actual = summary["user_id"].map(per_day).fillna(0).to_numpy(dtype="float64")
+        on_each = pairs.groupby("day").size()
+        offsets = (
+            pd.to_datetime(pd.Series(on_each.index, dtype="object")) - pd.Timestamp(cut)
+        ).dt.days
+        return actual, offsets.to_numpy(dtype="int64"), on_each.to_numpy(dtype="int64")
     per_user = dict(conn.execute(_HOLDOUT_BY_USER_SQL, params).fetchall())
     actual = summary["user_id"].map(per_user).fillna(0).to_numpy(dtype="float64")
     days = conn.execute(_HOLDOUT_BY_DAY_SQL, params).fetchall()
