@@ -334,8 +334,9 @@ def backup_duckdb(
     any other), beside it first and renamed into place once checked (the quick check), so
     ``target`` is whole or untouched. The source is held read-only throughout (DuckDB's shared
     lock: no process can write it meanwhile; readers, the app, go on): a checkpointed file (no
-    ``.wal``) is copied as it is, byte for byte; one with a write-ahead log left by a process
-    that did not close it is rewritten from what DuckDB reads (COPY FROM DATABASE: the log
+    ``.wal``) is copied as it is, byte for byte. A write-ahead log left by a process that did
+    not close the file is folded in first by a checkpoint when nobody has it open; when others
+    read it meanwhile, the file is rewritten from what DuckDB reads (COPY FROM DATABASE: the log
     folded in; ``rewrite`` takes that way for any file: the bench's comparison). ``config``:
     DuckDB settings (a bench's memory_limit and threads). Returns the copy's blocks."""
     import duckdb
@@ -352,6 +353,15 @@ def backup_duckdb(
         raise DatabaseError(f"cannot write {dst}: {exc.strerror}") from exc
     os.close(fd)
     temp = Path(name)
+    if Path(f"{src_path}.wal").exists() and not rewrite:
+        # a log a writer left: folded in by a checkpoint when nobody has the file open (what
+        # any writer's close does: the same contents), so the byte copy below applies
+        with suppress(duckdb.Error):
+            writer = duckdb.connect(str(src_path), config=dict(config or {}))
+            try:
+                writer.execute("CHECKPOINT")
+            finally:
+                writer.close()
     try:
         holder = duckdb.connect(
             config=dict(config or {})
