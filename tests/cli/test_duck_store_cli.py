@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -180,3 +182,26 @@ def test_bad_input_is_the_same_line_on_both(tmp_path: Path) -> None:
             assert got.exit_code == 2
             assert got.output.startswith(f"userops: {text}: not a {engine} database (")
     assert not (tmp_path / "out").exists()
+
+
+def test_backup_folds_in_a_log_a_writer_left(pair, tmp_path: Path) -> None:
+    """A writer killed after a commit leaves a .wal: the backup has that commit."""
+    _, duck, _ = pair
+    left = tmp_path / "left.duckdb"
+    shutil.copyfile(duck, left)
+    killed = (
+        "import duckdb, os, sys; c = duckdb.connect(sys.argv[1]); "
+        "c.execute(\"SET checkpoint_threshold = '1GB'\"); "
+        "c.execute(\"INSERT INTO meta VALUES ('left', 'by a killed writer')\"); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", killed, str(left)], check=True)
+    assert Path(f"{left}.wal").exists()
+    copy = tmp_path / "b.duckdb"
+    assert run("backup", f"duckdb:///{left}", str(copy)).exit_code == 0
+    conn = duckdb.connect(str(copy), read_only=True)
+    try:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'left'").fetchall() == [
+            ("by a killed writer",)
+        ]
+    finally:
+        conn.close()
