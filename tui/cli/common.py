@@ -64,7 +64,7 @@ def database(
 
 # the engines the read commands run on: segment count, users, user, layers (docs/engines.md)
 READ_ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
-# ... and those recompute, rfm and model (but --validate) run on, computing in the engine
+# ... and those recompute, rfm and model (--validate too) run on, computing in the engine
 COMPUTE_ENGINES = ("sqlite", "duckdb")
 # ... `import` (staged and merged in the engine's SQL, one transaction)
 IMPORT_ENGINES = ("sqlite", "duckdb")
@@ -84,6 +84,18 @@ def sqlite_path(db: str, *, what: str | None = None) -> str:
     if target.engine != "sqlite":
         fail(not_supported(what or f"`{command_name()}`", target.engine))
     return target.location
+
+
+def check_engine(db: str, engines: tuple[str, ...], what: str) -> None:
+    """A one-line error naming ``what`` (e.g. an option of a command) when the database
+    argument's engine is not one of ``engines`` (a bad URL: its own line)."""
+    try:
+        target = parse_database(db)
+    except CoreError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
+    if target.engine not in engines:
+        fail(not_supported(what, target.engine))
 
 
 def command_name() -> str:

@@ -29,11 +29,9 @@ from core.analytics.predict import (
     store_fits,
 )
 from core.analytics.validation import ValidationReport, validate
-from core.errors import CoreError
 from core.store.db import get_meta, set_meta, stored_as_of, transaction
-from core.store.engines import not_supported, parse_database
 from tui.cli import cli
-from tui.cli.common import COMPUTE_ENGINES, DB_ARGUMENT, ISO_DATE, database, fail
+from tui.cli.common import COMPUTE_ENGINES, DB_ARGUMENT, ISO_DATE, check_engine, database, fail
 
 PARAM_HELP = {
     "r": "purchase-rate shape",
@@ -149,15 +147,9 @@ def _validate(
     if calibration_end is None:
         fail("--validate needs --calibration-end YYYY-MM-DD")
         return
-    try:
-        engine = parse_database(db).engine
-    except CoreError as exc:
-        fail(str(exc))
-        return
-    if engine != "sqlite":  # the holdout's per-day reads are SQLite's yet (docs/engines.md)
-        fail(not_supported("`userops model --validate`", engine))
-        return
-    with database(db) as conn:
+    # the holdout is aggregated by the engine (core.analytics.validation): SQLite and DuckDB
+    check_engine(db, COMPUTE_ENGINES, "`userops model --validate`")
+    with database(db, engines=COMPUTE_ENGINES) as conn:
         end = holdout_end or stored_as_of(conn)
         if end is None:
             fail("no as-of date stored in the database; pass --holdout-end YYYY-MM-DD")

@@ -27,10 +27,10 @@ from tui.cli.common import (
     WRITE_ENGINES,
     caret_on_error,
     cells,
+    check_engine,
     condition_as_of,
     database,
     fail,
-    sqlite_path,
 )
 
 BAR_WIDTH = 30
@@ -79,7 +79,8 @@ def layers_cmd(
     Same as userops layer report; with --transitions, same as userops layer transitions.
     """
     if from_as_of is not None:
-        sqlite_path(db, what="`userops layers --transitions`")  # the report runs on DuckDB
+        # as `layer transitions`: SQLite and DuckDB (TEMP tables for a date without history)
+        check_engine(db, WRITE_ENGINES, "`userops layers --transitions`")
         show_transitions(db, from_as_of, to_as_of or as_of, as_json)
     elif to_as_of is not None:
         fail("--to goes with --transitions FROM")
