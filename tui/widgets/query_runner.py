@@ -149,7 +149,7 @@ def open_for_reading(path: str | Path):
         from core.store import duck
 
         kept = keep_duckdb(path)
-        return duck.open_duckdb(path, readonly=kept.readonly)  # type: ignore[attr-defined]
+        return duck.open_duckdb(path, readonly=kept.readonly)
     if engine != "sqlite":  # chDB: a directory (core.store.clickhouse)
         return open_database(Target(engine, str(path), str(path)), readonly=True)
     return open_db(path, readonly=True)
