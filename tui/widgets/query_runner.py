@@ -83,7 +83,7 @@ def engine_of(path: str | Path) -> str:
 # instance per file while a connection to it is open, so each worker's connection reuses it and
 # its buffer pool (opened alone, a 1M-user file takes ~0.1 s and its first reads are cold). It is
 # writable when it can be: a process holds a DuckDB file either writable or read-only, not both,
-# so the saves write through the same instance as the reads (open_for_writing).
+# so the saves write through the same instance as the reads (writing).
 KEPT: dict[str, object] = {}
 # DuckDB file -> why the app holds it read-only (another process has it open, it cannot be
 # written): the one line its saves say (refuse_writes)
