@@ -1,4 +1,4 @@
-"""UserOpsApp: the Textual application over a userops database (read-only).
+"""UserOpsApp: the Textual application over a userops database.
 
 The app holds the settings (database path, as-of date, language, privacy mode) and the labels;
 screens read them (attributes down). Worker failures from every screen end up in
@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.events import Resize
@@ -26,6 +26,7 @@ from core.errors import CoreError
 from core.store.db import data_version, open_db
 from core.store.engines import ENGINES
 from core.views.text import visible
+from tui.cli.common import REFRESH_ENGINES
 from tui.i18n import Labels
 from tui.messages import DataWritten, OpenUsers, Reload
 from tui.providers import UserJumpProvider
@@ -50,8 +51,9 @@ class Settings:
     engine: str = "sqlite"  # the database's engine (core.store.engines): duckdb, chdb read-only
 
 
-# The screens the app opens on each engine other than SQLite (docs/engines.md), read-only; the
-# others, the refresh and every write say in one line that they do not run there yet.
+# The screens the app opens on each engine other than SQLite (docs/engines.md); the others say
+# in one line that they do not run there yet. The saves run on tui.cli.common.WRITE_ENGINES
+# (tui.widgets.writes), the refresh (F5) on REFRESH_ENGINES: the CLI's gates.
 READ_SCREENS = ("layers", "rfm", "tags", "segments", "campaigns", "models", "strategies")
 SCREENS_ON = {"duckdb": READ_SCREENS, "chdb": READ_SCREENS}
 
@@ -149,6 +151,8 @@ class UserOpsApp(App):
         """Watch the database for commits of other processes (the CLI, a second app): only the
         pragma runs on the UI thread, on a timer; the screens reload in their own workers.
         (DuckDB: nothing to watch; while the app reads the file, no other process can write it.)"""
+        if self.settings.engine == "duckdb":
+            self.keep_duckdb()
         if self.settings.engine != "sqlite":
             return
         try:
@@ -158,6 +162,23 @@ class UserOpsApp(App):
             self._watch = None  # the screens report an unreadable database themselves
             return
         self.set_interval(self.WATCH_INTERVAL, self.watch_database, name="watch-database")
+
+    @work(thread=True, group="open", exit_on_error=False)
+    def keep_duckdb(self) -> None:
+        """Open the DuckDB connection the app keeps (query_runner.keep_duckdb), writable when it
+        can be; when another process has the file open it is read-only, and the app says so
+        once, in one line (its saves say it again)."""
+        path = self.settings.db_path
+        try:
+            query_runner.keep_duckdb(path)
+        except CoreError:
+            return  # a file it cannot read: the screens say so themselves
+        reason = query_runner.read_only_reason(path)
+        if reason is not None:
+            message = self.labels.message(reason)
+            self.call_from_thread(
+                self.notify, message, severity="warning", markup=False, timeout=12
+            )
 
     def on_unmount(self) -> None:
         query_runner.release()  # DuckDB's kept connection (query_runner.KEPT)
@@ -208,7 +229,9 @@ class UserOpsApp(App):
         lab, settings = self.labels, self.settings
         text = f"{lab('as_of')} {settings.as_of}"
         if settings.latest is not None and settings.latest > settings.as_of:
-            text += f" ({lab('data_to')} {settings.latest}: {lab('refresh_hint')})"
+            # F5 offered only where it runs (the refresh's gate)
+            hint = f": {lab('refresh_hint')}" if settings.engine in REFRESH_ENGINES else ""
+            text += f" ({lab('data_to')} {settings.latest}{hint})"
         return text
 
     def action_refresh_data(self, ask: bool = False) -> None:
@@ -216,7 +239,7 @@ class UserOpsApp(App):
         from tui.screens.refresh import RefreshModal  # core.refresh loads when first used
         from tui.widgets.dialogs import Field, FormModal
 
-        if self.not_on_engine(self.labels.text("Refresh")):
+        if self.not_on_engine(self.labels.text("Refresh"), REFRESH_ENGINES):
             return
         if not ask:
             self.push_screen(RefreshModal(None), self._refreshed)
@@ -287,11 +310,11 @@ class UserOpsApp(App):
         self.back_to_users()
         self.push_screen(ANALYTICS[name]())
 
-    def not_on_engine(self, what: str) -> bool:
-        """On an engine the app only reads (DuckDB), say that ``what`` does not run there yet;
-        False on SQLite, where everything runs."""
+    def not_on_engine(self, what: str, engines: tuple[str, ...] = ("sqlite",)) -> bool:
+        """On an engine not in ``engines`` (those ``what`` runs on), say in one line that
+        ``what`` does not run there yet and return True; False where it runs."""
         engine = self.settings.engine
-        if engine == "sqlite":
+        if engine in engines:
             return False
         self.notify(
             self.labels.words("not_on_engine", what=what, engine=ENGINES[engine]),
@@ -352,6 +375,9 @@ class UserOpsApp(App):
             yield SystemCommand("profile: Back", "Back to the users list", self.pop_screen)
         for title, help_text, name in ANALYTICS_COMMANDS:
             yield SystemCommand(title, help_text, partial(self.action_analytics, name))
+        if self.settings.engine not in REFRESH_ENGINES:  # not offered where it cannot run
+            yield from self._screen_commands(screen)
+            return
         yield SystemCommand(
             "data: Refresh to the latest date",
             "Bring the figures to the latest date in the data (F5)",
@@ -362,6 +388,9 @@ class UserOpsApp(App):
             "Bring the figures to a date you type",
             partial(self.action_refresh_data, True),
         )
+        yield from self._screen_commands(screen)
+
+    def _screen_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for title, help_text, action in getattr(screen, "PALETTE", ()):
             yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
 

@@ -860,6 +860,13 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
      "`chdb:///DIR`（chDB）、`clickhouse://user@host:port/db`（ClickHouse）"),
     ("{p}: locked by another process (DuckDB lets one process write a file, or several read it)",
      "{p}：被另一个进程锁定（DuckDB 允许一个进程写入文件，或多个进程读取）"),
+    # the app on a DuckDB file another program has open (tui.widgets.query_runner)
+    ("{p}: opened read-only, the app cannot save changes to it: another program has it open "
+     "(DuckDB lets one process write a file, or several read it)",
+     "{p}：以只读方式打开，应用无法保存修改：另一个程序打开着它（DuckDB 允许一个进程写入文件，或多个进程读取）"),
+    ("close that program, then open the app again ({e})", "请关闭那个程序，再重新打开应用（{e}）"),
+    ("{p}: opened read-only, the app cannot save changes to it ({e})",
+     "{p}：以只读方式打开，应用无法保存修改（{e}）"),
     ("{p}: not a DuckDB database ({e})", "{p}：不是 DuckDB 数据库（{e}）"),
     ("{p}: a DuckDB file, but not a userops database (no schema)",
      "{p}：是 DuckDB 文件，但不是 userops 数据库（没有表结构）"),

@@ -68,8 +68,10 @@ READ_ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
 COMPUTE_ENGINES = ("sqlite", "duckdb")
 # ... `import` (staged and merged in the engine's SQL, one transaction)
 IMPORT_ENGINES = ("sqlite", "duckdb")
-# ... and the writes: segments, campaigns, control, strategies, layer and tag rules
+# ... the writes: segments, campaigns, control, strategies, layer and tag rules (the app's saves too)
 WRITE_ENGINES = ("sqlite", "duckdb")
+# ... and `refresh` (the app's F5 too: one gate for both)
+REFRESH_ENGINES = ("sqlite",)
 
 
 def sqlite_path(db: str, *, what: str | None = None) -> str:

@@ -20,12 +20,11 @@ from textual.worker import get_current_worker
 
 from core.analytics import rfm, rfm_report
 from core.errors import CoreError
-from core.store.db import open_db, transaction
+from core.store.db import transaction
 from tui.messages import DataWritten, OpenUsers
 from tui.screens import WorkingScreen, reader
 from tui.widgets.footer import KeysFooter
 from tui.widgets.live_condition import Debounce
-from tui.widgets.query_runner import refuse_writes
 from tui.widgets.rfm_parts import (
     ConfirmSave,
     action_line,
@@ -36,6 +35,7 @@ from tui.widgets.rfm_parts import (
 )
 from tui.widgets.rfm_scatter import DIMS, RfmScatter
 from tui.widgets.status_line import StatusLine
+from tui.widgets.writes import writer
 
 NARROW = 110
 
@@ -178,14 +178,9 @@ dimensions, **v** the 27-cell view; **Enter** lists the users of the group or ce
 
     @work(thread=True, exclusive=True, group="rfm.write", exit_on_error=False)
     def save(self, trial: rfm.Threshold) -> None:
-        refuse_writes(self.app.settings.db_path)
-        conn = open_db(self.app.settings.db_path)
-        try:
-            with transaction(conn):
-                saved = rfm.set_threshold(conn, trial.dimension, trial.method, trial.value)
-                rfm.apply_rfm(conn)  # the groups follow the new cut at once
-        finally:
-            conn.close()
+        with writer(self.app.settings.db_path) as conn, transaction(conn):
+            saved = rfm.set_threshold(conn, trial.dimension, trial.method, trial.value)
+            rfm.apply_rfm(conn)  # the groups follow the new cut at once
         self.post_message(ThresholdSaved(saved))
 
     # ---------------------------------------------------------------- results (UI thread)

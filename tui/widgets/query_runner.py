@@ -9,6 +9,7 @@ worker and interrupts its connection. The screen then treats the error as a canc
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -17,9 +18,10 @@ from pathlib import Path
 
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from core.errors import CoreError
+from core.errors import CoreError, DatabaseError
 from core.store.db import open_db
 from core.store.engines import ENGINES, Target, not_supported, open_database
+from core.store.logical import first_line
 
 PROGRESS_STEPS = 1_000_000  # SQLite VM steps between two looks at the worker's cancelled flag
 # Called with every connection a worker opens (tests make queries slow deterministically here).
@@ -69,7 +71,7 @@ RUNNING = RunningQueries()
 
 
 # database file -> its engine, for the files the app opened on another engine than SQLite
-# (tui.app.UserOpsApp sets it from Settings.engine): readers open them on it, writers refuse.
+# (tui.app.UserOpsApp sets it from Settings.engine): readers and writers open them on it.
 ENGINE_OF: dict[str, str] = {}
 
 
@@ -77,11 +79,19 @@ def engine_of(path: str | Path) -> str:
     return ENGINE_OF.get(str(path), "sqlite")
 
 
-# DuckDB file -> a connection kept open while the app runs: DuckDB keeps one database instance
-# per file while a connection to it is open, so each worker's connection reuses it and its
-# buffer pool (opened alone, a 1M-user file takes ~0.1 s and its first reads are cold)
+# DuckDB file -> the connection the app keeps open while it runs: DuckDB keeps one database
+# instance per file while a connection to it is open, so each worker's connection reuses it and
+# its buffer pool (opened alone, a 1M-user file takes ~0.1 s and its first reads are cold). It is
+# writable when it can be: a process holds a DuckDB file either writable or read-only, not both,
+# so the saves write through the same instance as the reads (writing).
 KEPT: dict[str, object] = {}
+# DuckDB file -> why the app holds it read-only (another process has it open, it cannot be
+# written): the one line its saves say (refuse_writes)
+READ_ONLY: dict[str, str] = {}
 _KEPT_LOCK = threading.Lock()
+# DuckDB file -> held by the app's write worker while it writes: one write at a time, as SQLite's
+# BEGIN IMMEDIATE makes them (DuckDB would run two at once and fail one on a conflict)
+_WRITING: dict[str, threading.Lock] = {}
 
 
 def release() -> None:
@@ -90,28 +100,100 @@ def release() -> None:
         for conn in KEPT.values():
             conn.close()  # type: ignore[attr-defined]
         KEPT.clear()
+        READ_ONLY.clear()
+
+
+def keep_duckdb(path: str | Path):
+    """The app's connection to the DuckDB file ``path``, opened once while the app runs:
+    writable, else (another process has the file open, or it cannot be written) read-only, with
+    the reason in :data:`READ_ONLY`. A file it cannot read either raises its one-line
+    DatabaseError (e.g. another process writes it)."""
+    from core.store import duck
+
+    key = str(path)
+    with _KEPT_LOCK:
+        kept = KEPT.get(key)
+        if kept is None:
+            try:
+                kept = duck.open_duckdb(path)
+            except DatabaseError as exc:
+                kept = duck.open_duckdb(path, readonly=True)  # its own line if not readable
+                READ_ONLY[key] = _read_only_line(key, exc)
+            KEPT[key] = kept
+        return kept
+
+
+def _read_only_line(path: str, exc: DatabaseError) -> str:
+    detail = first_line(exc.__cause__) if exc.__cause__ is not None else str(exc)
+    held = re.match(r".*?\(PID \d+\)", detail)  # DuckDB goes on with advice for its own CLI
+    detail = held.group(0) if held else detail
+    if "locked by another process" in str(exc):
+        return (
+            f"{path}: opened read-only, the app cannot save changes to it: another program has "
+            f"it open (DuckDB lets one process write a file, or several read it); close that "
+            f"program, then open the app again ({detail})"
+        )
+    return f"{path}: opened read-only, the app cannot save changes to it ({detail})"
+
+
+def read_only_reason(path: str | Path) -> str | None:
+    """Why the app cannot save to the DuckDB file ``path`` it keeps open (None: it can)."""
+    return READ_ONLY.get(str(path))
 
 
 def open_for_reading(path: str | Path):
-    """A read-only connection to the app's database, on its engine."""
+    """A read-only connection to the app's database, on its engine (on DuckDB one of the kept
+    instance: writable if that is, the readers only read)."""
     engine = engine_of(path)
     if engine == "duckdb":
         from core.store import duck
 
-        with _KEPT_LOCK:
-            if str(path) not in KEPT:
-                KEPT[str(path)] = duck.open_duckdb(path, readonly=True)
-        return duck.open_duckdb(path, readonly=True)
+        kept = keep_duckdb(path)
+        return duck.open_duckdb(path, readonly=kept.readonly)
     if engine != "sqlite":  # chDB: a directory (core.store.clickhouse)
         return open_database(Target(engine, str(path), str(path)), readonly=True)
     return open_db(path, readonly=True)
 
 
 def refuse_writes(path: str | Path) -> None:
-    """The app writes only to SQLite for now: a CoreError saying so on another engine."""
+    """A CoreError saying in one line why the app cannot save to ``path``: its engine is not
+    one the writes run on (tui.cli.common.WRITE_ENGINES, the CLI's gate too: chDB), or the app
+    holds the DuckDB file read-only."""
+    from tui.cli.common import WRITE_ENGINES
+
     engine = engine_of(path)
-    if engine != "sqlite":
+    if engine not in WRITE_ENGINES:
         raise CoreError(not_supported("Saving changes in the app", engine), title=ENGINES[engine])
+    if engine == "duckdb":
+        keep_duckdb(path)
+        reason = read_only_reason(path)
+        if reason is not None:
+            raise DatabaseError(reason)
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A writable connection for one write worker (never shared across threads), or the one
+    line of :func:`refuse_writes`. On DuckDB a connection of the kept instance, one write at a
+    time; on SQLite its own connection (BEGIN IMMEDIATE serialises the writes)."""
+    refuse_writes(path)
+    if engine_of(path) != "duckdb":
+        conn = open_db(path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+        return
+    from core.store import duck
+
+    with _KEPT_LOCK:
+        lock = _WRITING.setdefault(str(path), threading.Lock())
+    with lock:
+        conn = duck.open_duckdb(path)  # type: ignore[assignment]
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 @contextmanager

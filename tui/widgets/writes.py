@@ -8,21 +8,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.store.db import open_db
 from tui.cli.common import real_user
-from tui.widgets.query_runner import refuse_writes
+from tui.widgets.query_runner import writing
 
 
 @contextmanager
 def writer(path: str | Path) -> Iterator[sqlite3.Connection]:
-    """A writable connection for one write worker (never shared across threads); on an engine
-    the app does not write yet (DuckDB), a CoreError saying so."""
-    refuse_writes(path)
-    conn = open_db(path)
-    try:
+    """A writable connection for one write worker (never shared across threads), on the
+    database's engine (SQLite, DuckDB); on an engine the app does not write yet (chDB), or a
+    DuckDB file the app holds read-only, a CoreError saying so in one line."""
+    with writing(path) as conn:
         yield conn
-    finally:
-        conn.close()
 
 
 def who() -> str:
