@@ -41,6 +41,7 @@ from core.pipeline import (
 from core.rules import history, layers, tags
 from core.store.columns import COLUMNS
 from core.store.db import get_meta, latest_data_date, set_meta, transaction
+from core.store.engines import dialect_of
 from core.store.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, SCHEMA_VERSION, feature_table_ddl
 from core.store.sql import quote
 
@@ -188,10 +189,13 @@ def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> tuple[int,
     each with the bounds its rows are re-read from: ('', '') the whole row (dirty users, later
     signups), ('', d90) the whole order history (new orders), (d90, d90) the window only.
     Returns (users touched, users whose order history is re-read)."""
+    d = dialect_of(conn)
     conn.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
     conn.execute(
-        f"CREATE TEMP TABLE {TOUCHED.split('.')[1]} (user_id TEXT PRIMARY KEY,"
-        " orders_from TEXT NOT NULL, events_from TEXT NOT NULL) WITHOUT ROWID"
+        d.create_table(
+            f"CREATE TEMP TABLE {TOUCHED.split('.')[1]} (user_id TEXT PRIMARY KEY,"
+            " orders_from TEXT NOT NULL, events_from TEXT NOT NULL) WITHOUT ROWID"
+        )
     )
     day = timedelta(days=1)
     d90 = (d1 - timedelta(days=max(WINDOWS) - 1)).isoformat()
@@ -204,26 +208,31 @@ def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> tuple[int,
         insert + "SELECT user_id, '', '' FROM main.users WHERE signup_at >= ? AND signup_at < ?",
         new,
     )
+    orders_by_time = d.indexed_by("orders_time")
     conn.execute(
-        insert + "SELECT user_id, '', :d90 FROM main.orders INDEXED BY orders_time"
+        insert + f"SELECT user_id, '', :d90 FROM main.orders{orders_by_time}"
         " WHERE created_at >= :start AND created_at < :end",
         {"d90": d90, "start": new[0], "end": new[1]},
     )
-    kinds = [k for (k,) in conn.execute(_KINDS)]
+    # SQLite: one range of events_kind_time per kind (found by seeks); an engine without that
+    # index scans events once per range (zone maps skip the row groups of other days)
+    kinds = [k for (k,) in conn.execute(_KINDS)] if d.seeks else [None]
+    events_by_kind = d.indexed_by("events_kind_time")
     for start, end in [new, *((a.isoformat(), b.isoformat()) for a, b in leaving)]:
         if start >= end:
             continue
         bounds = {"d90": d90, "start": start, "end": end}
         conn.execute(
-            insert + "SELECT user_id, :d90, :d90 FROM main.orders INDEXED BY orders_time"
+            insert + f"SELECT user_id, :d90, :d90 FROM main.orders{orders_by_time}"
             " WHERE created_at >= :start AND created_at < :end",
             bounds,
         )
         for kind in kinds:
             conn.execute(
-                insert + "SELECT user_id, :d90, :d90 FROM main.events INDEXED BY events_kind_time"
-                " WHERE kind = :kind AND created_at >= :start AND created_at < :end",
-                {**bounds, "kind": kind},
+                insert + f"SELECT user_id, :d90, :d90 FROM main.events{events_by_kind}"
+                f" WHERE {'' if kind is None else 'kind = :kind AND '}created_at >= :start"
+                " AND created_at < :end",
+                {**bounds, "kind": kind} if kind is not None else bounds,
             )
     # Active before signing up after d1: in features by their rows only, so whole rows too.
     conn.execute(
@@ -231,9 +240,8 @@ def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> tuple[int,
         " WHERE u.user_id = t.user_id AND t.events_from <> '' AND u.signup_at >= ?",
         (new[1],),
     )
-    return conn.execute(
-        f"SELECT count(*), coalesce(sum(orders_from = ''), 0) FROM {TOUCHED}"
-    ).fetchone()
+    reread = d.as_int("orders_from = ''")
+    return conn.execute(f"SELECT count(*), coalesce(sum({reread}), 0) FROM {TOUCHED}").fetchone()
 
 
 # Every event kind in the data, by one seek per kind on events_kind_time (a skip-scan).
@@ -277,20 +285,33 @@ def _recompute_touched(conn: sqlite3.Connection, d1: date) -> None:
     features with their predictions by ``_write_rows``: each row rewritten once); whole rows
     (dirty users, later signups) replaced now; the model inputs of the users whose order
     history was re-read."""
+    d = dialect_of(conn)
     conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
-    conn.execute(feature_table_ddl(SCRATCH))
+    conn.execute(d.create_table(feature_table_ddl(SCRATCH)))
     _, history_rows = compute_features_of(conn, SCRATCH, d1, TOUCHED)
     whole = f"SELECT user_id FROM {TOUCHED} WHERE events_from = ''"
-    conn.execute(f"DELETE FROM features WHERE user_id IN ({whole})")
     columns = ", ".join(FEATURE_COLUMNS)
-    conn.execute(
-        f"INSERT INTO features ({columns}) SELECT {columns} FROM {SCRATCH}"
-        f" WHERE user_id IN ({whole})"
-    )
+    if d.upserts_in_place:  # DuckDB: a key deleted and inserted again slows the COMMIT
+        conn.execute(
+            f"DELETE FROM features WHERE user_id IN ({whole})"
+            f" AND user_id NOT IN (SELECT user_id FROM {SCRATCH})"
+        )
+        conn.execute(
+            f"INSERT OR REPLACE INTO features ({columns}) SELECT {columns} FROM {SCRATCH}"
+            f" WHERE user_id IN ({whole})"
+        )
+    else:
+        conn.execute(f"DELETE FROM features WHERE user_id IN ({whole})")
+        conn.execute(
+            f"INSERT INTO features ({columns}) SELECT {columns} FROM {SCRATCH}"
+            f" WHERE user_id IN ({whole})"
+        )
     reread = "temp.uo_refresh_reread"
     conn.execute(f"DROP TABLE IF EXISTS {reread}")
     conn.execute(
-        f"CREATE TEMP TABLE {reread.split('.')[1]} (user_id TEXT PRIMARY KEY) WITHOUT ROWID"
+        d.create_table(
+            f"CREATE TEMP TABLE {reread.split('.')[1]} (user_id TEXT PRIMARY KEY) WITHOUT ROWID"
+        )
     )
     conn.execute(f"INSERT INTO {reread} SELECT user_id FROM {TOUCHED} WHERE orders_from = ''")
     ids = {u for (u,) in conn.execute(f"SELECT user_id FROM {reread}")}
@@ -343,6 +364,7 @@ def _write_rows(conn: sqlite3.Connection, shift: int) -> None:
     row, outputs and day counts in one UPDATE; an untouched buyer's outputs and day counts in
     another (every buyer's outputs change each day: T moves); the other users' day counts in a
     third; stale outputs (no longer a buyer) cleared."""
+    d = dialect_of(conn)
     scored = f"temp.{predict.PREDICTIONS_TABLE}"
     columns = [quote(c) for c in predict.OUTPUT_COLUMNS]
     stale = " OR ".join(f"{c} IS NOT NULL" for c in columns)
@@ -350,25 +372,33 @@ def _write_rows(conn: sqlite3.Connection, shift: int) -> None:
         f"UPDATE features SET {', '.join(f'{c} = NULL' for c in columns)} WHERE ({stale})"
         f" AND user_id NOT IN (SELECT user_id FROM {scored})"
     )
-    # A row-value SET from a subquery, not UPDATE ... FROM: the planner drove that one by a
-    # scan of an index (features_frequency), rewriting the rows in random order (2x the CPU
-    # on 1M users); here the buyers are visited in key order.
+    # SQLite: a row-value SET from a subquery, not UPDATE ... FROM: the planner drove that
+    # one by a scan of an index (features_frequency), rewriting the rows in random order (2x
+    # the CPU on 1M users); here the buyers are visited in key order. DuckDB has no index to
+    # follow: UPDATE ... FROM, one hash join.
     outputs = ", ".join(f"{c} = o.{c}" for c in columns)
     picked = ", ".join(f"o.{c}" for c in columns)
     moved = (
         f"({', '.join(columns)}) = (SELECT {picked} FROM {scored} AS o"
         " WHERE o.user_id = features.user_id)"
     )
-    conn.execute(
-        f"UPDATE features SET {moved}{', ' + _SHIFTED if shift else ''}"
-        f" WHERE user_id IN (SELECT user_id FROM {scored})"
-        f" AND user_id NOT IN (SELECT user_id FROM {TOUCHED})",
-        {"shift": shift},
-    )
+    untouched = f"user_id NOT IN (SELECT user_id FROM {TOUCHED})"
+    if d.indexes:
+        conn.execute(
+            f"UPDATE features SET {moved}{', ' + _SHIFTED if shift else ''}"
+            f" WHERE user_id IN (SELECT user_id FROM {scored}) AND {untouched}",
+            {"shift": shift},
+        )
+    else:
+        conn.execute(
+            f"UPDATE features AS f SET {outputs}{', ' + _SHIFTED if shift else ''}"
+            f" FROM {scored} AS o WHERE o.user_id = f.user_id AND f.{untouched}",
+            {"shift": shift},
+        )
     if shift:  # in key order too (NOT INDEXED); not buyers (every buyer is scored: its
         # model_inputs row), so no recency to move
         conn.execute(
-            f"UPDATE features NOT INDEXED SET {_SHIFTED_NOT_BUYERS}"
+            f"UPDATE features{' NOT INDEXED' if d.indexes else ''} SET {_SHIFTED_NOT_BUYERS}"
             f" WHERE user_id NOT IN (SELECT user_id FROM {scored})"
             f" AND user_id NOT IN (SELECT user_id FROM {TOUCHED})",
             {"shift": shift},
@@ -398,7 +428,12 @@ def _apply_rules(conn: sqlite3.Connection, d1: date) -> None:
     only the layers and tags that moved are written."""
     layers.apply_layers(conn, "features", d1, changed_only=True)
     conn.execute(f"DROP TABLE IF EXISTS {NEW_TAGS}")
-    conn.execute(USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", f"TEMP TABLE {NEW_TAGS[5:]}"))
+    d = dialect_of(conn)
+    conn.execute(
+        d.create_table(
+            USER_TAGS_NEW_DDL.replace("TABLE user_tags_new", f"TEMP TABLE {NEW_TAGS[5:]}")
+        )
+    )
     tags.apply_tags(conn, "features", NEW_TAGS, d1)
     # only the difference is written: most users keep their tags from one day to the next
     same = "n.tag = o.tag AND n.user_id = o.user_id"
@@ -410,6 +445,7 @@ def _apply_rules(conn: sqlite3.Connection, d1: date) -> None:
         f" WHERE NOT EXISTS (SELECT 1 FROM user_tags AS o WHERE {same})"
     )
     conn.execute(f"DROP TABLE {NEW_TAGS}")
-    index_user_tags(conn)
+    if d.indexes:
+        index_user_tags(conn)
     history.record(conn, "features", "user_tags", d1)
     coverage.record(conn)  # what the data measures, as the recompute records it

@@ -72,13 +72,14 @@ def test_a_command_not_on_the_engine_yet_says_so_in_one_line(
     assert opened.exit_code == 2
     assert opened.output.startswith("userops: the app needs a terminal")
     commands = []
-    if engine != "duckdb":  # the writes run on DuckDB (tests/cli/test_duck_writes_cli.py)
+    if engine != "duckdb":  # the writes and the refresh run on DuckDB
+        # (tests/cli/test_duck_writes_cli.py, tests/cli/test_duck_refresh_cli.py)
         commands += [
             (["segment", "save", url, "x", "frequency > 1"], "userops segment save"),
             (["tags", url], "userops tags"),
+            (["refresh", url], "userops refresh"),
         ]
     for args, command in (
-        (["refresh", url], "userops refresh"),
         (
             ["model", url, "--validate", "--calibration-end", "2024-06-01"],
             "userops model --validate",

@@ -70,6 +70,8 @@ COMPUTE_ENGINES = ("sqlite", "duckdb")
 IMPORT_ENGINES = ("sqlite", "duckdb")
 # ... and the writes: segments, campaigns, control, strategies, layer and tag rules
 WRITE_ENGINES = ("sqlite", "duckdb")
+# ... `userops refresh` (and the app's F5 on the same tuple), computed in the engine
+REFRESH_ENGINES = ("sqlite", "duckdb")
 
 
 def sqlite_path(db: str, *, what: str | None = None) -> str:

@@ -14,7 +14,7 @@ from core.refresh import REFIT_AFTER_DAYS, RefreshReport, refresh
 from core.rules.tags import install_defaults_once
 from core.store.db import get_meta
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, database
+from tui.cli.common import DB_ARGUMENT, ISO_DATE, REFRESH_ENGINES, database
 from tui.cli.strategy_cmd import run_json, run_lines
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def refresh_cmd(
     Then the active strategies due on the new date run (docs/strategies.md), unless
     --no-strategies.
     """
-    with database(db) as conn:
+    with database(db, engines=REFRESH_ENGINES) as conn:
         if get_meta(conn, "features_as_of") is None and install_defaults_once(conn, as_of=as_of):
             click.echo("installed the default layer rules and tags (see `userops layer rules`)")
         report = refresh(conn, as_of, refit=refit, refit_after_days=refit_after)
