@@ -144,9 +144,11 @@ def renew_stale(path: Path) -> None:
     """A cache whose features were computed by an older userops (the refresh would fall back to
     the full recompute): migrated by opening it, recomputed as of AS_OF once, in place. A cache
     linked from another worktree is copied first (``cp``, not ``ln``: this writes to it)."""
-    conn = open_db(path)
+    conn = open_db(path, readonly=True)  # a cache linked read-only stays as it is when fresh
     stale = get_meta(conn, "features_schema") != str(SCHEMA_VERSION)
     if stale:
+        conn.close()
+        conn = open_db(path)
         started = time.perf_counter()
         recompute(conn, AS_OF)
         print(f"recomputed {path.name} (older features) in {time.perf_counter() - started:.0f} s")
