@@ -16,6 +16,10 @@ at 100k users). Then, in one run on a copy of it, side by side:
 3. the full recompute to 2025-01-01 of the same database (the same result: checked);
 4. DuckDB computing the same per-user aggregates from a Parquet export of users, orders and
    events (the export is made once, untimed), into an in-memory table.
+With ``--duckdb``, then the same on a copy of the cache's DuckDB copy (``userops copy``,
+cached beside it as bench_refresh_<users>_<model>.duckdb; DuckDB ``memory_limit`` 3 GB, 2
+threads): the same day's rows imported (one transaction, staged and merged by SQL as the
+import does), ``refresh`` on DuckDB, its full recompute; the three results compared.
 """
 
 from __future__ import annotations
@@ -140,9 +144,11 @@ def renew_stale(path: Path) -> None:
     """A cache whose features were computed by an older userops (the refresh would fall back to
     the full recompute): migrated by opening it, recomputed as of AS_OF once, in place. A cache
     linked from another worktree is copied first (``cp``, not ``ln``: this writes to it)."""
-    conn = open_db(path)
+    conn = open_db(path, readonly=True)  # a cache linked read-only stays as it is when fresh
     stale = get_meta(conn, "features_schema") != str(SCHEMA_VERSION)
     if stale:
+        conn.close()
+        conn = open_db(path)
         started = time.perf_counter()
         recompute(conn, AS_OF)
         print(f"recomputed {path.name} (older features) in {time.perf_counter() - started:.0f} s")
@@ -157,8 +163,8 @@ def cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def next_day(conn, n_users: int, share: float, seed: int) -> tuple[float, float, int, int]:
-    """Import the next day: share of the orders and of the events, one transaction."""
+def day_rows(conn, n_users: int, share: float, seed: int) -> tuple[list[tuple], list[tuple]]:
+    """The next day's rows: share of the orders and of the events."""
     n_orders = conn.execute("SELECT max(rowid) FROM orders").fetchone()[0]
     n_events = round(20 * n_users * share)
     rng = np.random.default_rng([seed, 1])
@@ -166,7 +172,11 @@ def next_day(conn, n_users: int, share: float, seed: int) -> tuple[float, float,
     orders = orders_rows(
         rng, rng.integers(0, n_users, round(n_orders * share)), start, 86400, n_orders
     )
-    events = events_rows(rng, rng.integers(0, n_users, n_events), start, 86400)
+    return orders, events_rows(rng, rng.integers(0, n_users, n_events), start, 86400)
+
+
+def next_day(conn, orders: list[tuple], events: list[tuple]) -> tuple[float, float, int, int]:
+    """Import the next day into SQLite, one transaction (the refresh triggers fire)."""
     started, cpu_started = time.perf_counter(), cpu()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", orders)
@@ -179,6 +189,62 @@ def next_day(conn, n_users: int, share: float, seed: int) -> tuple[float, float,
 # The refresh scores with the stored fit (a day old); the recompute refits on the day: the model
 # outputs differ by design (tests/core/test_refresh_property.py compares them with refit=True).
 COMPARED = [c for c in FEATURE_COLUMNS if c not in MODEL_OUTPUT_COLUMNS]
+
+
+def duck_next_day(conn, orders: list[tuple], events: list[tuple]) -> tuple[float, float]:
+    """The same rows into DuckDB as its import writes them: the rows as one frame each, merged
+    by one INSERT … SELECT (events: OR IGNORE) in one transaction (rows of a later day than
+    the features': nothing for refresh_dirty)."""
+    import pandas as pd
+
+    frames = {
+        "orders": pd.DataFrame(orders, columns=["order_id", "user_id", "amount", "created_at"]),
+        "events": pd.DataFrame(events, columns=["user_id", "kind", "created_at", "value"]),
+    }
+    started, cpu_started = time.perf_counter(), cpu()
+    conn.execute("BEGIN IMMEDIATE")
+    for table, how in (("orders", "INSERT"), ("events", "INSERT OR IGNORE")):
+        conn.execute_with_frame(
+            "day_rows", frames[table], f"{how} INTO {table} SELECT * FROM day_rows"
+        )
+    set_meta(conn, "data_latest", NEXT.isoformat())
+    conn.execute("COMMIT")
+    return time.perf_counter() - started, cpu() - cpu_started
+
+
+def duck_day(
+    cached: Path, folder: Path, orders: list[tuple], events: list[tuple], memory: str
+) -> dict[str, object]:
+    """On a copy of the DuckDB cache: the day imported, refreshed, then the full recompute."""
+    from core.store.copy import copy_database
+    from core.store.duck import open_duckdb
+
+    source = cached.with_suffix(".duckdb")
+    if not source.exists():  # the cache's DuckDB copy, made once
+        started = time.perf_counter()
+        copy_database(cached, f"duckdb:///{source}")
+        print(f"copied {cached.name} to DuckDB in {time.perf_counter() - started:.0f} s")
+    work = folder / "work.duckdb"
+    shutil.copy(source, work)
+    conn = open_duckdb(work)
+    conn.execute(f"SET memory_limit = '{memory}'")  # the shared machine's rule
+    conn.execute("SET threads = 2")
+    out: dict[str, object] = {"load_before": os.getloadavg()[0]}
+    out["import"] = duck_next_day(conn, orders, events)
+    cpu_started = cpu()
+    report = refresh(conn, NEXT)
+    out["refresh"] = (report.seconds, cpu() - cpu_started)
+    assert report.full == "", report.full
+    out["report"] = report
+    out["refreshed"] = snapshot(conn)
+    started, cpu_started = time.perf_counter(), cpu()
+    recompute(conn, NEXT)
+    out["full"] = (time.perf_counter() - started, cpu() - cpu_started)
+    out["recomputed"] = snapshot(conn)
+    out["load_after"] = os.getloadavg()[0]
+    conn.close()
+    work.unlink()
+    return out
 
 
 def snapshot(conn) -> int:
@@ -302,6 +368,12 @@ def main() -> None:
         help="the recorded model choice: the recompute fits it (and Gamma-Gamma) only;\n"
         "'all': none recorded, the recompute fits all three (Pareto/NBD's fit is most of it)",
     )
+    ap.add_argument(
+        "--duckdb",
+        action="store_true",
+        help="then the same day imported and refreshed on the cache's DuckDB copy",
+    )
+    ap.add_argument("--duck-memory", default="3GB", help="DuckDB's memory_limit (--duckdb)")
     args = ap.parse_args()
     # The condition grammar is built once per process (~0.6 s of CPU): before either timing,
     # or the refresh, timed first, pays it and the recompute does not.
@@ -317,7 +389,8 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         counts = [conn.execute(f"SELECT max(rowid) FROM {t}").fetchone()[0] for t in ("orders",)]
         n_events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        t_import, c_import, n_o, n_e = next_day(conn, args.users, args.day_share, args.seed)
+        orders, events = day_rows(conn, args.users, args.day_share, args.seed)
+        t_import, c_import, n_o, n_e = next_day(conn, orders, events)
         report_steps: dict[str, float] = {}
         report_cpu: dict[str, float] = {}
         clock = [time.perf_counter(), cpu(), ""]
@@ -342,6 +415,13 @@ def main() -> None:
         conn.close()
         t_duck, c_duck, n_duck = duckdb_features(Path(folder), NEXT)
         load_after = os.getloadavg()[0]
+        for name in ("work.db", "users.parquet", "orders.parquet", "events.parquet"):
+            (Path(folder) / name).unlink(missing_ok=True)  # disk: one copy at a time
+        duck = (
+            duck_day(cached, Path(folder), orders, events, args.duck_memory)
+            if args.duckdb
+            else None
+        )
     new_rows = n_o + n_e
     t_day, c_day = t_import + report.seconds, c_import + c_refresh
     print(f"data: {args.users:,} users, {counts[0]:,} orders, {n_events:,} events to {AS_OF}")
@@ -372,6 +452,32 @@ def main() -> None:
     for name, seconds in report_steps.items():
         print(f"    refresh step {name:<18} {seconds:6.2f} s {report_cpu[name]:6.2f} s")
     print(f"load average (1 min) {load_before:.1f} before the run, {load_after:.1f} after it")
+    if duck is not None:
+        print_duck(duck, new_rows, refreshed)
+
+
+def print_duck(duck: dict[str, object], new_rows: int, sqlite_refreshed: int) -> None:
+    (t_import, c_import), (t_refresh, c_refresh) = duck["import"], duck["refresh"]
+    t_full, c_full = duck["full"]
+    report = duck["report"]
+    t_day, c_day = t_import + t_refresh, c_import + c_refresh
+    print(f"DuckDB (a copy of the cache's DuckDB copy), the same day's {new_rows:,} rows")
+    print("                               wall        CPU")
+    print(f"  import of the day          {t_import:8.2f} s {c_import:8.2f} s")
+    print(
+        f"  refresh (incremental)      {t_refresh:8.2f} s {c_refresh:8.2f} s"
+        f"  ({report.touched:,} users touched, {report.reread:,} re-read)"
+    )
+    print(
+        f"  import + refresh           {t_day:8.2f} s {c_day:8.2f} s  = {t_day / t_full:.1%} of"
+        f" DuckDB's full recompute ({c_day / c_full:.1%} in CPU)"
+    )
+    print(f"  full recompute             {t_full:8.2f} s {c_full:8.2f} s")
+    same = duck["refreshed"] == duck["recomputed"]
+    print(f"  refresh == full recompute on DuckDB: {'identical' if same else 'DIFFERENT'}")
+    same = duck["refreshed"] == sqlite_refreshed
+    print(f"  DuckDB's refresh == SQLite's refresh: {'identical' if same else 'DIFFERENT'}")
+    print(f"load average (1 min) {duck['load_before']:.1f} before, {duck['load_after']:.1f} after")
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def mark_computed(conn: sqlite3.Connection, as_of: date) -> None:
     set_meta(conn, "as_of", as_of.isoformat())
     conn.execute("DELETE FROM meta WHERE key = 'features_stale'")
     conn.execute("DELETE FROM refresh_dirty")
-    if dialect_of(conn).indexes:  # the refresh runs on SQLite (docs/engines.md)
+    if dialect_of(conn).indexes:  # SQLite's triggers; DuckDB's import notes them itself
         install_dirty_triggers(conn, as_of)
 
 

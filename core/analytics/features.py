@@ -498,18 +498,52 @@ _SHADOW_DDL = (
 # would scan every order or event and probe the list (0.7 s instead of a few ms at 20k users).
 # Each user's rows are copied from its own lower bounds orders_from / events_from ('' = the
 # whole history; a window start = only the rows the windowed columns read: core.refresh).
-_SHADOW_FILL = (
-    "INSERT INTO temp.users SELECT u.* FROM {users} AS t CROSS JOIN main.users AS u"
-    " ON u.user_id = t.user_id",
-    "INSERT INTO temp.orders SELECT o.order_id, o.user_id, o.amount, o.created_at"
-    " FROM {users} AS t CROSS JOIN main.orders AS o INDEXED BY orders_user_time_amount"
-    " ON o.user_id = t.user_id AND o.created_at >= t.orders_from",
-    "INSERT INTO temp.events SELECT e.user_id, e.kind, e.created_at, e.value"
-    " FROM {users} AS t CROSS JOIN main.events AS e"
-    " ON e.user_id = t.user_id AND e.created_at >= t.events_from",
+_SHADOW_ROWS = (
+    ("users", "SELECT u.* FROM {users} AS t {join} main.users AS u ON u.user_id = t.user_id"),
+    (
+        "orders",
+        "SELECT o.order_id, o.user_id, o.amount, o.created_at"
+        " FROM {users} AS t {join} main.orders AS o{orders_by_user}"
+        " ON o.user_id = t.user_id AND o.created_at >= t.orders_from",
+    ),
+    (
+        "events",
+        "SELECT e.user_id, e.kind, e.created_at, e.value"
+        " FROM {users} AS t {join} main.events AS e"
+        " ON e.user_id = t.user_id AND e.created_at >= t.events_from",
+    ),
+)
+_SHADOW_INDEXES = (
     "CREATE INDEX temp.orders_user_time_amount ON orders(user_id, created_at, amount)",
     "CREATE INDEX temp.events_kind_time ON events(kind, created_at, user_id)",
 )
+
+
+def _make_shadows(conn: sqlite3.Connection, users_table: str) -> None:
+    """The TEMP copies of users, orders and events for the users of ``users_table``. SQLite:
+    the tables with their keys, filled, then the indexes the scripts name. DuckDB resolves an
+    unqualified name to its temp catalog first too, but ``main.x`` as well (its temp catalog
+    has a schema main): so each copy is made by one CREATE TABLE … AS, whose SELECT is bound
+    before the copy exists and so reads the real table; no keys or indexes (it hashes)."""
+    d = dialect_of(conn)
+    if d.name == "sqlite":
+        for ddl in _SHADOW_DDL:
+            conn.execute(ddl)
+    for name, rows in _SHADOW_ROWS:
+        select = rows.format(
+            users=users_table,
+            join="CROSS JOIN" if d.name == "sqlite" else "JOIN",
+            orders_by_user=d.indexed_by("orders_user_time_amount"),
+        )
+        if d.name == "sqlite":
+            conn.execute(f"INSERT INTO temp.{name} {select}")
+        else:
+            conn.execute(f"CREATE TEMP TABLE {name} AS {select}")
+    if d.indexes:
+        for ddl in _SHADOW_INDEXES:
+            conn.execute(ddl)
+
+
 SHADOWED = ("users", "orders", "events")
 
 
@@ -527,10 +561,7 @@ def compute_features_of(
     order and model inputs, read in the same pass)."""
     drop_shadows(conn)
     try:
-        for ddl in _SHADOW_DDL:
-            conn.execute(ddl)
-        for sql in _SHADOW_FILL:
-            conn.execute(sql.format(users=users_table))
+        _make_shadows(conn, users_table)
         history: list[pd.DataFrame] = []
         n = compute_features(conn, table, as_of, history_into=history)
         return n, history[0]

@@ -344,7 +344,7 @@ def classify(
     next and a read costs far less than a row rewritten."""
     rules = list_rules(conn)
     case, params = first_match_sql(rules, compile_rules(conn, rules, as_of))
-    where = f" WHERE layer IS NOT ({case})" if changed_only else ""
+    where = f" WHERE {dialect_of(conn).is_distinct('layer', case)}" if changed_only else ""
     conn.execute(f"UPDATE {table_name(table)} AS f SET layer = {case}{where}", params)
 
 

@@ -72,13 +72,12 @@ def test_a_command_not_on_the_engine_yet_says_so_in_one_line(
     assert opened.exit_code == 2
     assert opened.output.startswith("userops: the app needs a terminal")
     commands = []
-    if engine != "duckdb":  # the writes run on DuckDB (tests/cli/test_duck_writes_cli.py)
+    if engine != "duckdb":  # all these run on DuckDB (tests/cli/test_duck_writes_cli.py,
+        # test_duck_refresh_cli.py, test_duck_store_cli.py)
         commands += [
             (["segment", "save", url, "x", "frequency > 1"], "userops segment save"),
             (["tags", url], "userops tags"),
-        ]
-    if engine != "duckdb":  # these run on DuckDB (tests/cli/test_duck_store_cli.py)
-        commands += [
+            (["refresh", url], "userops refresh"),
             (
                 ["model", url, "--validate", "--calibration-end", "2024-06-01"],
                 "userops model --validate",
@@ -88,7 +87,7 @@ def test_a_command_not_on_the_engine_yet_says_so_in_one_line(
             (["backup", url, str(tmp_path / "b")], "userops backup"),
             (["layers", url, "--transitions", "2024-06-01"], "userops layers --transitions"),
         ]
-    for args, command in ((["refresh", url], "userops refresh"), *commands):
+    for args, command in commands:
         got = run(*args)
         assert got.exit_code == 2, args
         assert got.output == (

@@ -70,8 +70,8 @@ COMPUTE_ENGINES = ("sqlite", "duckdb")
 IMPORT_ENGINES = ("sqlite", "duckdb")
 # ... the writes: segments, campaigns, control, strategies, layer and tag rules (the app's saves too)
 WRITE_ENGINES = ("sqlite", "duckdb")
-# ... and `refresh` (the app's F5 too: one gate for both)
-REFRESH_ENGINES = ("sqlite",)
+# ... and `refresh` (the app's F5 too: one gate for both), computed in the engine
+REFRESH_ENGINES = ("sqlite", "duckdb")
 
 
 def sqlite_path(db: str, *, what: str | None = None) -> str:

@@ -22,6 +22,7 @@ from tui.cli.common import (
     DB_ARGUMENT,
     IMPORT_ENGINES,
     ISO_DATE,
+    REFRESH_ENGINES,
     database,
     fail,
     sqlite_path,
@@ -242,10 +243,10 @@ def describe(
     lines = [f"Imported into {db}; latest date in the data {as_of}"]
     computed = report.features_as_of
     if computed is not None and report.as_of is not None and report.as_of != computed:
-        # the refresh runs on SQLite; on DuckDB the recompute brings the features to a date
+        # where the refresh does not run, the recompute brings the features to a date
         bring = (
             f"`userops refresh {db}`"
-            if engine == "sqlite"
+            if engine in REFRESH_ENGINES
             else f"`userops recompute {db} --as-of {as_of}`"
         )
         lines.append(
