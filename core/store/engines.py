@@ -228,6 +228,10 @@ class Dialect:
         """A number's integer part, toward zero (SQLite's CAST AS INTEGER: 2.7 is 2, -2.7 -2)."""
         return f"CAST({expr} AS INTEGER)"
 
+    # a CTE read twice, computed once: ``WITH x AS MATERIALIZED (…)`` (SQLite 3.35+, DuckDB;
+    # ClickHouse inlines it: two reads, as two statements would)
+    materialized = "MATERIALIZED "
+
     # SQLite and DuckDB make TEMP tables on a read-only connection (the layers' transitions
     # fill two); ClickHouse's reads are one statement each, over the stored tables
     temp_tables = True
@@ -436,6 +440,7 @@ class ClickHouseDialect(Dialect):
     seeks = False
     indexes = False
     temp_tables = False
+    materialized = ""
 
     def greatest(self, a: str, b: str) -> str:
         return f"greatest({a}, {b})"
