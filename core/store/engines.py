@@ -274,6 +274,14 @@ class Dialect:
         """``a`` and ``b`` differ, NULL being a value (SQLite's IS NOT)."""
         return f"{a} IS NOT ({b})"
 
+    def followed(self, a_rows: str, b_rows: str, until: str, negated: bool) -> str | None:
+        """A sequence's users as one subquery of user ids: those with an A row (``a_rows``,
+        ``SELECT user_id, created_at``) followed by a B row (``b_rows``, likewise) strictly
+        after it and at most ``until`` (an expression over ``a.created_at``); ``negated``:
+        with an A row not so followed. None: the language's correlated EXISTS, which SQLite
+        answers by seeks on its per-user keys."""
+        return None
+
     def keyset(self, column: str, key: str, op: str, value: str, after_key: str) -> str:
         """The rows after (``op`` '>') or before ('<') the row (value, after_key) in the order
         (column, key), column not NULL: a row value, which SQLite walks on its index."""
@@ -385,6 +393,18 @@ class DuckDBDialect(Dialect):
 
     def is_distinct(self, a: str, b: str) -> str:
         return f"{a} IS DISTINCT FROM ({b})"
+
+    def followed(self, a_rows: str, b_rows: str, until: str, negated: bool) -> str | None:
+        # each A row with the nearest B row after it (an ASOF join: both sides sorted once)
+        # instead of a correlated (NOT) EXISTS per A row, which DuckDB runs as a join of each
+        # user's pairs of rows. Some B within the N after A <=> the nearest B is within it;
+        # an ``until`` of no value (a timestamp not read) finds no B, as the EXISTS did
+        within = f"b.created_at <= {until}"
+        keep = f"b.created_at IS NULL OR NOT coalesce({within}, false)" if negated else within
+        return (
+            f"SELECT a.user_id FROM ({a_rows}) AS a ASOF LEFT JOIN ({b_rows}) AS b "
+            f"ON a.user_id = b.user_id AND b.created_at > a.created_at WHERE {keep}"
+        )
 
     def keyset(self, column: str, key: str, op: str, value: str, after_key: str) -> str:
         # the same rows; a plain range on the column reaches DuckDB's scan as a filter (zone
