@@ -115,12 +115,12 @@ def _coverage(conn: sqlite3.Connection, rules: list | None = None) -> dict[str, 
     found = stored(conn)
     if found is None:
         return {}
-    rules = frozenset(
+    keys = frozenset(
         key
         for key, _, _, condition in (layer_rules(conn) if rules is None else rules)
         if unmeasured_reads(condition, found)
     )
-    return {"unmeasured": found.unmeasured(), "rules_unmeasured": rules}
+    return {"unmeasured": found.unmeasured(), "rules_unmeasured": keys}
 
 
 SHORT_HISTORY_DAYS = 30  # a first purchase this recent tells the models little
@@ -242,7 +242,10 @@ def _checks(conn, user_id: str, layer: str | None, rules: list, saved: list, as_
     keys = [rule[0] for rule in rules]
     checked = rules[: keys.index(layer) + 1] if layer in keys else rules
     found = holds_each(conn, user_id, [r[3] for r in checked] + [q for _, q in saved], as_of)
-    checks = [RuleCheck(*rule, *outcome) for rule, outcome in zip(checked, found, strict=False)]
+    checks = [
+        RuleCheck(key, zh, en, condition, met, error)
+        for (key, zh, en, condition), (met, error) in zip(checked, found, strict=False)
+    ]
     placed = checks.pop() if layer in keys else None
     # a segment that no longer compiles is the segments screen's concern
     names = [name for (name, _), (met, _) in zip(saved, found[len(checked) :], strict=True) if met]
