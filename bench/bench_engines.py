@@ -26,6 +26,8 @@ once made: ``userops copy`` of 1M users takes minutes.
 DuckDB copy, both opened read-only as they are (no copy: at 1M users the copy takes 15 min),
 DuckDB with ``memory_limit`` 3 GB and 2 threads (``--memory-limit``); the p50 of wall time and
 of this process's CPU time (every thread's, DuckDB's too), and the load average.
+``--sqlite-runs 0`` leaves SQLite out; ``--before`` also counts each condition on DuckDB with
+the sequences in the language's correlated EXISTS form (before Dialect.followed).
 """
 
 from __future__ import annotations
@@ -96,15 +98,20 @@ def p50_cpu(conn, text: str, runs: int = RUNS) -> tuple[float, float, int]:
 
 
 def compare_existing(
-    sqlite_path: Path, duck_path: Path, memory_limit: str, sqlite_runs: int
+    sqlite_path: Path, duck_path: Path, memory_limit: str, sqlite_runs: int, before: bool
 ) -> None:
-    """The counts on an existing SQLite database and its DuckDB copy, read as they are."""
+    """The counts on an existing SQLite database and its DuckDB copy, read as they are.
+    ``sqlite_runs`` 0 leaves SQLite out (its sequences take minutes at 1M users); ``before``
+    also counts each sequence on DuckDB as the language emitted it before Dialect.followed
+    (the correlated EXISTS form), in the same run."""
+    from core.store.engines import DUCKDB
+
     lite = open_db(sqlite_path, readonly=True)
     duck = open_duckdb(duck_path, readonly=True)
     duck.execute(f"SET memory_limit = '{memory_limit}'")  # the shared machine's rule
     duck.execute("SET threads = 2")
     users, orders, events = (
-        lite.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         for t in ("features", "orders", "events")
     )
     print(
@@ -114,19 +121,32 @@ def compare_existing(
         f"{sqlite_runs} on SQLite; wall (CPU) ms"
     )
     print(f"  load average {os.getloadavg()}")
-    print(f"  {'condition (from the raw rows)':<52} {'SQLite':>16} {'DuckDB':>16} {'x':>5}  users")
+    head = f"{'DuckDB before':>20}" if before else ""
+    print(
+        f"  {'condition (from the raw rows)':<52} {'SQLite':>16} {'DuckDB':>16} {'x':>5}{head}  users"
+    )
     b_lite, b_duck = baseline(lite) * 1e3, baseline(duck) * 1e3
     print(f"  {'baseline: count(*) FROM features':<52} {b_lite:14.1f}ms {b_duck:14.1f}ms")
     for text in CONDITIONS:
-        w_lite, c_lite, n_lite = p50_cpu(lite, text, sqlite_runs)
+        w_lite, c_lite, n_lite = p50_cpu(lite, text, sqlite_runs) if sqlite_runs else (0, 0, -1)
         w_duck, c_duck, n_duck = p50_cpu(duck, text)
         cells = (
             f"{w_lite * 1e3:7.0f} ({c_lite * 1e3:5.0f})ms {w_duck * 1e3:7.0f} "
             f"({c_duck * 1e3:5.0f})ms {w_lite / w_duck:4.1f}x"
         )
-        flag = "" if n_lite == n_duck else f"  DIFFERENT: DuckDB {n_duck:,}"
-        print(f"  {text:<52} {cells}  {n_lite:,}{flag}")
-    print(f"  load average {os.getloadavg()}")
+        if before and text.startswith("did "):  # only the sequences are emitted otherwise
+            followed = DUCKDB.followed
+            DUCKDB.followed = lambda *args: None  # type: ignore[method-assign]
+            try:
+                w_old, c_old, n_old = p50_cpu(duck, text)
+            finally:
+                DUCKDB.followed = followed  # type: ignore[method-assign]
+            cells += f" {w_old * 1e3:7.0f} ({c_old * 1e3:5.0f})ms"
+            if n_old != n_duck:
+                cells += f" DIFFERENT before: {n_old:,}"
+        flag = "" if n_lite in (n_duck, -1) else f"  DIFFERENT: DuckDB {n_duck:,}"
+        print(f"  {text:<52} {cells}  {n_duck:,}{flag}")
+        print(f"    load average {os.getloadavg()}")
     lite.close()
     duck.close()
 
@@ -303,6 +323,9 @@ def main() -> None:
         "--sqlite-runs", type=int, default=RUNS, help="with --sqlite: runs per condition there"
     )
     parser.add_argument(
+        "--before", action="store_true", help="with --duckdb: also the EXISTS form of sequences"
+    )
+    parser.add_argument(
         "--duck-memory", default="3GB", help="DuckDB's memory_limit in the recompute (3GB)"
     )
     parser.add_argument(
@@ -312,7 +335,7 @@ def main() -> None:
     if args.sqlite or args.duckdb:
         if not (args.sqlite and args.duckdb):
             parser.error("--sqlite and --duckdb go together")
-        compare_existing(args.sqlite, args.duckdb, args.memory_limit, args.sqlite_runs)
+        compare_existing(args.sqlite, args.duckdb, args.memory_limit, args.sqlite_runs, args.before)
         return
     with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent) as tmp:
         folder = Path(tmp)

@@ -55,17 +55,21 @@ def compile_condition(
     as_of: date,
     materialised: bool = True,
     prefix: str = "",
+    prepare: bool = True,
 ) -> Compiled:
     """Parse and compile ``text``; raise QueryError pointing at the mistake.
 
     ``materialised=False`` computes every behaviour window from the raw events and orders, even
     where ``features`` holds it for this as-of date (for checks and benchmarks). Parameter names
     start with ``prefix`` (``r0_`` gives ``:r0_p0``), so conditions compiled with different
-    prefixes can be combined in one statement.
+    prefixes can be combined in one statement. ``prepare=False`` leaves out the engine's
+    prepare (one statement): for a caller that runs several conditions in one statement and
+    compiles one alone again when that statement fails (core.views.profile).
     """
     ctx = Ctx(conn, as_of, materialised=materialised, prefix=prefix)
     part = compile_text(ctx, text)
-    _prepare(conn, part.sql, ctx.params)
+    if prepare:
+        _prepare(conn, part.sql, ctx.params)
     return Compiled(text, part.sql, dict(ctx.params), part.zh, part.en)
 
 

@@ -68,6 +68,15 @@ def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
         else:
             cutoff = datetime.combine(shift_back(end_of_d.date(), node.within), time())
         where_a += f" AND a.created_at <= {ctx.bind(cutoff.isoformat(sep=' '))}"
+    joined = ctx.dialect.followed(
+        f"SELECT a.user_id, a.created_at FROM {table_a} AS a WHERE {where_a}",
+        _b_rows(ctx, node, table_b, kind_b_sql, end),
+        until,
+        node.negated,
+    )
+    if joined is not None:
+        sql = f"f.user_id IN ({joined})"
+    elif node.negated:
         sql = (
             f"f.user_id IN (SELECT a.user_id FROM {table_a} AS a WHERE {where_a} "
             f"AND NOT EXISTS ({follow}))"
@@ -86,6 +95,17 @@ def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
     zh = f"{zh_w}有{a_zh} 且其后 {zh_n}内{'没有' if node.negated else '有'}{b_zh}"
     en = f"did {a}{en_w} then {'no ' if node.negated else ''}{b} within {en_n}"
     return Part(sql, zh, en)
+
+
+def _b_rows(ctx: Ctx, node: Sequence, table_b: str, kind_b_sql: str, end: str) -> str:
+    """The B rows a sequence may find after an A (a dialect's join form, Dialect.followed):
+    before the end of D, and after the window's first day when it has one (B follows an A of
+    the window)."""
+    sql = f"SELECT b.user_id, b.created_at FROM {table_b} AS b WHERE b.created_at < {end}"
+    start, _ = ctx.window_range(node.window)
+    if start is not None:
+        sql += f" AND b.created_at > {ctx.day(start)}"
+    return sql + kind_b_sql
 
 
 def _windowed_sequence(

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DatabaseError
+from core.store.duck import INDEXES as DUCKDB_INDEXES
 from core.store.duck import DuckDBConnection, create_table_sql, duckdb_type
 from core.store.engines import CLICKHOUSE_ENGINES, Target, open_database, parse_database
 from core.store.logical import Table, TableColumn, first_line, read_table, table_names
@@ -252,6 +253,8 @@ def _copy_all(
             writer.execute(f"TRUNCATE TABLE {quote(name)}")
     for table in [] if house_out else tables:  # (before: DuckDB checks keys eagerly)
         _raw(writer).execute(f"DELETE FROM {quote(table.name)}")
+    for name in DUCKDB_INDEXES if duck_out else ():  # built once after the load, not row by row
+        _raw(writer).execute(f"DROP INDEX IF EXISTS {quote(name)}")
     if not duck_out and not house_out:  # a faithful copy, in any table order
         writer.execute("PRAGMA foreign_keys = OFF")
     if not house_out:  # ClickHouse has no transactions: the new directory is the unit
@@ -278,6 +281,8 @@ def _copy_all(
             n_users = result.rows.get("features", 0)
             for statement in feature_index_ddl(n_users=n_users):
                 writer.execute(statement)
+        for statement in DUCKDB_INDEXES.values() if duck_out else ():
+            _raw(writer).execute(statement)
         if not house_out:
             _raw(writer).execute("COMMIT")
     except BaseException:

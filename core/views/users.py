@@ -109,7 +109,8 @@ def _fetch(conn, condition, order, descending, after, limit) -> list[tuple]:
     direction, op = ("DESC", "<") if descending else ("ASC", ">")
     column = f"f.{quote(order)}"
     nulls = "" if order == "user_id" else f"{column} IS NULL"
-    mark = dialect_of(conn).param  # :_after_id on SQLite
+    dialect = dialect_of(conn)
+    mark = dialect.param  # :_after_id on SQLite
     after_id, after_v, limit_p = mark("_after_id"), mark("_after_v"), mark("_limit")
     rows: list[tuple] = []
     for part in _parts(order, descending, after):
@@ -124,7 +125,7 @@ def _fetch(conn, condition, order, descending, after, limit) -> list[tuple]:
             if nulls:
                 sql += f" AND {column} IS NOT NULL"
             if after is not None and after[0] is not None:
-                sql += f" AND ({column}, f.user_id) {op} ({after_v}, {after_id})"
+                sql += " AND " + dialect.keyset(column, "f.user_id", op, after_v, after_id)
                 args.update(_after_v=after[0], _after_id=after[1])
             elif after is not None and order == "user_id":
                 sql += f" AND f.user_id {op} {after_id}"

@@ -251,3 +251,28 @@ def test_a_copy_stores_events_by_kind_and_time(pair) -> None:
     if other.engine == "duckdb":
         assert rows == sorted(rows)
         assert rows != sorted(rows, key=lambda r: (r[2], r[0], r[1]))  # not by user
+
+
+def test_the_profile_is_sqlites(pair) -> None:
+    """The profile (its rules and segments tested in one statement, each timeline and its
+    months read in one) is the same on each engine, user by user: the first users, the
+    busiest, and one whose events share a time (U018729: cart_add and login at 23:01:00, in
+    SQLite's order, kind then value)."""
+    from core.views import profile
+
+    lite, _ = pair
+    as_of = stored_as_of(lite)
+    busiest = [
+        r[0]
+        for r in lite.execute(
+            "SELECT user_id FROM events GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 3"
+        )
+    ]
+    first = [r[0] for r in lite.execute("SELECT user_id FROM features ORDER BY user_id LIMIT 3")]
+    for user_id in [*first, *busiest, "U018729"]:
+        found = same(pair, lambda c, u=user_id: profile.profile(c, u, as_of))
+        assert found.user_id == user_id and found.monthly_activity
+    tie = profile.profile(lite, "U018729", as_of).events
+    assert ("cart_add", "2025-11-27 23:01:00", "护肤") in tie
+    at = tie.index(("cart_add", "2025-11-27 23:01:00", "护肤"))
+    assert tie[at + 1] == ("login", "2025-11-27 23:01:00", None)

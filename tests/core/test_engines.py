@@ -168,6 +168,32 @@ def test_copy_to_duckdb_and_back_is_identical(small_db: Path, tmp_path: Path) ->
     assert files(tmp_path) == ["back.db", "small.db", "small.duckdb"]
 
 
+def test_duckdb_keeps_an_index_of_each_users_events(small_db: Path, tmp_path: Path) -> None:
+    """events_user (core.store.duck.INDEXES): on a new DuckDB database and on a copy (built
+    after the load); an import's rows land in it, and a user's events read through it are
+    the user's rows."""
+    new = open_duckdb(tmp_path / "new.duckdb", create=True)
+    copy_database(small_db, f"duckdb:///{tmp_path / 'small.duckdb'}")
+    copied = open_duckdb(tmp_path / "small.duckdb")
+    try:
+        for duck in (new, copied):
+            found = duck.execute("SELECT index_name, table_name FROM duckdb_indexes()").fetchall()
+            assert found == [("events_user", "events")]
+        new.execute("INSERT INTO users(user_id) VALUES ('u1')")
+        new.execute("INSERT INTO events VALUES ('u1', 'login', '2024-01-02 03:04:05', '')")
+        assert new.execute("SELECT kind FROM events WHERE user_id = ?", ("u1",)).fetchall() == [
+            ("login",)
+        ]
+        lite = sqlite3.connect(small_db)
+        want = sorted(lite.execute("SELECT * FROM events WHERE user_id = 'u1'").fetchall())
+        lite.close()
+        got = copied.execute("SELECT * FROM events WHERE user_id = ?", ("u1",)).fetchall()
+        assert want and sorted(got) == want
+    finally:
+        new.close()
+        copied.close()
+
+
 def test_copy_keeps_an_existing_destination_unless_forced(small_db: Path, tmp_path: Path) -> None:
     dst = tmp_path / "x.duckdb"
     dst.write_bytes(b"keep me")

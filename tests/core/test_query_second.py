@@ -380,3 +380,55 @@ def test_cli_invalid_utf8_and_hostile_arguments(tmp_path) -> None:
         cli, ["segment", "count", str(db), "monetary / frequency >= 160", "--as-of", "2024-06-30"]
     )
     assert got.exit_code == 0 and got.output.startswith("2 users")
+
+
+# u4's cart adds for the sequences' edges: two at one time (neither follows the other), the
+# next exactly 1 day later (within 1d), one 1 day and 1 second after that (not within 1d)
+EDGE_EVENTS = [
+    ("u4", "cart_add", "2024-06-10 08:00:00", ""),
+    ("u4", "cart_add", "2024-06-10 08:00:00", "x"),
+    ("u4", "cart_add", "2024-06-11 08:00:00", ""),
+    ("u4", "cart_add", "2024-06-12 08:00:01", ""),
+]
+# with EDGE_EVENTS: u4 too has a cart add and no order after it
+EDGE_COUNTS = {"did cart_add then no order within 2d": 2}
+SEQUENCES = [
+    (text, EDGE_COUNTS.get(text, expected))
+    for text, expected in CASES
+    if text.startswith(("did ", "not did "))
+] + [
+    ('did cart_add then cart_add within 1d and user_id = "u4"', 1),  # 06-10 -> 06-11, exactly
+    ('did cart_add in 25d then no cart_add within 1d and user_id = "u4"', 1),  # 06-11's
+    ('did cart_add in 19d then no cart_add within 1d and user_id = "u4"', 1),  # 06-12's
+    ('did cart_add in 20d then cart_add within 1d and user_id = "u4"', 0),  # 06-11: + 1d 1s
+    ('did cart_add then no cart_add within 2w and user_id = "u4"', 1),  # 06-12's: none after
+    ('did cart_add then no cart_add within 1m and user_id = "u4"', 0),  # 06-12's month: pending
+    ('did cart_add then cart_add within 1m and user_id = "u4"', 1),
+    ('did cart_add then cart_add within 1w and user_id = "u4"', 1),
+]
+
+
+@pytest.fixture(scope="module")
+def small_pair(tmp_path_factory: pytest.TempPathFactory):
+    """The database above with EDGE_EVENTS, on SQLite and copied to DuckDB (whose sequences
+    are one ASOF join, Dialect.followed, instead of SQLite's correlated EXISTS)."""
+    from core.store.copy import copy_database
+    from core.store.db import open_db
+    from core.store.engines import open_database
+
+    path = tmp_path_factory.mktemp("sequences") / "small.db"
+    lite = open_db(path, create=True)
+    build_second_db(lite)
+    lite.executemany("INSERT INTO events VALUES (?,?,?,?)", EDGE_EVENTS)
+    copy_database(path, f"duckdb:///{path.with_suffix('.duckdb')}")
+    duck = open_database(f"duckdb:///{path.with_suffix('.duckdb')}", readonly=True)
+    yield lite, duck
+    lite.close()
+    duck.close()
+
+
+def test_sequences_on_duckdb_count_what_sqlite_counts(small_pair) -> None:
+    lite, duck = small_pair
+    assert "ASOF LEFT JOIN" in compile_condition(duck, SEQUENCES[0][0], as_of=AS_OF).where
+    found = [(text, n(lite, text), n(duck, text)) for text, _ in SEQUENCES]
+    assert found == [(text, expected, expected) for text, expected in SEQUENCES]
