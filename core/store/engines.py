@@ -256,6 +256,10 @@ class Dialect:
         """SQLite's ``SUM(expr)`` of REAL values, added in ``order`` (see :meth:`total`)."""
         return f"SUM({expr})"
 
+    def total_where(self, expr: str, order: str, test: str) -> str:
+        """:meth:`total` of the rows where ``test`` holds (SQLite: 0.0 when none does)."""
+        return f"{self.total(expr, order)} FILTER (WHERE {test})"
+
     def latest_where(self, stamp: str, test: str) -> str:
         """The latest ISO timestamp text ``stamp`` of the rows where ``test`` holds (NULL for
         none), or at least its date: what the recompute's days_since_<kind> columns read."""
@@ -447,12 +451,64 @@ class ClickHouseDialect(Dialect):
         return f"toInt64({expr})"  # toward zero, as SQLite's CAST
 
     def total(self, expr: str, order: str) -> str:
-        # 0.0 for no rows, as SQLite's total(); added in ClickHouse's order (the app's RFM
-        # shares, shown to 0.1 %, read it; the recompute does not run on ClickHouse)
-        return f"ifNull(sum({expr}), 0.0)"
+        # 0.0 for no rows, as SQLite's total(), added one by one in SQLite's order (``order``):
+        # ClickHouse's sum() adds in blocks, in parallel (other last bits), and an aggregate
+        # takes no ORDER BY: the values sorted by ``order`` and folded left to right
+        return f"ifNull({self._ordered_sum(expr, order, '')}, 0.0)"
 
     def sum(self, expr: str, order: str) -> str:
-        return f"sum({expr})"
+        return self._ordered_sum(expr, order, "")  # NULL for no rows, as SQLite's SUM
+
+    def total_where(self, expr: str, order: str, test: str) -> str:
+        return f"ifNull({self._ordered_sum(expr, order, test)}, 0.0)"
+
+    def _ordered_sum(self, expr: str, order: str, test: str) -> str:
+        keys = ", ".join(k.strip() for k in order.split(","))
+        pairs = (
+            f"groupArrayIf(({keys}, toFloat64({expr})), {test})"
+            if test
+            else (f"groupArray(({keys}, toFloat64({expr})))")
+        )
+        values = f"arrayMap(uo_t -> uo_t.{len(order.split(',')) + 1}, arraySort({pairs}))"
+        fold = f"arrayFold((uo_acc, uo_x) -> uo_acc + uo_x, {values}, toFloat64(0))"
+        return f"if(length({pairs}) = 0, NULL, {fold})"
+
+    # the recompute (core.pipeline): histories are rewritten whole for their date
+    upserts_in_place = False
+
+    def day_span(self, start: str, end: str) -> str:
+        return f"dateDiff('day', toDate32OrNull({start}), toDate32OrNull({end}))"
+
+    def days_before(self, stamp: str, day: str) -> str:
+        return self.day_span(f"substring({stamp}, 1, 10)", day)
+
+    def next_day(self, stamp: str) -> str:
+        return f"toString(addDays(toDate32OrNull(substring({stamp}, 1, 10)), 1))"
+
+    def real(self, expr: str) -> str:
+        return f"toFloat64({expr})"
+
+    def as_int(self, test: str) -> str:
+        return f"toInt64({test})"
+
+    def indexed_by(self, index: str) -> str:
+        return ""
+
+    def is_distinct(self, a: str, b: str) -> str:
+        return f"NOT isNotDistinctFrom({a}, {b})"
+
+    def now_text(self) -> str:
+        return "formatDateTime(now('UTC'), '%Y-%m-%d %H:%i:%S', 'UTC')"
+
+    def create_table(self, ddl: str) -> str:
+        from core.store.clickhouse import spell_create_table  # ClickHouse's DDL lives there
+
+        return spell_create_table(ddl)
+
+    def column_type(self, sql_type: str) -> str:
+        from core.store.clickhouse import clickhouse_type
+
+        return f"Nullable({clickhouse_type(sql_type)})"
 
     def json_texts(self, marker: str) -> str:
         return f"SELECT arrayJoin(JSONExtract({marker}, 'Array(String)'))"

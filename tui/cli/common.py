@@ -65,7 +65,7 @@ def database(
 # the engines the read commands run on: segment count, users, user, layers (docs/engines.md)
 READ_ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
 # ... and those recompute, rfm and model (but --validate) run on, computing in the engine
-COMPUTE_ENGINES = ("sqlite", "duckdb")
+COMPUTE_ENGINES = ("sqlite", "duckdb", "chdb")
 # ... `import` (staged and merged in the engine's SQL, one transaction)
 IMPORT_ENGINES = ("sqlite", "duckdb")
 # ... and the writes: segments, campaigns, control, strategies, layer and tag rules
