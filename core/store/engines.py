@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,23 @@ def insert_with_id(conn: Any, table: str, sql: str, params: tuple[Any, ...]) -> 
     keyed = head + "id, " + sql[len(head) :].replace("VALUES (", "VALUES (?, ", 1)
     conn.execute(keyed, (new_id, *params))
     return int(new_id)
+
+
+@contextmanager
+def all_or_nothing(conn: Any, *, writes: tuple[str, ...]) -> Iterator[Any]:
+    """A block of writes to the tables ``writes``, all or nothing: a transaction on SQLite and
+    DuckDB; on ClickHouse (no multi-statement transactions) a build database whose copies of
+    those tables are exchanged in at the end (core.store.clickhouse.exchanged)."""
+    if engine_of(conn) in CLICKHOUSE_ENGINES:
+        from core.store.clickhouse import exchanged
+
+        with exchanged(conn, copied=writes):
+            yield conn
+        return
+    from core.store.db import transaction
+
+    with transaction(conn):
+        yield conn
 
 
 def not_supported(what: str, engine: str) -> str:
@@ -464,11 +482,9 @@ class ClickHouseDialect(Dialect):
 
     def _ordered_sum(self, expr: str, order: str, test: str) -> str:
         keys = ", ".join(k.strip() for k in order.split(","))
-        pairs = (
-            f"groupArrayIf(({keys}, toFloat64({expr})), {test})"
-            if test
-            else (f"groupArray(({keys}, toFloat64({expr})))")
-        )
+        # NULLs are left out, as SQLite's sum and total leave them out
+        where = f"isNotNull({expr})" + (f" AND ({test})" if test else "")
+        pairs = f"groupArrayIf(({keys}, assumeNotNull(toFloat64({expr}))), {where})"
         values = f"arrayMap(uo_t -> uo_t.{len(order.split(',')) + 1}, arraySort({pairs}))"
         fold = f"arrayFold((uo_acc, uo_x) -> uo_acc + uo_x, {values}, toFloat64(0))"
         return f"if(length({pairs}) = 0, NULL, {fold})"
