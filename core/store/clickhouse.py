@@ -443,7 +443,7 @@ def sqlite_writes(sql: str) -> str:
     one row per key; core only ignores rows equal to the stored ones, and a reader that must
     see one row per key before the merge reads with ``final``); ``UPDATE t [AS a] SET … [WHERE
     …]`` is a mutation (``DELETE FROM t`` gets ``WHERE 1``), ``ALTER TABLE t UPDATE …`` waited for (no ``a.`` prefixes: a mutation
-    names its own table's columns bare). Other statements are returned as they are."""
+    names its own table's columns bare; joinGet, its UPDATE … FROM, is allowed). Other statements are returned as they are."""
     temp = _TEMP_AS.match(sql)
     if temp is not None:
         return f"CREATE TABLE {temp['name']} ENGINE = Memory AS{sql[temp.end() :]}"
@@ -471,7 +471,7 @@ def sqlite_writes(sql: str) -> str:
         sets, where = bare.sub("", sets), bare.sub("", where)
     return (
         f"ALTER TABLE {update['table']} UPDATE {sets.strip()} WHERE {where.strip().rstrip(';')} "
-        "SETTINGS mutations_sync = 2"
+        "SETTINGS mutations_sync = 2, allow_nondeterministic_mutations = 1"
     )
 
 

@@ -300,6 +300,12 @@ class Dialect:
         """SQLite's ``CREATE [TEMP] TABLE`` statement as this engine spells it."""
         return ddl
 
+    def update_from(self, conn: Any, table: str, source: str, columns: list[str]) -> list[str]:
+        """The statements that set ``columns`` of the rows of ``table`` from the rows of
+        ``source`` with the same user_id (SQLite's UPDATE … FROM)."""
+        sets = ", ".join(f"{c} = o.{c}" for c in columns)
+        return [f"UPDATE {table} AS f SET {sets} FROM {source} AS o WHERE f.user_id = o.user_id"]
+
     def column_type(self, sql_type: str) -> str:
         """SQLite's declared type (TEXT, REAL, INTEGER) as this engine's DDL spells it, for
         ALTER TABLE … ADD COLUMN (the schema's migrations, an import's new attributes)."""
@@ -520,6 +526,24 @@ class ClickHouseDialect(Dialect):
         from core.store.clickhouse import spell_create_table  # ClickHouse's DDL lives there
 
         return spell_create_table(ddl)
+
+    def update_from(self, conn: Any, table: str, source: str, columns: list[str]) -> list[str]:
+        # a mutation reads no other table: the source as a Join table, read by joinGet (the
+        # ClickHouse way of UPDATE … FROM; named with its database: a mutation runs without
+        # a current one), for the users it has
+        bare = source.split(".")[-1]
+        joined = f"{bare}_join"
+        (database,) = conn.execute("SELECT currentDatabase()").fetchone()
+        qualified = f"{database}.{joined}".replace("'", "")  # our own names
+        sets = ", ".join(
+            f"{c} = joinGet('{qualified}', '{c.strip(chr(34))}', user_id)" for c in columns
+        )
+        return [
+            f"DROP TABLE IF EXISTS {joined}",
+            f"CREATE TABLE {joined} ENGINE = Join(ANY, LEFT, user_id) AS SELECT * FROM {bare}",
+            f"UPDATE {table} SET {sets} WHERE user_id IN (SELECT user_id FROM {bare})",
+            f"DROP TABLE {joined}",
+        ]
 
     def column_type(self, sql_type: str) -> str:
         from core.store.clickhouse import clickhouse_type

@@ -31,7 +31,7 @@ from core.analytics.predict import (
 from core.analytics.validation import ValidationReport, validate
 from core.errors import CoreError
 from core.store.db import get_meta, set_meta, stored_as_of, transaction
-from core.store.engines import not_supported, parse_database
+from core.store.engines import all_or_nothing, not_supported, parse_database
 from tui.cli import cli
 from tui.cli.common import COMPUTE_ENGINES, DB_ARGUMENT, ISO_DATE, database, fail
 
@@ -117,7 +117,7 @@ def model(
             fail("no as-of date stored in the database; pass --as-of YYYY-MM-DD")
             return
         if use:
-            with transaction(conn):
+            with all_or_nothing(conn, writes=("meta",)):  # on chDB: exchanged in
                 record_choice(conn, use, f"chosen by the operator (--use {use})", "explicit")
         if computed is not None and when.isoformat() != computed[:10]:
             # a look at another date: nothing changes
@@ -182,18 +182,22 @@ def _validate(
         click.echo(validation_text(report, choice))
 
 
+# what a refit with computed features writes (exchanged in together on chDB: docs/engines.md)
+_PREDICTION_WRITES = ("features", "model_fits", "model_inputs", "meta")
+
+
 def _fit_and_store(
     conn: sqlite3.Connection, when: date, *, with_features: bool
 ) -> PredictionReport:
     """Fit on the orders up to ``when`` and store the fit; with computed features, their
     predictions are rewritten from it in the same transaction (never one without the other)."""
     if with_features:
-        with transaction(conn):
+        with all_or_nothing(conn, writes=_PREDICTION_WRITES):
             report = apply_predictions(conn, "features", when)
             set_meta(conn, "fit_as_of", when.isoformat())
         return report
     report, _ = fit_models(conn, when)
-    with transaction(conn):
+    with all_or_nothing(conn, writes=("model_fits", "meta")):
         store_fits(conn, report)
     return report
 
