@@ -41,8 +41,15 @@ from typing import Any
 from weakref import WeakSet
 
 from core.errors import DatabaseError
-from core.store.logical import RowsCursor, Table, TableColumn, first_line, logical_tables, seed_rows
-from core.store.logical import read_table as read_sqlite_table
+from core.store.logical import (
+    RowsCursor,
+    Table,
+    TableColumn,
+    first_line,
+    logical_tables,
+    read_create_table,
+    seed_rows,
+)
 from core.store.schema import SCHEMA_VERSION, stored_version
 from core.store.sql import quote
 
@@ -103,32 +110,16 @@ def create_table_sql(table: Table) -> str:
     )
 
 
-_CREATE = re.compile(
-    r"\s*(?:--[^\n]*\n\s*)*"  # the schema's statements may start with comment lines
-    r"CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(?P<ine>IF\s+NOT\s+EXISTS\s+)?"
-    r"(?:temp\.|main\.)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<body>\(.*)",
-    re.I | re.S,
-)
-
-
 @cache
 def spell_create_table(ddl: str) -> str:
     """A SQLite ``CREATE [TEMP] TABLE [IF NOT EXISTS] name (…) [WITHOUT ROWID]`` as ClickHouse
     spells it (the recompute's new and scratch tables): made by SQLite in memory and read back,
     as the schema's tables are (:func:`create_table_sql`). ClickHouse has no TEMP schema: the
     table is made in the current database (the recompute's build database: core.pipeline)."""
-    match = _CREATE.fullmatch(ddl)
-    if match is None:
-        raise ValueError(f"not a CREATE TABLE statement: {ddl.strip()[:60]}")  # our own DDL only
-    mem = sqlite3.connect(":memory:")
-    try:
-        mem.execute(f"CREATE TABLE t {match['body']}")
-        shape = read_sqlite_table(mem, "t")
-    finally:
-        mem.close()
-    body = create_table_sql(shape).split("(", 1)[1]
-    exists = "IF NOT EXISTS " if match["ine"] else ""
-    return f"CREATE TABLE {exists}{quote(match['name'])} ({body}"
+    made = read_create_table(ddl)
+    body = create_table_sql(made.shape).split("(", 1)[1]
+    exists = "IF NOT EXISTS " if made.if_not_exists else ""
+    return f"CREATE TABLE {exists}{quote(made.name.split('.')[-1])} ({body}"
 
 
 def schema_statements() -> list[str]:
