@@ -9,9 +9,9 @@ is a ``ReplacingMergeTree`` whose sorting key is the table's primary key with ``
 the language and the screens make are range reads of one user's rows. Columns the schema lets be
 NULL are ``Nullable``; key columns are not (ClickHouse's sorting key holds no NULL). Types:
 TEXT -> String, REAL -> Float64, INTEGER -> Int64. UNIQUE constraints, foreign keys and CHECKs
-are SQLite's (ClickHouse enforces none of them). The upsert design (nothing writes to a
-ClickHouse database yet but ``userops copy``): a write of a keyed row is one INSERT of the whole
-new row; of the rows with one sorting key, ReplacingMergeTree keeps the last inserted when it
+are SQLite's (ClickHouse enforces none of them). The upsert design (the recompute, ``rfm --set``
+and ``model`` write, in a build database exchanged in: :func:`exchanged`; and ``userops copy``):
+a write of a keyed row is one INSERT of the whole new row; of the rows with one sorting key, ReplacingMergeTree keeps the last inserted when it
 merges parts, and a reader that must see one row per key before the merge reads with
 ``FINAL`` (setting ``final = 1`` on its connection); a delete is a lightweight ``DELETE FROM``.
 See docs/engines.md.
