@@ -7,7 +7,8 @@ leaves the previous state intact. An import or a rule change committed during th
 found at the swap (``_inputs``): the build is redone once, then refused with a message.
 
 On DuckDB the same steps run in the engine in one transaction (its DDL is transactional, and
-one process at a time writes a file): docs/engines.md.
+one process at a time writes a file); on chDB in a build database whose tables are then
+exchanged in (ClickHouse has no multi-statement transactions): docs/engines.md.
 """
 
 from __future__ import annotations
