@@ -763,7 +763,7 @@ def exchanged(
     ReplacingMergeTree tables), and BEGIN/COMMIT/ROLLBACK are no-ops (``in_transaction``)."""
     filtered = filtered or {}
     written = (*copied, *filtered, *empty, *renamed)
-    (live,) = conn.execute("SELECT currentDatabase()").fetchone()
+    live = conn.execute("SELECT currentDatabase()").fetchall()[0][0]
     build = quote(live + BUILD_SUFFIX)
     conn.execute(f"DROP DATABASE IF EXISTS {build}")
     conn.execute(f"CREATE DATABASE {build}")
