@@ -1,5 +1,5 @@
 """Benchmark: segment counts from the raw events and orders on SQLite and on its DuckDB and chDB
-(ClickHouse in-process) copies, and the whole recompute on SQLite and DuckDB, side by side in one
+(ClickHouse in-process) copies, and the whole recompute on SQLite, DuckDB and chDB, side by side in one
 run (issue 17).
 
     .venv/bin/python bench/bench_engines.py                      # demo.db (20k users)
@@ -15,8 +15,9 @@ counts, which must be equal. Baseline in the same run on each engine: ``SELECT c
 features``.
 
 ``--recompute``: the full recompute (``core.pipeline.recompute``: features, RFM, the model fits,
-predictions, layers, tags, histories) of each database as of its own date, on SQLite and then on
-the DuckDB copy (each a copy of the same file), timed, with the load average before and after
+predictions, layers, tags, histories) of each database as of its own date, on SQLite, then on
+the DuckDB copy, then on the chDB copy (each a copy of the same file; ``--skip-chdb`` leaves chDB
+out: it is measured at 100k, not at 1M), timed, with the load average before and after
 each; then the results compared (users per layer, per RFM group and per tag, the sums of
 recency, frequency and monetary, predictions filled and their sums): "same" or what differs.
 The generated database's DuckDB copy is cached beside it (bench/bench_refresh_<N>_mbgnbd.duckdb)
@@ -263,11 +264,16 @@ def timed_statements(log: list[tuple[float, float, str, str]]) -> None:
 
 
 def recompute_both(
-    name: str, sqlite_path: Path, duck_path: Path, duck_memory: str, statements: bool
+    name: str,
+    sqlite_path: Path,
+    duck_path: Path,
+    duck_memory: str,
+    statements: bool,
+    chdb_path: Path | None = None,
 ) -> None:
-    """The recompute on SQLite, then on DuckDB, of the same data as of its own date: wall and
-    CPU seconds (this process and its waited-for children: SQLite's second reader), the load
-    average before and after each."""
+    """The recompute on SQLite, then on DuckDB (then on chDB, given its copy), of the same data
+    as of its own date: wall and CPU seconds (this process and its waited-for children:
+    SQLite's second reader), the load average before and after each."""
     from bench_refresh import cpu
 
     lite = open_db(sqlite_path)
@@ -275,12 +281,19 @@ def recompute_both(
     # a shared machine: DuckDB's memory bounded, its threads the cores (docs/engines.md)
     duck.raw.execute(f"SET memory_limit = '{duck_memory}'")
     duck.raw.execute(f"SET threads = {os.cpu_count() or 2}")
+    engines = [("SQLite", lite), ("DuckDB", duck)]
+    if chdb_path is not None:
+        ch = open_database(f"chdb:///{chdb_path}")
+        # the same bounds for ClickHouse's engine (its session: the recompute's connection)
+        ch.execute(f"SET max_memory_usage = {parse_bytes(duck_memory)}")
+        ch.execute(f"SET max_threads = {os.cpu_count() or 2}")
+        engines.append(("chDB", ch))
     as_of = stored_as_of(lite)
-    assert as_of == stored_as_of(duck)
+    assert all(stored_as_of(conn) == as_of for _, conn in engines)
     print(f"\n{name}: recompute as of {as_of} ({load()}; DuckDB memory_limit {duck_memory})")
     times, cpus = {}, {}
     log: list[tuple[float, float, str, str]] = []
-    for label, conn in (("SQLite", lite), ("DuckDB", duck)):
+    for label, conn in engines:
         if label == "DuckDB" and statements:
             timed_statements(log)
         started, cpu_started = time.perf_counter(), cpu()
@@ -298,15 +311,24 @@ def recompute_both(
             for at, seconds, thread, text in log:
                 if seconds >= 0.2:
                     print(f"    {at - first:7.1f} {seconds:6.1f} {thread[:12]:<12} {text[:90]}")
-    print(
-        f"  DuckDB / SQLite speed: {times['SQLite'] / times['DuckDB']:.1f}x wall, "
-        f"{cpus['SQLite'] / cpus['DuckDB']:.1f}x CPU"
-    )
-    a, b = fingerprint(lite), fingerprint(duck)
-    differ = [sql for sql, x, y in zip(FINGERPRINT, a, b, strict=True) if not _close(x, y)]
-    print("  results: " + ("same" if not differ else f"DIFFERENT in {differ}"))
-    lite.close()
-    duck.close()
+    a = fingerprint(lite)
+    for label, conn in engines[1:]:
+        print(
+            f"  {label} / SQLite speed: {times['SQLite'] / times[label]:.1f}x wall, "
+            f"{cpus['SQLite'] / cpus[label]:.1f}x CPU"
+        )
+        b = fingerprint(conn)
+        differ = [sql for sql, x, y in zip(FINGERPRINT, a, b, strict=True) if not _close(x, y)]
+        print(f"  results on {label}: " + ("same" if not differ else f"DIFFERENT in {differ}"))
+    for _, conn in engines:
+        conn.close()
+
+
+def parse_bytes(text: str) -> int:
+    """'3GB' -> 3,000,000,000 (DuckDB's memory_limit, as ClickHouse's max_memory_usage)."""
+    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+    unit = text.strip()[-2:].upper()
+    return int(float(text.strip()[:-2]) * units[unit]) if unit in units else int(text)
 
 
 def main() -> None:
@@ -330,6 +352,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--statements", action="store_true", help="time each statement of DuckDB's recompute"
+    )
+    parser.add_argument(
+        "--skip-chdb", action="store_true", help="no chDB in the recompute (not run at 1M)"
     )
     args = parser.parse_args()
     if args.sqlite or args.duckdb:
@@ -373,7 +398,17 @@ def run(name: str, sqlite_path: Path, folder: Path, args, duck_cache: Path | Non
         )
     if duck_cache is not None and not duck_cache.exists():
         shutil.copy(duck_path, duck_cache)
-    recompute_both(name, sqlite_path, duck_path, args.duck_memory, args.statements)
+    chdb_path = None
+    if not args.skip_chdb:
+        chdb_path = folder / (sqlite_path.stem + ".chdb")
+        if not chdb_path.exists():  # compare() made it otherwise
+            started = time.perf_counter()
+            result = copy_database(sqlite_path, f"chdb:///{chdb_path}", force=True)
+            print(
+                f"\n{name}: copied to chDB in {time.perf_counter() - started:.1f} s "
+                f"({result.total:,} rows)"
+            )
+    recompute_both(name, sqlite_path, duck_path, args.duck_memory, args.statements, chdb_path)
 
 
 if __name__ == "__main__":

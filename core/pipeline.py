@@ -7,7 +7,8 @@ leaves the previous state intact. An import or a rule change committed during th
 found at the swap (``_inputs``): the build is redone once, then refused with a message.
 
 On DuckDB the same steps run in the engine in one transaction (its DDL is transactional, and
-one process at a time writes a file): docs/engines.md.
+one process at a time writes a file); on chDB in a build database whose tables are then
+exchanged in (ClickHouse has no multi-statement transactions): docs/engines.md.
 """
 
 from __future__ import annotations
@@ -107,6 +108,11 @@ def _swap(conn: sqlite3.Connection, as_of: date) -> None:
         for ddl in feature_index_ddl("features", n_users=n_users):
             conn.execute(ddl)
         index_user_tags(conn, n_users)
+    _record_computed(conn, as_of)
+
+
+def _record_computed(conn: sqlite3.Connection, as_of: date) -> None:
+    """The meta a recompute leaves (inside the caller's transaction, or build)."""
     mark_computed(conn, as_of)
     set_meta(conn, "fit_as_of", as_of.isoformat())  # the predictions come from this date's fit
     set_meta(conn, "features_schema", str(SCHEMA_VERSION))
@@ -252,6 +258,31 @@ def _build_in_one_transaction(conn: sqlite3.Connection, as_of: date) -> None:
         _swap(conn, as_of)
 
 
+# ClickHouse (chDB): what the recompute writes besides features and user_tags, built in a
+# database of its own and exchanged in (core.store.clickhouse.exchanged)
+COPIED = ("model_fits", "meta")
+EMPTIED = ("model_inputs", "refresh_dirty")  # the build writes all of them afresh
+
+
+def _build_and_exchange(conn: sqlite3.Connection, as_of: date) -> None:
+    """ClickHouse has no multi-statement transactions: the build runs in a build database
+    whose written tables are copies (the histories but this date) and the others views of the
+    live ones, so the very SQL of the build runs unchanged; then its tables are exchanged in
+    (core.store.clickhouse.exchanged: a failure before leaves the previous state)."""
+    from core.store.clickhouse import exchanged  # chdb loads only for a chDB database
+
+    day = (as_of.isoformat(),)
+    with exchanged(
+        conn,  # type: ignore[arg-type]
+        copied=COPIED,
+        filtered=dict.fromkeys(HISTORIES, ("as_of <> ?", day)),
+        empty=EMPTIED,
+        renamed=("features", "user_tags"),
+    ):
+        _build_new(conn, as_of, "features_new", "user_tags_new")
+        _record_computed(conn, as_of)
+
+
 def _build_and_swap(conn: sqlite3.Connection, as_of: date) -> bool:
     """One attempt; False when the inputs changed during the build (nothing installed)."""
     seen = _watch_inputs(conn)
@@ -285,6 +316,8 @@ def recompute(conn: sqlite3.Connection, as_of: date | None = None) -> RecomputeR
     try:
         if engine_of(conn) == "duckdb":
             _build_in_one_transaction(conn, as_of)
+        elif engine_of(conn) == "chdb":
+            _build_and_exchange(conn, as_of)
         elif not any(_build_and_swap(conn, as_of) for _ in range(BUILD_ATTEMPTS)):
             raise DatabaseError(
                 "Recompute refused, previous features kept: the data or the rules changed while "

@@ -103,7 +103,7 @@ SELECT g.user_id, g.first_at, g.days - 1 AS x,
        CASE WHEN g.days > 1 THEN g.monetary - f.first_day END AS repeat_amount
 FROM uo_rfm AS g
 LEFT JOIN (
-    SELECT o.user_id, {sum_o_amount} AS first_day
+    SELECT o.user_id AS user_id, {sum_o_amount} AS first_day
     FROM uo_rfm AS r JOIN orders AS o ON o.user_id = r.user_id
     WHERE r.days > 1 AND o.created_at >= substr(r.first_at, 1, 10)
       AND o.created_at < {next_day}
@@ -134,9 +134,9 @@ CREATE TEMP TABLE uo_ord_win (
     """
 INSERT INTO uo_ord_win
 SELECT user_id, count(*) FILTER (WHERE created_at >= :d30), count(*),
-       {total_amount} FILTER (WHERE created_at >= :d30), {total_amount},
+       {total_d30}, {total_amount},
        count(*) FILTER (WHERE created_at >= :d60 AND created_at < :d30),
-       {total_amount} FILTER (WHERE created_at >= :d60 AND created_at < :d30)
+       {total_prev30}
 FROM orders{orders_by_user}
 WHERE created_at >= :d90 AND created_at < :end
 GROUP BY user_id
@@ -360,6 +360,10 @@ def _spelling(d: Dialect) -> dict[str, str]:
         "recency": days_before_as_of("max(created_at)", d),
         # in the order of orders_user_time_amount, SQLite's (Dialect.total)
         "total_amount": d.total("amount", "created_at, amount"),
+        "total_d30": d.total_where("amount", "created_at, amount", "created_at >= :d30"),
+        "total_prev30": d.total_where(
+            "amount", "created_at, amount", "created_at >= :d60 AND created_at < :d30"
+        ),
         "orders_by_user": d.indexed_by("orders_user_time_amount"),
         "events_by_kind": d.indexed_by("events_kind_time"),
         "last_of_kinds": _last_of_kinds(d),

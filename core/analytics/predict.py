@@ -601,11 +601,8 @@ def _update_from_temp(conn: sqlite3.Connection, table: str) -> None:
         f"UPDATE {table} SET {nulls} WHERE ({stale})"
         f" AND user_id NOT IN (SELECT user_id FROM temp.{PREDICTIONS_TABLE})"
     )
-    sets = ", ".join(f"{c} = o.{c}" for c in columns)
-    conn.execute(
-        f"UPDATE {table} AS f SET {sets} FROM temp.{PREDICTIONS_TABLE} AS o "
-        "WHERE f.user_id = o.user_id"
-    )
+    for sql in dialect_of(conn).update_from(conn, table, f"temp.{PREDICTIONS_TABLE}", columns):
+        conn.execute(sql)
     conn.execute(f"DROP TABLE temp.{PREDICTIONS_TABLE}")
 
 

@@ -9,9 +9,9 @@ is a ``ReplacingMergeTree`` whose sorting key is the table's primary key with ``
 the language and the screens make are range reads of one user's rows. Columns the schema lets be
 NULL are ``Nullable``; key columns are not (ClickHouse's sorting key holds no NULL). Types:
 TEXT -> String, REAL -> Float64, INTEGER -> Int64. UNIQUE constraints, foreign keys and CHECKs
-are SQLite's (ClickHouse enforces none of them). The upsert design (nothing writes to a
-ClickHouse database yet but ``userops copy``): a write of a keyed row is one INSERT of the whole
-new row; of the rows with one sorting key, ReplacingMergeTree keeps the last inserted when it
+are SQLite's (ClickHouse enforces none of them). The upsert design (the recompute, ``rfm --set``
+and ``model`` write, in a build database exchanged in: :func:`exchanged`; and ``userops copy``):
+a write of a keyed row is one INSERT of the whole new row; of the rows with one sorting key, ReplacingMergeTree keeps the last inserted when it
 merges parts, and a reader that must see one row per key before the merge reads with
 ``FINAL`` (setting ``final = 1`` on its connection); a delete is a lightweight ``DELETE FROM``.
 See docs/engines.md.
@@ -33,14 +33,23 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
 from typing import Any
 from weakref import WeakSet
 
 from core.errors import DatabaseError
-from core.store.logical import RowsCursor, Table, TableColumn, first_line, logical_tables, seed_rows
+from core.store.logical import (
+    RowsCursor,
+    Table,
+    TableColumn,
+    first_line,
+    logical_tables,
+    read_create_table,
+    seed_rows,
+)
 from core.store.schema import SCHEMA_VERSION, stored_version
 from core.store.sql import quote
 
@@ -101,6 +110,18 @@ def create_table_sql(table: Table) -> str:
     )
 
 
+@cache
+def spell_create_table(ddl: str) -> str:
+    """A SQLite ``CREATE [TEMP] TABLE [IF NOT EXISTS] name (…) [WITHOUT ROWID]`` as ClickHouse
+    spells it (the recompute's new and scratch tables): made by SQLite in memory and read back,
+    as the schema's tables are (:func:`create_table_sql`). ClickHouse has no TEMP schema: the
+    table is made in the current database (the recompute's build database: core.pipeline)."""
+    made = read_create_table(ddl)
+    body = create_table_sql(made.shape).split("(", 1)[1]
+    exists = "IF NOT EXISTS " if made.if_not_exists else ""
+    return f"CREATE TABLE {exists}{quote(made.name.split('.')[-1])} ({body}"
+
+
 def schema_statements() -> list[str]:
     """The DDL of a new ClickHouse userops database, in order."""
     return [create_table_sql(t) for t in logical_tables()]
@@ -113,7 +134,8 @@ _TOKENS = re.compile(
     r"|(?P<named>\{[A-Za-z_][A-Za-z0-9_]*:\?\})"
     r"|(?<![:\w]):(?P<sqlite_named>[A-Za-z_]\w*)"  # sqlite3's :name, as DuckDB's adapter takes it
     r"|(?P<positional>\?)"
-    r"|(?P<master>\bsqlite_master\b)",
+    r"|(?P<master>\bsqlite_master\b)"
+    r"|(?P<temp>\btemp\.(?=[A-Za-z_\"]))",  # SQLite's TEMP schema: the current database here
     re.DOTALL,
 )
 # SQLite's catalogue of tables, as core reads it (type, name)
@@ -153,6 +175,8 @@ def prepare(sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[str,
         kind = match.lastgroup
         if kind == "quoted":
             out.append(match.group())
+            continue
+        if kind == "temp":
             continue
         if kind == "master":
             rest = sql[at:].lstrip()
@@ -285,11 +309,15 @@ class ChdbBackend:
                 _Engine.path = None
 
     def query(self, sql: str, values: dict[str, Any]) -> Rows:
+        return _rows_of(self.query_arrow(sql, values))
+
+    def query_arrow(self, sql: str, values: dict[str, Any]) -> Any:
+        """A statement's result as a pyarrow table."""
         params = {k: chdb_text(v) for k, v in values.items()}
         with _Engine.lock:
             raw = self._raw()
             try:
-                return _rows_of(raw.query(sql, "ArrowTable", params=params))
+                return raw.query(sql, "ArrowTable", params=params)
             except Exception as exc:
                 raise ClickHouseError(first_line(exc)) from exc
 
@@ -361,11 +389,13 @@ class ServerBackend:
         self.readonly = readonly
 
     def query(self, sql: str, values: dict[str, Any]) -> Rows:
+        return _rows_of(self.query_arrow(sql, values))
+
+    def query_arrow(self, sql: str, values: dict[str, Any]) -> Any:
         try:
-            result = self.client.query_arrow(sql, parameters=values, use_strings=True)
+            return self.client.query_arrow(sql, parameters=values, use_strings=True)
         except Exception as exc:
             raise ClickHouseError(first_line(exc)) from exc
-        return _rows_of(result)
 
     query_alone = query
 
@@ -387,6 +417,56 @@ class ClickHouseError(sqlite3.OperationalError):
     """A ClickHouse failure, raised as the sqlite3 error core's handlers already catch."""
 
 
+_TEMP_AS = re.compile(r"\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+(?:temp\.)?(?P<name>\w+)\s+AS\b", re.I)
+_DELETE_ALL = re.compile(r"\s*DELETE\s+FROM\s+[\w.\"]+\s*;?\s*", re.I)
+_OR_VERB = re.compile(r"\s*INSERT\s+OR\s+(?:REPLACE|IGNORE)\s+INTO\b", re.I)
+_UPDATE = re.compile(
+    r"\s*UPDATE\s+(?P<table>[A-Za-z_][A-Za-z0-9_.]*|\"[^\"]+\")(?:\s+AS\s+(?P<alias>\w+))?"
+    r"\s+SET\s+(?P<rest>.*)",
+    re.I | re.S,
+)
+_WHERE = re.compile(r"'(?:[^'\\]|\\.|'')*'|\(|\)|\bWHERE\b", re.I)
+
+
+def sqlite_writes(sql: str) -> str:
+    """SQLite's write verbs core uses, as ClickHouse spells them (docs/engines.md, the upsert
+    design): ``INSERT OR REPLACE`` / ``OR IGNORE`` are plain INSERTs (ReplacingMergeTree keeps
+    one row per key; core only ignores rows equal to the stored ones, and a reader that must
+    see one row per key before the merge reads with ``final``); ``UPDATE t [AS a] SET … [WHERE
+    …]`` is a mutation (``DELETE FROM t`` gets ``WHERE 1``), ``ALTER TABLE t UPDATE …`` waited for (no ``a.`` prefixes: a mutation
+    names its own table's columns bare; joinGet, its UPDATE … FROM, is allowed). Other statements are returned as they are."""
+    temp = _TEMP_AS.match(sql)
+    if temp is not None:
+        return f"CREATE TABLE {temp['name']} ENGINE = Memory AS{sql[temp.end() :]}"
+    if _DELETE_ALL.fullmatch(sql):  # a lightweight DELETE takes a WHERE
+        return sql.rstrip().rstrip(";") + " WHERE 1"
+    verb = _OR_VERB.match(sql)
+    if verb is not None:
+        return "INSERT INTO" + sql[verb.end() :]
+    update = _UPDATE.fullmatch(sql)
+    if update is None:
+        return sql
+    rest, depth, cut = update["rest"], 0, None
+    for token in _WHERE.finditer(rest):
+        text = token.group()
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif text.upper() == "WHERE" and depth == 0:
+            cut = token
+            break
+    sets, where = (rest, "1") if cut is None else (rest[: cut.start()], rest[cut.end() :])
+    if update["alias"]:
+        bare = re.compile(rf"(?<![\w.]){re.escape(update['alias'])}\.")
+        sets, where = bare.sub("", sets), bare.sub("", where)
+    return (
+        f"ALTER TABLE {update['table']} UPDATE {sets.strip()} WHERE {where.strip().rstrip(';')} "
+        "SETTINGS mutations_sync = 2, allow_nondeterministic_mutations = 1"
+    )
+
+
+_TRANSACTION = re.compile(r"\s*(BEGIN(\s+IMMEDIATE|\s+TRANSACTION)?|COMMIT|ROLLBACK)\s*;?\s*", re.I)
 _PRAGMA = re.compile(r"\s*PRAGMA\s+(\w+)\s*(?:\((.*)\))?\s*;?\s*", re.IGNORECASE | re.DOTALL)
 
 
@@ -401,10 +481,12 @@ class ClickHouseConnection:
         self._handler: Callable[[], Any] | None = None
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> RowsCursor:
+        if self.building and _TRANSACTION.fullmatch(sql):
+            return RowsCursor([], None)  # the build database is the transaction (exchanged)
         pragma = _PRAGMA.fullmatch(sql)
         if pragma is not None:
             return self._pragma(pragma.group(1).lower(), (pragma.group(2) or "").strip())
-        text, values = prepare(sql, params)
+        text, values = prepare(sqlite_writes(sql), params)
         if self._handler is None:
             return RowsCursor(*self.backend.query(text, values))
         return RowsCursor(*self._limited(text, values, self._handler))
@@ -456,6 +538,31 @@ class ClickHouseConnection:
         for row in rows:
             self.execute(sql, row)
 
+    def frame(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        """The rows of a query as a pandas DataFrame (NULL numbers are NaN), as DuckDB's
+        adapter gives them (core.analytics.predict.read_frame)."""
+        text, values = prepare(sql, params or {})
+        return self.backend.query_arrow(text, values).to_pandas()
+
+    def execute_with_frame(
+        self, name: str, frame: Any, sql: str, params: dict[str, Any] | None = None
+    ) -> None:
+        """Run ``sql`` with the pandas DataFrame ``frame`` readable as the table ``name`` (a
+        Memory table in the current database, dropped after): the bulk writes of per-buyer
+        results, as DuckDB's adapter runs them. NaN in a float column reads as NULL."""
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        columns = ", ".join(f"{quote(f.name)} {_arrow_type(f.type)}" for f in table.schema)
+        self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+        self.execute(f"CREATE TABLE {quote(name)} ({columns}) ENGINE = Memory")
+        try:
+            if table.num_rows:
+                self.backend.insert_arrow(name, table)
+            self.execute(sql, params or {})
+        finally:
+            self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+
     def interrupt(self) -> None:
         """Nothing to stop: a running ClickHouse statement is not cancelled (see _limited)."""
 
@@ -464,7 +571,12 @@ class ClickHouseConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return False  # ClickHouse has no transactions: copy writes a new database whole
+        # ClickHouse has no transactions: copy writes a new database whole, and the recompute's
+        # writes go to a build database exchanged in at the end (:func:`exchanged`), which
+        # stands for the transaction the code inside it opens and joins
+        return self.building
+
+    building = False
 
     def close(self) -> None:
         self._handler = None
@@ -475,6 +587,17 @@ class ClickHouseConnection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _arrow_type(kind: Any) -> str:
+    """A pandas column's ClickHouse type, for a frame read as a table (execute_with_frame)."""
+    import pyarrow as pa
+
+    if pa.types.is_floating(kind):
+        return "Nullable(Float64)"
+    if pa.types.is_integer(kind):
+        return "Int64"
+    return "Nullable(String)"
 
 
 _PRAGMA_COLUMNS = ("cid", "name", "type", "notnull", "dflt_value", "pk")
@@ -611,3 +734,77 @@ def read_table(conn: ClickHouseConnection, name: str) -> Table:
     """A ClickHouse table's logical shape, in SQLite's types (the PRAGMA the adapter answers)."""
     info = conn.execute(f"PRAGMA table_info({quote(name)})").fetchall()
     return Table(name, tuple(TableColumn(r[1], r[2], bool(r[3])) for r in info))
+
+
+# -- all or nothing: a build database exchanged in -------------------------------------------
+
+BUILD_SUFFIX = "__build"
+
+
+@contextmanager
+def exchanged(
+    conn: ClickHouseConnection,
+    *,
+    copied: Sequence[str] = (),
+    empty: Sequence[str] = (),
+    filtered: dict[str, tuple[str, tuple[Any, ...]]] | None = None,
+    renamed: Sequence[str] = (),
+) -> Iterator[None]:
+    """Writes to several tables, all or nothing, on an engine without multi-statement
+    transactions. The block runs in a database of its own (``<db>__build``, made current)
+    where each table it writes is a copy of the live one: ``copied`` whole, ``filtered`` with
+    the rows of a WHERE (``{table: (where, params)}``), ``empty`` without rows, ``renamed``
+    made by the block as ``<table>_new`` (until then, like every table it only reads, a view
+    of the live one). Then each written table is swapped in with ``EXCHANGE TABLES`` (atomic,
+    one pair at a time; a failure half-way exchanges the done ones back) and the build
+    database, holding the previous tables now, is dropped. A failure or a kill before the
+    exchanges leaves the previous state (and at most the build database, dropped by the next
+    build). Inside, reads see one row per key (``final``: the writes are INSERTs into
+    ReplacingMergeTree tables), and BEGIN/COMMIT/ROLLBACK are no-ops (``in_transaction``)."""
+    filtered = filtered or {}
+    written = (*copied, *filtered, *empty, *renamed)
+    live = conn.execute("SELECT currentDatabase()").fetchall()[0][0]
+    build = quote(live + BUILD_SUFFIX)
+    conn.execute(f"DROP DATABASE IF EXISTS {build}")
+    conn.execute(f"CREATE DATABASE {build}")
+    try:
+        for table in table_names(conn):
+            here, there = f"{quote(live)}.{quote(table)}", f"{build}.{quote(table)}"
+            if table not in written or table in renamed:
+                conn.execute(f"CREATE VIEW {there} AS SELECT * FROM {here}")
+                continue
+            conn.execute(f"CREATE TABLE {there} AS {here}")
+            if table in filtered:
+                where, params = filtered[table]
+                conn.execute(f"INSERT INTO {there} SELECT * FROM {here} WHERE {where}", params)
+            elif table in copied:
+                conn.execute(f"INSERT INTO {there} SELECT * FROM {here}")
+        conn.execute(f"USE {build}")
+        conn.execute("SET final = 1")
+        conn.building = True
+        try:
+            yield
+            for table in renamed:  # the live ones' views, until now
+                conn.execute(f"DROP VIEW {quote(table)}")
+                conn.execute(f"RENAME TABLE {quote(table + '_new')} TO {quote(table)}")
+            for table in written:
+                conn.execute(f"OPTIMIZE TABLE {quote(table)} FINAL")  # one row per key, stored
+        finally:
+            conn.building = False
+            conn.execute("SET final = 0")
+            conn.execute(f"USE {quote(live)}")
+        done: list[str] = []
+        try:
+            for table in written:
+                _exchange(conn, f"{quote(live)}.{quote(table)}", f"{build}.{quote(table)}")
+                done.append(table)
+        except BaseException:
+            for table in reversed(done):  # EXCHANGE is its own inverse
+                _exchange(conn, f"{quote(live)}.{quote(table)}", f"{build}.{quote(table)}")
+            raise
+    finally:
+        conn.execute(f"DROP DATABASE IF EXISTS {build}")
+
+
+def _exchange(conn: ClickHouseConnection, a: str, b: str) -> None:
+    conn.execute(f"EXCHANGE TABLES {a} AND {b}")

@@ -30,6 +30,7 @@ from core.store.logical import (  # noqa: F401  (the shared reader, named here a
     TableColumn,
     first_line,
     logical_tables,
+    read_create_table,
     read_table,
     seed_rows,
     table_names,
@@ -45,12 +46,6 @@ _SQLITE_PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(?<![:\w]):([A-Z
 # sqlite3's transaction statements, and DuckDB's spelling of each
 _BEGIN = re.compile(r"\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*", re.I)
 _END = re.compile(r"\s*(COMMIT|END|ROLLBACK)(\s+TRANSACTION)?\s*;?\s*", re.I)
-_CREATE = re.compile(
-    r"\s*(?:--[^\n]*\n\s*)*"  # the schema's statements may start with comment lines
-    r"CREATE\s+(?P<temp>TEMP\s+|TEMPORARY\s+)?TABLE\s+(?P<ine>IF\s+NOT\s+EXISTS\s+)?"
-    r"(?P<name>(?:temp\.|main\.)?[A-Za-z_][A-Za-z0-9_]*)\s*(?P<body>\(.*)",
-    re.I | re.S,
-)
 
 
 def duckdb_type(sql_type: str) -> str:
@@ -81,20 +76,12 @@ def spell_create_table(ddl: str) -> str:
     spells it: the table is made by SQLite in memory and read back (:func:`read_table`), as the
     schema's tables are, so its types are DuckDB's (SQLite's REAL is DuckDB's DOUBLE: DuckDB's
     own REAL is single precision) and its keys are kept."""
-    match = _CREATE.fullmatch(ddl)
-    if match is None:
-        raise ValueError(f"not a CREATE TABLE statement: {ddl.strip()[:60]}")  # our own DDL only
-    mem = sqlite3.connect(":memory:")
-    try:
-        mem.execute(f"CREATE TABLE t {match['body']}")
-        shape = read_table(mem, "t")
-    finally:
-        mem.close()
-    body = create_table_sql(shape).split("(", 1)[1]
+    made = read_create_table(ddl)
+    body = create_table_sql(made.shape).split("(", 1)[1]
     # SQLite's CREATE TABLE temp.x makes a TEMP table; DuckDB wants the word
-    temp = "TEMP " if match["temp"] or match["name"].lower().startswith("temp.") else ""
-    exists = "IF NOT EXISTS " if match["ine"] else ""
-    return f"CREATE {temp}TABLE {exists}{match['name']} ({body}"
+    temp = "TEMP " if made.temp else ""
+    exists = "IF NOT EXISTS " if made.if_not_exists else ""
+    return f"CREATE {temp}TABLE {exists}{made.name} ({body}"
 
 
 def sqlite_markers(sql: str) -> str:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,23 @@ def insert_with_id(conn: Any, table: str, sql: str, params: tuple[Any, ...]) -> 
     keyed = head + "id, " + sql[len(head) :].replace("VALUES (", "VALUES (?, ", 1)
     conn.execute(keyed, (new_id, *params))
     return int(new_id)
+
+
+@contextmanager
+def all_or_nothing(conn: Any, *, writes: tuple[str, ...]) -> Iterator[Any]:
+    """A block of writes to the tables ``writes``, all or nothing: a transaction on SQLite and
+    DuckDB; on ClickHouse (no multi-statement transactions) a build database whose copies of
+    those tables are exchanged in at the end (core.store.clickhouse.exchanged)."""
+    if engine_of(conn) in CLICKHOUSE_ENGINES:
+        from core.store.clickhouse import exchanged
+
+        with exchanged(conn, copied=writes):
+            yield conn
+        return
+    from core.store.db import transaction
+
+    with transaction(conn):
+        yield conn
 
 
 def not_supported(what: str, engine: str) -> str:
@@ -260,6 +278,10 @@ class Dialect:
         """SQLite's ``SUM(expr)`` of REAL values, added in ``order`` (see :meth:`total`)."""
         return f"SUM({expr})"
 
+    def total_where(self, expr: str, order: str, test: str) -> str:
+        """:meth:`total` of the rows where ``test`` holds (SQLite: 0.0 when none does)."""
+        return f"{self.total(expr, order)} FILTER (WHERE {test})"
+
     def latest_where(self, stamp: str, test: str) -> str:
         """The latest ISO timestamp text ``stamp`` of the rows where ``test`` holds (NULL for
         none), or at least its date: what the recompute's days_since_<kind> columns read."""
@@ -294,6 +316,12 @@ class Dialect:
     def create_table(self, ddl: str) -> str:
         """SQLite's ``CREATE [TEMP] TABLE`` statement as this engine spells it."""
         return ddl
+
+    def update_from(self, conn: Any, table: str, source: str, columns: list[str]) -> list[str]:
+        """The statements that set ``columns`` of the rows of ``table`` from the rows of
+        ``source`` with the same user_id (SQLite's UPDATE … FROM)."""
+        sets = ", ".join(f"{c} = o.{c}" for c in columns)
+        return [f"UPDATE {table} AS f SET {sets} FROM {source} AS o WHERE f.user_id = o.user_id"]
 
     def column_type(self, sql_type: str) -> str:
         """SQLite's declared type (TEXT, REAL, INTEGER) as this engine's DDL spells it, for
@@ -483,12 +511,80 @@ class ClickHouseDialect(Dialect):
         return f"toInt64({expr})"  # toward zero, as SQLite's CAST
 
     def total(self, expr: str, order: str) -> str:
-        # 0.0 for no rows, as SQLite's total(); added in ClickHouse's order (the app's RFM
-        # shares, shown to 0.1 %, read it; the recompute does not run on ClickHouse)
-        return f"ifNull(sum({expr}), 0.0)"
+        # 0.0 for no rows, as SQLite's total(), added one by one in SQLite's order (``order``):
+        # ClickHouse's sum() adds in blocks, in parallel (other last bits), and an aggregate
+        # takes no ORDER BY: the values sorted by ``order`` and folded left to right
+        return f"ifNull({self._ordered_sum(expr, order, '')}, 0.0)"
 
     def sum(self, expr: str, order: str) -> str:
-        return f"sum({expr})"
+        return self._ordered_sum(expr, order, "")  # NULL for no rows, as SQLite's SUM
+
+    def total_where(self, expr: str, order: str, test: str) -> str:
+        return f"ifNull({self._ordered_sum(expr, order, test)}, 0.0)"
+
+    def _ordered_sum(self, expr: str, order: str, test: str) -> str:
+        keys = ", ".join(k.strip() for k in order.split(","))
+        # NULLs are left out, as SQLite's sum and total leave them out
+        where = f"isNotNull({expr})" + (f" AND ({test})" if test else "")
+        pairs = f"groupArrayIf(({keys}, assumeNotNull(toFloat64({expr}))), {where})"
+        values = f"arrayMap(uo_t -> uo_t.{len(order.split(',')) + 1}, arraySort({pairs}))"
+        fold = f"arrayFold((uo_acc, uo_x) -> uo_acc + uo_x, {values}, toFloat64(0))"
+        return f"if(length({pairs}) = 0, NULL, {fold})"
+
+    # the recompute (core.pipeline): histories are rewritten whole for their date
+    upserts_in_place = False
+
+    def day_span(self, start: str, end: str) -> str:
+        return f"dateDiff('day', toDate32OrNull({start}), toDate32OrNull({end}))"
+
+    def days_before(self, stamp: str, day: str) -> str:
+        return self.day_span(f"substring({stamp}, 1, 10)", day)
+
+    def next_day(self, stamp: str) -> str:
+        return f"toString(addDays(toDate32OrNull(substring({stamp}, 1, 10)), 1))"
+
+    def real(self, expr: str) -> str:
+        return f"toFloat64({expr})"
+
+    def as_int(self, test: str) -> str:
+        return f"toInt64({test})"
+
+    def indexed_by(self, index: str) -> str:
+        return ""
+
+    def is_distinct(self, a: str, b: str) -> str:
+        return f"NOT isNotDistinctFrom({a}, {b})"
+
+    def now_text(self) -> str:
+        return "formatDateTime(now('UTC'), '%Y-%m-%d %H:%i:%S', 'UTC')"
+
+    def create_table(self, ddl: str) -> str:
+        from core.store.clickhouse import spell_create_table  # ClickHouse's DDL lives there
+
+        return spell_create_table(ddl)
+
+    def update_from(self, conn: Any, table: str, source: str, columns: list[str]) -> list[str]:
+        # a mutation reads no other table: the source as a Join table, read by joinGet (the
+        # ClickHouse way of UPDATE … FROM; named with its database: a mutation runs without
+        # a current one), for the users it has
+        bare = source.split(".")[-1]
+        joined = f"{bare}_join"
+        (database,) = conn.execute("SELECT currentDatabase()").fetchone()
+        qualified = f"{database}.{joined}".replace("'", "")  # our own names
+        sets = ", ".join(
+            f"{c} = joinGet('{qualified}', '{c.strip(chr(34))}', user_id)" for c in columns
+        )
+        return [
+            f"DROP TABLE IF EXISTS {joined}",
+            f"CREATE TABLE {joined} ENGINE = Join(ANY, LEFT, user_id) AS SELECT * FROM {bare}",
+            f"UPDATE {table} SET {sets} WHERE user_id IN (SELECT user_id FROM {bare})",
+            f"DROP TABLE {joined}",
+        ]
+
+    def column_type(self, sql_type: str) -> str:
+        from core.store.clickhouse import clickhouse_type
+
+        return f"Nullable({clickhouse_type(sql_type)})"
 
     def json_texts(self, marker: str) -> str:
         return f"SELECT arrayJoin(JSONExtract({marker}, 'Array(String)'))"

@@ -10,6 +10,7 @@ a statement's rows at once.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +47,41 @@ def read_table(conn: sqlite3.Connection, name: str) -> Table:
             members = conn.execute(f"PRAGMA index_info({quote(index[1])})").fetchall()
             unique.append(tuple(m[2] for m in sorted(members)))
     return Table(name, cols, pk, tuple(unique))
+
+
+_CREATE = re.compile(
+    r"\s*(?:--[^\n]*\n\s*)*"  # the schema's statements may start with comment lines
+    r"CREATE\s+(?P<temp>TEMP\s+|TEMPORARY\s+)?TABLE\s+(?P<ine>IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>(?:temp\.|main\.)?[A-Za-z_][A-Za-z0-9_]*)\s*(?P<body>\(.*)",
+    re.I | re.S,
+)
+
+
+@dataclass(frozen=True)
+class CreateTable:
+    """A SQLite ``CREATE [TEMP] TABLE [IF NOT EXISTS] name (…)`` understood: the name as
+    written (``temp.`` and all), whether TEMP and IF NOT EXISTS, and the table's shape."""
+
+    name: str
+    temp: bool
+    if_not_exists: bool
+    shape: Table
+
+
+def read_create_table(ddl: str) -> CreateTable:
+    """One of core's own CREATE TABLE statements, made by SQLite in memory and read back (as
+    the schema's tables are), for another engine to spell (core.store.duck, clickhouse)."""
+    match = _CREATE.fullmatch(ddl)
+    if match is None:
+        raise ValueError(f"not a CREATE TABLE statement: {ddl.strip()[:60]}")  # our own DDL only
+    mem = sqlite3.connect(":memory:")
+    try:
+        mem.execute(f"CREATE TABLE t {match['body']}")
+        shape = read_table(mem, "t")
+    finally:
+        mem.close()
+    temp = bool(match["temp"]) or match["name"].lower().startswith("temp.")
+    return CreateTable(match["name"], temp, bool(match["ine"]), shape)
 
 
 # A large first import builds its table under this prefix, hidden until it swaps it in

@@ -17,7 +17,8 @@ from core.analytics import rfm, rfm_report
 from core.errors import CoreError
 from core.pipeline import RecomputeReport, recompute
 from core.rules.tags import install_defaults_once
-from core.store.db import get_meta, transaction
+from core.store.db import get_meta
+from core.store.engines import all_or_nothing
 from core.store.outputs import csv_writer
 from core.store.personal import mask_value, personal_columns
 from core.store.schema import FEATURE_COLUMNS
@@ -51,8 +52,11 @@ def recompute_cmd(db: str, as_of: date | None, as_json: bool) -> None:
     The first recompute of a database installs the default layer rules and tags (those its
     fields can express); edit them with userops layer ... and userops tag ....
     """
-    with database(db, engines=COMPUTE_ENGINES) as conn:  # on DuckDB: in DuckDB (docs/engines.md)
-        installed = install_defaults_once(conn, as_of=as_of)
+    with database(db, engines=COMPUTE_ENGINES) as conn:  # in the engine (docs/engines.md)
+        installed = False
+        if not get_meta(conn, "default_rules_installed"):  # on chDB: exchanged in, as below
+            with all_or_nothing(conn, writes=("layer_rules", "tag_rules", "meta")):
+                installed = install_defaults_once(conn, as_of=as_of)
         if installed and not as_json:
             click.echo("installed the default layer rules and tags (see `userops layer rules`)")
         report = recompute(conn, as_of)
@@ -119,8 +123,8 @@ def rfm_cmd(db: str, as_json: bool, settings: tuple[str, ...], cells27: bool) ->
         fail(f"{exc.title}: {exc}")
         return
     with database(db, engines=COMPUTE_ENGINES) as conn:
-        if wanted:
-            with transaction(conn):
+        if wanted:  # on chDB: a build database exchanged in (docs/engines.md)
+            with all_or_nothing(conn, writes=("rfm_settings", "features")):
                 for t in wanted:
                     rfm.set_threshold(conn, t.dimension, t.method, t.value)
                 rfm.apply_rfm(conn, "features")

@@ -30,8 +30,17 @@ from core.analytics.predict import (
 )
 from core.analytics.validation import ValidationReport, validate
 from core.store.db import get_meta, set_meta, stored_as_of, transaction
+from core.store.engines import all_or_nothing
 from tui.cli import cli
-from tui.cli.common import COMPUTE_ENGINES, DB_ARGUMENT, ISO_DATE, check_engine, database, fail
+from tui.cli.common import (
+    COMPUTE_ENGINES,
+    DB_ARGUMENT,
+    ISO_DATE,
+    VALIDATE_ENGINES,
+    check_engine,
+    database,
+    fail,
+)
 
 PARAM_HELP = {
     "r": "purchase-rate shape",
@@ -115,7 +124,7 @@ def model(
             fail("no as-of date stored in the database; pass --as-of YYYY-MM-DD")
             return
         if use:
-            with transaction(conn):
+            with all_or_nothing(conn, writes=("meta",)):  # on chDB: exchanged in
                 record_choice(conn, use, f"chosen by the operator (--use {use})", "explicit")
         if computed is not None and when.isoformat() != computed[:10]:
             # a look at another date: nothing changes
@@ -148,7 +157,7 @@ def _validate(
         fail("--validate needs --calibration-end YYYY-MM-DD")
         return
     # the holdout is aggregated by the engine (core.analytics.validation): SQLite and DuckDB
-    check_engine(db, COMPUTE_ENGINES, "`userops model --validate`")
+    check_engine(db, VALIDATE_ENGINES, "`userops model --validate`")
     with database(db, engines=COMPUTE_ENGINES) as conn:
         end = holdout_end or stored_as_of(conn)
         if end is None:
@@ -174,18 +183,22 @@ def _validate(
         click.echo(validation_text(report, choice))
 
 
+# what a refit with computed features writes (exchanged in together on chDB: docs/engines.md)
+_PREDICTION_WRITES = ("features", "model_fits", "model_inputs", "meta")
+
+
 def _fit_and_store(
     conn: sqlite3.Connection, when: date, *, with_features: bool
 ) -> PredictionReport:
     """Fit on the orders up to ``when`` and store the fit; with computed features, their
     predictions are rewritten from it in the same transaction (never one without the other)."""
     if with_features:
-        with transaction(conn):
+        with all_or_nothing(conn, writes=_PREDICTION_WRITES):
             report = apply_predictions(conn, "features", when)
             set_meta(conn, "fit_as_of", when.isoformat())
         return report
     report, _ = fit_models(conn, when)
-    with transaction(conn):
+    with all_or_nothing(conn, writes=("model_fits", "meta")):
         store_fits(conn, report)
     return report
 
