@@ -908,6 +908,8 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("{p}: no such folder {f}", "{p}：没有文件夹 {f}"),
     ("{p}: cannot write it ({e})", "{p}：无法写入（{e}）"),
     ("{p}: cannot copy table {t} ({e})", "{p}：无法复制表 {t}（{e}）"),
+    ("{p}: cannot copy it ({e})", "{p}：无法复制（{e}）"),
+    ("{p}: permission denied (the file or its folder) ({e})", "{p}：没有权限（文件或其所在文件夹）（{e}）"),
     ("column {c} is {t} but holds {v} ({e})", "列 {c} 的类型是 {t}，却有值 {v}（{e}）"),
     ("{p}: schema {v}", "{p}：表结构版本 {v}"),
     ("copy reads schema {v}: open it once with this userops (e.g. `userops check`) to upgrade it",

@@ -178,8 +178,10 @@ def _duck_fault(p: Path, exc: Exception) -> DatabaseError:
             f"{p}: locked by another process (DuckDB lets one process write a file, or several "
             f"read it); try again when it is done ({text})"
         )
-    if "permission" in text.lower() or "read-only" in text.lower():
-        return DatabaseError(f"{p}: read-only (the file or its folder cannot be read) ({text})")
+    if "permission" in text.lower():
+        return DatabaseError(f"{p}: permission denied (the file or its folder) ({text})")
+    if "read-only" in text.lower():
+        return DatabaseError(f"{p}: read-only (the file or its folder cannot be written) ({text})")
     return DatabaseError(f"{p}: not a DuckDB database ({text})")
 
 
