@@ -268,11 +268,12 @@ class UserOpsApp(App):
             return
         latest = max(self.settings.latest or report.as_of, report.as_of)
         self.settings = replace(self.settings, as_of=report.as_of, latest=latest)
-        how = f"full recompute: {report.full}" if report.full else "incremental"
-        self.notify(
-            f"{self.labels('as_of')} {report.as_of} ({how}; {report.touched:,} users recomputed)",
-            markup=False,
-        )
+        lab, n = self.labels, f"{report.touched:,}"
+        if report.full:
+            said = lab.words("refreshed_full", d=report.as_of, why=lab.message(report.full), n=n)
+        else:
+            said = lab.words("refreshed_incremental", d=report.as_of, n=n)
+        self.notify(said, markup=False)
         from tui.screens.profile import ProfileScreen
 
         stack = self.screen_stack

@@ -113,6 +113,14 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "none": ("无", "none"),
     "days": ("天", "days"),
     "too_small": ("终端太小：请至少调整到 60×16", "Terminal too small: make it at least 60×16"),
+    "refreshed_incremental": (
+        "截至 {d}（增量刷新：重算了 {n} 位用户）",
+        "as of {d} (incremental; {n} users recomputed)",
+    ),
+    "refreshed_full": (
+        "截至 {d}（完整重算：{why}；重算了 {n} 位用户）",
+        "as of {d} (full recompute: {why}; {n} users recomputed)",
+    ),
     "not_on_engine": (
         "{what}还不能在 {engine} 上使用：请在 SQLite 数据库上使用，再用 `userops copy` 复制到 {engine}",
         "{what} does not run on {engine} yet: use it on the SQLite database and `userops copy` "

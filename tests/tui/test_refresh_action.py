@@ -56,3 +56,18 @@ async def test_f5_refreshes_to_the_latest_date_and_reloads(tmp_path: Path) -> No
     )
     assert conn.execute("SELECT frequency FROM features WHERE user_id = 'a'").fetchone() == (2,)
     conn.close()
+
+
+async def test_the_refresh_is_said_in_chinese(tmp_path: Path) -> None:
+    path = _db(tmp_path)
+    settings = Settings(path, date(2024, 6, 30), "zh", False, date(2024, 7, 2))
+    app = UserOpsApp(settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("f5")
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        said = [str(n.message) for n in app._notifications]
+    assert said == ["截至 2024-07-02（增量刷新：重算了 1 位用户）"]  # a: a new order; b untouched
