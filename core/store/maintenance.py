@@ -84,12 +84,9 @@ def check(path: str | Path, *, quick: bool = False) -> CheckResult:
     return CheckResult(pragma, [] if rows == ["ok"] else rows, pages)
 
 
-def backup(source: str | Path, target: str | Path, *, overwrite: bool = False) -> int:
-    """Copy ``source`` to ``target`` with SQLite's online backup API, in one step: a consistent
-    copy of the last committed state, taken under a read transaction (in WAL mode, writers go
-    on meanwhile). The copy is written beside ``target``, checked (quick_check) and renamed into
-    place, so ``target`` is whole or untouched. Returns the number of pages copied."""
-    src_path, dst = Path(source), Path(target)
+def _backup_temp(src_path: Path, dst: Path, overwrite: bool) -> Path:
+    """A backup's checks of its target, then the empty file beside it it is written to (renamed
+    into place once checked, so ``dst`` is whole or untouched)."""
     if dst.exists() and not overwrite:
         raise DatabaseError(f"{dst}: exists already; pass --force to replace it")
     if dst.resolve() == src_path.resolve():
@@ -100,7 +97,16 @@ def backup(source: str | Path, target: str | Path, *, overwrite: bool = False) -
     except OSError as exc:
         raise DatabaseError(f"cannot write {dst}: {exc.strerror}") from exc
     os.close(fd)
-    temp = Path(name)
+    return Path(name)
+
+
+def backup(source: str | Path, target: str | Path, *, overwrite: bool = False) -> int:
+    """Copy ``source`` to ``target`` with SQLite's online backup API, in one step: a consistent
+    copy of the last committed state, taken under a read transaction (in WAL mode, writers go
+    on meanwhile). The copy is written beside ``target``, checked (quick_check) and renamed into
+    place, so ``target`` is whole or untouched. Returns the number of pages copied."""
+    src_path, dst = Path(source), Path(target)
+    temp = _backup_temp(src_path, dst, overwrite)
     try:
         with closing(_open_read_only(src_path)) as src, closing(sqlite3.connect(temp)) as out:
             src.backup(out, pages=-1)
@@ -344,17 +350,7 @@ def backup_duckdb(
     import duckdb
 
     src_path, dst = _duck_path(source), Path(target)
-    if dst.exists() and not overwrite:
-        raise DatabaseError(f"{dst}: exists already; pass --force to replace it")
-    if dst.resolve() == src_path.resolve():
-        raise DatabaseError(f"{dst}: is the database itself")
-    folder = dst.parent if str(dst.parent) else Path(".")
-    try:
-        fd, name = tempfile.mkstemp(dir=folder, prefix=f".{dst.name}.", suffix=".part")
-    except OSError as exc:
-        raise DatabaseError(f"cannot write {dst}: {exc.strerror}") from exc
-    os.close(fd)
-    temp = Path(name)
+    temp = _backup_temp(src_path, dst, overwrite)
     if Path(f"{src_path}.wal").exists() and not rewrite:
         # a log a writer left: folded in by a checkpoint when nobody has the file open (what
         # any writer's close does: the same contents), so the byte copy below applies
