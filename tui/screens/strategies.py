@@ -11,6 +11,7 @@ Reads run in exclusive thread workers, writes in the "write" group, each on its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from tui.widgets.dialogs import ConfirmModal
 from tui.widgets.footer import KeysFooter
 from tui.widgets.status_line import StatusLine
 from tui.widgets.strategy_form import StrategyForm
+from tui.widgets.tables import fill_table
 from tui.widgets.writes import writer
 
 
@@ -293,17 +295,15 @@ the report to the chart and back.
         self.found = {r.strategy.name: r for r in message.found}
         table = self.query_one("#strategies", DataTable)
         keep = self.select_after or self.selected
-        table.clear(columns=True)
         self.columns_for = self.size.width
         keys = parts.summary_columns(self.size.width)
-        for key in keys:
-            table.add_column(
-                lab(parts.NARROW_HEADERS.get(key, key) if keys != parts.SUMMARY_COLUMNS else key),
-                key=key,
-            )
+        narrow = keys != parts.SUMMARY_COLUMNS
+        rows = []
         for r in message.found:
             cells = dict(zip(parts.SUMMARY_COLUMNS, parts.summary_cells(r, lab), strict=True))
-            table.add_row(*(cells[k] for k in keys), key=r.strategy.name)
+            rows.append((r.strategy.name, [cells[k] for k in keys]))
+        headers = [(k, lab(parts.NARROW_HEADERS.get(k, k) if narrow else k)) for k in keys]
+        fill_table(table, headers, rows)
         self.loaded = message
         table.border_subtitle = "" if message.found else lab("st_no_strategies")
         names = list(self.found)
@@ -352,13 +352,24 @@ the report to the chart and back.
     def _fill_report(self, report: st.StrategyReport | None, problem: str) -> None:
         lab = self.app.labels
         table = self.query_one("#runs", DataTable)
-        table.clear(columns=True)
         self.report_shown = (report, problem)
         self.report_for = self.size.width
         keys = parts.report_columns(self.size.width)
         narrow = keys != parts.REPORT_COLUMNS
-        for key in keys:
-            table.add_column(lab(parts.NARROW_HEADERS.get(key, key) if narrow else key), key=key)
+        headers = [(k, lab(parts.NARROW_HEADERS.get(k, k) if narrow else k)) for k in keys]
+        rows: list[tuple[str, Sequence[Text]]] = []
+        if report is not None:
+            rows = [
+                (str(i), parts.effect_cells(e, lab, narrow=narrow)[: len(keys)])
+                for i, e in enumerate(report.runs)
+            ]
+            rows.append(
+                (
+                    "cumulative",
+                    parts.effect_cells(report.cumulative, lab, narrow=narrow)[: len(keys)],
+                )
+            )
+        fill_table(table, headers, rows)
         about = self.query_one("#about", Static)
         chart = self.query_one(UpliftChart)
         legend = (lab("st_legend_uplift"), lab("st_legend_ci"))
@@ -368,10 +379,6 @@ the report to the chart and back.
             chart.show(None, "", lab("st_chart_empty"), legend)
             return
         table.border_title = visible(report.strategy)
-        for i, e in enumerate(report.runs):
-            table.add_row(*parts.effect_cells(e, lab, narrow=narrow)[: len(keys)], key=str(i))
-        cumulative = parts.effect_cells(report.cumulative, lab, narrow=narrow)[: len(keys)]
-        table.add_row(*cumulative, key="cumulative")
         table.move_cursor(row=table.row_count - 1, animate=False)
         about.update(parts.report_note(report, lab, narrow=narrow))
         title = f"{visible(report.strategy)}: {lab('st_chart_title')}"

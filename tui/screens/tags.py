@@ -30,6 +30,7 @@ from tui.widgets.footer import KeysFooter
 from tui.widgets.histogram import Histogram
 from tui.widgets.rfm_parts import ConfirmSave
 from tui.widgets.status_line import StatusLine
+from tui.widgets.tables import fill_table
 from tui.widgets.tag_editor import TagEditor
 from tui.widgets.writes import quoted, writer
 
@@ -172,15 +173,8 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
                 Text(visible(description)),
             ]
             rows.append((rule.name, cells))
-        table.clear(columns=True)
-        # widths from the cells, not left to the table's lazy measure: a list that arrived
-        # while the screen was busy kept its headers' widths (names cut to one character)
         keys = ("dimension", "tag", "count", "share", "description")
-        for i, key in enumerate(keys):
-            width = max([Text(lab(key)).cell_len] + [cells[i].cell_len for _, cells in rows])
-            table.add_column(lab(key), key=key, width=width)
-        for name, cells in rows:
-            table.add_row(*cells, key=name)
+        fill_table(table, [(key, lab(key)) for key in keys], rows)
         self.refresh_status()
         if table.row_count:
             self.show_tag(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
