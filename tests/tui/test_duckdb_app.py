@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from screen_states import BY_NAME, State, build_small_demo, reach
 from test_chinese import screen_text
+from tui_helpers import app_on as helpers_app_on
 from tui_helpers import settle
 
 from core.ingest.demo import DEMO_AS_OF
 from core.store.copy import copy_database
-from tui.app import READ_SCREENS, SCREENS_ON, Settings, UserOpsApp
+from tui.app import READ_SCREENS, SCREENS_ON
 from tui.cli.common import REFRESH_ENGINES, WRITE_ENGINES
 from tui.widgets import query_runner
 
@@ -35,18 +36,8 @@ def dbs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"sqlite": db, "duckdb": tmp / "demo.duckdb", "chdb": tmp / "demo_c.chdb"}
 
 
-def app_on(path: Path, engine: str, lang: str = "en") -> tuple[UserOpsApp, list[str]]:
-    app = UserOpsApp(Settings(path, DEMO_AS_OF, lang, False, engine=engine))
-    said: list[str] = []
-    shown = app.notify
-
-    def notify(message: str, *, title: str = "", **options) -> None:
-        if options.get("severity") in ("error", "warning"):
-            said.append(f"{title}|{message}")
-        shown(message, title=title, **options)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return app, said
+def app_on(path: Path, engine: str, lang: str = "en"):
+    return helpers_app_on(path, engine, lang, DEMO_AS_OF)
 
 
 # beyond the shared states: actions that only read

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import build_sample_db
 from test_segment_builder import fill_form
-from tui_helpers import AS_OF, settle
+from tui_helpers import AS_OF, app_on, settle
 
 from core.rules import tags
 from core.store.copy import copy_database
@@ -49,20 +49,6 @@ def dbs(master: dict[str, Path], tmp_path: Path):
         shutil.copy(path, copies[engine])
     yield copies
     query_runner.ENGINE_OF.clear()
-
-
-def app_on(path: Path, engine: str, lang: str = "en") -> tuple[UserOpsApp, list[str]]:
-    app = UserOpsApp(Settings(path, AS_OF, lang, False, engine=engine))
-    said: list[str] = []
-    shown = app.notify
-
-    def notify(message: str, *, title: str = "", **options) -> None:
-        if options.get("severity") in ("error", "warning"):
-            said.append(f"{title}|{message}")
-        shown(message, title=title, **options)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return app, said
 
 
 def rows(path: Path, engine: str, sql: str) -> list[tuple]:

@@ -17,6 +17,24 @@ def make_app(db: Path, *, lang: str = "en", mask: bool = False):
     return UserOpsApp(Settings(db, AS_OF, lang, mask))
 
 
+def app_on(path: Path, engine: str, lang: str = "en", as_of: date = AS_OF):
+    """The app on ``path`` on its engine, and the list of what it said as a warning or an
+    error ("title|message"), the notifications shown as usual."""
+    from tui.app import Settings, UserOpsApp
+
+    app = UserOpsApp(Settings(path, as_of, lang, False, engine=engine))
+    said: list[str] = []
+    shown = app.notify
+
+    def notify(message: str, *, title: str = "", **options) -> None:
+        if options.get("severity") in ("error", "warning"):
+            said.append(f"{title}|{message}")
+        shown(message, title=title, **options)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return app, said
+
+
 async def settle(app, pilot, rounds: int = 3) -> None:
     """Let workers finish and their messages be handled (results can start new workers)."""
     from textual.worker import WorkerFailed
