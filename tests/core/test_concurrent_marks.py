@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,16 @@ N_EACH = 200
 
 # Each writer marks its own 200 users, one small transaction (and audit row) per mark, with a
 # 1 ms pause like key presses (a tight loop starves the other writer: SQLite's busy wait is not
-# fair, so the two would run one after the other). Both wait for a "go" file so that their loops really overlap (start-up time differs).
+# fair, so the two would run one after the other). Each says it is ready (its imports done: they
+# take a second or more on a loaded machine, and differ) and waits for a "go" file given once both
+# are, so that their loops really overlap.
 WRITER = """
 import os, sys, time
 from core.audience import campaigns as cmp
 from core.store.db import open_db
 conn = open_db(sys.argv[1])
 prefix = sys.argv[2]
+open(sys.argv[1] + ".ready-" + prefix, "w").close()
 while not os.path.exists(sys.argv[1] + ".go"):
     time.sleep(0.002)
 for i in range(int(sys.argv[3])):
@@ -52,6 +56,11 @@ def test_two_processes_marking_concurrently_lose_no_marks(db_path):
         )
         for prefix in ("a", "b")
     ]
+    ready = [Path(f"{db_path}.ready-{prefix}") for prefix in ("a", "b")]
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        assert all(w.poll() is None for w in writers), "a writer ended before it was ready"
+        time.sleep(0.01)
     Path(f"{db_path}.go").touch()
     for w in writers:
         _, err = w.communicate(timeout=120)
