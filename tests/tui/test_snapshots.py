@@ -53,6 +53,11 @@ class TestUsersScreen:
     def test_too_small(self, snap_compare, sample_db):
         assert snap_compare(make_app(sample_db), terminal_size=(50, 12), run_before=ready())
 
+    def test_too_small_narrow_zh(self, snap_compare, sample_db):
+        # narrower than the message: it wraps inside its box (it used to be cut at the edge)
+        app = make_app(sample_db, lang="zh")
+        assert snap_compare(app, terminal_size=(30, 10), run_before=ready())
+
 
 class TestProfileScreen:
     def test_profile_120x40(self, snap_compare, sample_db):

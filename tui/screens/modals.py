@@ -90,7 +90,9 @@ class TooSmall(ModalScreen[None]):
 
     DEFAULT_CSS = """
     TooSmall { align: center middle; background: $background; }
-    TooSmall > Static { width: auto; height: auto; padding: 1 2; border: round $warning; }
+    TooSmall > Static {
+        width: auto; max-width: 100%; height: auto; padding: 1 2; border: round $warning;
+    }
     """
 
     def __init__(self, message: str) -> None:
