@@ -395,14 +395,15 @@ def _kind(ctx: Ctx, call: Call) -> str | None:
         )
     arg = call.args[0]
     kind = str(arg.value)
-    if call.name in ("last", "first", "did") and kind.lower() in ORDER_WORDS:
+    takes_orders = call.name in ("last", "first", "did")
+    if takes_orders and kind.lower() in ORDER_WORDS:
         return None
     if (
         kind in EVENT_KINDS
         or ctx.conn.execute("SELECT 1 FROM events WHERE kind = ? LIMIT 1", (kind,)).fetchone()
     ):
         return kind
-    guess = closest(kind, list(EVENT_KINDS))
+    guess = closest(kind, [*EVENT_KINDS, *ORDER_WORDS[:1]] if takes_orders else list(EVENT_KINDS))
     raise QueryError(
         f"Unknown event kind '{kind}' at column {arg.pos + 1}{did_you_mean(guess)}",
         pos=arg.pos,

@@ -232,7 +232,9 @@ ERRORS = [
     ("count(view, 30d, value > 3) > 0", 25, "quoted", None),
     ('count(view, 30d, value > "a") > 0', 17, "= != in", None),
     ("did cart_ad then order within 1d", 4, "did you mean", "cart_add"),
-    ("did cart_add then ordr within 1d", 18, "Unknown event kind", None),
+    ("did cart_add then ordr within 1d", 18, "Unknown event kind", "order"),
+    ("first(ordr) > -7d", 6, "did you mean 'order'", "order"),
+    ("count(ordr, 30d) > 0", 6, "Unknown event kind", None),  # count() takes no orders
     ('entered layer "沉睡" within 7d', 14, "Unknown layer", None),
     ('entered rfm "重要保持" within 7d', 12, "did you mean", "重要保持客户"),
     ('entered tag "夜猫" within 7d', 12, "did you mean", "夜猫子"),
