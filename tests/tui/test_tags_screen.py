@@ -57,6 +57,18 @@ async def test_a_predictive_tag_shows_its_model_value_distribution(sample_db):
         assert sum(expected.counts) == 48 and expected.missing == 12  # buyers have a p_alive
         about = str(app.screen.query_one("#about").render())
         assert "p_alive < 0.3" in about and "12 without a value" in about
+        assert "likely gone" in about  # the whole description, which the table can cut
+
+
+async def test_the_distribution_counts_users_in_the_apps_language(sample_db):
+    app = make_app(sample_db, lang="zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tags(app, pilot)
+        await pilot.press("down", "down", "down")  # churn_risk
+        await settle(app, pilot)
+        histogram = app.screen.query_one("Histogram")
+        shown = histogram.render()
+        assert "p_alive · 48 用户" in shown.plain  # it said "48 users"
 
 
 async def test_escape_goes_back(sample_db):

@@ -110,7 +110,7 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
             with Vertical(id="side") as side:
                 side.border_title = lab("distribution")
                 yield Static("", id="about", markup=False)
-                yield Histogram(id="histogram")
+                yield Histogram(self.app.labels("users"), id="histogram")
         editor = TagEditor(lab, id="editor")
         editor.border_title = lab("tag_editor")
         yield editor
@@ -189,10 +189,8 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
             return
         self.shown = name
         lab = self.app.labels
-        about = f"{visible(rule.name)}: {visible(rule.condition)}"
-        if rule.dimension != "predictive":
-            about += f"\n{lab('no_distribution')}"
-        self.query_one("#about", Static).update(about)
+        extra = "" if rule.dimension == "predictive" else lab("no_distribution")
+        self.query_one("#about", Static).update(self._about(rule, extra))
         histogram = self.query_one(Histogram)
         histogram.distribution = None
         histogram.display = rule.dimension == "predictive"
@@ -206,10 +204,17 @@ type the condition. **ctrl+s** saves it (after a confirmation) and re-applies th
         dist = message.distribution
         self.query_one(Histogram).distribution = dist
         if dist is not None and dist.missing:
-            rule = self.rules[message.tag]
-            lab = self.app.labels
-            about = f"{visible(rule.name)}: {visible(rule.condition)}\n{dist.missing:,} {lab('without_value')}"
-            self.query_one("#about", Static).update(about)
+            extra = f"{dist.missing:,} {self.app.labels('without_value')}"
+            self.query_one("#about", Static).update(self._about(self.rules[message.tag], extra))
+
+    def _about(self, rule: tags.TagRule, extra: str) -> str:
+        """The highlighted tag above its distribution: its rule, its whole description (the
+        table's column cuts a long one at the pane's edge) and ``extra``."""
+        lines = [f"{visible(rule.name)}: {visible(rule.condition)}"]
+        description = self.app.labels.tag_description(rule.name, rule.description)
+        if description and description != rule.condition:
+            lines.append(visible(description))
+        return "\n".join([*lines, extra] if extra else lines)
 
     def refresh_status(self) -> None:
         lab, settings = self.app.labels, self.app.settings

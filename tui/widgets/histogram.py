@@ -18,7 +18,10 @@ class Histogram(PlotextPlot):
     """
 
     distribution: reactive[ValueDistribution | None] = reactive(None)
-    cut: reactive[str] = reactive("")  # the tag's condition, shown in the title
+
+    def __init__(self, users_word: str = "users", **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.users_word = users_word  # the title's count, in the app's language
 
     def watch_distribution(self) -> None:
         self.redraw()
@@ -31,5 +34,5 @@ class Histogram(PlotextPlot):
             return
         labels = [bin_label(a, b) for a, b in zip(dist.edges, dist.edges[1:], strict=False)]
         plt.bar(labels, dist.counts, orientation="horizontal", width=0.6)
-        plt.title(f"{dist.field} · {sum(dist.counts):,} users")
+        plt.title(f"{dist.field} · {sum(dist.counts):,} {self.users_word}")
         self.refresh()
