@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from core.analytics.rfm import GROUPS_BY_KEY
+from core.audience.strategies.model import Schedule
 from core.query.fields import LABELS as FIELD_LABELS
 from core.rules.tags import DEFAULT_TAGS
 from core.store.columns import HEADERS as COLUMN_HEADERS
@@ -573,6 +574,17 @@ class Labels:
 
     def audit_action(self, key: str | None) -> str:
         return self._table(zh_texts.AUDIT_ACTIONS, key)
+
+    def schedule(self, schedule: Schedule) -> str:
+        """When a strategy runs, in words (the form keeps the syntax one types: daily, mon,thu,
+        every:3)."""
+        if self.lang != "zh":
+            return schedule.text
+        if schedule.kind == "every":
+            return f"每{schedule.every_days}天"
+        if schedule.kind == "weekdays":
+            return "、".join(zh_texts.WEEKDAYS[d] for d in schedule.weekdays)
+        return "每天"
 
     def rfm_method(self, key: str | None) -> str:
         return self._table(zh_texts.RFM_METHODS, key)

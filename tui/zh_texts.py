@@ -390,6 +390,7 @@ TAG_DESCRIPTIONS: dict[str, str] = {
 
 CHANNELS: dict[str, str] = {"push": "推送", "sms": "短信", "coupon": "优惠券", "email": "邮件"}
 STATUSES: dict[str, str] = {"draft": "草稿", "sent": "已发送", "closed": "已结束"}
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")  # Monday first, as core's
 AUDIT_ACTIONS: dict[str, str] = {
     "create": "创建", "add": "添加", "mark": "标记", "unmark": "取消标记", "undo": "撤销",
     "export": "导出", "send": "发送", "close": "结束", "unlock": "解锁", "remove": "移除",

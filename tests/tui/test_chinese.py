@@ -152,3 +152,15 @@ async def test_no_english_with_lang_zh(small_demo, allowed, state):
     found = {where: english(text, typed) for where, text in parts.items()}
     found = {where: sorted(set(words)) for where, words in found.items() if words}
     assert not found, f"English in {state.name} with --lang zh: {found}"
+
+
+@pytest.mark.parametrize(
+    ("typed", "zh"), [("daily", "每天"), ("every:7", "每7天"), ("thu,mon", "周一、周四")]
+)
+def test_a_strategys_schedule_in_words(typed: str, zh: str) -> None:
+    from core.audience.strategies.model import Schedule
+    from tui.i18n import Labels
+
+    schedule = Schedule.parse(typed)
+    assert Labels("zh").schedule(schedule) == zh
+    assert Labels("en").schedule(schedule) == schedule.text  # the syntax one types

@@ -66,7 +66,7 @@ def summary_cells(r: st.StrategySummary, labels: Labels) -> tuple[Text, ...]:
     return (
         Text(visible(s.name)),
         Text(status_word(s, labels), style="" if s.active else "yellow"),
-        Text(s.schedule.text),
+        Text(labels.schedule(s.schedule)),
         Text(str(r.last_run or "")),
         nobody if r.last_empty else Text(f"{r.last_targets:,}", justify="right"),
         Text("" if r.last_empty else f"{r.last_control:,}", justify="right"),
