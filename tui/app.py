@@ -288,6 +288,14 @@ class UserOpsApp(App):
             self.pop_screen()
             self.push_screen(type(top)())
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, its prompt in the app's language (its entries are: _commands)."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            prompt = self.labels.text("Search for commands…")
+            self.push_screen(CommandPalette(placeholder=prompt, id="--command-palette"))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpModal):
             self.push_screen(HelpModal(self.screen))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 PHRASES: dict[str, str] = {
+    "Search for commands…": "搜索命令…",  # the palette's prompt
     # tooltips of our keys
     "Add targets from a segment or condition": "从分群或条件添加目标用户",
     "Back (or close the form)": "返回（或关闭表单）",

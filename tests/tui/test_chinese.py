@@ -164,3 +164,13 @@ def test_a_strategys_schedule_in_words(typed: str, zh: str) -> None:
     schedule = Schedule.parse(typed)
     assert Labels("zh").schedule(schedule) == zh
     assert Labels("en").schedule(schedule) == schedule.text  # the syntax one types
+
+
+async def test_the_command_palette_in_chinese(small_demo, allowed):
+    app = demo_app(small_demo, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        shown = screen_text(app)
+    assert "搜索命令…" in shown  # the prompt said "Search for commands…"
+    assert english(shown, allowed) == []
