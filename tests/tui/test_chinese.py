@@ -169,8 +169,12 @@ def test_a_strategys_schedule_in_words(typed: str, zh: str) -> None:
 async def test_the_command_palette_in_chinese(small_demo, allowed):
     app = demo_app(small_demo, "zh")
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
+        for _ in range(100):  # until it is open and drawn (slower on a loaded machine)
+            await pilot.pause(0.05)
+            if type(app.screen).__name__ == "CommandPalette" and app.screen.query("CommandList"):
+                break
         shown = screen_text(app)
     assert "搜索命令…" in shown  # the prompt said "Search for commands…"
     assert english(shown, allowed) == []
