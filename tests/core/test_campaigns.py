@@ -76,6 +76,17 @@ def test_create_get_and_list(conn):
     assert listed == {"spring": (2, 0), "summer": (0, 0)}
 
 
+def test_listed_newest_first_in_data_time(conn):
+    create(conn, "old", start=date(2024, 7, 1))
+    create(conn, "new", start=date(2024, 7, 5))
+    create(conn, "draft")  # no start date yet: planned, listed first
+    create(conn, "also-new", start=date(2024, 7, 5))  # the same day: by creation, then name
+    create(conn, "older", start=date(2024, 6, 1))
+    # all created at one wall-clock time (AT): ordered by it, the list was alphabetical
+    names = [c.name for c, _, _ in cmp.list_campaigns(conn)]
+    assert names == ["draft", "also-new", "new", "old", "older"]
+
+
 def test_duplicate_and_unknown_campaign(conn):
     create(conn, "c1")
     with pytest.raises(cmp.CampaignError, match="already exists"):

@@ -91,7 +91,9 @@ def get_campaign(conn: sqlite3.Connection, name: str) -> Campaign:
 
 
 def list_campaigns(conn: sqlite3.Connection) -> list[tuple[Campaign, int, int]]:
-    """Every campaign, newest first, with its number of targets and of control users."""
+    """Every campaign, newest first in data time (drafts with no start date first, then by
+    start date; the wall-clock creation time only breaks ties: a day's strategy runs are
+    created in the same second), with its number of targets and of control users."""
     members = (
         "(SELECT count(*) FROM campaign_members m WHERE m.campaign = c.name AND m.role = '{}')"
     )
@@ -100,7 +102,7 @@ def list_campaigns(conn: sqlite3.Connection) -> list[tuple[Campaign, int, int]]:
         "SELECT c.name, c.channel, c.offer, c.status, c.start_date, c.created_at,"
         f" {per_role[0]},"
         f" {per_role[1]}"
-        " FROM campaigns c ORDER BY c.created_at DESC, c.name"
+        " FROM campaigns c ORDER BY c.start_date DESC NULLS FIRST, c.created_at DESC, c.name"
     ).fetchall()
     return [(_campaign(r[:6]), r[6], r[7]) for r in rows]
 
