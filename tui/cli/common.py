@@ -73,7 +73,7 @@ IMPORT_ENGINES = ("sqlite", "duckdb")
 # ... the writes: segments, campaigns, control, strategies, layer and tag rules (the app's saves too)
 WRITE_ENGINES = ("sqlite", "duckdb")
 # ... and `refresh` (the app's F5 too: one gate for both), computed in the engine
-REFRESH_ENGINES = ("sqlite", "duckdb")
+REFRESH_ENGINES = ("sqlite", "duckdb", "chdb")
 
 
 def sqlite_path(db: str, *, what: str | None = None) -> str:
