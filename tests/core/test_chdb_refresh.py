@@ -6,7 +6,8 @@ ClickHouse would (`userops import` does not run on ClickHouse yet). After each d
 refreshed: every column of features, the user tags, model inputs, histories, fits and meta are
 SQLite's (model outputs and fits to a relative 1e-9, as tests/core/test_duck_recompute.py), and
 on the last day chDB's full recompute gives what its refresh gave. A failure half-way (in the
-build, or after some tables were exchanged in) leaves the previous state.
+build, or after some tables were exchanged in) leaves the previous state. `model --validate`
+prints on chDB what it prints on SQLite.
 
 One chDB directory for the module (chDB is slow to start and runs one directory per process).
 """
@@ -20,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from test_duck_recompute import TABLES, _rows, assert_same_results
 from test_duck_refresh import D0, EXACT, Batches, _import
 
 from core.analytics.predict import record_choice
+from core.analytics.validation import validate
 from core.errors import DatabaseError
 from core.pipeline import recompute
 from core.refresh import refresh
@@ -33,6 +36,7 @@ from core.store import clickhouse
 from core.store.copy import copy_database
 from core.store.db import open_db
 from core.store.engines import open_database
+from tui.cli import cli
 
 MIRRORED = ("users", "orders", "events")
 QUERIES = [q.replace(" ORDER BY ALL", "") for q in EXACT]  # _rows sorts: SQLite reads them too
@@ -93,12 +97,13 @@ def _day(lite, ch, files: dict[str, Path]) -> None:
 def test_refresh_on_chdb_is_sqlites_refresh_and_chdbs_recompute(
     dbs: tuple[Any, Any, Batches],
 ) -> None:
-    """A day, the same date again with late rows, a week (every window moves) refitted."""
+    """A day, then a week (every window moves) refitted; the same date again with late rows
+    is the failure test's last refresh."""
     lite, ch, batches = dbs
-    full = open_db(lite.execute("PRAGMA database_list").fetchone()[2].replace("s.db", "start.db"))
+    full = open_db(_path(lite).replace("s.db", "start.db"))
     try:
         day = D0
-        for forward, refit in ((1, False), (0, False), (7, True)):
+        for forward, refit in ((1, False), (7, True)):
             day += timedelta(days=forward)
             files = batches.day(day)
             _day(lite, ch, files)
@@ -123,6 +128,34 @@ def test_refresh_on_chdb_is_sqlites_refresh_and_chdbs_recompute(
         full.close()
 
 
+def _run(*args: str) -> str:
+    got = CliRunner().invoke(cli, list(args))
+    assert got.exit_code == 0, got.output
+    return got.output
+
+
+def test_model_validate_on_chdb_prints_what_sqlite_prints(dbs: tuple[Any, Any, Batches]) -> None:
+    """The holdout aggregated by ClickHouse (core.analytics.validation): the same figures,
+    text and JSON, and the same model recorded (meta: exchanged in)."""
+    lite, ch, _ = dbs
+    outputs = {}
+    for conn, db in ((lite, _path(lite)), (ch, f"chdb:///{ch.path}")):
+        outputs[db] = [
+            _run("model", db, "--validate", "--calibration-end", "2024-05-01"),
+            _run("model", db, "--validate", "--calibration-end", "2024-04-01", "--holdout-end",
+                 "2024-06-20", "--json"),
+            validate(conn, date(2024, 3, 15), date(2024, 7, 4)).as_json(),
+        ]  # fmt: skip
+    (a, b) = outputs.values()
+    assert a == b
+    assert '"actual_repeat_purchases": ' in b[1] and "Calibration: orders up to 2024-05-01" in b[0]
+    assert_same_results(lite, ch)
+
+
+def _path(lite) -> str:
+    return next(r[2] for r in lite.execute("PRAGMA database_list") if r[1] == "main")
+
+
 def _state(ch) -> dict[str, list[tuple]]:
     out = {t: _rows(ch, f"SELECT * FROM {t}") for t in ("features", *TABLES, "model_fits")}
     for table in ("meta", "refresh_dirty"):
@@ -132,40 +165,42 @@ def _state(ch) -> dict[str, list[tuple]]:
     return out
 
 
-@pytest.mark.parametrize("where", ["build", "exchange"])
 def test_a_failure_half_way_leaves_the_previous_state_on_chdb(
-    dbs: tuple[Any, Any, Batches], monkeypatch: pytest.MonkeyPatch, where: str
+    dbs: tuple[Any, Any, Batches], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The tags failing (after the features were rewritten in the build), or the fourth
-    exchange: the previous features, tags, histories, fits, meta and dirty users, and no
-    build database; then the refresh runs."""
+    """The same date again, with late rows: the tags failing (after the features were
+    rewritten in the build), then the fourth exchange failing: each time the previous
+    features, tags, histories, fits, meta and dirty users, and no build database; then the
+    refresh runs, and gives SQLite's."""
     lite, ch, batches = dbs
     (as_of,) = ch.execute("SELECT value FROM meta WHERE key = 'features_as_of'").fetchone()
-    day = date.fromisoformat(as_of) + timedelta(days=2)
+    day = date.fromisoformat(as_of)
     _day(lite, ch, batches.day(day))
     before = _state(ch)
-    if where == "build":
+    assert before["refresh_dirty"]  # the day's rows are dated on the features' date
 
-        def fail(*args, **kwargs):
-            raise clickhouse.ClickHouseError("injected failure")
+    def fail(*args, **kwargs):
+        raise clickhouse.ClickHouseError("injected failure")
 
-        monkeypatch.setattr(tags, "apply_tags", fail)
-    else:
-        exchange, calls = clickhouse._exchange, []
-
-        def fail_fourth(conn, a, b):
-            calls.append(a)
-            if len(calls) == 4:
-                raise clickhouse.ClickHouseError("injected failure")
-            exchange(conn, a, b)
-
-        monkeypatch.setattr(clickhouse, "_exchange", fail_fourth)
-    with pytest.raises(DatabaseError, match="Refresh failed, previous features kept: injected"):
-        refresh(ch, day)
+    with monkeypatch.context() as patch:
+        patch.setattr(tags, "apply_tags", fail)
+        with pytest.raises(DatabaseError, match="Refresh failed, previous features kept: inj"):
+            refresh(ch, day)
     assert _state(ch) == before
-    if where == "exchange":  # three exchanged in, then back
-        assert len(calls) == 7
-    monkeypatch.undo()
-    assert refresh(ch, day).full == ""
-    refresh(lite, day)
+    exchange, calls = clickhouse._exchange, []
+
+    def fail_fourth(conn, a, b):
+        calls.append(a)
+        if len(calls) == 4:
+            raise clickhouse.ClickHouseError("injected failure")
+        exchange(conn, a, b)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(clickhouse, "_exchange", fail_fourth)
+        with pytest.raises(DatabaseError, match="Refresh failed, previous features kept: inj"):
+            refresh(ch, day)
+    assert len(calls) == 7  # three exchanged in, then back
+    assert _state(ch) == before
+    a, b = refresh(lite, day), refresh(ch, day)
+    assert b.full == "" and b.from_as_of == b.as_of == day and b.touched == a.touched > 0
     assert_same_results(lite, ch)

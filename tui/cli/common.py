@@ -67,7 +67,7 @@ READ_ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
 # ... and those recompute, rfm and model run on, computing in the engine
 COMPUTE_ENGINES = ("sqlite", "duckdb", "chdb")
 # ... `model --validate` (its holdout's aggregates in the engine)
-VALIDATE_ENGINES = ("sqlite", "duckdb")
+VALIDATE_ENGINES = ("sqlite", "duckdb", "chdb")
 # ... `import` (staged and merged in the engine's SQL, one transaction)
 IMPORT_ENGINES = ("sqlite", "duckdb")
 # ... the writes: segments, campaigns, control, strategies, layer and tag rules (the app's saves too)
