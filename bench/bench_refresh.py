@@ -286,7 +286,7 @@ def chdb_day(
         copy_database(cached, f"chdb:///{source}")
         print(f"copied {cached.name} to chDB in {time.perf_counter() - started:.0f} s")
     work = folder / "work.chdb"
-    shutil.copytree(source, work)
+    shutil.copytree(source, work, symlinks=True)  # its links are relative: into the copy
     conn = open_database(f"chdb:///{work}")
     conn.execute(f"SET max_memory_usage = {int(float(memory.upper().rstrip('GB')) * 1e9)}")
     conn.execute("SET max_threads = 2")
