@@ -19,7 +19,11 @@ at 100k users). Then, in one run on a copy of it, side by side:
 With ``--duckdb``, then the same on a copy of the cache's DuckDB copy (``userops copy``,
 cached beside it as bench_refresh_<users>_<model>.duckdb; DuckDB ``memory_limit`` 3 GB, 2
 threads): the same day's rows imported (one transaction, staged and merged by SQL as the
-import does), ``refresh`` on DuckDB, its full recompute; the three results compared.
+import does), ``refresh`` on DuckDB, its full recompute; the three results compared. With
+``--chdb``, the same on a copy of the cache's chDB copy (bench_refresh_<users>_<model>.chdb, a
+directory; ``max_memory_usage`` as DuckDB's limit, 2 threads): the day's rows inserted as a
+loader would (one INSERT per table: `userops import` does not run on ClickHouse yet), ``refresh``
+on chDB, its full recompute; compared likewise. Run it at 100k users, not 1M.
 """
 
 from __future__ import annotations
@@ -247,6 +251,63 @@ def duck_day(
     return out
 
 
+def chdb_next_day(conn, orders: list[tuple], events: list[tuple]) -> tuple[float, float]:
+    """The same rows into chDB as a loader writes them into ClickHouse (`userops import` does
+    not run there yet): one INSERT of each table's rows (Arrow), and the data's latest date
+    (rows of a later day than the features': nothing for refresh_dirty)."""
+    import pyarrow as pa
+
+    columns = {
+        "orders": ("order_id", "user_id", "amount", "created_at"),
+        "events": ("user_id", "kind", "created_at", "value"),
+    }
+    frames = {
+        table: pa.table(dict(zip(columns[table], map(list, zip(*rows, strict=True)), strict=True)))
+        for table, rows in (("orders", orders), ("events", events))
+    }
+    started, cpu_started = time.perf_counter(), cpu()
+    for table, frame in frames.items():
+        conn.backend.insert_arrow(table, frame)
+    set_meta(conn, "data_latest", NEXT.isoformat())
+    return time.perf_counter() - started, cpu() - cpu_started
+
+
+def chdb_day(
+    cached: Path, folder: Path, orders: list[tuple], events: list[tuple], memory: str
+) -> dict[str, object]:
+    """On a copy of the cache's chDB copy: the day inserted, refreshed, then the full
+    recompute (chDB's session bounded as DuckDB's: max_memory_usage, 2 threads)."""
+    from core.store.copy import copy_database
+    from core.store.engines import open_database
+
+    source = cached.with_suffix(".chdb")
+    if not source.exists():  # the cache's chDB copy, made once
+        started = time.perf_counter()
+        copy_database(cached, f"chdb:///{source}")
+        print(f"copied {cached.name} to chDB in {time.perf_counter() - started:.0f} s")
+    work = folder / "work.chdb"
+    shutil.copytree(source, work, symlinks=True)  # its links are relative: into the copy
+    conn = open_database(f"chdb:///{work}")
+    conn.execute(f"SET max_memory_usage = {int(float(memory.upper().rstrip('GB')) * 1e9)}")
+    conn.execute("SET max_threads = 2")
+    out: dict[str, object] = {"load_before": os.getloadavg()[0]}
+    out["import"] = chdb_next_day(conn, orders, events)
+    cpu_started = cpu()
+    report = refresh(conn, NEXT)
+    out["refresh"] = (report.seconds, cpu() - cpu_started)
+    assert report.full == "", report.full
+    out["report"] = report
+    out["refreshed"] = snapshot(conn)
+    started, cpu_started = time.perf_counter(), cpu()
+    recompute(conn, NEXT)
+    out["full"] = (time.perf_counter() - started, cpu() - cpu_started)
+    out["recomputed"] = snapshot(conn)
+    out["load_after"] = os.getloadavg()[0]
+    conn.close()
+    shutil.rmtree(work)
+    return out
+
+
 def snapshot(conn) -> int:
     """A checksum of every column of features but the model outputs, the tags, layer and RFM
     history of NEXT."""
@@ -373,7 +434,14 @@ def main() -> None:
         action="store_true",
         help="then the same day imported and refreshed on the cache's DuckDB copy",
     )
-    ap.add_argument("--duck-memory", default="3GB", help="DuckDB's memory_limit (--duckdb)")
+    ap.add_argument(
+        "--chdb",
+        action="store_true",
+        help="then the same day inserted and refreshed on the cache's chDB copy (at 100k)",
+    )
+    ap.add_argument(
+        "--duck-memory", default="3GB", help="DuckDB's memory_limit (--duckdb; chDB's too)"
+    )
     args = ap.parse_args()
     # The condition grammar is built once per process (~0.6 s of CPU): before either timing,
     # or the refresh, timed first, pays it and the recompute does not.
@@ -422,6 +490,7 @@ def main() -> None:
             if args.duckdb
             else None
         )
+        ch = chdb_day(cached, Path(folder), orders, events, args.duck_memory) if args.chdb else None
     new_rows = n_o + n_e
     t_day, c_day = t_import + report.seconds, c_import + c_refresh
     print(f"data: {args.users:,} users, {counts[0]:,} orders, {n_events:,} events to {AS_OF}")
@@ -454,14 +523,18 @@ def main() -> None:
     print(f"load average (1 min) {load_before:.1f} before the run, {load_after:.1f} after it")
     if duck is not None:
         print_duck(duck, new_rows, refreshed)
+    if ch is not None:
+        print_duck(ch, new_rows, refreshed, "chDB")
 
 
-def print_duck(duck: dict[str, object], new_rows: int, sqlite_refreshed: int) -> None:
+def print_duck(
+    duck: dict[str, object], new_rows: int, sqlite_refreshed: int, engine: str = "DuckDB"
+) -> None:
     (t_import, c_import), (t_refresh, c_refresh) = duck["import"], duck["refresh"]
     t_full, c_full = duck["full"]
     report = duck["report"]
     t_day, c_day = t_import + t_refresh, c_import + c_refresh
-    print(f"DuckDB (a copy of the cache's DuckDB copy), the same day's {new_rows:,} rows")
+    print(f"{engine} (a copy of the cache's {engine} copy), the same day's {new_rows:,} rows")
     print("                               wall        CPU")
     print(f"  import of the day          {t_import:8.2f} s {c_import:8.2f} s")
     print(
@@ -470,13 +543,13 @@ def print_duck(duck: dict[str, object], new_rows: int, sqlite_refreshed: int) ->
     )
     print(
         f"  import + refresh           {t_day:8.2f} s {c_day:8.2f} s  = {t_day / t_full:.1%} of"
-        f" DuckDB's full recompute ({c_day / c_full:.1%} in CPU)"
+        f" {engine}'s full recompute ({c_day / c_full:.1%} in CPU)"
     )
     print(f"  full recompute             {t_full:8.2f} s {c_full:8.2f} s")
     same = duck["refreshed"] == duck["recomputed"]
-    print(f"  refresh == full recompute on DuckDB: {'identical' if same else 'DIFFERENT'}")
+    print(f"  refresh == full recompute on {engine}: {'identical' if same else 'DIFFERENT'}")
     same = duck["refreshed"] == sqlite_refreshed
-    print(f"  DuckDB's refresh == SQLite's refresh: {'identical' if same else 'DIFFERENT'}")
+    print(f"  {engine}'s refresh == SQLite's refresh: {'identical' if same else 'DIFFERENT'}")
     print(f"load average (1 min) {duck['load_before']:.1f} before, {duck['load_after']:.1f} after")
 
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -41,7 +42,7 @@ from core.pipeline import (
 from core.rules import history, layers, tags
 from core.store.columns import COLUMNS
 from core.store.db import get_meta, latest_data_date, set_meta, transaction
-from core.store.engines import dialect_of
+from core.store.engines import CLICKHOUSE_ENGINES, dialect_of, engine_of
 from core.store.schema import DAYS_SINCE_LAST, FEATURE_COLUMNS, SCHEMA_VERSION, feature_table_ddl
 from core.store.sql import quote
 
@@ -124,7 +125,7 @@ def refresh(
         )  # fmt: skip
     assert d0 is not None
     try:
-        with transaction(conn):
+        with _all_or_nothing(conn, target):
             _keep_start_history(conn, d0)
             step("changed users")
             touched, reread = _collect_touched(conn, d0, target)
@@ -142,10 +143,11 @@ def refresh(
     except sqlite3.OperationalError as exc:
         raise DatabaseError(f"Refresh failed, previous features kept: {exc}") from exc
     finally:
-        drop_shadows(conn)
-        conn.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
-        conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
-        conn.execute(f"DROP TABLE IF EXISTS temp.{predict.PREDICTIONS_TABLE}")
+        if engine_of(conn) not in CLICKHOUSE_ENGINES:  # there: in the build database, dropped
+            drop_shadows(conn)
+            conn.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
+            conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
+            conn.execute(f"DROP TABLE IF EXISTS temp.{predict.PREDICTIONS_TABLE}")
     users, buyers = conn.execute(
         "SELECT count(*), coalesce(sum(frequency > 0), 0) FROM features"
     ).fetchone()
@@ -156,6 +158,35 @@ def refresh(
 
 
 STEPS = 6  # the calls of step() on the incremental path, "done" included
+
+# ClickHouse (chDB): what the refresh writes, built in a database of its own and exchanged in
+# (core.store.clickhouse.exchanged), as the recompute's build is (core.pipeline)
+COPIED = ("features", "model_fits", "model_inputs", "meta")
+HISTORIES = ("layer_history", "rfm_history", "tag_history")
+
+
+@contextmanager
+def _all_or_nothing(conn: sqlite3.Connection, d1: date) -> Iterator[None]:
+    """One write transaction on SQLite and DuckDB. ClickHouse has no multi-statement
+    transactions: the steps run in a build database where every table the refresh writes is a
+    copy of the live one (the histories but d1's rows, which it writes anew; refresh_dirty
+    empty, as the refresh leaves it; user_tags made anew as user_tags_new by _apply_rules),
+    the others views of the live ones; then the copies are exchanged in. A failure before the
+    exchanges leaves the previous state (docs/engines.md)."""
+    if engine_of(conn) not in CLICKHOUSE_ENGINES:
+        with transaction(conn):
+            yield
+        return
+    from core.store.clickhouse import exchanged  # chdb loads only for a chDB database
+
+    with exchanged(
+        conn,  # type: ignore[arg-type]
+        copied=COPIED,
+        filtered=dict.fromkeys(HISTORIES, ("as_of <> ?", (d1.isoformat(),))),
+        empty=("refresh_dirty",),
+        renamed=("user_tags",),
+    ):
+        yield
 
 
 def _stepper(progress: Callable[[int, int, str], None] | None) -> Callable[[str], None]:
@@ -202,6 +233,10 @@ def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> tuple[int,
     new = ((d0 + day).isoformat(), (d1 + day).isoformat())  # rows (signups) dated d0+1 … d1
     leaving = [(d0 - timedelta(days=n - 1), d1 - timedelta(days=n - 1)) for n in WINDOWS]
     insert = f"INSERT OR IGNORE INTO {TOUCHED} "
+    if not d.keeps_first:  # ClickHouse: every candidate row, the widest bounds taken below
+        conn.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+        conn.execute(f"CREATE TEMP TABLE {CANDIDATES[5:]} AS SELECT * FROM {TOUCHED} WHERE 0")
+        insert = f"INSERT INTO {CANDIDATES} "
     # first come, first kept (OR IGNORE): the widest re-read first
     conn.execute(insert + "SELECT user_id, '', '' FROM main.refresh_dirty")
     conn.execute(
@@ -218,7 +253,21 @@ def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> tuple[int,
     # index scans events once per range (zone maps skip the row groups of other days)
     kinds = [k for (k,) in conn.execute(_KINDS)] if d.seeks else [None]
     events_by_kind = d.indexed_by("events_kind_time")
-    for start, end in [new, *((a.isoformat(), b.isoformat()) for a, b in leaving)]:
+    ranges = [new, *((a.isoformat(), b.isoformat()) for a, b in leaving)]
+    if not d.keeps_first:  # ClickHouse: one scan of each table for every range (sorted by
+        # user, a range of days is a scan of every row: 5 scans of events cost 5x one)
+        ranges = [(a, b) for a, b in ranges if a < b]
+        bounds = {"d90": d90} | {f"s{i}": a for i, (a, _) in enumerate(ranges)}
+        bounds |= {f"e{i}": b for i, (_, b) in enumerate(ranges)}
+        within = " OR ".join(
+            f"(created_at >= :s{i} AND created_at < :e{i})" for i in range(len(ranges))
+        )
+        for table in ("orders", "events") if ranges else ():
+            conn.execute(
+                insert + f"SELECT user_id, :d90, :d90 FROM main.{table} WHERE {within}", bounds
+            )
+        ranges = []
+    for start, end in ranges:
         if start >= end:
             continue
         bounds = {"d90": d90, "start": start, "end": end}
@@ -235,13 +284,27 @@ def _collect_touched(conn: sqlite3.Connection, d0: date, d1: date) -> tuple[int,
                 {**bounds, "kind": kind} if kind is not None else bounds,
             )
     # Active before signing up after d1: in features by their rows only, so whole rows too.
-    conn.execute(
-        f"UPDATE {TOUCHED} AS t SET orders_from = '', events_from = '' FROM main.users AS u"
-        " WHERE u.user_id = t.user_id AND t.events_from <> '' AND u.signup_at >= ?",
-        (new[1],),
-    )
+    if d.keeps_first:
+        conn.execute(
+            f"UPDATE {TOUCHED} AS t SET orders_from = '', events_from = '' FROM main.users AS u"
+            " WHERE u.user_id = t.user_id AND t.events_from <> '' AND u.signup_at >= ?",
+            (new[1],),
+        )
+    else:  # each user's widest bounds: '' (everything) sorts before any date
+        late = "ifNull(u.signup_at >= :late, 0)"
+        conn.execute(
+            f"INSERT INTO {TOUCHED} SELECT c.user_id,"
+            f" if({late}, '', min(c.orders_from)), if({late}, '', min(c.events_from))"
+            f" FROM {CANDIDATES} AS c LEFT JOIN main.users AS u ON u.user_id = c.user_id"
+            " GROUP BY c.user_id, u.signup_at",
+            {"late": new[1]},
+        )
+        conn.execute(f"DROP TABLE {CANDIDATES}")
     reread = d.as_int("orders_from = ''")
     return conn.execute(f"SELECT count(*), coalesce(sum({reread}), 0) FROM {TOUCHED}").fetchone()
+
+
+CANDIDATES = "temp.uo_touched_rows"  # ClickHouse: TOUCHED's rows before each user's widest
 
 
 # Every event kind in the data, by one seek per kind on events_kind_time (a skip-scan).
@@ -469,7 +532,10 @@ def _rewrite_rows(conn: sqlite3.Connection, shift: int) -> None:
         {"shift": shift},
     )
     conn.execute("DROP TABLE features")
-    conn.execute("ALTER TABLE features_new RENAME TO features")
+    if d.name == "clickhouse":  # the build database's copy (_all_or_nothing), exchanged later
+        conn.execute("RENAME TABLE features_new TO features")
+    else:
+        conn.execute("ALTER TABLE features_new RENAME TO features")
     conn.execute(f"DROP TABLE {scored}")
     conn.execute(f"DROP TABLE {SCRATCH}")
 
@@ -487,6 +553,11 @@ def _apply_rules(conn: sqlite3.Connection, d1: date) -> None:
         )
     )
     tags.apply_tags(conn, "features", NEW_TAGS, d1)
+    if d.name == "clickhouse":  # the new table whole, renamed over user_tags at the exchange
+        conn.execute(f"RENAME TABLE {NEW_TAGS[5:]} TO user_tags_new")
+        history.record(conn, "features", "user_tags_new", d1)
+        coverage.record(conn)
+        return
     # only the difference is written: most users keep their tags from one day to the next
     same = "n.tag = o.tag AND n.user_id = o.user_id"
     conn.execute(

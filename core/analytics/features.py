@@ -541,6 +541,12 @@ def _make_shadows(conn: sqlite3.Connection, users_table: str) -> None:
         )
         if d.name == "sqlite":
             conn.execute(f"INSERT INTO temp.{name} {select}")
+        elif d.name == "clickhouse":  # no TEMP schema: in the build database, its view of
+            # the live table replaced by a copy of the rows (drop_shadows puts it back); the
+            # columns are the live table's, in order (a SELECT of a join names them o.x)
+            conn.execute(f"DROP VIEW IF EXISTS {name}")
+            conn.execute(f"CREATE TABLE {name} AS main.{name} ENGINE = Memory")
+            conn.execute(f"INSERT INTO {name} {select}")
         else:
             conn.execute(f"CREATE TEMP TABLE {name} AS {select}")
     if d.indexes:
@@ -574,5 +580,16 @@ def compute_features_of(
 
 
 def drop_shadows(conn: sqlite3.Connection) -> None:
+    """Drop the copies; on ClickHouse, which has no TEMP schema, they are tables of the build
+    database (core.store.clickhouse.exchanged, the only place they are made), which are views
+    of the live tables again afterwards; outside a build there is nothing to drop."""
+    if dialect_of(conn).name == "clickhouse":
+        live = getattr(conn, "live", None)
+        if not getattr(conn, "building", False) or not live:
+            return
+        for name in SHADOWED:
+            conn.execute(f"DROP TABLE IF EXISTS {name}")
+            conn.execute(f"CREATE VIEW {name} AS SELECT * FROM {quote(live)}.{name}")
+        return
     for name in SHADOWED:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")

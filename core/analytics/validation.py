@@ -36,9 +36,9 @@ from core.store.engines import engine_of
 
 CONDITIONAL_MAX = 7  # calibration purchase buckets 0, 1, ..., 6, 7+ (the paper's figure 4)
 
-# The holdout on DuckDB, aggregated by the engine (no order leaves it): the purchase days in
-# (cut, end] of each calibration buyer (a buyer with an order before the cut, as the summary's),
-# and how many of those purchase days fell on each day (EXISTS: a semi-join).
+# The holdout on DuckDB and ClickHouse, aggregated by the engine (no order leaves it): the
+# purchase days in (cut, end] of each calibration buyer (a buyer with an order before the cut,
+# as the summary's), and how many of those purchase days fell on each day (EXISTS: a semi-join).
 _HOLDOUT_ORDERS = """
 FROM orders AS o
 WHERE o.created_at >= :start AND o.created_at < :end
@@ -179,9 +179,9 @@ def _holdout(
     conn: sqlite3.Connection, summary: pd.DataFrame, cut: date, end: date
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each calibration buyer's holdout purchase days (summary order); the holdout days (1 =
-    the day after the cut) with purchases and how many purchase days each had. On DuckDB two
-    aggregates read from the engine (one row per holdout buyer, one per day); on SQLite its
-    (user, day) pairs, counted here: the same figures."""
+    the day after the cut) with purchases and how many purchase days each had. On DuckDB and
+    ClickHouse two aggregates read from the engine (one row per holdout buyer, one per day); on
+    SQLite its (user, day) pairs, counted here: the same figures."""
     params = {
         "start": (cut + timedelta(days=1)).isoformat(),
         "end": (end + timedelta(days=1)).isoformat(),

@@ -135,7 +135,8 @@ _TOKENS = re.compile(
     r"|(?<![:\w]):(?P<sqlite_named>[A-Za-z_]\w*)"  # sqlite3's :name, as DuckDB's adapter takes it
     r"|(?P<positional>\?)"
     r"|(?P<master>\bsqlite_master\b)"
-    r"|(?P<temp>\btemp\.(?=[A-Za-z_\"]))",  # SQLite's TEMP schema: the current database here
+    r"|(?P<temp>\btemp\.(?=[A-Za-z_\"]))"  # SQLite's TEMP schema: the current database here
+    r"|(?P<main>\bmain\.(?=[A-Za-z_\"]))",  # SQLite's main schema: the live database (exchanged)
     re.DOTALL,
 )
 # SQLite's catalogue of tables, as core reads it (type, name)
@@ -161,9 +162,14 @@ def value_type(value: object) -> str:
     return "String"
 
 
-def prepare(sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[str, dict[str, Any]]:
+def prepare(
+    sql: str, params: Sequence[Any] | dict[str, Any] = (), *, main: str = ""
+) -> tuple[str, dict[str, Any]]:
     """``sql`` with each ``{name:?}``, ``:name`` and ``?`` written as a typed ClickHouse
-    parameter, and the values by name; quoted text and identifiers are left as they are."""
+    parameter, and the values by name; quoted text and identifiers are left as they are.
+    SQLite's ``temp.`` is left out (the current database) and ``main.`` is ``main`` (the live
+    database's name and a dot while a build database is current, :func:`exchanged`; else
+    nothing: the current database is the live one)."""
     named = params if isinstance(params, dict) else {}
     positional = list(params) if not isinstance(params, dict) else []
     values: dict[str, Any] = {}
@@ -177,6 +183,9 @@ def prepare(sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[str,
             out.append(match.group())
             continue
         if kind == "temp":
+            continue
+        if kind == "main":
+            out.append(main)
             continue
         if kind == "master":
             rest = sql[at:].lstrip()
@@ -486,7 +495,7 @@ class ClickHouseConnection:
         pragma = _PRAGMA.fullmatch(sql)
         if pragma is not None:
             return self._pragma(pragma.group(1).lower(), (pragma.group(2) or "").strip())
-        text, values = prepare(sqlite_writes(sql), params)
+        text, values = prepare(sqlite_writes(sql), params, main=self._main())
         if self._handler is None:
             return RowsCursor(*self.backend.query(text, values))
         return RowsCursor(*self._limited(text, values, self._handler))
@@ -541,8 +550,12 @@ class ClickHouseConnection:
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         """The rows of a query as a pandas DataFrame (NULL numbers are NaN), as DuckDB's
         adapter gives them (core.analytics.predict.read_frame)."""
-        text, values = prepare(sql, params or {})
+        text, values = prepare(sql, params or {}, main=self._main())
         return self.backend.query_arrow(text, values).to_pandas()
+
+    def _main(self) -> str:
+        """What SQLite's ``main.`` is here (:func:`prepare`)."""
+        return f"{quote(self.live)}." if self.building and self.live else ""
 
     def execute_with_frame(
         self, name: str, frame: Any, sql: str, params: dict[str, Any] | None = None
@@ -577,6 +590,7 @@ class ClickHouseConnection:
         return self.building
 
     building = False
+    live: str | None = None  # the live database while a build database is current
 
     def close(self) -> None:
         self._handler = None
@@ -781,7 +795,7 @@ def exchanged(
                 conn.execute(f"INSERT INTO {there} SELECT * FROM {here}")
         conn.execute(f"USE {build}")
         conn.execute("SET final = 1")
-        conn.building = True
+        conn.building, conn.live = True, live
         try:
             yield
             for table in renamed:  # the live ones' views, until now
@@ -790,7 +804,7 @@ def exchanged(
             for table in written:
                 conn.execute(f"OPTIMIZE TABLE {quote(table)} FINAL")  # one row per key, stored
         finally:
-            conn.building = False
+            conn.building, conn.live = False, None
             conn.execute("SET final = 0")
             conn.execute(f"USE {quote(live)}")
         done: list[str] = []

@@ -219,6 +219,9 @@ class Dialect:
     upserts_in_place = False
     # the bound value of ``LIMIT ?`` that means no limit (SQLite's -1; DuckDB's NULL)
     no_limit: int | None = -1
+    # ``INSERT OR IGNORE`` keeps the first row of a key (ClickHouse's ReplacingMergeTree keeps
+    # the last inserted: the refresh's list of touched users is then a GROUP BY, core.refresh)
+    keeps_first = True
 
     def day_span(self, start: str, end: str) -> str:
         """Days from the date text ``start`` to the date text ``end`` (a real number on SQLite:
@@ -533,6 +536,7 @@ class ClickHouseDialect(Dialect):
 
     # the recompute (core.pipeline): histories are rewritten whole for their date
     upserts_in_place = False
+    keeps_first = False
 
     def day_span(self, start: str, end: str) -> str:
         return f"dateDiff('day', toDate32OrNull({start}), toDate32OrNull({end}))"

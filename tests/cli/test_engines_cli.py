@@ -73,15 +73,11 @@ def test_a_command_not_on_the_engine_yet_says_so_in_one_line(
     assert opened.output.startswith("userops: the app needs a terminal")
     commands = []
     if engine != "duckdb":  # all these run on DuckDB (tests/cli/test_duck_writes_cli.py,
-        # test_duck_refresh_cli.py, test_duck_store_cli.py)
+        # test_duck_refresh_cli.py, test_duck_store_cli.py); refresh and model --validate on
+        # chDB too (tests/core/test_chdb_refresh.py)
         commands += [
             (["segment", "save", url, "x", "frequency > 1"], "userops segment save"),
             (["tags", url], "userops tags"),
-            (["refresh", url], "userops refresh"),
-            (
-                ["model", url, "--validate", "--calibration-end", "2024-06-01"],
-                "userops model --validate",
-            ),
             (["demo", url], "userops demo"),
             (["check", url], "userops check"),
             (["backup", url, str(tmp_path / "b")], "userops backup"),

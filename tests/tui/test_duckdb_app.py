@@ -2,18 +2,20 @@
 action that only reads shows what it shows on SQLite — the users list, filter, search,
 profile, the layers (pyramid, overlaps, transitions, a drill-down), RFM (groups, 27 cells),
 tags (a model output's histogram), segments (the count as you type), campaigns (targets, the
-effect report), models, strategies (the dry run). The refresh where it does not run
-(REFRESH_ENGINES) and chDB's writes say in one line that they do not run there yet (in Chinese
+effect report), models, strategies (the dry run). F5 refreshes a chDB copy as the CLI's
+refresh does; chDB's writes say in one line that they do not run there yet (in Chinese
 too); on chDB the transitions from a date that was not recomputed say so in one line too. The
 saves on DuckDB: test_duckdb_app_writes.py."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 from screen_states import BY_NAME, State, build_small_demo, reach
 from test_chinese import screen_text
+from textual.worker import WorkerCancelled, WorkerFailed
 from tui_helpers import app_on as helpers_app_on
 from tui_helpers import settle
 
@@ -112,22 +114,57 @@ def test_every_screen_opens_on_both() -> None:
     assert SCREENS_ON["duckdb"] == SCREENS_ON["chdb"] == READ_SCREENS
 
 
-@pytest.mark.parametrize("engine", [e for e in ENGINES if e not in REFRESH_ENGINES])
-async def test_the_refresh_says_it_does_not_run_there(dbs, engine: str) -> None:
-    app, said = app_on(dbs[engine], engine)
+def test_the_refresh_runs_on_both() -> None:
+    assert {"sqlite", *ENGINES} <= set(REFRESH_ENGINES)  # F5 too: one gate
+
+
+async def test_f5_refreshes_a_chdb_copy(dbs, tmp_path: Path) -> None:
+    """F5 on a chDB copy (the app's saves do not run there; its refresh does, all or nothing:
+    tests/core/test_chdb_refresh.py): to the latest date in the data, what the CLI's refresh
+    gives on the SQLite file, said as on SQLite; the status line moves to it."""
+    from core.refresh import refresh
+    from core.store.db import open_db
+    from core.store.engines import open_database
+
+    lite_path = tmp_path / "f5.sqlite"
+    lite_path.write_bytes(dbs["sqlite"].read_bytes())
+    copy_database(lite_path, f"chdb:///{tmp_path / 'f5.chdb'}")
+    app, said = app_on(tmp_path / "f5.chdb", "chdb")
+    shown: list[str] = []  # every notification (on a loaded machine one can expire unread)
+    notify = app.notify
+
+    def noted(message: str, **options) -> None:
+        shown.append(str(message))
+        notify(message, **options)
+
+    app.notify = noted  # type: ignore[method-assign]
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             await settle(app, pilot)
             await pilot.press("f5")
+            for _ in range(200):  # the refresh's worker, then the screens reload
+                await pilot.pause(0.1)
+                with contextlib.suppress(WorkerCancelled, WorkerFailed):  # a reload's
+                    await app.workers.wait_for_complete()
+                if app.settings.as_of != DEMO_AS_OF:
+                    break
             await settle(app, pilot)
-            assert type(app.screen).__name__ == "UsersScreen"  # nothing else opened
+            assert app.settings.as_of > DEMO_AS_OF
+            assert f"as of {app.settings.as_of}" in screen_text(app)
     finally:
         query_runner.ENGINE_OF.clear()
-    label = {"duckdb": "DuckDB", "chdb": "chDB"}[engine]
-    assert said == [
-        f"|Refresh does not run on {label} yet: use it on the SQLite database and `userops copy` "
-        f"it to {label} again"
-    ]
+    assert said == []
+    lite = open_db(lite_path)
+    ch = open_database(f"chdb:///{tmp_path / 'f5.chdb'}")
+    try:
+        report = refresh(lite)
+        assert report.full == "" and report.as_of == app.settings.as_of
+        assert shown == [f"as of {report.as_of} (incremental; {report.touched:,} users recomputed)"]
+        query = "SELECT user_id, layer, rfm_group, recency_days, p_alive FROM features"
+        assert sorted(ch.execute(query).fetchall()) == sorted(lite.execute(query).fetchall())
+    finally:
+        lite.close()
+        ch.close()
 
 
 @pytest.mark.parametrize("engine", [e for e in ENGINES if e not in WRITE_ENGINES])  # chDB

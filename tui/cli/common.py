@@ -67,13 +67,13 @@ READ_ENGINES = ("sqlite", "duckdb", "chdb", "clickhouse")
 # ... and those recompute, rfm and model run on, computing in the engine
 COMPUTE_ENGINES = ("sqlite", "duckdb", "chdb")
 # ... `model --validate` (its holdout's aggregates in the engine)
-VALIDATE_ENGINES = ("sqlite", "duckdb")
+VALIDATE_ENGINES = ("sqlite", "duckdb", "chdb")
 # ... `import` (staged and merged in the engine's SQL, one transaction)
 IMPORT_ENGINES = ("sqlite", "duckdb")
 # ... the writes: segments, campaigns, control, strategies, layer and tag rules (the app's saves too)
 WRITE_ENGINES = ("sqlite", "duckdb")
 # ... and `refresh` (the app's F5 too: one gate for both), computed in the engine
-REFRESH_ENGINES = ("sqlite", "duckdb")
+REFRESH_ENGINES = ("sqlite", "duckdb", "chdb")
 
 
 def sqlite_path(db: str, *, what: str | None = None) -> str:

@@ -29,7 +29,7 @@ from core.analytics.predict import (
     store_fits,
 )
 from core.analytics.validation import ValidationReport, validate
-from core.store.db import get_meta, set_meta, stored_as_of, transaction
+from core.store.db import get_meta, set_meta, stored_as_of
 from core.store.engines import all_or_nothing
 from tui.cli import cli
 from tui.cli.common import (
@@ -156,7 +156,7 @@ def _validate(
     if calibration_end is None:
         fail("--validate needs --calibration-end YYYY-MM-DD")
         return
-    # the holdout is aggregated by the engine (core.analytics.validation): SQLite and DuckDB
+    # the holdout is aggregated by the engine (core.analytics.validation): SQLite, DuckDB, chDB
     check_engine(db, VALIDATE_ENGINES, "`userops model --validate`")
     with database(db, engines=COMPUTE_ENGINES) as conn:
         end = holdout_end or stored_as_of(conn)
@@ -170,7 +170,7 @@ def _validate(
             )
             return
         report = validate(conn, calibration_end, end)
-        with transaction(conn):
+        with all_or_nothing(conn, writes=("meta",)):  # on chDB: exchanged in
             set_meta(conn, VALIDATION_KEY, json.dumps(report.as_json()))
             if use:
                 record_choice(conn, use, f"chosen by the operator (--use {use})", "explicit")

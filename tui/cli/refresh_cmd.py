@@ -13,8 +13,9 @@ import click
 from core.refresh import REFIT_AFTER_DAYS, RefreshReport, refresh
 from core.rules.tags import install_defaults_once
 from core.store.db import get_meta
+from core.store.engines import all_or_nothing, engine_of, not_supported
 from tui.cli import cli
-from tui.cli.common import DB_ARGUMENT, ISO_DATE, REFRESH_ENGINES, database
+from tui.cli.common import DB_ARGUMENT, ISO_DATE, REFRESH_ENGINES, WRITE_ENGINES, database
 from tui.cli.strategy_cmd import run_json, run_lines
 
 if TYPE_CHECKING:
@@ -56,8 +57,11 @@ def refresh_cmd(
     --no-strategies.
     """
     with database(db, engines=REFRESH_ENGINES) as conn:
-        if get_meta(conn, "features_as_of") is None and install_defaults_once(conn, as_of=as_of):
-            click.echo("installed the default layer rules and tags (see `userops layer rules`)")
+        if get_meta(conn, "features_as_of") is None:  # on chDB: exchanged in, as recompute's
+            with all_or_nothing(conn, writes=("layer_rules", "tag_rules", "meta")):
+                installed = install_defaults_once(conn, as_of=as_of)
+            if installed:
+                click.echo("installed the default layer rules and tags (see `userops layer rules`)")
         report = refresh(conn, as_of, refit=refit, refit_after_days=refit_after)
         if not as_json:
             click.echo(report_text(report))
@@ -76,6 +80,13 @@ def _run_strategies(conn: sqlite3.Connection) -> RunReport | None:
     from core.audience.strategies import list_all, run_strategies  # loads scipy: only if needed
 
     if not any(s.active for s in list_all(conn)):
+        return None
+    engine = engine_of(conn)
+    if engine not in WRITE_ENGINES:  # a strategy's run writes targets
+        click.echo(
+            not_supported("`strategy run` (the active strategies after the refresh)", engine),
+            err=True,
+        )
         return None
     return run_strategies(conn)
 

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar
 
 from core.refresh import STEPS, RefreshReport, refresh
-from tui.widgets.writes import writer
+from tui.widgets.query_runner import refreshing
 
 if TYPE_CHECKING:
     from tui.app import UserOpsApp
@@ -50,7 +50,7 @@ class RefreshModal(ModalScreen[RefreshReport | None]):
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def run_refresh(self) -> None:
         try:
-            with writer(self.app.settings.db_path) as conn:
+            with refreshing(self.app.settings.db_path) as conn:
                 report = refresh(conn, self.as_of, progress=self._progress)
         except Exception as exc:  # the transaction rolled back: the previous figures stay
             self.app.call_from_thread(self._failed, exc)

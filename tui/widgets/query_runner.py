@@ -197,6 +197,23 @@ def writing(path: str | Path) -> Iterator[sqlite3.Connection]:
 
 
 @contextmanager
+def refreshing(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A writable connection for the refresh's worker (F5): where the saves run, the writers'
+    (:func:`writing`); on chDB, where the refresh runs but the saves do not yet, a connection
+    of its own (core.refresh writes there all or nothing, through a build database)."""
+    engine = engine_of(path)
+    if engine != "chdb":
+        with writing(path) as conn:
+            yield conn
+        return
+    conn = open_database(Target(engine, str(path), str(path)))
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
 def reader(path: str | Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection for one worker thread (never shared across threads).
 
