@@ -1041,8 +1041,11 @@ def purchases_if_alive(fit: PurchaseFit, t: float, x: np.ndarray, T: np.ndarray)
     # MBG/NBD is BG/NBD with b + 1 in the beta function: c = a + b + x (BG/NBD: a + b + x - 1)
     c = a + b + x - (1 if isinstance(fit, BgNbdFit) else 0)
     z = t / (alpha + T + t)
-    tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(c - x - r, a - 1, c, z)
-    value = c / (a - 1) * (1.0 - tail)
+    # where hyp2f1 overflows the product is inf * 0 = nan: no value, as below (not a warning
+    # printed to the operator's terminal)
+    with np.errstate(invalid="ignore", over="ignore"):
+        tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(c - x - r, a - 1, c, z)
+        value = c / (a - 1) * (1.0 - tail)
     return np.where(np.isfinite(value) & (value >= 0), value, np.nan)
 
 
