@@ -291,8 +291,14 @@ WITH RECURSIVE k(kind) AS (
 )
 SELECT max((SELECT max(created_at) FROM events WHERE kind = k.kind)) FROM k""",
 }
-# ... and on an engine without those indexes (Dialect.seeks), one scan
-_LATEST_SCAN = {table: f"SELECT max(created_at) FROM {table}" for table in _LATEST}
+# ... and on an engine without those indexes (Dialect.seeks), whether any row is dated on or
+# after the cut (its time, else NULL): the column's zone maps skip every block dated before it,
+# where a max() reads them all (DuckDB, 1M users: 0.3 + 0.5 s of CPU for orders and events, 0)
+_LATEST_SCAN = {
+    table: f"SELECT max(created_at) FROM (SELECT created_at FROM {table} "
+    "WHERE created_at >= :end LIMIT 1) AS later"
+    for table in _LATEST
+}
 
 
 # Column -> SQL expression over users u, uo_rfm o, uo_ord_win w, uo_night n, uo_ev_last e,
@@ -331,7 +337,7 @@ def _cut_clauses(conn: sqlite3.Connection, table: str, params: dict[str, str]) -
     """The as-of cut as SQL for a full pass over ``table``: empty when no row is dated on or
     after the cut (the usual as-of date, the latest day), which spares a test per row."""
     sql = (_LATEST if dialect_of(conn).seeks else _LATEST_SCAN)[table]
-    latest = conn.execute(sql).fetchone()[0]
+    latest = conn.execute(sql, {"end": params["end"]}).fetchone()[0]
     if latest is None or latest < params["end"]:
         return {"cut": "", "and_cut": ""}
     return {"cut": "WHERE created_at < :end", "and_cut": "AND created_at < :end"}
@@ -387,15 +393,20 @@ def check_table_name(table: str) -> str:
 
 
 def compute_rfm_inputs(
-    conn: sqlite3.Connection, as_of: date, *, with_history: bool = False
+    conn: sqlite3.Connection,
+    as_of: date,
+    *,
+    with_history: bool = False,
+    cut: dict[str, str] | None = None,
 ) -> rfm.ScorePlan | None:
     """R, F, M, first and last order per buyer into temp.uo_rfm, and the scoring plan built
     from them (None without buyers): all the recompute's RFM work but the final INSERT. With
-    ``with_history`` uo_rfm also holds what _ENGINE_SUMMARY reads (first order, days)."""
+    ``with_history`` uo_rfm also holds what _ENGINE_SUMMARY reads (first order, days).
+    ``cut``: the orders' as-of cut (_cut_clauses), when the caller has it already."""
     _drop_scratch(conn)
     params = _bounds(as_of)
     script = _RFM_AGG_WITH_HISTORY if with_history else _RFM_AGG
-    _run_script(conn, script, params, _cut_clauses(conn, "orders", params))
+    _run_script(conn, script, params, cut or _cut_clauses(conn, "orders", params))
     return rfm.score_plan(conn, "temp.uo_rfm", rfm.get_thresholds(conn), alias="o")
 
 
@@ -426,17 +437,18 @@ def compute_features(
     conn.execute(d.create_table(feature_table_ddl(table)))
     try:
         on_sqlite = d.name == "sqlite"
+        order_cut = _cut_clauses(conn, "orders", params)  # the RFM and night passes'
         if on_sqlite:  # the purchase history in a second process, beside the passes
             big = _orders_at_least(conn, BESIDE_MIN_ORDERS)
             besides = beside(conn, predict.purchase_history, as_of, with_predictions, worth_it=big)
         else:  # DuckDB: its summary from the RFM pass, the fits on a thread beside the SQL
-            plan = compute_rfm_inputs(conn, as_of, with_history=True)
+            plan = compute_rfm_inputs(conn, as_of, with_history=True, cut=order_cut)
             besides = _fits_beside(conn, as_of, with_predictions)
         with besides as history:
             if on_sqlite:
-                plan = compute_rfm_inputs(conn, as_of)
+                plan = compute_rfm_inputs(conn, as_of, cut=order_cut)
             _run_script(conn, _ORDER_WINDOW, params)
-            _run_script(conn, _NIGHT, params, _cut_clauses(conn, "orders", params))
+            _run_script(conn, _NIGHT, params, order_cut)
             _run_script(conn, _EVENT_LAST, params, _cut_clauses(conn, "events", params))
             for script in (_EVENT_WINDOWS, _CART_AGG, _FAVOURITE):
                 _run_script(conn, script, params)

@@ -1091,16 +1091,30 @@ def gamma_gamma_log_lik(params: np.ndarray, x: np.ndarray, zbar: np.ndarray) -> 
     return _gamma_gamma_terms(params, x, zbar, _levels(x))[0]
 
 
+# What the Gamma-Gamma terms take from the data alone: log zbar, log x, x * zbar (one row per
+# repeat customer). Computed once per fit, not per evaluation: the same numbers, bit for bit.
+SpendConstants = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _spend_constants(x: np.ndarray, zbar: np.ndarray) -> SpendConstants:
+    return np.log(zbar), np.log(x), x * zbar
+
+
 def _gamma_gamma_terms(
-    params: np.ndarray, x: np.ndarray, zbar: np.ndarray, x_levels: Levels
+    params: np.ndarray,
+    x: np.ndarray,
+    zbar: np.ndarray,
+    x_levels: Levels,
+    constants: SpendConstants | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood and its (3, n) gradient in (p, q, v)."""
     p, q, v = params
-    px, log_vxz = p * x, np.log(v + x * zbar)
+    log_z, log_x, xz = _spend_constants(x, zbar) if constants is None else constants
+    px, vxz = p * x, v + xz
+    log_vxz = np.log(vxz)
     levels, at = x_levels  # gamma-function terms per distinct x only, as in _bgnbd_terms
     g_pxq, g_px = gammaln(p * levels + q)[at], gammaln(p * levels)[at]
     d_pxq, d_px = digamma(p * levels + q)[at], digamma(p * levels)[at]
-    log_z, log_x = np.log(zbar), np.log(x)
     ll = (
         g_pxq - g_px - gammaln(q) + q * np.log(v)
         + (px - 1) * log_z + px * log_x - (px + q) * log_vxz
@@ -1108,7 +1122,7 @@ def _gamma_gamma_terms(
     grad = np.array([
         x * (d_pxq - d_px + log_z + log_x - log_vxz),
         d_pxq - digamma(q) + np.log(v) - log_vxz,
-        q / v - (px + q) / (v + x * zbar),
+        q / v - (px + q) / vxz,
     ])  # fmt: skip
     return ll, grad
 
@@ -1130,11 +1144,13 @@ def fit_gamma_gamma(x: np.ndarray, zbar: np.ndarray) -> GammaGammaFit:
         raise ModelFitError("every repeat buyer has the same mean spend; nothing to fit")
 
     x_levels = _levels(x)
+    with np.errstate(all="ignore"):
+        constants = _spend_constants(x, zbar)
 
     def neg_mean_ll(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
         with np.errstate(all="ignore"):
-            ll, grad = _gamma_gamma_terms(params, x, zbar, x_levels)
+            ll, grad = _gamma_gamma_terms(params, x, zbar, x_levels, constants)
         value = -float(np.mean(ll))
         if not np.isfinite(value):
             return 1e300, np.zeros(3)

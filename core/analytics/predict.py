@@ -671,12 +671,22 @@ def write_model_inputs(
             "DELETE FROM model_inputs WHERE user_id NOT IN (SELECT user_id FROM uo_inputs_frame)"
             + listed,
         )
+        # DuckDB: a row stored as it is now is not written again (an upsert of an unchanged key
+        # is still a delete and an insert in its index; from one day to the next most buyers'
+        # inputs are the same: only those with new orders, or T, change, and T is not stored)
+        same = (
+            " AS f WHERE NOT EXISTS (SELECT 1 FROM model_inputs AS m WHERE m.user_id = f.user_id"
+            + "".join(f" AND m.{c} IS NOT DISTINCT FROM f.{c}" for c in MODEL_INPUT_COLUMNS)
+            + ")"
+            if dialect_of(conn).upserts_in_place
+            else ""
+        )
         conn.execute_with_frame(  # type: ignore[attr-defined]
             "uo_inputs_frame",
             frame,
             "INSERT OR REPLACE INTO model_inputs(user_id, first_order_at, x, t_x_days, "
             "repeat_mean) SELECT user_id, first_order_at, x, t_x_days, repeat_mean "
-            "FROM uo_inputs_frame",
+            "FROM uo_inputs_frame" + same,
         )
         return
     if users_table is None:

@@ -336,6 +336,12 @@ class Dialect:
         joins): SQLite keeps its key (the joins seek it)."""
         return self.create_table(ddl)
 
+    def labelled_rows(self, key: str, labels: list[tuple[str, str]]) -> str | None:
+        """One row (``key``, label) per ``(test, label marker)`` whose test holds, over one
+        pass of the rows (the tags: the SELECT list and FROM are the caller's), or None: one
+        statement per label (SQLite: each one a scan as cheap as the shared pass)."""
+        return None
+
 
 class DuckDBDialect(Dialect):
     name = "duckdb"
@@ -459,6 +465,12 @@ class DuckDBDialect(Dialect):
     def scratch_table(self, ddl: str) -> str:
         # no key: DuckDB's joins hash either way, and a key is an index (ART) built row by row
         return re.sub(r",\s*PRIMARY KEY \([^)]*\)", "", self.create_table(ddl))
+
+    def labelled_rows(self, key: str, labels: list[tuple[str, str]]) -> str | None:
+        # a list of each row's labels unnested: every tag's test in one scan of features, not
+        # one scan per tag (NULL: the test does not hold, as in a WHERE)
+        cases = ", ".join(f"CASE WHEN ({test}) THEN {label} END" for test, label in labels)
+        return f"{key}, unnest(list_filter([{cases}], lambda x: x IS NOT NULL))"
 
 
 class ClickHouseDialect(Dialect):

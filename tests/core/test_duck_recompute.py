@@ -305,3 +305,30 @@ def test_a_failure_leaves_the_previous_state_on_duckdb(
         assert _state(again) == before
     finally:
         again.close()
+
+
+def test_every_tag_in_one_statement_on_duckdb(tmp_path: Path, monkeypatch) -> None:
+    """DuckDB writes the tags in one scan of features (Dialect.labelled_rows), every rule's
+    parameters under names of its own; SQLite keeps one INSERT per tag. The same tags."""
+    lite, duck = both(tmp_path, _build_small)
+    writes: list[str] = []
+    execute = DuckDBConnection.execute
+
+    def traced(self, sql, params=()):
+        if sql.lstrip().startswith("INSERT") and "INTO user_tags_new" in sql:
+            writes.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(DuckDBConnection, "execute", traced)
+    try:
+        recompute(lite, AS_OF)
+        recompute(duck, AS_OF)
+        n_rules = len(tags.list_tags(duck))
+        assert n_rules >= 5 and len(writes) == 1
+        sql = "SELECT tag, user_id FROM user_tags ORDER BY 1, 2"
+        got = duck.execute(sql).fetchall()
+        assert got == lite.execute(sql).fetchall()
+        assert ("近7天登录", "u2") in got  # its login on 06-28 (a raw-event window, bound)
+    finally:
+        lite.close()
+        duck.close()
