@@ -121,7 +121,9 @@ def _whole_history(table_a: str, where_a: str, follow: str, negated: bool) -> st
     did cart_add then order within 1d 6.5 -> 1.8 s of CPU, then no order 12.5 -> 1.9 s. The
     driver is ``users``, not ``f``'s table: a condition is also evaluated over the per-user
     table being built (the recompute's tag and layer rules), and every user with an order or
-    an event is in ``users`` (the import creates them first; the foreign keys say so)."""
+    an event is in ``users`` (the import creates them first; the foreign keys say so). In the
+    refresh, ``users``, ``orders`` and ``events`` are the TEMP copies of the dirty users' rows
+    (core/analytics/features.py ``_make_shadows``): the same invariant, within those users."""
     if negated:
         return (
             f"f.user_id IN (SELECT u.user_id FROM users AS u WHERE EXISTS (SELECT 1 FROM "
