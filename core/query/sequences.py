@@ -118,7 +118,7 @@ def _whole_history(table_a: str, where_a: str, follow: str, negated: bool) -> st
     ``events_kind_time`` (the windowed form), each probe lands anywhere in that key. ``then no``
     asks per user for one A not followed (it stops at the first: most users match); the
     positive form joins (an ``EXISTS`` per user measured 12 % slower). 1M users / 20M events:
-    did cart_add then order within 1d 6.5 -> 1.8 s of CPU, then no order 12.5 -> 1.9 s. The
+    did cart_add then order within 1d 6.5 -> 1.8 s of CPU, then no order 12.1 -> 1.7 s. The
     driver is ``users``, not ``f``'s table: a condition is also evaluated over the per-user
     table being built (the recompute's tag and layer rules), and every user with an order or
     an event is in ``users`` (the import creates them first; the foreign keys say so). In the
