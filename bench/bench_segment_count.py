@@ -101,6 +101,8 @@ SECOND_QUERIES = [
     (1000, "did cart_add in 7d then no order within 1d"),
     (1000, "did cart_add in 30d then order within 1d"),
     (1000, "did cart_add then order within 1d"),
+    (1000, "did cart_add then no order within 1d"),
+    (1000, "did view then cart_add within 1d"),
     (1000, "did view in 30d then cart_add within 1d"),
 ]
 # Two history dates (D - 10 and D) for entered/left: a tenth of the users moved in between.
@@ -255,6 +257,13 @@ SELECT {", ".join(FEATURE_EXPRS[c] for c in FEATURE_COLUMNS)}
 FROM n LEFT JOIN ev ON ev.user_id = 'u' || i LEFT JOIN ow ON ow.user_id = 'u' || i
     LEFT JOIN ll ON ll.user_id = 'u' || i
 """
+# every user with rows is in users, as an import makes it (the whole-history sequences read
+# the A rows per user of users); the attributes a demo user has, from the features
+USERS_SQL = """
+INSERT INTO users(user_id, name, gender, city, channel, signup_at)
+SELECT user_id, 'user ' || user_id, gender, city, channel, signup_at FROM features
+ORDER BY user_id
+"""
 EVENTS_SQL = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :events)
 INSERT OR IGNORE INTO events(user_id, kind, created_at, value)
@@ -299,6 +308,7 @@ def build(path: Path, users: int, events: int) -> None:
         if statement.strip():
             conn.execute(statement, BOUNDS)
     conn.execute(FEATURES_SQL, {"users": users})
+    conn.execute(USERS_SQL)
     for statement in HISTORY_SQL.split(";"):
         conn.execute(statement)
     set_meta(conn, "as_of", AS_OF.isoformat())
@@ -384,6 +394,9 @@ def upgrade(path: Path) -> None:
     answers."""
     conn = open_db(path)
     try:
+        if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is None:  # built before v6's
+            with conn:  # users were filled (the import always creates them)
+                conn.execute(USERS_SQL)
         if conn.execute("SELECT value FROM meta WHERE key = 'features_stale'").fetchone():
             conn.execute("BEGIN")
             for statement in WINDOW_SQL.split(";"):
@@ -571,8 +584,8 @@ def _first_before(kind: str, lo: str, end: str) -> str:
 
 
 # The conditions whose compiled form changed in the fourth session (docs/query-language.md,
-# "Fourth session"), as compiled before it, values inlined for AS_OF: measured beside the form
-# now, in the same run, counts checked equal.
+# "Fourth session") and the sixth (the whole-history sequences), as compiled before it, values
+# inlined for AS_OF: measured beside the form now, in the same run, counts checked equal.
 BEFORE = {
     "first(login) > -7d": _first_before("login", "2024-06-24", "2024-07-01"),
     "first(cart_add) between 2024-06-01 and 2024-06-07": _first_before(
@@ -589,6 +602,25 @@ BEFORE = {
     ),
     'entered tag "夜猫子" within 7d': _transition_before(
         "tag_history", "tag", "夜猫子", "now", "before"
+    ),
+    # whole history: the A rows in the time order of events_kind_time, each probed
+    "did cart_add then order within 1d": (
+        "f.user_id IN (SELECT a.user_id FROM events AS a WHERE a.kind = 'cart_add' AND "
+        "a.created_at < '2024-07-01' AND EXISTS (SELECT 1 FROM orders AS b WHERE b.user_id = "
+        "a.user_id AND b.created_at > a.created_at AND b.created_at <= datetime(a.created_at, "
+        "'+1 days') AND b.created_at < '2024-07-01'))"
+    ),
+    "did cart_add then no order within 1d": (
+        "f.user_id IN (SELECT a.user_id FROM events AS a WHERE a.kind = 'cart_add' AND "
+        "a.created_at < '2024-07-01' AND a.created_at <= '2024-06-30 00:00:00' AND NOT EXISTS "
+        "(SELECT 1 FROM orders AS b WHERE b.user_id = a.user_id AND b.created_at > a.created_at "
+        "AND b.created_at <= datetime(a.created_at, '+1 days') AND b.created_at < '2024-07-01'))"
+    ),
+    "did view then cart_add within 1d": (
+        "f.user_id IN (SELECT a.user_id FROM events AS a WHERE a.kind = 'view' AND "
+        "a.created_at < '2024-07-01' AND EXISTS (SELECT 1 FROM events AS b WHERE b.user_id = "
+        "a.user_id AND b.kind = 'cart_add' AND b.created_at > a.created_at AND b.created_at <= "
+        "datetime(a.created_at, '+1 days') AND b.created_at < '2024-07-01'))"
     ),
     "did view in 30d then cart_add within 1d": (
         "f.user_id IN (SELECT a.user_id FROM events AS a WHERE a.kind = 'view' AND "

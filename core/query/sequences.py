@@ -76,6 +76,8 @@ def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
     )
     if joined is not None:
         sql = f"f.user_id IN ({joined})"
+    elif ctx.dialect.indexes and ctx.window_range(node.window)[0] is None:
+        sql = _whole_history(table_a, where_a, follow, node.negated)
     elif node.negated:
         sql = (
             f"f.user_id IN (SELECT a.user_id FROM {table_a} AS a WHERE {where_a} "
@@ -106,6 +108,31 @@ def _b_rows(ctx: Ctx, node: Sequence, table_b: str, kind_b_sql: str, end: str) -
     if start is not None:
         sql += f" AND b.created_at > {ctx.day(start)}"
     return sql + kind_b_sql
+
+
+def _whole_history(table_a: str, where_a: str, follow: str, negated: bool) -> str:
+    """``did A then [no] B within N`` over the whole history up to D, on an engine that seeks
+    its per-user keys (SQLite): the A rows read per user of ``users``, in user order (its
+    primary key scanned, then A's range of the per-user key of each), so the probe of each A
+    row for its B lands in B's per-user key next to the previous one. Read in the time order of
+    ``events_kind_time`` (the windowed form), each probe lands anywhere in that key. ``then no``
+    asks per user for one A not followed (it stops at the first: most users match); the
+    positive form joins (an ``EXISTS`` per user measured 12 % slower). 1M users / 20M events:
+    did cart_add then order within 1d 6.5 -> 1.8 s of CPU, then no order 12.1 -> 1.7 s. The
+    driver is ``users``, not ``f``'s table: a condition is also evaluated over the per-user
+    table being built (the recompute's tag and layer rules), and every user with an order or
+    an event is in ``users`` (the import creates them first; the foreign keys say so). In the
+    refresh, ``users``, ``orders`` and ``events`` are the TEMP copies of the dirty users' rows
+    (core/analytics/features.py ``_make_shadows``): the same invariant, within those users."""
+    if negated:
+        return (
+            f"f.user_id IN (SELECT u.user_id FROM users AS u WHERE EXISTS (SELECT 1 FROM "
+            f"{table_a} AS a WHERE a.user_id = u.user_id AND {where_a} AND NOT EXISTS ({follow})))"
+        )
+    return (
+        f"f.user_id IN (SELECT a.user_id FROM users AS u CROSS JOIN {table_a} AS a "
+        f"WHERE a.user_id = u.user_id AND {where_a} AND EXISTS ({follow}))"
+    )
 
 
 def _windowed_sequence(
