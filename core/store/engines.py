@@ -319,6 +319,17 @@ class Dialect:
     # anti join of one range (a columnar engine's zone maps read only the range's row groups)
     span_joins = False
 
+    # does :meth:`followed_by_next` answer a sequence of one kind of row
+    next_row_sequences = False
+
+    def followed_by_next(self, rows: str, a_test: str, until: str, negated: bool) -> str | None:
+        """A sequence whose A and B are the same kind of row (``did order then no order within
+        60d``) as one subquery of user ids: each of those ``rows`` (``SELECT * FROM table WHERE
+        …``, every row a B may be, A's among them) with the next later one of its user, as
+        ``a.next_at``; the A rows are those where ``a_test`` holds, and ``until`` is over
+        ``a.created_at`` as in :meth:`followed`. None: :meth:`followed`."""
+        return None
+
     def keyset(self, column: str, key: str, op: str, value: str, after_key: str) -> str:
         """The rows after (``op`` '>') or before ('<') the row (value, after_key) in the order
         (column, key), column not NULL: a row value, which SQLite walks on its index."""
@@ -459,6 +470,22 @@ class DuckDBDialect(Dialect):
         )
 
     span_joins = True
+    next_row_sequences = True
+
+    def followed_by_next(self, rows: str, a_test: str, until: str, negated: bool) -> str | None:
+        # one sort of the rows (a window over each user's rows) instead of the ASOF join's
+        # two (A's and B's, the same rows): the next later row is the first of the next
+        # group of equal times (GROUPS: a row at the same second is not after it)
+        within = f"a.next_at <= {until}"
+        keep = f"a.next_at IS NULL OR NOT coalesce({within}, false)" if negated else within
+        following = (
+            "min(created_at) OVER (PARTITION BY user_id ORDER BY created_at "
+            "GROUPS BETWEEN 1 FOLLOWING AND 1 FOLLOWING)"
+        )
+        return (
+            f"SELECT a.user_id FROM (SELECT *, {following} AS next_at FROM ({rows})) AS a "
+            f"WHERE ({a_test}) AND ({keep})"
+        )
 
     def keyset(self, column: str, key: str, op: str, value: str, after_key: str) -> str:
         # the same rows; a plain range on the column reaches DuckDB's scan as a filter (zone
