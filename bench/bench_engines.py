@@ -28,10 +28,11 @@ DuckDB copy, both opened read-only as they are (no copy: at 1M users the copy ta
 DuckDB with ``memory_limit`` 3 GB and 2 threads (``--memory-limit``); the p50 of wall time and
 of this process's CPU time (every thread's, DuckDB's too), and the load average.
 ``--sqlite-runs 0`` leaves SQLite out; ``--before`` also counts each condition on DuckDB in
-the forms before Dialect.followed, per_user and span_joins (the language's correlated
-subqueries), in the same run; ``--orders-by-user TABLE`` (a table of the DuckDB copy holding
-its orders as a copy wrote them before COPY_ORDER had orders: by user) reads that table for
-the before column, so the layout and the forms are compared together.
+the forms before this step (per-user subqueries, last/first per user, every sequence one
+ASOF join: ``forms_before``), in the same run; ``--orders-by-user TABLE`` (a table of the
+DuckDB copy holding its orders as a copy wrote them before COPY_ORDER had orders: by user)
+reads that table for the before column, so the layout and the forms are compared together;
+``--only TEXT`` (repeatable): those conditions instead of the list.
 """
 
 from __future__ import annotations
@@ -109,17 +110,16 @@ def p50_cpu(conn, text: str, runs: int = RUNS) -> tuple[float, float, int]:
 @contextmanager
 def forms_before():
     """DuckDB's condition forms before this step: SQLite's per-user subqueries, last/first per
-    user, and (before Dialect.followed) the sequences as correlated EXISTS."""
+    user, every sequence one ASOF join (Dialect.followed; not the next-row form)."""
     from core.store.engines import DUCKDB, Dialect
 
-    saved = DUCKDB.followed, DUCKDB.per_user, DUCKDB.span_joins
-    DUCKDB.followed = lambda *args: None  # type: ignore[method-assign]
+    saved = DUCKDB.per_user, DUCKDB.span_joins, DUCKDB.next_row_sequences
     DUCKDB.per_user = lambda *args: Dialect.per_user(DUCKDB, *args)  # type: ignore[method-assign]
-    DUCKDB.span_joins = False
+    DUCKDB.span_joins = DUCKDB.next_row_sequences = False
     try:
         yield
     finally:
-        DUCKDB.followed, DUCKDB.per_user, DUCKDB.span_joins = saved  # type: ignore[method-assign]
+        DUCKDB.per_user, DUCKDB.span_joins, DUCKDB.next_row_sequences = saved  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -143,13 +143,15 @@ def compare_existing(
     sqlite_runs: int,
     before: bool,
     orders_by_user: str | None = None,
+    only: list[str] | None = None,
 ) -> None:
     """The counts on an existing SQLite database and its DuckDB copy, read as they are.
     ``sqlite_runs`` 0 leaves SQLite out (its sequences take minutes at 1M users); ``before``
     also counts each condition on DuckDB in the forms before this step (forms_before), in the
     same run; ``orders_by_user``: the name of a table of the DuckDB copy holding its orders
     as a copy wrote them before COPY_ORDER had orders (by user): each condition is counted
-    before (old forms, that table) and after (new forms, orders by time), in the same run."""
+    before (old forms, that table) and after (new forms, orders by time), in the same run;
+    ``only``: these conditions instead of CONDITIONS."""
     lite = open_db(sqlite_path, readonly=True)
     duck = open_duckdb(duck_path, readonly=True)
     duck.execute(f"SET memory_limit = '{memory_limit}'")  # the shared machine's rule
@@ -171,7 +173,7 @@ def compare_existing(
     )
     b_lite, b_duck = baseline(lite) * 1e3, baseline(duck) * 1e3
     print(f"  {'baseline: count(*) FROM features':<52} {b_lite:14.1f}ms {b_duck:14.1f}ms")
-    for text in CONDITIONS:
+    for text in only or CONDITIONS:
         w_lite, c_lite, n_lite = p50_cpu(lite, text, sqlite_runs) if sqlite_runs else (0, 0, -1)
         w_duck, c_duck, n_duck = p50_cpu(duck, text)
         cells = (
@@ -392,6 +394,9 @@ def main() -> None:
         help="with --duckdb: the copy's orders as written by user, for the before column",
     )
     parser.add_argument(
+        "--only", action="append", help="with --duckdb: this condition only (repeatable)"
+    )
+    parser.add_argument(
         "--duck-memory", default="3GB", help="DuckDB's memory_limit in the recompute (3GB)"
     )
     parser.add_argument(
@@ -411,6 +416,7 @@ def main() -> None:
             args.sqlite_runs,
             args.before,
             args.orders_by_user,
+            args.only,
         )
         return
     with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent) as tmp:
