@@ -27,8 +27,12 @@ once made: ``userops copy`` of 1M users takes minutes.
 DuckDB copy, both opened read-only as they are (no copy: at 1M users the copy takes 15 min),
 DuckDB with ``memory_limit`` 3 GB and 2 threads (``--memory-limit``); the p50 of wall time and
 of this process's CPU time (every thread's, DuckDB's too), and the load average.
-``--sqlite-runs 0`` leaves SQLite out; ``--before`` also counts each condition on DuckDB with
-the sequences in the language's correlated EXISTS form (before Dialect.followed).
+``--sqlite-runs 0`` leaves SQLite out; ``--before`` also counts each condition on DuckDB in
+the forms before this step (per-user subqueries, last/first per user, every sequence one
+ASOF join: ``forms_before``), in the same run; ``--orders-by-user TABLE`` (a table of the
+DuckDB copy holding its orders as a copy wrote them before COPY_ORDER had orders: by user)
+reads that table for the before column, so the layout and the forms are compared together;
+``--only TEXT`` (repeatable): those conditions instead of the list.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -59,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = 5
 CONDITIONS = [
     "count(login, 30d) >= 3",
+    "orders(30d) >= 1",
     "orders(90d) >= 2 and spent(90d) > 300",
     "orders(-59d..-30d) >= 1 and orders(30d) = 0",
     "last(login) < -30d and frequency >= 1",
@@ -66,6 +72,9 @@ CONDITIONS = [
     "did view in 30d then cart_add within 1d",
     "did order then no order within 60d",
     "spent(30d) > 2 * spent(-59d..-30d)",
+    "orders(90d, amount >= 200) >= 2",
+    "first(order) > -30d",
+    "did cart_add then order within 1d",
 ]
 
 
@@ -98,15 +107,51 @@ def p50_cpu(conn, text: str, runs: int = RUNS) -> tuple[float, float, int]:
     return statistics.median(walls), statistics.median(cpus), n
 
 
+@contextmanager
+def forms_before():
+    """DuckDB's condition forms before this step: SQLite's per-user subqueries, last/first per
+    user, every sequence one ASOF join (Dialect.followed; not the next-row form)."""
+    from core.store.engines import DUCKDB, Dialect
+
+    saved = DUCKDB.per_user, DUCKDB.span_joins, DUCKDB.next_row_sequences
+    DUCKDB.per_user = lambda *args: Dialect.per_user(DUCKDB, *args)  # type: ignore[method-assign]
+    DUCKDB.span_joins = DUCKDB.next_row_sequences = False
+    try:
+        yield
+    finally:
+        DUCKDB.per_user, DUCKDB.span_joins, DUCKDB.next_row_sequences = saved  # type: ignore[method-assign]
+
+
+@contextmanager
+def orders_from(duck, table: str | None):
+    """``orders`` read from ``table`` (the same rows in another physical order) through a
+    TEMP view, which DuckDB finds before the stored table; None: the stored table."""
+    if table is None:
+        yield
+        return
+    duck.execute(f"CREATE TEMP VIEW orders AS SELECT * FROM {table}")  # a bench-given name
+    try:
+        yield
+    finally:
+        duck.execute("DROP VIEW temp.orders")
+
+
 def compare_existing(
-    sqlite_path: Path, duck_path: Path, memory_limit: str, sqlite_runs: int, before: bool
+    sqlite_path: Path,
+    duck_path: Path,
+    memory_limit: str,
+    sqlite_runs: int,
+    before: bool,
+    orders_by_user: str | None = None,
+    only: list[str] | None = None,
 ) -> None:
     """The counts on an existing SQLite database and its DuckDB copy, read as they are.
     ``sqlite_runs`` 0 leaves SQLite out (its sequences take minutes at 1M users); ``before``
-    also counts each sequence on DuckDB as the language emitted it before Dialect.followed
-    (the correlated EXISTS form), in the same run."""
-    from core.store.engines import DUCKDB
-
+    also counts each condition on DuckDB in the forms before this step (forms_before), in the
+    same run; ``orders_by_user``: the name of a table of the DuckDB copy holding its orders
+    as a copy wrote them before COPY_ORDER had orders (by user): each condition is counted
+    before (old forms, that table) and after (new forms, orders by time), in the same run;
+    ``only``: these conditions instead of CONDITIONS."""
     lite = open_db(sqlite_path, readonly=True)
     duck = open_duckdb(duck_path, readonly=True)
     duck.execute(f"SET memory_limit = '{memory_limit}'")  # the shared machine's rule
@@ -122,32 +167,28 @@ def compare_existing(
         f"{sqlite_runs} on SQLite; wall (CPU) ms"
     )
     print(f"  load average {os.getloadavg()}")
-    head = f"{'DuckDB before':>20}" if before else ""
+    head = f"{'DuckDB before':>20}" if before or orders_by_user else ""
     print(
         f"  {'condition (from the raw rows)':<52} {'SQLite':>16} {'DuckDB':>16} {'x':>5}{head}  users"
     )
     b_lite, b_duck = baseline(lite) * 1e3, baseline(duck) * 1e3
     print(f"  {'baseline: count(*) FROM features':<52} {b_lite:14.1f}ms {b_duck:14.1f}ms")
-    for text in CONDITIONS:
+    for text in only or CONDITIONS:
         w_lite, c_lite, n_lite = p50_cpu(lite, text, sqlite_runs) if sqlite_runs else (0, 0, -1)
         w_duck, c_duck, n_duck = p50_cpu(duck, text)
         cells = (
             f"{w_lite * 1e3:7.0f} ({c_lite * 1e3:5.0f})ms {w_duck * 1e3:7.0f} "
             f"({c_duck * 1e3:5.0f})ms {w_lite / w_duck:4.1f}x"
         )
-        if before and text.startswith("did "):  # only the sequences are emitted otherwise
-            followed = DUCKDB.followed
-            DUCKDB.followed = lambda *args: None  # type: ignore[method-assign]
-            try:
+        if before or orders_by_user:
+            with forms_before(), orders_from(duck, orders_by_user):
                 w_old, c_old, n_old = p50_cpu(duck, text)
-            finally:
-                DUCKDB.followed = followed  # type: ignore[method-assign]
             cells += f" {w_old * 1e3:7.0f} ({c_old * 1e3:5.0f})ms"
             if n_old != n_duck:
                 cells += f" DIFFERENT before: {n_old:,}"
         flag = "" if n_lite in (n_duck, -1) else f"  DIFFERENT: DuckDB {n_duck:,}"
-        print(f"  {text:<52} {cells}  {n_duck:,}{flag}")
-        print(f"    load average {os.getloadavg()}")
+        print(f"  {text:<52} {cells}  {n_duck:,}{flag}", flush=True)
+        print(f"    load average {os.getloadavg()}", flush=True)
     lite.close()
     duck.close()
 
@@ -345,7 +386,15 @@ def main() -> None:
         "--sqlite-runs", type=int, default=RUNS, help="with --sqlite: runs per condition there"
     )
     parser.add_argument(
-        "--before", action="store_true", help="with --duckdb: also the EXISTS form of sequences"
+        "--before", action="store_true", help="with --duckdb: also the forms before this step"
+    )
+    parser.add_argument(
+        "--orders-by-user",
+        metavar="TABLE",
+        help="with --duckdb: the copy's orders as written by user, for the before column",
+    )
+    parser.add_argument(
+        "--only", action="append", help="with --duckdb: this condition only (repeatable)"
     )
     parser.add_argument(
         "--duck-memory", default="3GB", help="DuckDB's memory_limit in the recompute (3GB)"
@@ -360,7 +409,15 @@ def main() -> None:
     if args.sqlite or args.duckdb:
         if not (args.sqlite and args.duckdb):
             parser.error("--sqlite and --duckdb go together")
-        compare_existing(args.sqlite, args.duckdb, args.memory_limit, args.sqlite_runs, args.before)
+        compare_existing(
+            args.sqlite,
+            args.duckdb,
+            args.memory_limit,
+            args.sqlite_runs,
+            args.before,
+            args.orders_by_user,
+            args.only,
+        )
         return
     with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent) as tmp:
         folder = Path(tmp)

@@ -108,9 +108,7 @@ def aggregate_scalar(ctx: Ctx, call: Call) -> tuple[str, str | None]:
     table = table_of(kind)
     where = rows_in_window(ctx, table, kind, window, call.filter)
     agg = "coalesce(sum(amount), 0)" if call.name == "spent" else "count(*)"
-    scalar = ctx.dialect.empty_is_zero(
-        f"(SELECT {agg} FROM {table} WHERE user_id = f.user_id AND {where})"
-    )
+    scalar = ctx.dialect.per_user(agg, table, where)
     return scalar, f"SELECT user_id FROM {table} WHERE {where}"
 
 
@@ -286,6 +284,10 @@ def _last(ctx: Ctx, call: Call, node: Compare) -> Part:
             f"f.user_id IN (SELECT user_id FROM {table} WHERE {rows} AND "
             f"{date_predicate(ctx, 'created_at', op, days)})"
         )
+    elif ctx.dialect.span_joins:
+        days = tuple(as_date(ctx, "last(…)", v) for v in node.values)
+        spans = _spans(ctx, op, days)
+        sql = "(" + " OR ".join(_latest_in(ctx, table, kind, lo, hi) for lo, hi in spans) + ")"
     else:
         days = tuple(as_date(ctx, "last(…)", v) for v in node.values)
         having = date_predicate(ctx, "max(created_at)", op, days)
@@ -321,23 +323,53 @@ def _first(ctx: Ctx, call: Call, node: Compare) -> Part:
         sql = f"f.user_id NOT IN (SELECT user_id FROM {table} WHERE {rows})"
     else:
         days = tuple(as_date(ctx, "first(…)", v) for v in node.values)
-        one = timedelta(days=1)
-        spans = cast(
-            list[tuple[date | None, date]],
-            {
-                "=": lambda: [(days[0], days[0])],
-                "<": lambda: [(None, days[0] - one)],
-                "<=": lambda: [(None, days[0])],
-                ">": lambda: [(days[0] + one, ctx.as_of)],
-                ">=": lambda: [(days[0], ctx.as_of)],
-                "between": lambda: [(days[0], days[1])],
-                "in": lambda: [(d, d) for d in days],
-            }[op](),
-        )
+        spans = _spans(ctx, op, days)
         sql = "(" + " OR ".join(_first_in(ctx, table, kind, lo, hi) for lo, hi in spans) + ")"
     if op != node.op:
         sql = f"NOT ifnull({sql}, 0)"
     return Part(sql, zh, en)
+
+
+def _spans(ctx: Ctx, op: str, days: tuple[date, ...]) -> list[tuple[date | None, date]]:
+    """A date test as the spans of days (first, last; both included; None: no first) on which
+    the tested date falls."""
+    one = timedelta(days=1)
+    return cast(
+        list[tuple[date | None, date]],
+        {
+            "=": lambda: [(days[0], days[0])],
+            "<": lambda: [(None, days[0] - one)],
+            "<=": lambda: [(None, days[0])],
+            ">": lambda: [(days[0] + one, ctx.as_of)],
+            ">=": lambda: [(days[0], ctx.as_of)],
+            "between": lambda: [(days[0], days[1])],
+            "in": lambda: [(d, d) for d in days],
+        }[op](),
+    )
+
+
+def _kind_rows(ctx: Ctx, table: str, kind: str | None, lo: date | None, end: date) -> str:
+    """The user ids of the kind's rows (orders: None) from day ``lo`` (None: the first) up to
+    the day before ``end``."""
+    parts = [] if kind is None else [f"kind = {ctx.bind(kind)}"]
+    if lo is not None:
+        parts.append(f"created_at >= {ctx.day(lo)}")
+    parts.append(f"created_at < {ctx.day(end)}")
+    return f"SELECT user_id FROM {table} WHERE {' AND '.join(parts)}"
+
+
+def _latest_in(ctx: Ctx, table: str, kind: str | None, lo: date | None, hi: date) -> str:
+    """Users whose latest such row up to as_of falls on lo..hi, as ranges (Dialect.span_joins):
+    some row on lo..hi and none from hi + 1 day to as_of."""
+    hi = min(hi, ctx.as_of)
+    after = hi + timedelta(days=1)
+    sql = f"f.user_id IN ({_kind_rows(ctx, table, kind, lo, after)})"
+    if hi < ctx.as_of:
+        sql += (
+            f" AND f.user_id NOT IN "
+            f"({_kind_rows(ctx, table, kind, after, ctx.as_of + timedelta(days=1))})"
+        )
+    return f"({sql})"
 
 
 def _first_in(ctx: Ctx, table: str, kind: str | None, lo: date | None, hi: date) -> str:
@@ -351,6 +383,11 @@ def _first_in(ctx: Ctx, table: str, kind: str | None, lo: date | None, hi: date)
     where = f"{kind_sql}a.created_at < {ctx.day(hi + timedelta(days=1))}"
     if lo is None:
         return f"f.user_id IN (SELECT a.user_id FROM {table} AS a WHERE {where})"
+    if ctx.dialect.span_joins:  # some row on lo..hi, none before lo: two ranges
+        return (
+            f"(f.user_id IN ({_kind_rows(ctx, table, kind, lo, hi + timedelta(days=1))}) "
+            f"AND f.user_id NOT IN ({_kind_rows(ctx, table, kind, None, lo)}))"
+        )
     where += f" AND a.created_at >= {ctx.day(lo)}"
     kind_b = "" if kind is None else f"b.kind = {ctx.bind(kind)} AND "
     before = (

@@ -68,12 +68,21 @@ def compile_sequence(ctx: Ctx, node: Sequence) -> Part:
         else:
             cutoff = datetime.combine(shift_back(end_of_d.date(), node.within), time())
         where_a += f" AND a.created_at <= {ctx.bind(cutoff.isoformat(sep=' '))}"
-    joined = ctx.dialect.followed(
-        f"SELECT a.user_id, a.created_at FROM {table_a} AS a WHERE {where_a}",
-        _b_rows(ctx, node, table_b, kind_b_sql, end),
-        until,
-        node.negated,
-    )
+    joined = None
+    if kind_a == kind_b and ctx.dialect.next_row_sequences:  # A's next such row is B
+        start, _ = ctx.window_range(node.window)
+        # every row a B may be, A's among them: B is after an A (so after the window's start)
+        rows = f"SELECT * FROM {table_b} AS b WHERE b.created_at < {end}{kind_b_sql}"
+        if start is not None:
+            rows += f" AND b.created_at >= {ctx.day(start)}"
+        joined = ctx.dialect.followed_by_next(rows, where_a, until, node.negated)
+    if joined is None:
+        joined = ctx.dialect.followed(
+            f"SELECT a.user_id, a.created_at FROM {table_a} AS a WHERE {where_a}",
+            _b_rows(ctx, node, table_b, kind_b_sql, end),
+            until,
+            node.negated,
+        )
     if joined is not None:
         sql = f"f.user_id IN ({joined})"
     elif ctx.dialect.indexes and ctx.window_range(node.window)[0] is None:

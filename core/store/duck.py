@@ -97,7 +97,11 @@ def sqlite_markers(sql: str) -> str:
 # user ids (1M users: 185 -> 3 ms). Joins do not use it (DuckDB hashes), so the windows cost
 # the same. Built after the load by a copy; a new database has it from the start, and an
 # import keeps it. A file made before it reads the same, only slower (docs/engines.md).
-INDEXES = {"events_user": "CREATE INDEX IF NOT EXISTS events_user ON events(user_id)"}
+# Orders likewise (written by time: COPY_ORDER), orders_user.
+INDEXES = {
+    "events_user": "CREATE INDEX IF NOT EXISTS events_user ON events(user_id)",
+    "orders_user": "CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id)",
+}
 
 
 def schema_statements() -> list[str]:

@@ -348,3 +348,39 @@ def test_users_pages_are_identical(demo_pair, descending: bool) -> None:
     assert overview(other) == overview(lite)
     for text in ("U00004", "王", "138"):
         assert search(other, text) == search(lite, text)
+
+
+def _ties(conn: sqlite3.Connection) -> None:
+    """t1's two orders at the same second, t2's an hour apart, t3's one order."""
+    conn.executemany("INSERT INTO users(user_id) VALUES (?)", [("t1",), ("t2",), ("t3",)])
+    conn.executemany("INSERT INTO features(user_id) VALUES (?)", [("t1",), ("t2",), ("t3",)])
+    conn.executemany(
+        "INSERT INTO orders VALUES (?, ?, ?, ?)",
+        [
+            ("o1", "t1", 5, "2024-06-10 10:00:00"),
+            ("o2", "t1", 5, "2024-06-10 10:00:00"),
+            ("o3", "t2", 5, "2024-06-10 10:00:00"),
+            ("o4", "t2", 5, "2024-06-10 11:00:00"),
+            ("o5", "t3", 5, "2024-06-10 10:00:00"),
+        ],
+    )
+    conn.execute("INSERT INTO meta VALUES ('as_of', '2024-06-30')")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_row_at_the_same_second_does_not_follow(engine: str, tmp_path: Path) -> None:
+    """B follows A strictly after it: DuckDB's next-row form of a one-kind sequence
+    (Dialect.followed_by_next) skips the rows at A's own second, as SQLite's EXISTS does."""
+    other = on_engine(engine, tmp_path, _ties)
+    lite = open_db(tmp_path / "s.db")
+    try:
+        for text, expected in (
+            ("did order then order within 1d", 1),  # t2
+            ("did order then no order within 1d", 3),  # t1 (both), t2's second, t3
+            ("did order in 30d then order within 1d", 1),
+        ):
+            got = (count(lite, text, materialised=False), count(other, text, materialised=False))
+            assert got == (expected, expected), text
+    finally:
+        other.close()
+        lite.close()

@@ -169,16 +169,16 @@ def test_copy_to_duckdb_and_back_is_identical(small_db: Path, tmp_path: Path) ->
 
 
 def test_duckdb_keeps_an_index_of_each_users_events(small_db: Path, tmp_path: Path) -> None:
-    """events_user (core.store.duck.INDEXES): on a new DuckDB database and on a copy (built
-    after the load); an import's rows land in it, and a user's events read through it are
-    the user's rows."""
+    """events_user and orders_user (core.store.duck.INDEXES): on a new DuckDB database and on
+    a copy (built after the load); an import's rows land in them, and a user's events and
+    orders read through them are the user's rows (the copy writes both by time)."""
     new = open_duckdb(tmp_path / "new.duckdb", create=True)
     copy_database(small_db, f"duckdb:///{tmp_path / 'small.duckdb'}")
     copied = open_duckdb(tmp_path / "small.duckdb")
     try:
         for duck in (new, copied):
             found = duck.execute("SELECT index_name, table_name FROM duckdb_indexes()").fetchall()
-            assert found == [("events_user", "events")]
+            assert sorted(found) == [("events_user", "events"), ("orders_user", "orders")]
         new.execute("INSERT INTO users(user_id) VALUES ('u1')")
         new.execute("INSERT INTO events VALUES ('u1', 'login', '2024-01-02 03:04:05', '')")
         assert new.execute("SELECT kind FROM events WHERE user_id = ?", ("u1",)).fetchall() == [
@@ -188,6 +188,11 @@ def test_duckdb_keeps_an_index_of_each_users_events(small_db: Path, tmp_path: Pa
         want = sorted(lite.execute("SELECT * FROM events WHERE user_id = 'u1'").fetchall())
         lite.close()
         got = copied.execute("SELECT * FROM events WHERE user_id = ?", ("u1",)).fetchall()
+        assert want and sorted(got) == want
+        lite = sqlite3.connect(small_db)
+        want = sorted(lite.execute("SELECT * FROM orders WHERE user_id = 'u1'").fetchall())
+        lite.close()
+        got = copied.execute("SELECT * FROM orders WHERE user_id = ?", ("u1",)).fetchall()
         assert want and sorted(got) == want
     finally:
         new.close()

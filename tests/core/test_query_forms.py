@@ -67,7 +67,56 @@ def _random_db(conn: sqlite3.Connection, seed: int) -> dict:
     for u, kind, at in rows:
         if datetime.fromisoformat(at) < END:  # only what happened up to D
             times.setdefault((u, kind), []).append(datetime.fromisoformat(at))
-    return {"users": everyone, "times": times, "history": history}
+    amounts = [
+        (u, a, datetime.fromisoformat(at))
+        for u, a, at in conn.execute("SELECT user_id, amount, created_at FROM orders")
+    ]
+    paid = [(u, a, at.date()) for u, a, at in amounts if at < END]
+    return {"users": everyone, "times": times, "history": history, "orders": paid}
+
+
+def _last_on(data: dict, kind: str, lo: date, hi: date) -> int:
+    """Users whose latest ``kind`` up to D falls on lo..hi."""
+    lasts = [max(ts).date() for (u, k), ts in data["times"].items() if k == kind]
+    return sum(lo <= d <= hi for d in lasts)
+
+
+def _per_user_orders(data: dict, lo: date, hi: date, least: float = 0) -> dict[str, list[float]]:
+    """Each user's order amounts (at least ``least``) on lo..hi."""
+    got: dict[str, list[float]] = {}
+    for u, amount, day in data["orders"]:
+        if lo <= day <= hi and amount >= least:
+            got.setdefault(u, []).append(amount)
+    return got
+
+
+def _order_cases(data: dict) -> list[tuple[str, int]]:
+    """The orders windows, their filter and arithmetic, against the orders themselves."""
+    d, day = AS_OF, timedelta(days=1)
+    month, before = (
+        _per_user_orders(data, d - 29 * day, d),
+        _per_user_orders(data, d - 59 * day, d - 30 * day),
+    )
+    quarter = _per_user_orders(data, d - 89 * day, d)
+    big = _per_user_orders(data, d - 89 * day, d, least=200)
+    users = data["users"]
+    return [
+        ("orders(30d) >= 1", len(month)),
+        ("orders(-59d..-30d) >= 1 and orders(30d) = 0", len(set(before) - set(month))),
+        (
+            "orders(90d) >= 2 and spent(90d) > 300",
+            sum(len(v) >= 2 and sum(v) > 300 for v in quarter.values()),
+        ),
+        ("orders(90d, amount >= 200) >= 2", sum(len(v) >= 2 for v in big.values())),
+        (
+            "spent(30d) > 2 * spent(-59d..-30d)",
+            sum(sum(month.get(u, [])) > 2 * sum(before.get(u, [])) for u in users),
+        ),
+        (
+            "orders(30d) + orders(-59d..-30d) = 1",
+            sum(len(month.get(u, [])) + len(before.get(u, [])) == 1 for u in users),
+        ),
+    ]
 
 
 def _first_on(data: dict, kind: str, lo: date, hi: date) -> int:
@@ -127,6 +176,24 @@ def _cases(data: dict) -> list[tuple[str, int]]:
                 _first_on(data, kind, date(2024, 6, 29), d),
             ),
         ]
+        cases += [
+            (f"last({kind}) < -7d", _last_on(data, kind, date.min, d - timedelta(days=8))),
+            (f"last({kind}) <= -20d", _last_on(data, kind, date.min, d - timedelta(days=20))),
+            (f"last({kind}) = -3d", _last_on(data, kind, d - timedelta(3), d - timedelta(3))),
+            (
+                f"last({kind}) between 2024-06-01 and 2024-06-15",
+                _last_on(data, kind, date(2024, 6, 1), date(2024, 6, 15)),
+            ),
+            (
+                f"last({kind}) in (2024-06-29, 2024-06-30)",
+                _last_on(data, kind, date(2024, 6, 29), d),
+            ),
+            (
+                f"not last({kind}) < -7d",
+                len(data["users"]) - _last_on(data, kind, date.min, d - timedelta(days=8)),
+            ),
+        ]
+    cases += _order_cases(data)
     for a in (*KINDS, "order"):
         for b in ("cart_add", "login", "order"):
             for window, start, last in (
@@ -159,9 +226,37 @@ def test_the_fast_forms_count_the_definitions(conn: sqlite3.Connection, seed: in
     data = _random_db(conn, seed)
     wrong = []
     for text, expected in _cases(data):
-        # first(order) as of the features' date reads their stored first_order_at (not generated)
-        for materialised in (False,) if text.startswith("first(order)") else (True, False):
+        # first(order) and last(…) as of the features' date read their stored columns, and
+        # the orders windows theirs (not generated): from the raw rows only
+        raw_only = text.startswith(("first(order)", "last(", "not last(")) or "orders(" in text
+        for materialised in (False,) if raw_only or "spent(" in text else (True, False):
             got = count(conn, compile_condition(conn, text, as_of=AS_OF, materialised=materialised))
             if got != expected:
                 wrong.append((text, materialised, got, expected))
     assert wrong == []
+
+
+def test_the_fast_forms_count_the_definitions_on_duckdb(tmp_path) -> None:
+    """The same definitions on a DuckDB copy, from the raw rows: its own forms (orders
+    windows and per-user numbers grouped once, last/first as ranges, sequences as ASOF
+    joins; core.store.engines.DuckDBDialect) over orders written by time (COPY_ORDER)."""
+    from core.store.copy import copy_database
+    from core.store.db import open_db
+    from core.store.duck import open_duckdb
+
+    lite = open_db(tmp_path / "forms.db", create=True)
+    data = _random_db(lite, 1)
+    lite.close()
+    copy_database(tmp_path / "forms.db", f"duckdb:///{tmp_path / 'forms.duckdb'}")
+    duck = open_duckdb(tmp_path / "forms.duckdb", readonly=True)
+    try:
+        stamps = [r[0] for r in duck.execute("SELECT created_at FROM orders ORDER BY rowid")]
+        assert len(stamps) > 20 and stamps == sorted(stamps)  # written by time
+        wrong = []
+        for text, expected in _cases(data):
+            got = count(duck, compile_condition(duck, text, as_of=AS_OF, materialised=False))
+            if got != expected:
+                wrong.append((text, got, expected))
+        assert wrong == []
+    finally:
+        duck.close()
