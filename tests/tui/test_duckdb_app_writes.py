@@ -241,6 +241,38 @@ async def test_a_file_another_program_has_open_is_read_only_in_one_line(dbs) -> 
     assert got.output.startswith(f"userops: {path}: locked by another process (DuckDB lets one")
 
 
+READ_ONLY_SAVE = "Database problem|The database is read-only: cannot save changes."
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+async def test_the_app_opened_read_only_refuses_every_save_and_lets_others_read(
+    dbs, engine: str
+) -> None:
+    """``userops DB --read-only``: reading works, a save is the one read-only line (the same
+    on both engines) and writes nothing; on DuckDB the file is held read-only, so another
+    program opens it meanwhile (the writable app locks it: the test above)."""
+    path = dbs[engine]
+    before = rows(path, engine, STORED["segments"])
+    app, said = app_on(path, engine, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.action_analytics("segments")
+        await settle(app, pilot)
+        app.screen.editor.input.value = "frequency >= 3"
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        count = app.screen.editor.counter.matching  # reading works
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await fill_form(app, pilot, name="vip")
+        if engine == "duckdb":
+            release(hold(path, readonly=True))  # raises if the file were locked
+    assert count == 42
+    assert said == [READ_ONLY_SAVE]  # nothing said at the start: read-only was asked for
+    assert rows(path, engine, STORED["segments"]) == before
+    assert core_message(said[0].split("|")[1]) == "数据库只读：无法保存修改。"  # the app's zh
+
+
 def test_the_status_line_offers_f5_only_where_it_runs(dbs) -> None:
     later = AS_OF.replace(day=31, month=7)
     hint = {"en": "F5 refreshes", "zh": "按 F5 刷新"}
