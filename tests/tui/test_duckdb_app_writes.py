@@ -241,6 +241,22 @@ async def test_a_file_another_program_has_open_is_read_only_in_one_line(dbs) -> 
     assert got.output.startswith(f"userops: {path}: locked by another process (DuckDB lets one")
 
 
+def test_the_app_leaving_closes_its_kept_connection_after_the_last_worker(dbs) -> None:
+    """Workers read on cursors of the kept connection (query_runner.kept_cursor): the app
+    leaving while one still reads interrupts nothing finished, and its close closes the kept
+    connection (DuckDB refuses to close a connection whose cursor runs a statement)."""
+    path = dbs["duckdb"]
+    query_runner.ENGINE_OF[str(path)] = "duckdb"
+    first, second = query_runner.open_for_reading(path), query_runner.open_for_reading(path)
+    assert not first.readonly  # the kept connection is writable: nobody else has the file
+    query_runner.release()  # the app leaving while two workers read
+    assert first.execute("SELECT count(*) FROM features").fetchone() == (60,)
+    first.close()
+    assert second.execute("SELECT count(*) FROM users").fetchone() == (60,)
+    second.close()  # the last: the kept (writable) instance goes with it, so a read-only
+    open_duckdb(path, readonly=True).close()  # open in this process is not refused
+
+
 READ_ONLY_SAVE = "Database problem|The database is read-only: cannot save changes."
 
 

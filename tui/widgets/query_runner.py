@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -99,11 +100,25 @@ _KEPT_LOCK = threading.Lock()
 _WRITING: dict[str, threading.Lock] = {}
 
 
+# DuckDB file -> the workers' cursors open on its kept connection (kept_cursor), and the kept
+# connections released while some were open: the last cursor to close closes it (DuckDB closes
+# a connection's cursors with it, and refuses to while one runs a statement)
+_CURSORS: dict[str, set[object]] = {}
+_LEAVING: dict[str, object] = {}
+
+
 def release() -> None:
-    """Close the connections kept open (the app leaving)."""
+    """Close the connections kept open (the app leaving); one whose cursors a worker still
+    uses has their statements interrupted and is closed by the last of them."""
     with _KEPT_LOCK:
-        for conn in KEPT.values():
-            conn.close()  # type: ignore[attr-defined]
+        for key, conn in KEPT.items():
+            running = _CURSORS.get(key)
+            if running:
+                for cursor in running:
+                    cursor.interrupt()  # type: ignore[attr-defined]
+                _LEAVING[key] = conn
+            else:
+                conn.close()  # type: ignore[attr-defined]
         KEPT.clear()
         READ_ONLY.clear()
         OPENED_READ_ONLY.clear()
@@ -146,25 +161,48 @@ def _read_only_line(path: str, exc: DatabaseError) -> str:
     return f"{path}: opened read-only, the app cannot save changes to it ({detail})"
 
 
+@cache
+def _kept_cursor_class() -> type:
+    """The class of a worker's connection to the kept DuckDB instance (:func:`kept_cursor`),
+    made when first needed: core.store.duck loads only for a DuckDB database."""
+    from core.store.duck import DuckDBConnection
+
+    class KeptCursor(DuckDBConnection):
+        def close(self) -> None:
+            with _KEPT_LOCK:  # DuckDB's cursors are kept by the kept connection: one call at once
+                super().close()
+                running = _CURSORS.get(self.path, set())
+                running.discard(self)
+                leaving = _LEAVING.get(self.path)
+                if leaving is not None and not running:
+                    del _LEAVING[self.path]
+                    leaving.close()  # type: ignore[attr-defined]
+
+    return KeptCursor
+
+
 def kept_cursor(kept):
     """A connection of its own to the kept DuckDB instance, for one worker: DuckDB's
     ``cursor()``, which shares the instance, its catalog and its buffer pool, and skips what
     ``duckdb.connect`` and core.store.duck.open_duckdb do again for each connection (the
     instance cache's lookup, the schema's version read: 3 statements), which cost a worker
-    5-160 ms in the app at 1M users (docs/engines.md, "The app on DuckDB")."""
+    5-160 ms in the app at 1M users (docs/engines.md, "The app on DuckDB"). Made under the
+    lock: DuckDB refuses two calls at once on one connection, the kept one included."""
     import duckdb
 
-    from core.store import duck
-
-    raw = None
+    with _KEPT_LOCK:
+        try:
+            raw = kept.raw.cursor()
+        except duckdb.Error as exc:
+            raise DatabaseError(f"{kept.path}: {first_line(exc)}") from exc
+        conn = _kept_cursor_class()(raw, kept.path, kept.readonly)
+        _CURSORS.setdefault(kept.path, set()).add(conn)
     try:
-        raw = kept.raw.cursor()
         raw.execute("SET enable_progress_bar = false")  # per connection: it would draw on screen
     except duckdb.Error as exc:
-        if raw is not None:
-            raw.close()
+        conn.close()
         raise DatabaseError(f"{kept.path}: {first_line(exc)}") from exc
-    return duck.DuckDBConnection(raw, kept.path, kept.readonly)
+    return conn
 
 
 def read_only_reason(path: str | Path) -> str | None:
