@@ -232,8 +232,10 @@ class UserOpsApp(App):
         lab, settings = self.labels, self.settings
         text = f"{lab('as_of')} {settings.as_of}"
         if settings.latest is not None and settings.latest > settings.as_of:
-            # F5 offered only where it runs (the refresh's gate)
-            hint = f": {lab('refresh_hint')}" if settings.engine in REFRESH_ENGINES else ""
+            # F5 offered only where it runs (the refresh's gate), and not on a file opened
+            # read-only (--read-only: the refresh is a save, refused)
+            runs = settings.engine in REFRESH_ENGINES and not settings.read_only
+            hint = f": {lab('refresh_hint')}" if runs else ""
             text += f" ({lab('data_to')} {settings.latest}{hint})"
         return text
 

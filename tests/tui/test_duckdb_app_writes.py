@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,6 @@ def test_the_status_line_offers_f5_only_where_it_runs(dbs) -> None:
             label = UserOpsApp(settings).as_of_label()
             offered = f": {hint[lang]}" if engine in REFRESH_ENGINES else ""
             assert label.endswith(f" {AS_OF} ({data_to} {later}{offered})"), label
+            settings = replace(settings, read_only=True)  # F5 would be refused: not offered
+            label = UserOpsApp(settings).as_of_label()
+            assert label.endswith(f" {AS_OF} ({data_to} {later})"), label
