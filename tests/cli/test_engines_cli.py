@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from core.store.db import open_db, set_meta
 from tui.cli import cli
+from tui.zh_texts import core_message
 
 
 @pytest.fixture
@@ -145,6 +146,9 @@ def test_a_plain_path_to_a_duckdb_file_says_how_to_name_it(
     for args in (["check", "x.duckdb"], ["users", "x.duckdb"], ["x.duckdb"]):
         got = run(*args)
         assert (got.exit_code, got.output) == (2, said), args
+    assert core_message(said[9:-1]) == (  # the app's Chinese (tui.zh_texts)
+        "x.duckdb：是 DuckDB 文件，不是 SQLite 文件：请写作 `duckdb:///x.duckdb`"
+    )
     absolute = tmp_path / "x.duckdb"
     assert run("check", str(absolute)).output.endswith(f"name it duckdb:///{absolute}\n")
     assert str(absolute).startswith("/")  # so the URL has its four slashes
