@@ -16,7 +16,6 @@ from textual.worker import Worker, WorkerState
 from tui.i18n import binding_description
 from tui.messages import Reload
 from tui.widgets import query_runner
-from tui.widgets.footer import KeysFooter
 from tui.widgets.query_runner import reader
 
 __all__ = ["WorkingScreen", "reader"]
@@ -149,10 +148,10 @@ class WorkingScreen(Screen):
         if event.worker.group in self.CANCELLABLE:
             if event.state == WorkerState.RUNNING:
                 self.set_timer(self.CANCEL_KEY_AFTER, self._show_cancel_key)
-            elif event.state != WorkerState.PENDING and any(
-                footer.shows("cancel_query") for footer in self.query(KeysFooter)
-            ):
-                self.refresh_bindings()  # the cancel key shows only while a query runs
+            elif event.state != WorkerState.PENDING:
+                # the cancel key hidden again; what the result enables (tab's completion) shown
+                # (KeysFooter rebuilds only when what it shows changes)
+                self.refresh_bindings()
         if event.state != WorkerState.ERROR:
             return
         if query_runner.was_interrupted(event.worker.error):
