@@ -49,6 +49,7 @@ class Settings:
     mask: bool = False
     latest: date | None = None  # the latest date in the data (imports move it, not as_of)
     engine: str = "sqlite"  # the database's engine (core.store.engines): duckdb, chdb read-only
+    read_only: bool = False  # userops DB --read-only: nothing is written, every save refused
 
 
 # The screens the app opens on each engine other than SQLite (docs/engines.md); the others say
@@ -139,6 +140,8 @@ class UserOpsApp(App):
         self.settings = settings
         if settings.engine != "sqlite":  # readers open it on its engine, writers refuse
             query_runner.ENGINE_OF[str(settings.db_path)] = settings.engine
+        if settings.read_only:  # every save refused (query_runner.refuse_writes)
+            query_runner.OPENED_READ_ONLY.add(str(settings.db_path))
         self.labels = Labels(settings.lang)
         self.current_campaign: str | None = None  # where space marks users (campaign screen)
         self._watch: sqlite3.Connection | None = None  # kept open: data_version is per connection
@@ -174,7 +177,7 @@ class UserOpsApp(App):
         except CoreError:
             return  # a file it cannot read: the screens say so themselves
         reason = query_runner.read_only_reason(path)
-        if reason is not None:
+        if reason is not None and not self.settings.read_only:  # asked for: nothing to say
             message = self.labels.message(reason)
             self.call_from_thread(
                 self.notify, message, severity="warning", markup=False, timeout=12
@@ -229,8 +232,10 @@ class UserOpsApp(App):
         lab, settings = self.labels, self.settings
         text = f"{lab('as_of')} {settings.as_of}"
         if settings.latest is not None and settings.latest > settings.as_of:
-            # F5 offered only where it runs (the refresh's gate)
-            hint = f": {lab('refresh_hint')}" if settings.engine in REFRESH_ENGINES else ""
+            # F5 offered only where it runs (the refresh's gate), and not on a file opened
+            # read-only (--read-only: the refresh is a save, refused)
+            runs = settings.engine in REFRESH_ENGINES and not settings.read_only
+            hint = f": {lab('refresh_hint')}" if runs else ""
             text += f" ({lab('data_to')} {settings.latest}{hint})"
         return text
 

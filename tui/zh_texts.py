@@ -870,6 +870,8 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("{p}: opened read-only, the app cannot save changes to it ({e})",
      "{p}：以只读方式打开，应用无法保存修改（{e}）"),
     ("{p}: not a DuckDB database ({e})", "{p}：不是 DuckDB 数据库（{e}）"),
+    ("{p}: a DuckDB file, not a SQLite file: name it {u}",
+     "{p}：是 DuckDB 文件，不是 SQLite 文件：请写作 `{u}`"),
     ("{p}: a DuckDB file, but not a userops database (no schema)",
      "{p}：是 DuckDB 文件，但不是 userops 数据库（没有表结构）"),
     ("{p}: a DuckDB database of schema {v}", "{p}：表结构版本为 {v} 的 DuckDB 数据库"),

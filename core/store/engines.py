@@ -61,10 +61,14 @@ class Target:
 
 
 def parse_database(arg: str | Path) -> Target:
-    """A plain path (SQLite) or an engine URL; anything else is a one-line DatabaseError."""
+    """A plain path (SQLite) or an engine URL; anything else is a one-line DatabaseError, and
+    so is a plain path to another engine's database (:func:`foreign_database`)."""
     text = str(arg)
     match = _URL.fullmatch(text)
     if match is None:
+        foreign = foreign_database(text)
+        if foreign is not None:
+            raise DatabaseError(foreign)
         return Target("sqlite", text, text)
     scheme, rest = match.group(1).lower(), match.group(2)
     if scheme in ("sqlite", "duckdb", "chdb"):
@@ -84,6 +88,26 @@ def parse_database(arg: str | Path) -> Target:
         f"{text}: unknown engine {scheme!r}: use a path or sqlite:///FILE (SQLite), "
         "duckdb:///FILE (DuckDB), chdb:///DIR (chDB), clickhouse://user@host:port/db (ClickHouse)"
     )
+
+
+# the header of a DuckDB file: 8 bytes of checksum, then its magic
+_DUCKDB_MAGIC = (8, b"DUCK")
+
+
+def foreign_database(path: str) -> str | None:
+    """For a plain path (read as SQLite) naming a DuckDB file, the one line saying what it is
+    and how to name it (``duckdb:///x.duckdb``; an absolute path gets its four slashes); None
+    otherwise (a missing file, a SQLite file, anything else: core.store.db.open_db says what it
+    is; a directory, such as chDB's, the CLI's DB argument refuses before)."""
+    try:
+        with Path(path).open("rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None  # missing, a directory or unreadable: open_db's own line
+    at, magic = _DUCKDB_MAGIC
+    if head[at : at + len(magic)] == magic:
+        return f"{path}: a DuckDB file, not a SQLite file: name it duckdb:///{path}"
+    return None
 
 
 def open_database(

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from core.store.db import open_db, set_meta
 from tui.cli import cli
+from tui.zh_texts import core_message
 
 
 @pytest.fixture
@@ -125,6 +126,48 @@ def test_a_missing_duckdb_file(tmp_path: Path) -> None:
     got = run("segment", "count", f"duckdb:///{tmp_path / 'no.duckdb'}", "frequency > 1")
     assert got.exit_code == 2
     assert got.output == f"userops: {tmp_path / 'no.duckdb'}: no such file\n"
+
+
+def test_a_plain_path_to_a_duckdb_file_says_how_to_name_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain path is read as SQLite: a DuckDB file given so is one line saying what it is and
+    the URL that opens it (not SQLite's "file is not a database"), from every command
+    (core.store.engines.parse_database); another foreign file keeps SQLite's line."""
+    from core.store.duck import open_duckdb
+
+    open_duckdb(tmp_path / "x.duckdb", create=True).close()
+    monkeypatch.chdir(tmp_path)
+    said = "userops: x.duckdb: a DuckDB file, not a SQLite file: name it duckdb:///x.duckdb\n"
+    for args in (["check", "x.duckdb"], ["users", "x.duckdb"], ["x.duckdb"]):
+        got = run(*args)
+        assert (got.exit_code, got.output) == (2, said), args
+    assert core_message(said[9:-1]) == (  # the app's Chinese (tui.zh_texts)
+        "x.duckdb：是 DuckDB 文件，不是 SQLite 文件：请写作 `duckdb:///x.duckdb`"
+    )
+    absolute = tmp_path / "x.duckdb"
+    assert run("check", str(absolute)).output.endswith(f"name it duckdb:///{absolute}\n")
+    assert str(absolute).startswith("/")  # so the URL has its four slashes
+    (tmp_path / "notes.txt").write_text("hello, not a database")
+    got = run("check", "notes.txt")
+    assert got.output == "userops: notes.txt: not a SQLite database (file is not a database)\n"
+
+
+def test_open_read_only_reaches_the_app(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``userops DB --read-only`` opens the app with its saves refused (what the app then does:
+    tests/tui/test_duckdb_app_writes.py); without the flag the app may save."""
+    import types
+
+    from tui.app import UserOpsApp
+    from tui.cli import app_cmd
+
+    seen = []
+    monkeypatch.setattr(UserOpsApp, "run", lambda self: seen.append(self.settings.read_only))
+    terminal = types.SimpleNamespace(isatty=lambda: True)
+    monkeypatch.setattr(app_cmd, "sys", types.SimpleNamespace(stdin=terminal, stdout=terminal))
+    assert run(db, "--read-only").exit_code == 0
+    assert run("open", db).exit_code == 0
+    assert seen == [True, False]
 
 
 ROOT = Path(__file__).resolve().parents[2]

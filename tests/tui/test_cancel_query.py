@@ -9,6 +9,7 @@ import sqlite3
 from tui_helpers import make_app, settle, shown_ids
 
 from tui.widgets import query_runner
+from tui.widgets.footer import KeysFooter
 
 SIZE = (120, 40)
 ENDLESS = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
@@ -54,6 +55,8 @@ async def test_ctrl_x_cancels_a_slow_filter_count(sample_db, monkeypatch):
             app.screen.query_one("QueryInput").input.value = "city = '上海' and r_score >= 1"
             await wait_until(lambda: query_runner.RUNNING._by_worker, pilot)  # the count is stuck
             assert "Cancel query" in footer_keys(app)
+            footer = app.screen.query_one(KeysFooter)  # drawn once the query ran 0.3 s
+            await wait_until(lambda: footer.shows("cancel_query"), pilot)
             assert app.screen.query_one("SegmentCount").pending
 
             await pilot.press("ctrl+x")  # while the filter Input has focus
@@ -63,6 +66,7 @@ async def test_ctrl_x_cancels_a_slow_filter_count(sample_db, monkeypatch):
             assert "query cancelled" in messages
             assert not [n for n in app._notifications if n.severity == "error"]
             assert "Cancel query" not in footer_keys(app)
+            assert not footer.shows("cancel_query")
             assert len(shown_ids(app)) == 10  # the earlier result stays on screen
             assert str(app.screen.query_one("SegmentCount").render()) == "10 / 60 · 16.7%"
 
@@ -98,3 +102,24 @@ def test_interrupted_errors_are_recognised_through_wrappers():
         assert query_runner.was_interrupted(wrapped)
     assert not query_runner.was_interrupted(sqlite3.OperationalError("database is locked"))
     assert not query_runner.was_interrupted(None)
+
+
+async def test_a_quick_query_leaves_the_footer_as_it_is(sample_db, monkeypatch):
+    """A page read in less than CANCEL_KEY_AFTER never shows the cancel key: the footer is not
+    rebuilt twice (~40 ms each) on the way to the page (it was, at each worker state)."""
+    app = make_app(sample_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        rebuilt = []
+        shown = KeysFooter.recompose
+
+        async def recompose(footer):
+            rebuilt.append(footer)
+            await shown(footer)
+
+        monkeypatch.setattr(KeysFooter, "recompose", recompose)
+        await pilot.press("end")  # the last page: a worker of the cancellable group "page"
+        await settle(app, pilot)
+        await pilot.pause(app.screen.CANCEL_KEY_AFTER)
+        await settle(app, pilot)
+        assert shown_ids(app)[-1] == "u060" and rebuilt == []

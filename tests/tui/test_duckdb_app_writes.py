@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -241,6 +242,54 @@ async def test_a_file_another_program_has_open_is_read_only_in_one_line(dbs) -> 
     assert got.output.startswith(f"userops: {path}: locked by another process (DuckDB lets one")
 
 
+def test_the_app_leaving_closes_its_kept_connection_after_the_last_worker(dbs) -> None:
+    """Workers read on cursors of the kept connection (query_runner.kept_cursor): the app
+    leaving while one still reads interrupts nothing finished, and its close closes the kept
+    connection (DuckDB refuses to close a connection whose cursor runs a statement)."""
+    path = dbs["duckdb"]
+    query_runner.ENGINE_OF[str(path)] = "duckdb"
+    first, second = query_runner.open_for_reading(path), query_runner.open_for_reading(path)
+    assert not first.readonly  # the kept connection is writable: nobody else has the file
+    query_runner.release()  # the app leaving while two workers read
+    assert first.execute("SELECT count(*) FROM features").fetchone() == (60,)
+    first.close()
+    assert second.execute("SELECT count(*) FROM users").fetchone() == (60,)
+    second.close()  # the last: the kept (writable) instance goes with it, so a read-only
+    open_duckdb(path, readonly=True).close()  # open in this process is not refused
+
+
+READ_ONLY_SAVE = "Database problem|The database is read-only: cannot save changes."
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+async def test_the_app_opened_read_only_refuses_every_save_and_lets_others_read(
+    dbs, engine: str
+) -> None:
+    """``userops DB --read-only``: reading works, a save is the one read-only line (the same
+    on both engines) and writes nothing; on DuckDB the file is held read-only, so another
+    program opens it meanwhile (the writable app locks it: the test above)."""
+    path = dbs[engine]
+    before = rows(path, engine, STORED["segments"])
+    app, said = app_on(path, engine, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.action_analytics("segments")
+        await settle(app, pilot)
+        app.screen.editor.input.value = "frequency >= 3"
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        count = app.screen.editor.counter.matching  # reading works
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await fill_form(app, pilot, name="vip")
+        if engine == "duckdb":
+            release(hold(path, readonly=True))  # raises if the file were locked
+    assert count == 42
+    assert said == [READ_ONLY_SAVE]  # nothing said at the start: read-only was asked for
+    assert rows(path, engine, STORED["segments"]) == before
+    assert core_message(said[0].split("|")[1]) == "数据库只读：无法保存修改。"  # the app's zh
+
+
 def test_the_status_line_offers_f5_only_where_it_runs(dbs) -> None:
     later = AS_OF.replace(day=31, month=7)
     hint = {"en": "F5 refreshes", "zh": "按 F5 刷新"}
@@ -250,3 +299,6 @@ def test_the_status_line_offers_f5_only_where_it_runs(dbs) -> None:
             label = UserOpsApp(settings).as_of_label()
             offered = f": {hint[lang]}" if engine in REFRESH_ENGINES else ""
             assert label.endswith(f" {AS_OF} ({data_to} {later}{offered})"), label
+            settings = replace(settings, read_only=True)  # F5 would be refused: not offered
+            label = UserOpsApp(settings).as_of_label()
+            assert label.endswith(f" {AS_OF} ({data_to} {later})"), label

@@ -17,12 +17,13 @@ def make_app(db: Path, *, lang: str = "en", mask: bool = False):
     return UserOpsApp(Settings(db, AS_OF, lang, mask))
 
 
-def app_on(path: Path, engine: str, lang: str = "en", as_of: date = AS_OF):
-    """The app on ``path`` on its engine, and the list of what it said as a warning or an
-    error ("title|message"), the notifications shown as usual."""
+def app_on(path: Path, engine: str, lang: str = "en", as_of: date = AS_OF, read_only: bool = False):
+    """The app on ``path`` on its engine (``read_only``: as ``userops DB --read-only``), and
+    the list of what it said as a warning or an error ("title|message"), the notifications
+    shown as usual."""
     from tui.app import Settings, UserOpsApp
 
-    app = UserOpsApp(Settings(path, as_of, lang, False, engine=engine))
+    app = UserOpsApp(Settings(path, as_of, lang, False, engine=engine, read_only=read_only))
     said: list[str] = []
     shown = app.notify
 

@@ -1,4 +1,4 @@
-"""``userops [DB] [--as-of D] [--lang zh|en] [--mask]``: open the terminal app.
+"""``userops [DB] [--as-of D] [--lang zh|en] [--mask] [--read-only]``: open the terminal app.
 
 The database is checked before Textual starts, so a missing, foreign or non-SQLite file is one
 line on stderr and exit code 2. Textual is imported only here, inside the command.
@@ -35,7 +35,13 @@ APP_ENGINES = ("sqlite", "duckdb", "chdb")  # read-only but SQLite; a server: no
     is_flag=True,
     help="Privacy mode: mask personal columns (phone, e-mail, ID, address …).",
 )
-def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
+@click.option(
+    "--read-only",
+    "read_only",
+    is_flag=True,
+    help="Open DB read-only: every save is refused; on DuckDB other programs can read it meanwhile.",
+)
+def open_app(db: str, as_of: date | None, lang: str | None, mask: bool, read_only: bool) -> None:
     """Open the app on DB (default ./demo.db)."""
     from core.store.engines import parse_database
     from tui.i18n import default_lang
@@ -57,6 +63,12 @@ def open_app(db: str, as_of: date | None, lang: str | None, mask: bool) -> None:
 
     target = parse_database(db)  # checked by database() above
     settings = Settings(
-        Path(target.location), as_of, lang or default_lang(), mask, latest, engine=target.engine
+        Path(target.location),
+        as_of,
+        lang or default_lang(),
+        mask,
+        latest,
+        engine=target.engine,
+        read_only=read_only,
     )
     UserOpsApp(settings).run()

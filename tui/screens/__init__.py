@@ -44,7 +44,8 @@ class WorkingScreen(Screen):
     Worker.StateChanged does not bubble, so each screen forwards it (and widgets that run
     workers, like LiveCondition, forward theirs to their screen); the routing itself lives
     in :meth:`tui.app.UserOpsApp.report_worker_error`. Workers of the groups in ``CANCELLABLE``
-    (the user-typed or slow queries) can be stopped with ``ctrl+x``, shown only while one runs.
+    (the user-typed or slow queries) can be stopped with ``ctrl+x``, shown in the footer once
+    one has run for CANCEL_KEY_AFTER seconds, until none runs.
     """
 
     CANCELLABLE: tuple[str, ...] = ()
@@ -96,6 +97,10 @@ class WorkingScreen(Screen):
             self.notify(self.app.labels("query_cancelled"), markup=False)
         self.refresh_bindings()
 
+    def _show_cancel_key(self) -> None:
+        if self.slow_queries():  # still running
+            self.refresh_bindings()
+
     def query_cancelled(self) -> None:
         """A query was cancelled: undo its 'pending' look (the earlier results stay shown)."""
 
@@ -133,10 +138,20 @@ class WorkingScreen(Screen):
             self._reload_waits = False
             self.action_reload()
 
+    # seconds a query runs before the footer shows the cancel key: each footer change rebuilds
+    # it (~40 ms of styling, twice per query), which a page or a profile (tens of ms) would pay
+    # on the way to its result for a key nobody could press in time (ctrl+x works at once)
+    CANCEL_KEY_AFTER = 0.3
+
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
         if event.worker.group in self.CANCELLABLE:
-            self.refresh_bindings()  # the cancel key shows only while a query runs
+            if event.state == WorkerState.RUNNING:
+                self.set_timer(self.CANCEL_KEY_AFTER, self._show_cancel_key)
+            elif event.state != WorkerState.PENDING:
+                # the cancel key hidden again; what the result enables (tab's completion) shown
+                # (KeysFooter rebuilds only when what it shows changes)
+                self.refresh_bindings()
         if event.state != WorkerState.ERROR:
             return
         if query_runner.was_interrupted(event.worker.error):

@@ -29,6 +29,10 @@ class KeysFooter(Footer):
             ),
         )
 
+    def shows(self, action: str) -> bool:
+        """Does the footer show the key of ``action`` now?"""
+        return self._shown is not None and any(key[3] == action for key in self._shown[3])
+
     def compose(self):
         if self._bindings_ready:
             self._shown = self._keys()

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -88,19 +89,39 @@ KEPT: dict[str, object] = {}
 # DuckDB file -> why the app holds it read-only (another process has it open, it cannot be
 # written): the one line its saves say (refuse_writes)
 READ_ONLY: dict[str, str] = {}
+# database files the app was asked to open read-only (``userops DB --read-only``): nothing is
+# written, every save says READ_ONLY_SAVE; a DuckDB file is held read-only, so other processes
+# can read it meanwhile (DuckDB lets several processes read a file, or one write it)
+OPENED_READ_ONLY: set[str] = set()
+READ_ONLY_SAVE = "The database is read-only: cannot save changes."  # core.store.db's own line
 _KEPT_LOCK = threading.Lock()
 # DuckDB file -> held by the app's write worker while it writes: one write at a time, as SQLite's
 # BEGIN IMMEDIATE makes them (DuckDB would run two at once and fail one on a conflict)
 _WRITING: dict[str, threading.Lock] = {}
 
 
+# DuckDB file -> the workers' cursors open on its kept connection (kept_cursor), and the kept
+# connections released while some were open: the last cursor to close closes it (DuckDB closes
+# a connection's cursors with it, and refuses to while one runs a statement)
+_CURSORS: dict[str, set[object]] = {}
+_LEAVING: dict[str, object] = {}
+
+
 def release() -> None:
-    """Close the connections kept open (the app leaving)."""
+    """Close the connections kept open (the app leaving); one whose cursors a worker still
+    uses has their statements interrupted and is closed by the last of them."""
     with _KEPT_LOCK:
-        for conn in KEPT.values():
-            conn.close()  # type: ignore[attr-defined]
+        for key, conn in KEPT.items():
+            running = _CURSORS.get(key)
+            if running:
+                for cursor in running:
+                    cursor.interrupt()  # type: ignore[attr-defined]
+                _LEAVING[key] = conn
+            else:
+                conn.close()  # type: ignore[attr-defined]
         KEPT.clear()
         READ_ONLY.clear()
+        OPENED_READ_ONLY.clear()
 
 
 def keep_duckdb(path: str | Path):
@@ -113,7 +134,11 @@ def keep_duckdb(path: str | Path):
     key = str(path)
     with _KEPT_LOCK:
         kept = KEPT.get(key)
-        if kept is None:
+        if kept is None and key in OPENED_READ_ONLY:
+            kept = duck.open_duckdb(path, readonly=True)
+            READ_ONLY[key] = READ_ONLY_SAVE
+            KEPT[key] = kept
+        elif kept is None:
             try:
                 kept = duck.open_duckdb(path)
             except DatabaseError as exc:
@@ -136,6 +161,50 @@ def _read_only_line(path: str, exc: DatabaseError) -> str:
     return f"{path}: opened read-only, the app cannot save changes to it ({detail})"
 
 
+@cache
+def _kept_cursor_class() -> type:
+    """The class of a worker's connection to the kept DuckDB instance (:func:`kept_cursor`),
+    made when first needed: core.store.duck loads only for a DuckDB database."""
+    from core.store.duck import DuckDBConnection
+
+    class KeptCursor(DuckDBConnection):
+        def close(self) -> None:
+            with _KEPT_LOCK:  # DuckDB's cursors are kept by the kept connection: one call at once
+                super().close()
+                running = _CURSORS.get(self.path, set())
+                running.discard(self)
+                leaving = _LEAVING.get(self.path)
+                if leaving is not None and not running:
+                    del _LEAVING[self.path]
+                    leaving.close()  # type: ignore[attr-defined]
+
+    return KeptCursor
+
+
+def kept_cursor(kept):
+    """A connection of its own to the kept DuckDB instance, for one worker: DuckDB's
+    ``cursor()``, which shares the instance, its catalog and its buffer pool, and skips what
+    ``duckdb.connect`` and core.store.duck.open_duckdb do again for each connection (the
+    instance cache's lookup, the schema's version read: 3 statements), which cost a worker
+    5-160 ms in the app at 1M users (docs/engines.md, "The app on DuckDB"). Made under the
+    lock: DuckDB refuses two calls at once on one connection, the kept one included."""
+    import duckdb
+
+    with _KEPT_LOCK:
+        try:
+            raw = kept.raw.cursor()
+        except duckdb.Error as exc:
+            raise DatabaseError(f"{kept.path}: {first_line(exc)}") from exc
+        conn = _kept_cursor_class()(raw, kept.path, kept.readonly)
+        _CURSORS.setdefault(kept.path, set()).add(conn)
+    try:
+        raw.execute("SET enable_progress_bar = false")  # per connection: it would draw on screen
+    except duckdb.Error as exc:
+        conn.close()
+        raise DatabaseError(f"{kept.path}: {first_line(exc)}") from exc
+    return conn
+
+
 def read_only_reason(path: str | Path) -> str | None:
     """Why the app cannot save to the DuckDB file ``path`` it keeps open (None: it can)."""
     return READ_ONLY.get(str(path))
@@ -146,10 +215,7 @@ def open_for_reading(path: str | Path):
     instance: writable if that is, the readers only read)."""
     engine = engine_of(path)
     if engine == "duckdb":
-        from core.store import duck
-
-        kept = keep_duckdb(path)
-        return duck.open_duckdb(path, readonly=kept.readonly)
+        return kept_cursor(keep_duckdb(path))
     if engine != "sqlite":  # chDB: a directory (core.store.clickhouse)
         return open_database(Target(engine, str(path), str(path)), readonly=True)
     return open_db(path, readonly=True)
@@ -161,6 +227,8 @@ def refuse_writes(path: str | Path) -> None:
     holds the DuckDB file read-only."""
     from tui.cli.common import WRITE_ENGINES
 
+    if str(path) in OPENED_READ_ONLY:
+        raise DatabaseError(READ_ONLY_SAVE)
     engine = engine_of(path)
     if engine not in WRITE_ENGINES:
         raise CoreError(not_supported("Saving changes in the app", engine), title=ENGINES[engine])
@@ -184,12 +252,10 @@ def writing(path: str | Path) -> Iterator[sqlite3.Connection]:
         finally:
             conn.close()
         return
-    from core.store import duck
-
     with _KEPT_LOCK:
         lock = _WRITING.setdefault(str(path), threading.Lock())
     with lock:
-        conn = duck.open_duckdb(path)  # type: ignore[assignment]
+        conn = kept_cursor(keep_duckdb(path))
         try:
             yield conn
         finally:
