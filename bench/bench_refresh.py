@@ -34,6 +34,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -233,8 +234,17 @@ def duck_day(
     conn = open_duckdb(work)
     conn.execute(f"SET memory_limit = '{memory}'")  # the shared machine's rule
     conn.execute("SET threads = 2")
+    out = _day_then_recompute(conn, lambda: duck_next_day(conn, orders, events))
+    conn.close()
+    work.unlink()
+    return out
+
+
+def _day_then_recompute(conn, import_day: Callable[[], tuple[float, float]]) -> dict[str, object]:
+    """The day imported (``import_day``: its wall and CPU seconds), refreshed, then the full
+    recompute to the same date, each timed, with both results' snapshots."""
     out: dict[str, object] = {"load_before": os.getloadavg()[0]}
-    out["import"] = duck_next_day(conn, orders, events)
+    out["import"] = import_day()
     cpu_started = cpu()
     report = refresh(conn, NEXT)
     out["refresh"] = (report.seconds, cpu() - cpu_started)
@@ -246,8 +256,6 @@ def duck_day(
     out["full"] = (time.perf_counter() - started, cpu() - cpu_started)
     out["recomputed"] = snapshot(conn)
     out["load_after"] = os.getloadavg()[0]
-    conn.close()
-    work.unlink()
     return out
 
 
@@ -290,19 +298,7 @@ def chdb_day(
     conn = open_database(f"chdb:///{work}")
     conn.execute(f"SET max_memory_usage = {int(float(memory.upper().rstrip('GB')) * 1e9)}")
     conn.execute("SET max_threads = 2")
-    out: dict[str, object] = {"load_before": os.getloadavg()[0]}
-    out["import"] = chdb_next_day(conn, orders, events)
-    cpu_started = cpu()
-    report = refresh(conn, NEXT)
-    out["refresh"] = (report.seconds, cpu() - cpu_started)
-    assert report.full == "", report.full
-    out["report"] = report
-    out["refreshed"] = snapshot(conn)
-    started, cpu_started = time.perf_counter(), cpu()
-    recompute(conn, NEXT)
-    out["full"] = (time.perf_counter() - started, cpu() - cpu_started)
-    out["recomputed"] = snapshot(conn)
-    out["load_after"] = os.getloadavg()[0]
+    out = _day_then_recompute(conn, lambda: chdb_next_day(conn, orders, events))
     conn.close()
     shutil.rmtree(work)
     return out
