@@ -23,15 +23,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from test_duck_recompute import TABLES, _rows, assert_same_results
-from test_duck_refresh import D0, EXACT, Batches, _import
+from test_duck_refresh import D0, EXACT, Batches, _import, history_to_d0
 
-from core.analytics.predict import record_choice
 from core.analytics.validation import validate
 from core.errors import DatabaseError
 from core.pipeline import recompute
 from core.refresh import refresh
 from core.rules import tags
-from core.rules.tags import install_defaults_once
 from core.store import clickhouse
 from core.store.copy import copy_database
 from core.store.db import open_db
@@ -47,13 +45,7 @@ def dbs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, Ba
     """150 days of history to D0 in SQLite, recomputed (MBG/NBD the recorded model), and its
     chDB copy, open for the module; the batches that come next."""
     folder = tmp_path_factory.mktemp("chdbrefresh")
-    batches = Batches(folder, 1)
-    lite = open_db(folder / "s.db", create=True)
-    _import([lite], batches.day(D0, history=True))
-    install_defaults_once(lite, as_of=D0)
-    record_choice(lite, "mbgnbd", "the test's choice", "explicit")
-    recompute(lite, D0)
-    lite.close()
+    batches = history_to_d0(folder)
     shutil.copy(folder / "s.db", folder / "start.db")
     copy_database(folder / "s.db", f"chdb:///{folder / 's.chdb'}")
     lite, ch = open_db(folder / "s.db"), open_database(f"chdb:///{folder / 's.chdb'}")

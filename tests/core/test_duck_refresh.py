@@ -119,11 +119,9 @@ def _import(conns, files: dict[str, Path]) -> None:
             import_files(conn, **files)
 
 
-@pytest.fixture(scope="module")
-def start(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    """150 days of history to D0 in SQLite, recomputed, and its DuckDB copy (built once);
-    MBG/NBD recorded as the model in use (the fits: two models, not four)."""
-    folder = tmp_path_factory.mktemp("duckrefresh")
+def history_to_d0(folder: Path) -> Batches:
+    """``folder/s.db``: 150 days of history to D0, recomputed with MBG/NBD as the recorded
+    model (the fits: two models, not four); the batches that come next."""
     batches = Batches(folder, 1)
     lite = open_db(folder / "s.db", create=True)
     _import([lite], batches.day(D0, history=True))
@@ -131,6 +129,15 @@ def start(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     record_choice(lite, "mbgnbd", "the test's choice", "explicit")
     recompute(lite, D0)
     lite.close()
+    return batches
+
+
+@pytest.fixture(scope="module")
+def start(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """150 days of history to D0 in SQLite, recomputed, and its DuckDB copy (built once);
+    MBG/NBD recorded as the model in use (the fits: two models, not four)."""
+    folder = tmp_path_factory.mktemp("duckrefresh")
+    batches = history_to_d0(folder)
     copy_database(folder / "s.db", f"duckdb:///{folder / 's.duckdb'}")
     return folder, batches.n_orders
 
