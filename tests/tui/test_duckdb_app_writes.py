@@ -200,6 +200,22 @@ def release(proc: subprocess.Popen) -> None:
     proc.wait(10)
 
 
+async def count_then_save_vip(app, pilot) -> int:
+    """On the segments screen: ``frequency >= 3`` counted (reading works), then saved as
+    "vip"; the count."""
+    await settle(app, pilot)
+    app.action_analytics("segments")
+    await settle(app, pilot)
+    app.screen.editor.input.value = "frequency >= 3"
+    await pilot.pause(0.3)
+    await settle(app, pilot)
+    count = app.screen.editor.counter.matching
+    await pilot.press("ctrl+s")
+    await settle(app, pilot)
+    await fill_form(app, pilot, name="vip")
+    return count
+
+
 async def test_a_file_another_program_has_open_is_read_only_in_one_line(dbs) -> None:
     path = dbs["duckdb"]
     before = rows(path, "duckdb", STORED["segments"])
@@ -207,16 +223,7 @@ async def test_a_file_another_program_has_open_is_read_only_in_one_line(dbs) -> 
     try:
         app, said = app_on(path, "duckdb")
         async with app.run_test(size=SIZE) as pilot:
-            await settle(app, pilot)
-            app.action_analytics("segments")
-            await settle(app, pilot)
-            app.screen.editor.input.value = "frequency >= 3"
-            await pilot.pause(0.3)
-            await settle(app, pilot)
-            count = app.screen.editor.counter.matching  # reading works
-            await pilot.press("ctrl+s")
-            await settle(app, pilot)
-            await fill_form(app, pilot, name="vip")
+            count = await count_then_save_vip(app, pilot)
     finally:
         release(reader)
     line = (
@@ -272,16 +279,7 @@ async def test_the_app_opened_read_only_refuses_every_save_and_lets_others_read(
     before = rows(path, engine, STORED["segments"])
     app, said = app_on(path, engine, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        app.action_analytics("segments")
-        await settle(app, pilot)
-        app.screen.editor.input.value = "frequency >= 3"
-        await pilot.pause(0.3)
-        await settle(app, pilot)
-        count = app.screen.editor.counter.matching  # reading works
-        await pilot.press("ctrl+s")
-        await settle(app, pilot)
-        await fill_form(app, pilot, name="vip")
+        count = await count_then_save_vip(app, pilot)
         if engine == "duckdb":
             release(hold(path, readonly=True))  # raises if the file were locked
     assert count == 42
