@@ -57,7 +57,7 @@ async def test_create_then_add_from_segment_with_holdout(sample_db):
         targets, control = cmp.counts(conn, "spring")
         conn.close()
         assert (targets, control) == (7, 3)  # seed 0 draws 3 of the 10 Shanghai users
-        assert row_of(screen, "spring") == ["spring", "push", "draft", "7", "3", "2024-06-01"]
+        assert row_of(screen, "spring") == ["spring", "push", "draft", "2024-06-01", "7", "3"]
         report = text_of(screen.query_one("#report"))
         assert "10 matched · added 7 targets + 3 control · excluded 0" in report
         assert screen.query_one("#targets").row_count == 7
@@ -72,7 +72,7 @@ async def test_undo_removes_the_last_add(sample_db):
         await pilot.press("u")
         await settle(app, pilot)
         assert members(sample_db, "spring") == {}
-        assert row_of(screen, "spring")[3:5] == ["0", "0"]
+        assert row_of(screen, "spring")[4:6] == ["0", "0"]
 
 
 async def test_export_writes_targets_without_control(sample_db, tmp_path):

@@ -223,15 +223,18 @@ makes it the current campaign: **space** in the users table then marks users int
         table, lab = self.query_one("#campaigns", DataTable), self.app.labels
         keep = self.select_after or self.selected
         table.clear(columns=True)
-        for key in ("campaign", "channel", "status", "targets", "control", "start"):
+        # the start date beside the status, as `campaign list` has it: at 80 columns the last
+        # column is cut, and the date is what tells a day's strategy runs apart
+        for key in ("campaign", "channel", "status", "start", "targets", "control"):
             head = self.app.labels(key)
             table.add_column(head[:1].upper() + head[1:], key=key)
         for c, targets, control in message.found:
             star = "▶ " if c.name == current_campaign(self.app) else "  "
             table.add_row(
                 Text(star + visible(c.name)), Text(lab.channel(c.channel)), Text(lab.status(c.status)),
+                Text(str(c.start_date or "")),
                 Text(f"{targets:,}", justify="right"), Text(f"{control:,}", justify="right"),
-                Text(str(c.start_date or "")), key=c.name,
+                key=c.name,
             )  # fmt: skip
         table.border_subtitle = "" if message.found else self.app.labels("no_campaigns")
         names = list(self.found)
